@@ -1,0 +1,38 @@
+"""The ``aegis`` command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from aegis.commands import audit, db, keys
+from aegis.secrets import SecretError
+from storage.crypto.errors import CryptoError
+
+app = typer.Typer(help="Aegis: a self-hosted personal intelligence platform.", no_args_is_help=True)
+app.add_typer(db.app, name="db")
+app.add_typer(audit.app, name="audit")
+app.add_typer(keys.app, name="keys")
+
+
+@app.command()
+def up() -> None:
+    """Start Aegis: data folder, master key, migrations, then serve on 127.0.0.1."""
+    from aegis.commands.up import run
+    from aegis.runtime import build_context
+
+    run(build_context(), Console())
+
+
+def main() -> None:
+    try:
+        app()
+    except (SecretError, CryptoError) as exc:
+        Console(stderr=True).print(f"[red]aegis: {exc}[/red]")
+        sys.exit(2)
+    except ValidationError as exc:
+        Console(stderr=True).print(f"[red]aegis: invalid configuration:[/red]\n{exc}")
+        sys.exit(2)

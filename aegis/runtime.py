@@ -1,0 +1,34 @@
+"""The composition root: settings, secrets, logging and the database, built once per process."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from aegis.logs import Redactor, configure_logging
+from aegis.secrets import SecretSource
+from aegis.settings import Settings
+from storage.db import Database
+
+
+@dataclass
+class Context:
+    settings: Settings
+    secrets: SecretSource
+    redactor: Redactor
+
+    def database(self) -> Database:
+        return Database(self.settings.resolved_database_url)
+
+    def ensure_data_dir(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.settings.data_dir, 0o700)
+
+
+def build_context(settings: Settings | None = None) -> Context:
+    os.umask(0o077)  # every file Aegis creates (database, keys, backups) is private to its user
+    settings = settings or Settings()
+    redactor = Redactor()
+    configure_logging(redactor, level=settings.log_level, json=settings.log_json or settings.production)
+    secrets = SecretSource(settings.secrets_dir, production=settings.production)
+    return Context(settings=settings, secrets=secrets, redactor=redactor)

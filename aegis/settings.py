@@ -1,0 +1,82 @@
+"""The one validated settings object. Built by the composition root, never at import time."""
+
+from __future__ import annotations
+
+import ipaddress
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    embedded = "embedded"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Non-secret configuration. Secrets are read from files by :class:`aegis.secrets.SecretSource`."""
+
+    model_config = SettingsConfigDict(env_prefix="AEGIS_", extra="ignore", frozen=True)
+
+    mode: Mode = Mode.embedded
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    secrets_dir: Path = Path("/run/secrets")
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8420
+    broker_host: str = "127.0.0.1"
+    broker_port: Annotated[int, Field(ge=1, le=65535)] = 8421
+    broker_url: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = False
+    allow_public_bind: bool = False
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        v = v.upper()
+        if v not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("log_level must be DEBUG, INFO, WARNING or ERROR")
+        return v
+
+    @model_validator(mode="after")
+    def _bind_is_local(self) -> Settings:
+        for host in (self.host, self.broker_host):
+            if not self.allow_public_bind and not _is_loopback(host):
+                raise ValueError(
+                    f"refusing to bind {host!r}: Aegis binds loopback only unless "
+                    "AEGIS_ALLOW_PUBLIC_BIND=true (deployed behind a private network)"
+                )
+        if self.mode is Mode.production and self.database_url is None:
+            raise ValueError("production mode needs AEGIS_DATABASE_URL (PostgreSQL)")
+        return self
+
+    @property
+    def production(self) -> bool:
+        return self.mode is Mode.production
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'aegis.db').resolve()}"
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.data_dir / "master.key"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or f"http://{self.broker_host}:{self.broker_port}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,202 @@
+"""The tamper-evident, append-only audit log.
+
+Each row's hash covers the previous row's hash and the row's own fields. Appends lock the single
+``audit_head`` row, so concurrent writers form one correct chain. The append runs in the caller's
+transaction: if it fails, the action it records fails with it (fail-closed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditHeadRow, AuditRow
+from storage.models.base import utcnow
+
+GENESIS = "0" * 64
+Hasher = Callable[[str], str]
+
+
+class AuditError(Exception):
+    """The audit log could not be written; the action must not proceed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sensitive:
+    """An identifier that must be stored as a keyed hash, never raw."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "Sensitive(**)"
+
+
+@dataclass(slots=True)
+class AuditEvent:
+    actor: str
+    action: str
+    result: str
+    resource: str | Sensitive | None = None
+    reason: str | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
+    trace_id: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _canonical(row: AuditRow) -> bytes:
+    ts = row.ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    payload = [
+        row.seq,
+        ts,
+        row.actor,
+        row.action,
+        row.resource,
+        row.source_ip,
+        row.user_agent,
+        row.trace_id,
+        row.result,
+        row.reason,
+        row.details,
+    ]
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def row_hash(prev: str, row: AuditRow) -> str:
+    return hashlib.sha256(prev.encode("ascii") + b"\n" + _canonical(row)).hexdigest()
+
+
+class AuditLog:
+    """Appends audit rows. ``hasher`` turns sensitive identifiers into keyed hashes."""
+
+    def __init__(self, hasher: Hasher, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self._hash = hasher
+        self._clock = clock
+
+    def _value(self, v: Any) -> Any:
+        if isinstance(v, Sensitive):
+            return "h:" + self._hash(v.value)
+        if isinstance(v, Mapping):
+            return {str(k): self._value(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [self._value(x) for x in v]
+        return v
+
+    async def append(self, session: AsyncSession, event: AuditEvent) -> AuditRow:
+        """Append in the caller's transaction. Raises AuditError; the caller's transaction then fails."""
+        try:
+            head = (
+                await session.execute(
+                    update(AuditHeadRow)
+                    .where(AuditHeadRow.id == 1)
+                    .values(seq=AuditHeadRow.seq + 1)
+                    .returning(AuditHeadRow.seq, AuditHeadRow.hash)
+                )
+            ).one()
+            seq, prev = int(head[0]), str(head[1])
+            details = self._value(dict(event.details)) if event.details else None
+            row = AuditRow(
+                seq=seq,
+                ts=self._clock(),
+                actor=event.actor[:128],
+                action=event.action[:64],
+                resource=_clip(self._value(event.resource), 256),
+                source_ip=_clip(event.source_ip, 64),
+                user_agent=_clip(event.user_agent, 256),
+                trace_id=_clip(event.trace_id, 64),
+                result=event.result[:16],
+                reason=_clip(event.reason, 256),
+                details=json.dumps(details, sort_keys=True, separators=(",", ":")) if details else None,
+                prev_hash=prev,
+                row_hash="",
+            )
+            row.row_hash = row_hash(prev, row)
+            session.add(row)
+            await session.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(hash=row.row_hash))
+            await session.flush()
+        except AuditError:
+            raise
+        except Exception as exc:
+            raise AuditError(f"audit write failed: {type(exc).__name__}") from exc
+        return row
+
+
+def _clip(v: Any, n: int) -> str | None:
+    return None if v is None else str(v)[:n]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    ok: bool
+    rows: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+async def verify_chain(session: AsyncSession, *, batch: int = 5000) -> ChainReport:
+    """Walk the chain from the start; report the first broken link."""
+    prev, expected, count, last = GENESIS, 1, 0, 0
+    while True:
+        rows = (
+            await session.scalars(
+                select(AuditRow).where(AuditRow.seq > last).order_by(AuditRow.seq).limit(batch)
+            )
+        ).all()
+        for row in rows:
+            if row.seq != expected:
+                return ChainReport(False, count, expected, f"row {expected} is missing")
+            if row.prev_hash != prev:
+                return ChainReport(False, count, row.seq, "prev_hash does not match the previous row")
+            if row_hash(prev, row) != row.row_hash:
+                return ChainReport(False, count, row.seq, "row contents do not match its hash")
+            prev, expected, count, last = row.row_hash, expected + 1, count + 1, row.seq
+        if len(rows) < batch:
+            break
+    head = await session.get(AuditHeadRow, 1)
+    if head is None:
+        return ChainReport(False, count, None, "the chain head row is missing")
+    if head.seq != count or head.hash != prev:
+        return ChainReport(False, count, count + 1, "rows after the last one were removed (head mismatch)")
+    return ChainReport(True, count)
+
+
+async def query(
+    session: AsyncSession,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    result: str | None = None,
+    trace_id: str | None = None,
+    before_seq: int | None = None,
+    limit: int = 100,
+) -> list[AuditRow]:
+    """Newest first; page with ``before_seq`` (the last seq of the previous page)."""
+    q = select(AuditRow).order_by(AuditRow.seq.desc()).limit(min(max(limit, 1), 1000))
+    for col, val in (
+        (AuditRow.actor, actor),
+        (AuditRow.action, action),
+        (AuditRow.result, result),
+        (AuditRow.trace_id, trace_id),
+    ):
+        if val is not None:
+            q = q.where(col == val)
+    if since is not None:
+        q = q.where(AuditRow.ts >= since)
+    if until is not None:
+        q = q.where(AuditRow.ts < until)
+    if before_seq is not None:
+        q = q.where(AuditRow.seq < before_seq)
+    return list((await session.scalars(q)).all())
+
+
+async def count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(AuditRow)) or 0)

@@ -1,0 +1,136 @@
+"""Per-domain data keys: one domain's key cannot read another domain's data.
+
+A :class:`Keyring` is the in-memory set of data keys one process was granted. The broker builds it
+from the key-encryption key; other processes get only the domains they need.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass, field
+from typing import Final
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from storage.crypto.errors import KeyUnavailable
+
+DOMAINS: Final = frozenset(
+    {
+        "audit",
+        "auth",
+        "broker",
+        "calendar",
+        "conversation",
+        "coursework",
+        "finance",
+        "health",
+        "mail",
+        "messages",
+        "social",
+        "vault",
+    }
+)
+PURPOSES: Final = frozenset({"enc", "idx"})
+_KID = re.compile(r"^([a-z]+)\.(enc|idx)\.v([0-9]{1,6})$")
+
+ACTIVE = "active"
+DECRYPT_ONLY = "decrypt_only"
+RETIRED = "retired"
+
+
+def make_kid(domain: str, purpose: str, version: int) -> str:
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown key domain {domain!r}")
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown key purpose {purpose!r}")
+    return f"{domain}.{purpose}.v{version}"
+
+
+def parse_kid(kid: str) -> tuple[str, str, int]:
+    m = _KID.match(kid)
+    if not m:
+        raise KeyUnavailable(f"malformed key id {kid!r}")
+    return m.group(1), m.group(2), int(m.group(3))
+
+
+@dataclass(slots=True)
+class DataKey:
+    kid: str
+    material: bytes = field(repr=False)
+    state: str
+
+    @property
+    def domain(self) -> str:
+        return parse_kid(self.kid)[0]
+
+    @property
+    def purpose(self) -> str:
+        return parse_kid(self.kid)[1]
+
+
+class Keyring:
+    """Resolves key ids to keys. Retired keys and keys of ungranted domains are refused."""
+
+    def __init__(self, keys: list[DataKey]) -> None:
+        self._aead: dict[str, AESGCM] = {}
+        self._active: dict[tuple[str, str], str] = {}
+        self._material: dict[str, bytes] = {}
+        self._states: dict[str, str] = {}
+        for key in keys:
+            self._states[key.kid] = key.state
+            if key.state == RETIRED:
+                continue
+            self._material[key.kid] = key.material
+            if key.purpose == "enc":
+                self._aead[key.kid] = AESGCM(key.material)
+            if key.state == ACTIVE:
+                self._active[(key.domain, key.purpose)] = key.kid
+
+    @property
+    def domains(self) -> frozenset[str]:
+        return frozenset(parse_kid(k)[0] for k in self._states)
+
+    def restricted_to(self, domains: set[str]) -> Keyring:
+        """A keyring holding only the given domains' keys (what another process is granted)."""
+        return Keyring(
+            [
+                DataKey(kid, self._material[kid], state)
+                for kid, state in self._states.items()
+                if parse_kid(kid)[0] in domains and kid in self._material
+            ]
+        )
+
+    def active_kid(self, domain: str, purpose: str = "enc") -> str:
+        try:
+            return self._active[(domain, purpose)]
+        except KeyError:
+            raise KeyUnavailable(f"no active {purpose} key for domain {domain!r} in this keyring") from None
+
+    def encryption_key(self, domain: str) -> tuple[str, AESGCM]:
+        kid = self.active_kid(domain)
+        return kid, self._aead[kid]
+
+    def decryption_key(self, kid: str) -> AESGCM:
+        try:
+            return self._aead[kid]
+        except KeyError:
+            state = self._states.get(kid)
+            if state == RETIRED:
+                raise KeyUnavailable(f"key {kid} is retired") from None
+            raise KeyUnavailable(f"key {kid} is not available to this process") from None
+
+    def blind_index(self, domain: str, value: str) -> str:
+        """A keyed HMAC for exact-match lookups on an encrypted field (or a hashed audit identifier)."""
+        kid = self.active_kid(domain, "idx")
+        digest = hmac.new(self._material[kid], value.encode("utf-8"), hashlib.sha256).hexdigest()
+        return digest[:40]
+
+    def export(self, domains: set[str]) -> list[DataKey]:
+        """The keys of the given domains, for handing to a process that was granted them."""
+        return [
+            DataKey(kid, self._material[kid], self._states[kid])
+            for kid in self._material
+            if parse_kid(kid)[0] in domains
+        ]

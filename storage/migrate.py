@@ -1,0 +1,75 @@
+"""Apply, revert and check migrations programmatically (Alembic is the only way to change the schema)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from storage.db import Database
+from storage.models import Base
+
+SCRIPTS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SCRIPTS))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+async def _with_connection(db: Database, fn: Any, *args: Any) -> Any:
+    async with db.engine.connect() as conn:
+
+        def run(sync_conn: Connection) -> Any:
+            cfg = alembic_config(str(db.url))
+            cfg.attributes["connection"] = sync_conn
+            return fn(cfg, *args)
+
+        out = await conn.run_sync(run)
+        await conn.commit()
+        return out
+
+
+async def upgrade(db: Database, revision: str = "head") -> None:
+    await _with_connection(db, command.upgrade, revision)
+
+
+async def downgrade(db: Database, revision: str = "base") -> None:
+    await _with_connection(db, command.downgrade, revision)
+
+
+async def current(db: Database) -> str | None:
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+
+
+async def diff(db: Database) -> list[Any]:
+    """What autogenerate would change between the database and the models (empty = in sync)."""
+
+    def compare(c: Connection) -> list[Any]:
+        ctx = MigrationContext.configure(
+            c, opts={"compare_type": True, "render_as_batch": c.dialect.name == "sqlite"}
+        )
+        return list(compare_metadata(ctx, Base.metadata))
+
+    async with db.engine.connect() as conn:
+        return await conn.run_sync(compare)
+
+
+def upgrade_sync(url: str) -> None:
+    async def go() -> None:
+        db = Database(url)
+        try:
+            await upgrade(db)
+        finally:
+            await db.dispose()
+
+    asyncio.run(go())
