@@ -8,14 +8,18 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from aegis.commands import audit, db, keys
+from aegis.commands import audit, broker, datakeys, db, keys, secrets
 from aegis.secrets import SecretError
 from storage.crypto.errors import CryptoError
 
 app = typer.Typer(help="Aegis: a self-hosted personal intelligence platform.", no_args_is_help=True)
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
-app.add_typer(keys.app, name="keys")
+app.add_typer(datakeys.app, name="datakeys")
+app.add_typer(broker.app, name="broker")
+app.add_typer(secrets.app, name="secrets")
+app.add_typer(keys.keys_app, name="keys")
+app.add_typer(keys.principals_app, name="principals")
 
 
 @app.command()

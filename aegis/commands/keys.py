@@ -1,99 +1,106 @@
-"""``aegis keys``: data-key rotation with a resumable rewrap."""
+"""``aegis keys`` and ``aegis principals``: broker identities and their API keys."""
 
 from __future__ import annotations
 
-import asyncio
+import json
+from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from sqlalchemy import select
 
-from aegis.runtime import Context, build_context
-from storage.crypto.keyring import DOMAINS
-from storage.crypto.keystore import ensure_keys
-from storage.crypto.master import KeyEncryptionKey, load_master_key
-from storage.crypto.rotation import count_rows, pending_rotations, run_rotation, start_rotation
-from storage.db import Database
-from storage.models import ENCRYPTED_COLUMNS, DataKeyRow
+from aegis.commands.broker import with_client
 
-app = typer.Typer(help="Data encryption keys.", no_args_is_help=True)
+keys_app = typer.Typer(help="Broker API keys (they only mint tokens).", no_args_is_help=True)
+principals_app = typer.Typer(help="Broker principals and their ceilings.", no_args_is_help=True)
 
 
-def _kek() -> tuple[KeyEncryptionKey, Context]:
-    ctx = build_context()
-    return KeyEncryptionKey(load_master_key(ctx.settings.master_key_path)), ctx
-
-
-@app.command()
-def status() -> None:
-    """List data keys: domain, purpose, version and state."""
-    kek, ctx = _kek()
-
-    async def go() -> None:
-        db = ctx.database()
-        try:
-            async with db.transaction() as s:
-                await ensure_keys(s, kek)
-                rows = (await s.scalars(select(DataKeyRow).order_by(DataKeyRow.kid))).all()
-            for r in rows:
-                typer.echo(f"{r.kid:28} {r.state:13} wrapped-by={r.kek_id}")
-            for rid in await pending_rotations(db):
-                typer.echo(f"rotation {rid} is unfinished: run 'aegis keys resume'")
-        finally:
-            await db.dispose()
-
-    asyncio.run(go())
-
-
-@app.command()
-def rotate(
-    domain: str = typer.Argument(..., help=f"One of: {', '.join(sorted(DOMAINS))}"),
-    batch_size: int = typer.Option(200, min=1, max=10_000),
+@keys_app.command()
+def create(
+    principal: str = typer.Argument(..., help="Principal name; created if new"),
+    scope: list[str] = typer.Option([], "--scope", help="A scope this key may mint (repeat)"),
+    resource: list[str] = typer.Option([], "--resource", help="A resource this key may mint for (repeat)"),
+    max_scope: list[str] | None = typer.Option(None, "--max-scope", help="New principal's scope ceiling"),
+    max_resource: list[str] | None = typer.Option(
+        None, "--max-resource", help="New principal's resource ceiling"
+    ),
+    expires_in_days: int = typer.Option(90, min=1, max=365),
 ) -> None:
-    """Make a new key version for DOMAIN and re-encrypt its data. Safe to interrupt; resume later."""
-    if domain not in DOMAINS:
-        raise typer.BadParameter(f"unknown domain {domain!r}")
-    kek, ctx = _kek()
-
-    async def go() -> None:
-        db = ctx.database()
-        try:
-            async with db.transaction() as s:
-                await ensure_keys(s, kek)
-            rid = await start_rotation(db, kek, domain)
-            await _rewrap(db, kek, rid, batch_size)
-        finally:
-            await db.dispose()
-
-    asyncio.run(go())
+    """Create an API key. It is shown once: store it where the service reads its secrets."""
+    body: dict[str, Any] = {
+        "principal": principal,
+        "scopes": scope or None,
+        "resources": resource or None,
+        "max_scopes": max_scope,
+        "max_resources": max_resource,
+        "expires_in_days": expires_in_days,
+    }
+    out = with_client(lambda c: c.create_key(**body))
+    typer.echo(f"key id:  {out['key_id']}\nexpires: {out['expires_at']}")
+    typer.echo("API key (shown once, store it now):", err=True)
+    typer.echo(out["api_key"])
 
 
-@app.command()
-def resume(batch_size: int = typer.Option(200, min=1, max=10_000)) -> None:
-    """Finish every rotation that was interrupted."""
-    kek, ctx = _kek()
-
-    async def go() -> None:
-        db = ctx.database()
-        try:
-            ids = await pending_rotations(db)
-            if not ids:
-                typer.echo("no unfinished rotation")
-            for rid in ids:
-                await _rewrap(db, kek, rid, batch_size)
-        finally:
-            await db.dispose()
-
-    asyncio.run(go())
+@keys_app.command()
+def revoke(
+    key_id: str,
+    reason: str = typer.Option("admin", help="Recorded in the audit log"),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation"),
+) -> None:
+    """Revoke a key and every live token minted from it."""
+    if not yes:
+        typer.confirm(f"Revoke API key {key_id} and its live tokens?", abort=True)
+    out = with_client(lambda c: c.revoke_key(key_id, reason))
+    typer.echo(f"revoked {key_id} ({out['tokens_revoked']} live tokens revoked)")
 
 
-async def _rewrap(db: Database, kek: KeyEncryptionKey, rid: int, batch_size: int) -> None:
-    total = await count_rows(db, ENCRYPTED_COLUMNS)
-    with Progress(
-        TextColumn(f"rotation {rid}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
-    ) as bar:
-        task = bar.add_task("rewrap", total=total)
-        changed = await run_rotation(
-            db, kek, rid, ENCRYPTED_COLUMNS, batch_size=batch_size, progress=lambda n: bar.advance(task, n)
+@principals_app.command("list")
+def list_() -> None:
+    """Every principal with its ceiling."""
+    for p in with_client(lambda c: c.principals()):
+        state = "disabled" if p["disabled"] else "active"
+        typer.echo(
+            f"{p['name']:24} {state:9} scopes={_fmt(p['max_scopes'])} resources={_fmt(p['max_resources'])}"
         )
-    typer.echo(f"rotation {rid} done: {changed} values re-encrypted; old versions retired")
+
+
+@principals_app.command()
+def show(principal: str) -> None:
+    """A principal and its keys (ids and metadata only)."""
+    typer.echo(json.dumps(with_client(lambda c: c.principal(principal)), indent=2))
+
+
+@principals_app.command()
+def policy(
+    principal: str,
+    max_scope: list[str] | None = typer.Option(None, "--max-scope", help="Allowed scope (repeat)"),
+    max_resource: list[str] | None = typer.Option(None, "--max-resource", help="Allowed resource (repeat)"),
+    deny_all: bool = typer.Option(False, "--deny-all", help="Set both ceilings to [] (deny everything)"),
+    unconstrained: bool = typer.Option(False, "--unconstrained", help="Remove the ceilings (NULL)"),
+) -> None:
+    """Set a principal's absolute ceiling."""
+    if deny_all and unconstrained:
+        raise typer.BadParameter("--deny-all and --unconstrained exclude each other")
+    scopes: list[str] | None
+    resources: list[str] | None
+    if deny_all:
+        scopes, resources = [], []
+    elif unconstrained:
+        scopes, resources = None, None
+    else:
+        scopes, resources = max_scope or [], max_resource or []
+    out = with_client(lambda c: c.set_policy(principal, scopes, resources))
+    typer.echo(f"{out['name']}: scopes={_fmt(out['max_scopes'])} resources={_fmt(out['max_resources'])}")
+
+
+@principals_app.command()
+def disable(
+    principal: str, yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation")
+) -> None:
+    """Disable a principal: its keys stop minting and its tokens stop introspecting active."""
+    if not yes:
+        typer.confirm(f"Disable principal {principal}?", abort=True)
+    with_client(lambda c: c.disable_principal(principal))
+    typer.echo(f"disabled {principal}")
+
+
+def _fmt(items: list[str] | None) -> str:
+    return "unconstrained" if items is None else ("deny-all" if not items else ",".join(items))

@@ -127,6 +127,10 @@ class Keyring:
         digest = hmac.new(self._material[kid], value.encode("utf-8"), hashlib.sha256).hexdigest()
         return digest[:40]
 
+    def index_key(self, domain: str) -> bytes:
+        """The active keyed-hash key of a domain (e.g. the broker's API-key pepper)."""
+        return self._material[self.active_kid(domain, "idx")]
+
     def export(self, domains: set[str]) -> list[DataKey]:
         """The keys of the given domains, for handing to a process that was granted them."""
         return [

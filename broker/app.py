@@ -1,0 +1,110 @@
+"""The broker's HTTP application: sealed-state gate, trace ids, errors, health and JWKS."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from broker import admin, routes
+from broker.errors import BadRequest, BrokerError
+from broker.guard import RequestInfo, record
+from broker.state import BrokerState
+from broker.unseal import unseal
+
+log = structlog.get_logger("aegis.broker")
+_TRACE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+OPEN_PATHS = frozenset({"/health"})
+
+
+def request_info(request: Request) -> RequestInfo:
+    info = getattr(request.state, "info", None)
+    if isinstance(info, RequestInfo):
+        return info
+    raw = request.headers.get("x-trace-id", "")
+    trace = raw if _TRACE.match(raw) else uuid.uuid4().hex
+    ip = request.client.host if request.client else "unknown"
+    info = RequestInfo(ip=ip, user_agent=request.headers.get("user-agent", "")[:256] or None, trace_id=trace)
+    request.state.info = info
+    return info
+
+
+def _error_body(exc: BrokerError) -> dict[str, str]:
+    return {"error": exc.code, "message": exc.message}
+
+
+def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if auto_unseal and await unseal(state):
+            await admin.resume_rotations(state)
+        yield
+        for task in list(state.background):
+            task.cancel()
+        await state.db.dispose()
+
+    app = FastAPI(title="Aegis broker", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.broker = state
+
+    @app.middleware("http")
+    async def gate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        info = request_info(request)
+        if state.sealed and request.url.path not in OPEN_PATHS:
+            response: Response = JSONResponse(
+                {"error": "sealed", "message": "the broker is sealed"}, status_code=503
+            )
+        else:
+            response = await call_next(request)
+        response.headers["X-Trace-Id"] = info.trace_id
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @app.exception_handler(BrokerError)
+    async def broker_error(request: Request, exc: BrokerError) -> Response:
+        info = request_info(request)
+        if not exc.audited and not state.sealed:
+            try:
+                await record(
+                    state,
+                    info,
+                    actor=getattr(request.state, "actor", "anonymous"),
+                    action=getattr(request.state, "action", request.url.path[:64]),
+                    result="deny",
+                    reason=exc.code,
+                )
+            except BrokerError as audit_exc:
+                exc = audit_exc
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        if exc.code == "insufficient_scope":
+            headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
+        return JSONResponse(_error_body(exc), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()})
+        err = BadRequest("invalid_request", "invalid or missing fields: " + ", ".join(f for f in fields if f))
+        return await broker_error(request, err)
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        if state.sealed:
+            return JSONResponse(
+                {"status": "sealed", "sealed": True, "reason": state.sealed_reason}, status_code=503
+            )
+        return JSONResponse({"status": "ok", "sealed": False, "active_kid": state.active_kid})
+
+    @app.get("/.well-known/jwks.json")
+    async def jwks() -> JSONResponse:
+        return JSONResponse(state.jwks_doc, headers={"Cache-Control": "public, max-age=60"})
+
+    app.include_router(routes.router)
+    return app

@@ -1,0 +1,352 @@
+"""Minting: API key → short-lived token, and RFC 8693 exchange of a token for a narrower one.
+
+Invariants (the owner's design): API keys only mint; tokens live 1-1800 s (out of range is rejected,
+never clamped); scopes are exact allowlisted strings; every token names exactly one audience; aud,
+scopes, resource and ttl are mandatory; the principal's ceiling is absolute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn
+
+from broker.apikeys import MalformedApiKey, parse_api_key, verify_api_key_hash
+from broker.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
+from broker.guard import RequestInfo, deny, loads_list, record, token_is_active
+from broker.scopes import ScopeError, check_ceiling, validate_audience, validate_resource, validate_scopes
+from broker.state import BrokerState
+from broker.tokens import mint_token
+from broker.verify import VerificationError, verify_token
+from storage.audit import Sensitive
+from storage.models import ApiKeyRow, IssuedTokenRow, PrincipalRow
+
+MINT = "token.mint"
+EXCHANGE = "token.exchange"
+EXCHANGE_SCOPE = "tokens.exchange"
+MAX_DEPTH = 2
+
+
+@dataclass(frozen=True)
+class MintRequest:
+    aud: str
+    scopes: list[str]
+    resource: str
+    ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class Minted:
+    token: str
+    claims: dict[str, Any]
+
+
+def _validate(
+    state: BrokerState, aud: str, scopes: list[str], resource: str, ttl: int
+) -> tuple[str, list[str], str]:
+    if not 1 <= ttl <= state.config.max_ttl:
+        raise BadRequest("ttl_out_of_range", f"ttl_seconds must be 1-{state.config.max_ttl}")
+    try:
+        return validate_audience(aud), validate_scopes(scopes), validate_resource(resource)
+    except ScopeError as exc:
+        raise BadRequest("invalid_request", str(exc)) from None
+
+
+async def _authenticate(
+    state: BrokerState, info: RequestInfo, presented: str | None
+) -> tuple[ApiKeyRow, PrincipalRow]:
+    """Check an API key. Failures count towards a lockout and are audited with the reason."""
+    if not presented:
+        await deny(
+            state, info, Unauthorized("missing_key", "API key required"), actor="anonymous", action=MINT
+        )
+    try:
+        parsed = parse_api_key(presented)
+    except MalformedApiKey:
+        await _fail(state, info, "malformed_key", Sensitive(presented))
+    wait = state.key_limiter.check(parsed.key_id)
+    if wait:
+        await deny(
+            state,
+            info,
+            TooManyRequests("rate_limited", "too many requests", retry_after=wait),
+            actor=f"key:{parsed.key_id}",
+            action=MINT,
+        )
+    now = state.now_dt()
+    async with state.db.transaction() as s:
+        key = await s.get(ApiKeyRow, parsed.key_id, with_for_update=True)
+        if key is None:
+            reason = "unknown_key"
+        elif key.locked_until is not None and key.locked_until > now:
+            reason = "key_locked"
+        elif not verify_api_key_hash(state.keys().pepper, presented, key.key_hash):
+            key.failed_attempts += 1
+            reason = "bad_secret"
+            if key.failed_attempts >= state.config.lockout_threshold:
+                key.locked_until = now + timedelta(seconds=state.config.lockout_seconds)
+                key.failed_attempts = 0
+                reason = "bad_secret_locked_out"
+        elif key.revoked_at is not None:
+            reason = "key_revoked"
+        elif key.expires_at is not None and key.expires_at <= now:
+            reason = "key_expired"
+        else:
+            principal = await s.get(PrincipalRow, key.principal_id)
+            if principal is None or principal.disabled:
+                reason = "principal_disabled"
+            else:
+                key.failed_attempts = 0
+                key.last_used_at = now
+                return key, principal
+    await _fail(state, info, reason, f"key:{parsed.key_id}")
+
+
+async def _fail(state: BrokerState, info: RequestInfo, reason: str, who: str | Sensitive) -> NoReturn:
+    wait = state.fail_limiter.check(info.ip)
+    actor = who if isinstance(who, str) else "anonymous"
+    details: dict[str, Any] = {} if isinstance(who, str) else {"presented": who}
+    error = (
+        TooManyRequests("rate_limited", "too many failed attempts", retry_after=wait)
+        if wait
+        else Unauthorized(reason, "invalid API key")
+    )
+    if wait:
+        details["after"] = reason
+    await deny(state, info, error, actor=actor, action=MINT, details=details)
+
+
+def _ceiling_violations(
+    key: ApiKeyRow, principal: PrincipalRow, scopes: list[str], resource: str
+) -> str | None:
+    if check_ceiling(scopes, loads_list(principal.max_scopes)):
+        return "scope_exceeds_principal_ceiling"
+    if check_ceiling(scopes, loads_list(key.allowed_scopes)):
+        return "scope_not_allowed_for_key"
+    if check_ceiling([resource], loads_list(principal.max_resources)):
+        return "resource_exceeds_principal_ceiling"
+    if check_ceiling([resource], loads_list(key.allowed_resources)):
+        return "resource_not_allowed_for_key"
+    return None
+
+
+async def mint(state: BrokerState, info: RequestInfo, presented: str | None, req: MintRequest) -> Minted:
+    key, principal = await _authenticate(state, info, presented)
+    actor = f"principal:{principal.name}"
+    try:
+        aud, scopes, resource = _validate(state, req.aud, req.scopes, req.resource, req.ttl_seconds)
+    except BadRequest as exc:
+        await deny(state, info, exc, actor=actor, action=MINT, details={"key_id": key.key_id})
+    violation = _ceiling_violations(key, principal, scopes, resource)
+    if violation:
+        await deny(
+            state,
+            info,
+            Forbidden(violation, "request exceeds what this key may mint"),
+            actor=actor,
+            action=MINT,
+            resource=resource,
+            details={"key_id": key.key_id, "scopes": scopes, "aud": aud},
+        )
+    return await _issue(
+        state,
+        info,
+        actor=actor,
+        action=MINT,
+        principal_id=principal.id,
+        key_id=key.key_id,
+        aud=aud,
+        scopes=scopes,
+        resource=resource,
+        ttl=req.ttl_seconds,
+        parent=None,
+        act=None,
+    )
+
+
+async def _issue(
+    state: BrokerState,
+    info: RequestInfo,
+    *,
+    actor: str,
+    action: str,
+    principal_id: str,
+    key_id: str,
+    aud: str,
+    scopes: list[str],
+    resource: str,
+    ttl: int,
+    parent: IssuedTokenRow | None,
+    act: dict[str, Any] | None,
+) -> Minted:
+    now = state.now()
+    txn = parent.txn if parent is not None else info.trace_id
+    token, claims = mint_token(
+        state.active_signing_key(),
+        issuer=state.config.issuer,
+        subject=principal_id,
+        client_id=key_id,
+        audience=aud,
+        scopes=scopes,
+        resource=resource,
+        ttl_seconds=ttl,
+        txn=txn,
+        now=now,
+        act=act,
+    )
+    async with state.db.transaction() as s:
+        s.add(
+            IssuedTokenRow(
+                jti=claims["jti"],
+                principal_id=principal_id,
+                key_id=key_id,
+                parent_jti=None if parent is None else parent.jti,
+                depth=0 if parent is None else parent.depth + 1,
+                audience=aud,
+                scope=claims["scope"],
+                resource=resource,
+                txn=txn,
+                issued_at=datetime.fromtimestamp(now, UTC),
+                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            )
+        )
+        await record(
+            state,
+            info,
+            actor=actor,
+            action=action,
+            result="allow",
+            resource=resource,
+            session=s,
+            details={
+                "jti": claims["jti"],
+                "key_id": key_id,
+                "aud": aud,
+                "scopes": scopes,
+                "ttl": ttl,
+                "parent_jti": None if parent is None else parent.jti,
+            },
+        )
+    return Minted(token, claims)
+
+
+async def exchange(
+    state: BrokerState,
+    info: RequestInfo,
+    *,
+    subject_token: str,
+    audience: str,
+    scopes: list[str],
+    resource: str,
+    ttl_seconds: int | None,
+    actor_name: str | None,
+) -> Minted:
+    """RFC 8693: derive a job-scoped token. Scopes only narrow, exp never exceeds the parent's."""
+    try:
+        parent_claims = verify_token(
+            subject_token,
+            keys=state.keyset,
+            issuer=state.config.issuer,
+            audience=state.config.audience,
+            leeway=state.config.leeway,
+            max_lifetime=state.config.max_ttl,
+            now=state.now(),
+        )
+    except VerificationError as exc:
+        await deny(
+            state,
+            info,
+            Unauthorized(f"subject_{exc.code}", "invalid subject_token"),
+            actor="anonymous",
+            action=EXCHANGE,
+        )
+    actor = f"principal:{parent_claims['sub']}"
+    details: dict[str, Any] = {"parent_jti": parent_claims["jti"]}
+    async with state.db.transaction() as s:
+        reason = await token_is_active(s, parent_claims, state.now())
+        parent = await s.get(IssuedTokenRow, parent_claims["jti"])
+        key = await s.get(ApiKeyRow, str(parent_claims["client_id"]))
+        principal = await s.get(PrincipalRow, str(parent_claims["sub"]))
+    if reason is not None or parent is None or key is None or principal is None:
+        await deny(
+            state,
+            info,
+            Unauthorized(f"subject_{reason or 'unknown'}", "invalid subject_token"),
+            actor=actor,
+            action=EXCHANGE,
+            details=details,
+        )
+    parent_scopes = str(parent_claims["scope"]).split()
+    if EXCHANGE_SCOPE not in parent_scopes:
+        await deny(
+            state,
+            info,
+            Forbidden("exchange_not_allowed", f"subject_token lacks {EXCHANGE_SCOPE}"),
+            actor=actor,
+            action=EXCHANGE,
+            details=details,
+        )
+    if parent.depth + 1 > MAX_DEPTH:
+        await deny(
+            state,
+            info,
+            BadRequest("chain_too_deep", f"delegation chains are at most {MAX_DEPTH} deep"),
+            actor=actor,
+            action=EXCHANGE,
+            details=details,
+        )
+    remaining = int(parent_claims["exp"]) - state.now()
+    ttl = remaining if ttl_seconds is None else ttl_seconds
+    try:
+        aud, wanted, res = _validate(state, audience, scopes, resource, ttl)
+        act_sub = validate_resource(actor_name) if actor_name else None
+    except (BadRequest, ScopeError) as exc:
+        err = exc if isinstance(exc, BadRequest) else BadRequest("invalid_request", str(exc))
+        await deny(state, info, err, actor=actor, action=EXCHANGE, details=details)
+    if check_ceiling(wanted, parent_scopes):
+        await deny(
+            state,
+            info,
+            Forbidden("scope_not_narrowing", "scopes may only narrow"),
+            actor=actor,
+            action=EXCHANGE,
+            details={**details, "scopes": wanted},
+        )
+    violation = _ceiling_violations(key, principal, wanted, res)
+    if violation:
+        await deny(
+            state,
+            info,
+            Forbidden(violation, "request exceeds the principal's ceiling"),
+            actor=actor,
+            action=EXCHANGE,
+            resource=res,
+            details=details,
+        )
+    ttl = min(ttl, remaining)
+    if ttl < 1:
+        await deny(
+            state,
+            info,
+            Unauthorized("subject_expired", "invalid subject_token"),
+            actor=actor,
+            action=EXCHANGE,
+            details=details,
+        )
+    act: dict[str, Any] = {"sub": act_sub or str(parent_claims["sub"])}
+    if "act" in parent_claims:
+        act["act"] = parent_claims["act"]
+    return await _issue(
+        state,
+        info,
+        actor=actor,
+        action=EXCHANGE,
+        principal_id=principal.id,
+        key_id=key.key_id,
+        aud=aud,
+        scopes=wanted,
+        resource=res,
+        ttl=ttl,
+        parent=parent,
+        act=act,
+    )
