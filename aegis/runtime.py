@@ -30,5 +30,5 @@ def build_context(settings: Settings | None = None) -> Context:
     settings = settings or Settings()
     redactor = Redactor()
     configure_logging(redactor, level=settings.log_level, json=settings.log_json or settings.production)
-    secrets = SecretSource(settings.secrets_dir, production=settings.production)
+    secrets = SecretSource(settings.secrets_dir, production=settings.production, on_read=redactor.register)
     return Context(settings=settings, secrets=secrets, redactor=redactor)

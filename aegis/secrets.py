@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -28,6 +28,12 @@ PLACEHOLDERS: Final = frozenset(
         "your-secret-key",
         "your-admin-token",
         "replace-me",
+        "changeit",
+        "example",
+        "dummy",
+        "none",
+        "null",
+        "your-api-key",
     }
 )
 
@@ -69,14 +75,30 @@ def check_private_file(path: Path) -> None:
         raise SecretError(f"key file {path} is not a regular file")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise SecretError(
-            f"key file {path} is accessible by group or others (mode {stat.S_IMODE(mode):04o}); "
-            f"run: chmod 600 {path}"
+            f"key file {path} is accessible by group or others (mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}"
         )
 
 
 def is_placeholder(value: str) -> bool:
+    """Empty, a dummy word, ``your-...``, ``<your key>``, ``xxxx``/``****``, or an unexpanded ``${VAR}``."""
     v = value.strip().lower()
-    return v in PLACEHOLDERS or (v.startswith("<") and v.endswith(">")) or set(v) <= {"x", "*", "."}
+    return (
+        v in PLACEHOLDERS
+        or (v.startswith("<") and v.endswith(">"))
+        or (v.startswith("${") and v.endswith("}"))
+        or v.startswith(("your-", "your_", "your "))
+        or set(v) <= {"x", "*", "."}
+    )
+
+
+def _read_secret_file(name: str, path: Path) -> str:
+    # Errors name the file, never its content (a decode error would quote the bytes).
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise SecretError(f"secret {name!r} in {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise SecretError(f"secret {name!r} cannot be read from {path}: {exc.strerror}") from None
 
 
 class SecretSource:
@@ -88,10 +110,13 @@ class SecretSource:
         *,
         production: bool,
         environ: Mapping[str, str] | None = None,
+        on_read: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_read`` receives every value read (the composition root registers it for log redaction)."""
         self._dir = secrets_dir
         self._production = production
         self._env = os.environ if environ is None else environ
+        self._on_read = on_read
 
     def path_for(self, name: str) -> Path | None:
         env_name = f"AEGIS_{name.upper()}_FILE"
@@ -101,26 +126,29 @@ class SecretSource:
         return candidate if candidate.exists() else None
 
     def get(self, name: str, *, required: bool = True, check_perms: bool = True) -> Secret | None:
-        path = self.path_for(name)
         plain_env = f"AEGIS_{name.upper()}"
+        if self._production and plain_env in self._env:
+            # Refused even when a file is also configured: the value is already exposed in the environment.
+            raise SecretError(
+                f"{plain_env} is set as a plain environment variable; production mode reads "
+                f"secrets only from files (unset it; set {plain_env}_FILE or use {self._dir / name.lower()})"
+            )
+        path = self.path_for(name)
         if path is None and plain_env in self._env:
-            if self._production:
-                raise SecretError(
-                    f"{plain_env} is set as a plain environment variable; production mode reads "
-                    f"secrets only from files (set {plain_env}_FILE or use /run/secrets/{name.lower()})"
-                )
             value = self._env[plain_env]
         elif path is None:
             if required:
                 raise SecretError(
-                    f"secret {name!r} not found: set AEGIS_{name.upper()}_FILE or create "
-                    f"{self._dir / name.lower()}"
+                    f"secret {name!r} not found: set AEGIS_{name.upper()}_FILE or create {self._dir / name.lower()}"
                 )
             return None
         else:
             if check_perms:
                 check_private_file(path)
-            value = path.read_text(encoding="utf-8").strip()
+            value = _read_secret_file(name, path)
         if is_placeholder(value):
-            raise SecretError(f"secret {name!r} still holds a placeholder value; set a real one")
+            where = path if path is not None else plain_env
+            raise SecretError(f"secret {name!r} ({where}) still holds a placeholder value; set a real one")
+        if self._on_read is not None:
+            self._on_read(value)
         return Secret(name, value)

@@ -19,7 +19,8 @@ class Mode(StrEnum):
 class Settings(BaseSettings):
     """Non-secret configuration. Secrets are read from files by :class:`aegis.secrets.SecretSource`."""
 
-    model_config = SettingsConfigDict(env_prefix="AEGIS_", extra="ignore", frozen=True)
+    # hide_input_in_errors: a validation error must not echo values (a database URL can hold a password).
+    model_config = SettingsConfigDict(env_prefix="AEGIS_", extra="ignore", frozen=True, hide_input_in_errors=True)
 
     mode: Mode = Mode.embedded
     data_dir: Path = Path("data")
@@ -50,8 +51,8 @@ class Settings(BaseSettings):
                     f"refusing to bind {host!r}: Aegis binds loopback only unless "
                     "AEGIS_ALLOW_PUBLIC_BIND=true (deployed behind a private network)"
                 )
-        if self.mode is Mode.production and self.database_url is None:
-            raise ValueError("production mode needs AEGIS_DATABASE_URL (PostgreSQL)")
+        if self.mode is Mode.production and not (self.database_url or "").startswith("postgresql"):
+            raise ValueError("production mode needs AEGIS_DATABASE_URL set to a PostgreSQL database")
         return self
 
     @property

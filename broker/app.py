@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from broker import admin, routes
+from broker import admin, datakeys, routes
 from broker.errors import BadRequest, BrokerError
 from broker.guard import RequestInfo, record
 from broker.state import BrokerState
@@ -56,9 +56,7 @@ def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAP
     async def gate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         info = request_info(request)
         if state.sealed and request.url.path not in OPEN_PATHS:
-            response: Response = JSONResponse(
-                {"error": "sealed", "message": "the broker is sealed"}, status_code=503
-            )
+            response: Response = JSONResponse({"error": "sealed", "message": "the broker is sealed"}, status_code=503)
         else:
             response = await call_next(request)
         response.headers["X-Trace-Id"] = info.trace_id
@@ -97,9 +95,7 @@ def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAP
     @app.get("/health")
     async def health() -> JSONResponse:
         if state.sealed:
-            return JSONResponse(
-                {"status": "sealed", "sealed": True, "reason": state.sealed_reason}, status_code=503
-            )
+            return JSONResponse({"status": "sealed", "sealed": True, "reason": state.sealed_reason}, status_code=503)
         return JSONResponse({"status": "ok", "sealed": False, "active_kid": state.active_kid})
 
     @app.get("/.well-known/jwks.json")
@@ -107,4 +103,5 @@ def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAP
         return JSONResponse(state.jwks_doc, headers={"Cache-Control": "public, max-age=60"})
 
     app.include_router(routes.router)
+    app.include_router(datakeys.router)
     return app

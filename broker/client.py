@@ -16,9 +16,7 @@ class BrokerClientError(Exception):
 
 
 class BrokerClient:
-    def __init__(
-        self, http: httpx.AsyncClient, *, admin_token: str | None = None, trace_id: str | None = None
-    ) -> None:
+    def __init__(self, http: httpx.AsyncClient, *, admin_token: str | None = None, trace_id: str | None = None) -> None:
         self._http = http
         self._admin = admin_token
         self._trace = trace_id
@@ -35,12 +33,10 @@ class BrokerClient:
             h["X-Trace-Id"] = self._trace
         return h
 
-    async def _call(
+    async def call(
         self, method: str, path: str, *, admin: bool = False, bearer: str | None = None, **kwargs: Any
     ) -> Any:
-        r = await self._http.request(
-            method, path, headers=self._headers(admin=admin, bearer=bearer), **kwargs
-        )
+        r = await self._http.request(method, path, headers=self._headers(admin=admin, bearer=bearer), **kwargs)
         if r.status_code >= 400:
             try:
                 body = r.json()
@@ -56,14 +52,14 @@ class BrokerClient:
         return body
 
     async def create_key(self, **body: Any) -> dict[str, Any]:
-        out: dict[str, Any] = await self._call("POST", "/v1/keys", admin=True, json=body)
+        out: dict[str, Any] = await self.call("POST", "/v1/keys", admin=True, json=body)
         return out
 
     async def mint(
         self, api_key: str, *, aud: str, scopes: list[str], resource: str, ttl_seconds: int
     ) -> dict[str, Any]:
         body = {"aud": aud, "scopes": scopes, "resource": resource, "ttl_seconds": ttl_seconds}
-        out: dict[str, Any] = await self._call("POST", "/v1/token", bearer=api_key, json=body)
+        out: dict[str, Any] = await self.call("POST", "/v1/token", bearer=api_key, json=body)
         return out
 
     async def exchange(
@@ -88,76 +84,72 @@ class BrokerClient:
             form["actor"] = actor
         if ttl_seconds is not None:
             form["ttl_seconds"] = str(ttl_seconds)
-        out: dict[str, Any] = await self._call("POST", "/v1/token/exchange", data=form)
+        out: dict[str, Any] = await self.call("POST", "/v1/token/exchange", data=form)
         return out
 
     async def revoke_key(self, key_id: str, reason: str = "admin") -> dict[str, Any]:
-        out: dict[str, Any] = await self._call(
+        out: dict[str, Any] = await self.call(
             "POST", "/v1/revoke/key", admin=True, json={"key_id": key_id, "reason": reason}
         )
         return out
 
     async def revoke_token(self, jti: str, reason: str = "admin") -> dict[str, Any]:
-        out: dict[str, Any] = await self._call(
+        out: dict[str, Any] = await self.call(
             "POST", "/v1/revoke/token", admin=True, json={"jti": jti, "reason": reason}
         )
         return out
 
     async def add_secret(self, name: str, value: str, *, kind: str, resource: str | None) -> dict[str, Any]:
         body = {"name": name, "value": value, "type": kind, "resource": resource}
-        out: dict[str, Any] = await self._call("POST", "/v1/secrets", admin=True, json=body)
+        out: dict[str, Any] = await self.call("POST", "/v1/secrets", admin=True, json=body)
         return out
 
     async def list_secrets(self, *, include_deleted: bool = False) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = await self._call(
+        out: list[dict[str, Any]] = await self.call(
             "GET", "/v1/secrets", admin=True, params={"include_deleted": include_deleted}
         )
         return out
 
     async def rotate_secret(self, name: str, value: str) -> dict[str, Any]:
-        out: dict[str, Any] = await self._call(
-            "PUT", f"/v1/secrets/{name}", admin=True, json={"value": value}
-        )
+        out: dict[str, Any] = await self.call("PUT", f"/v1/secrets/{name}", admin=True, json={"value": value})
         return out
 
     async def delete_secret(self, name: str, *, purge: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = await self._call(
-            "DELETE", f"/v1/secrets/{name}", admin=True, params={"purge": purge}
-        )
+        out: dict[str, Any] = await self.call("DELETE", f"/v1/secrets/{name}", admin=True, params={"purge": purge})
         return out
 
     async def read_secret(self, name: str, token: str) -> dict[str, Any]:
-        out: dict[str, Any] = await self._call("GET", f"/v1/secrets/{name}", bearer=token)
+        out: dict[str, Any] = await self.call("GET", f"/v1/secrets/{name}", bearer=token)
         return out
 
     async def principals(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = await self._call("GET", "/v1/principals", admin=True)
+        out: list[dict[str, Any]] = await self.call("GET", "/v1/principals", admin=True)
         return out
 
     async def principal(self, ident: str) -> dict[str, Any]:
-        out: dict[str, Any] = await self._call("GET", f"/v1/principals/{ident}", admin=True)
+        out: dict[str, Any] = await self.call("GET", f"/v1/principals/{ident}", admin=True)
         return out
 
     async def set_policy(
         self, ident: str, max_scopes: list[str] | None, max_resources: list[str] | None
     ) -> dict[str, Any]:
         body = {"max_scopes": max_scopes, "max_resources": max_resources}
-        out: dict[str, Any] = await self._call("PUT", f"/v1/principals/{ident}/policy", admin=True, json=body)
+        out: dict[str, Any] = await self.call("PUT", f"/v1/principals/{ident}/policy", admin=True, json=body)
         return out
 
     async def disable_principal(self, ident: str) -> dict[str, Any]:
-        out: dict[str, Any] = await self._call("POST", f"/v1/principals/{ident}/disable", admin=True)
+        out: dict[str, Any] = await self.call("POST", f"/v1/principals/{ident}/disable", admin=True)
         return out
 
     async def audit(self, **params: Any) -> dict[str, Any]:
         clean = {k: v for k, v in params.items() if v is not None}
-        out: dict[str, Any] = await self._call("GET", "/v1/audit", admin=True, params=clean)
+        out: dict[str, Any] = await self.call("GET", "/v1/audit", admin=True, params=clean)
         return out
 
     async def admin_post(self, path: str) -> dict[str, Any]:
-        out: dict[str, Any] = await self._call("POST", path, admin=True)
+        out: dict[str, Any] = await self.call("POST", path, admin=True)
         return out
 
     async def admin_get(self, path: str) -> dict[str, Any]:
-        out: dict[str, Any] = await self._call("GET", path, admin=True)
+        out: dict[str, Any] = await self.call("GET", path, admin=True)
         return out

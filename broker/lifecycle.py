@@ -69,11 +69,7 @@ async def _cascade(session: Any, jti: str, now: Any, reason: str) -> int:
                 row.revoked_at, row.revoke_reason = now, reason
                 count += 1
         frontier = list(
-            (
-                await session.scalars(
-                    select(IssuedTokenRow.jti).where(IssuedTokenRow.parent_jti.in_(frontier))
-                )
-            ).all()
+            (await session.scalars(select(IssuedTokenRow.jti).where(IssuedTokenRow.parent_jti.in_(frontier)))).all()
         )
     return count
 

@@ -41,9 +41,7 @@ class Minted:
     claims: dict[str, Any]
 
 
-def _validate(
-    state: BrokerState, aud: str, scopes: list[str], resource: str, ttl: int
-) -> tuple[str, list[str], str]:
+def _validate(state: BrokerState, aud: str, scopes: list[str], resource: str, ttl: int) -> tuple[str, list[str], str]:
     if not 1 <= ttl <= state.config.max_ttl:
         raise BadRequest("ttl_out_of_range", f"ttl_seconds must be 1-{state.config.max_ttl}")
     try:
@@ -52,14 +50,10 @@ def _validate(
         raise BadRequest("invalid_request", str(exc)) from None
 
 
-async def _authenticate(
-    state: BrokerState, info: RequestInfo, presented: str | None
-) -> tuple[ApiKeyRow, PrincipalRow]:
+async def _authenticate(state: BrokerState, info: RequestInfo, presented: str | None) -> tuple[ApiKeyRow, PrincipalRow]:
     """Check an API key. Failures count towards a lockout and are audited with the reason."""
     if not presented:
-        await deny(
-            state, info, Unauthorized("missing_key", "API key required"), actor="anonymous", action=MINT
-        )
+        await deny(state, info, Unauthorized("missing_key", "API key required"), actor="anonymous", action=MINT)
     try:
         parsed = parse_api_key(presented)
     except MalformedApiKey:
@@ -116,9 +110,7 @@ async def _fail(state: BrokerState, info: RequestInfo, reason: str, who: str | S
     await deny(state, info, error, actor=actor, action=MINT, details=details)
 
 
-def _ceiling_violations(
-    key: ApiKeyRow, principal: PrincipalRow, scopes: list[str], resource: str
-) -> str | None:
+def _ceiling_violations(key: ApiKeyRow, principal: PrincipalRow, scopes: list[str], resource: str) -> str | None:
     if check_ceiling(scopes, loads_list(principal.max_scopes)):
         return "scope_exceeds_principal_ceiling"
     if check_ceiling(scopes, loads_list(key.allowed_scopes)):

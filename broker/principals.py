@@ -28,9 +28,7 @@ class KeyRequest:
     expires_in_days: int = 90
 
 
-def _clean(
-    scopes: list[str] | None, resources: list[str] | None
-) -> tuple[list[str] | None, list[str] | None]:
+def _clean(scopes: list[str] | None, resources: list[str] | None) -> tuple[list[str] | None, list[str] | None]:
     """Validate a ceiling; ``None`` is unconstrained and ``[]`` denies everything."""
     try:
         s = None if scopes is None else (validate_scopes(scopes) if scopes else [])
@@ -103,9 +101,7 @@ async def create_key(state: BrokerState, info: RequestInfo, req: KeyRequest) -> 
         if check_ceiling(scopes or [], ceiling_s):
             raise Forbidden("scope_exceeds_principal_ceiling", "key scopes exceed the principal's ceiling")
         if check_ceiling(resources or [], ceiling_r):
-            raise Forbidden(
-                "resource_exceeds_principal_ceiling", "key resources exceed the principal's ceiling"
-            )
+            raise Forbidden("resource_exceeds_principal_ceiling", "key resources exceed the principal's ceiling")
         expires = state.now_dt() + timedelta(days=req.expires_in_days)
         s.add(
             ApiKeyRow(
@@ -141,9 +137,7 @@ async def list_principals(state: BrokerState, info: RequestInfo) -> list[dict[st
 
 
 async def _get(s: Any, ident: str) -> PrincipalRow:
-    p = await s.get(PrincipalRow, ident) or await s.scalar(
-        select(PrincipalRow).where(PrincipalRow.name == ident)
-    )
+    p = await s.get(PrincipalRow, ident) or await s.scalar(select(PrincipalRow).where(PrincipalRow.name == ident))
     if p is None:
         raise NotFound("unknown_principal", "no such principal")
     assert isinstance(p, PrincipalRow)

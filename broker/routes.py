@@ -189,9 +189,7 @@ async def secret_create(body: SecretCreate, ctx: CtxDep, x_admin_token: AdminTok
 
 
 @router.get("/secrets")
-async def secret_list(
-    ctx: CtxDep, x_admin_token: AdminToken = None, include_deleted: bool = False
-) -> list[Any]:
+async def secret_list(ctx: CtxDep, x_admin_token: AdminToken = None, include_deleted: bool = False) -> list[Any]:
     await ctx.admin("secret.list", x_admin_token)
     return await vault.list_meta(ctx.state, ctx.info, include_deleted=include_deleted)
 
@@ -204,9 +202,7 @@ async def secret_read(name: str, ctx: CtxDep, authorization: Authorization = Non
 
 
 @router.put("/secrets/{name}")
-async def secret_rotate(
-    name: str, body: SecretRotate, ctx: CtxDep, x_admin_token: AdminToken = None
-) -> dict[str, Any]:
+async def secret_rotate(name: str, body: SecretRotate, ctx: CtxDep, x_admin_token: AdminToken = None) -> dict[str, Any]:
     await ctx.admin("secret.rotate", x_admin_token)
     return await vault.rotate(ctx.state, ctx.info, name=name, value=body.value)
 
@@ -243,9 +239,7 @@ async def principal_detail(ident: str, ctx: CtxDep, x_admin_token: AdminToken = 
 
 
 @router.put("/principals/{ident}/policy")
-async def principal_policy(
-    ident: str, body: Policy, ctx: CtxDep, x_admin_token: AdminToken = None
-) -> dict[str, Any]:
+async def principal_policy(ident: str, body: Policy, ctx: CtxDep, x_admin_token: AdminToken = None) -> dict[str, Any]:
     await ctx.admin("principal.policy", x_admin_token)
     return await principals.set_policy(ctx.state, ctx.info, ident, body.max_scopes, body.max_resources)
 

@@ -91,9 +91,7 @@ def add_signing_key(state: BrokerState, session: AsyncSession) -> SigningKey:
     session.add(
         SigningKeyRow(
             kid=key.kid,
-            private_key=unsealed.cipher.encrypt(
-                spec.domain, spec.context({"kid": key.kid}), key.private_pem()
-            ),
+            private_key=unsealed.cipher.encrypt(spec.domain, spec.context({"kid": key.kid}), key.private_pem()),
             public_jwk=json.dumps(key.public_jwk(), sort_keys=True),
             state="active",
             created_at=state.now_dt(),

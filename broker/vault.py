@@ -84,9 +84,7 @@ def _encrypt_version(state: BrokerState, secret: SecretRow, version: int, value:
 def _decrypt_version(state: BrokerState, secret: SecretRow, row: SecretVersionRow) -> str:
     if row.wrapped_dek is None or row.value is None:
         raise NotFound("purged", "that secret was purged")
-    dek = state.keys().cipher.decrypt(
-        _DEK_COLUMN.domain, _DEK_COLUMN.context({"id": row.id}), row.wrapped_dek
-    )
+    dek = state.keys().cipher.decrypt(_DEK_COLUMN.domain, _DEK_COLUMN.context({"id": row.id}), row.wrapped_dek)
     return open_sealed(AESGCM(dek), _VALUE_KID, _aad(secret, row.id, row.version), row.value).decode("utf-8")
 
 
@@ -111,9 +109,7 @@ async def add(
     async with state.db.transaction() as s:
         existing = await s.scalar(select(SecretRow).where(SecretRow.owner == ADMIN, SecretRow.name == name))
         if existing is not None:
-            raise Conflict(
-                "secret_exists", "a secret with that name exists (rotate it, or purge the deleted one)"
-            )
+            raise Conflict("secret_exists", "a secret with that name exists (rotate it, or purge the deleted one)")
         secret = SecretRow(
             id=str(uuid.uuid4()),
             owner=ADMIN,
@@ -171,9 +167,7 @@ async def delete(state: BrokerState, info: RequestInfo, *, name: str, purge: boo
             raise NotFound("unknown_secret", "no such secret")
         secret.deleted_at = secret.deleted_at or state.now_dt()
         if purge:
-            versions = (
-                await s.scalars(select(SecretVersionRow).where(SecretVersionRow.secret_id == secret.id))
-            ).all()
+            versions = (await s.scalars(select(SecretVersionRow).where(SecretVersionRow.secret_id == secret.id))).all()
             for v in versions:
                 v.wrapped_dek, v.value = None, None
             secret.purged_at = state.now_dt()
@@ -266,6 +260,4 @@ async def read(state: BrokerState, info: RequestInfo, authorization: str | None,
                 details={**details, "version": secret.current_version},
             )
             return {**meta_view(secret), "value": value}
-    await deny(
-        state, info, refusal, actor=actor, action="secret.read", resource=f"secret:{name}", details=details
-    )
+    await deny(state, info, refusal, actor=actor, action="secret.read", resource=f"secret:{name}", details=details)

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -52,7 +52,8 @@ class AuditEvent:
 
 
 def _canonical(row: AuditRow) -> bytes:
-    ts = row.ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # Always hashed in UTC: the database hands the timestamp back in UTC whatever zone it was written in.
+    ts = row.ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     payload = [
         row.seq,
         ts,
@@ -102,9 +103,12 @@ class AuditLog:
             ).one()
             seq, prev = int(head[0]), str(head[1])
             details = self._value(dict(event.details)) if event.details else None
+            ts = self._clock()
+            if ts.tzinfo is None:
+                raise AuditError("audit clock returned a naive datetime")
             row = AuditRow(
                 seq=seq,
-                ts=self._clock(),
+                ts=ts.astimezone(UTC),
                 actor=event.actor[:128],
                 action=event.action[:64],
                 resource=_clip(self._value(event.resource), 256),
@@ -140,13 +144,34 @@ class ChainReport:
     problem: str | None = None
 
 
+async def _head(session: AsyncSession) -> tuple[int, str] | None:
+    # Columns, not the mapped object: a second read must not come from the session's identity map.
+    q = select(AuditHeadRow.seq, AuditHeadRow.hash).where(AuditHeadRow.id == 1)
+    r = (await session.execute(q)).first()
+    return None if r is None else (int(r[0]), str(r[1]))
+
+
 async def verify_chain(session: AsyncSession, *, batch: int = 5000) -> ChainReport:
-    """Walk the chain from the start; report the first broken link."""
+    """Walk the chain from the start up to the head; report the first broken link.
+
+    The head is read first and only rows up to it are walked, so rows that other writers commit
+    while the walk runs (PostgreSQL, READ COMMITTED) are left for the next run instead of being
+    mistaken for tampering. Every committed state has ``max(seq) == head.seq``; a row beyond the
+    head is therefore forged.
+    """
+    head = await _head(session)
+    if head is None:
+        return ChainReport(False, 0, None, "the chain head row is missing")
+    top, top_hash = head
     prev, expected, count, last = GENESIS, 1, 0, 0
     while True:
         rows = (
             await session.scalars(
-                select(AuditRow).where(AuditRow.seq > last).order_by(AuditRow.seq).limit(batch)
+                select(AuditRow)
+                .where(AuditRow.seq > last, AuditRow.seq <= top)
+                .order_by(AuditRow.seq)
+                .limit(batch)
+                .execution_options(populate_existing=True)
             )
         ).all()
         for row in rows:
@@ -159,11 +184,14 @@ async def verify_chain(session: AsyncSession, *, batch: int = 5000) -> ChainRepo
             prev, expected, count, last = row.row_hash, expected + 1, count + 1, row.seq
         if len(rows) < batch:
             break
-    head = await session.get(AuditHeadRow, 1)
-    if head is None:
-        return ChainReport(False, count, None, "the chain head row is missing")
-    if head.seq != count or head.hash != prev:
+    if count != top:
         return ChainReport(False, count, count + 1, "rows after the last one were removed (head mismatch)")
+    if prev != top_hash:
+        return ChainReport(False, count, top, "the last row does not match the chain head")
+    highest = await session.scalar(select(func.max(AuditRow.seq)))
+    now = await _head(session)
+    if highest is not None and (now is None or highest > now[0]):
+        return ChainReport(False, count, top + 1, "rows beyond the chain head were inserted")
     return ChainReport(True, count)
 
 

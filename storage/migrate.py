@@ -55,9 +55,7 @@ async def diff(db: Database) -> list[Any]:
     """What autogenerate would change between the database and the models (empty = in sync)."""
 
     def compare(c: Connection) -> list[Any]:
-        ctx = MigrationContext.configure(
-            c, opts={"compare_type": True, "render_as_batch": c.dialect.name == "sqlite"}
-        )
+        ctx = MigrationContext.configure(c, opts={"compare_type": True, "render_as_batch": c.dialect.name == "sqlite"})
         return list(compare_metadata(ctx, Base.metadata))
 
     async with db.engine.connect() as conn:

@@ -33,9 +33,7 @@ def with_client(fn: Callable[[BrokerClient], Awaitable[T]], *, admin: bool = Tru
         typer.echo(f"broker refused: {exc.code}: {exc.message}", err=True)
         raise typer.Exit(1) from None
     except httpx.TransportError:
-        typer.echo(
-            f"cannot reach the broker at {ctx.settings.resolved_broker_url}; is 'aegis up' running?", err=True
-        )
+        typer.echo(f"cannot reach the broker at {ctx.settings.resolved_broker_url}; is 'aegis up' running?", err=True)
         raise typer.Exit(1) from None
 
 

@@ -1,46 +1,44 @@
-"""``aegis keys``: data-key rotation with a resumable rewrap."""
+"""``aegis datakeys``: per-domain data keys. Rotation runs inside the broker (the only holder of the
+master key) as a resumable background rewrap; this command starts it and shows its progress."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import httpx
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import select
 
-from aegis.runtime import Context, build_context
+from aegis.commands.broker import with_client
+from aegis.runtime import build_context
+from broker.client import BrokerClient
 from storage.crypto.keyring import DOMAINS
-from storage.crypto.keystore import ensure_keys
-from storage.crypto.master import KeyEncryptionKey, load_master_key
-from storage.crypto.rotation import count_rows, pending_rotations, run_rotation, start_rotation
-from storage.db import Database
-from storage.models import ENCRYPTED_COLUMNS, DataKeyRow
+from storage.models import DataKeyRow, KeyRotationRow
 
-app = typer.Typer(help="Data encryption keys.", no_args_is_help=True)
-
-
-def _kek() -> tuple[KeyEncryptionKey, Context]:
-    ctx = build_context()
-    return KeyEncryptionKey(load_master_key(ctx.settings.master_key_path)), ctx
+app = typer.Typer(help="Data encryption keys (one keyring per domain).", no_args_is_help=True)
 
 
 @app.command()
 def status() -> None:
-    """List data keys: domain, purpose, version and state."""
-    kek, ctx = _kek()
+    """Every data key's id and state, and unfinished rotations. Reads metadata only."""
+    ctx = build_context()
 
     async def go() -> None:
         db = ctx.database()
         try:
             async with db.transaction() as s:
-                await ensure_keys(s, kek)
                 rows = (await s.scalars(select(DataKeyRow).order_by(DataKeyRow.kid))).all()
-            for r in rows:
-                typer.echo(f"{r.kid:28} {r.state:13} wrapped-by={r.kek_id}")
-            for rid in await pending_rotations(db):
-                typer.echo(f"rotation {rid} is unfinished: run 'aegis datakeys resume'")
+                running = (await s.scalars(select(KeyRotationRow).where(KeyRotationRow.state == "running"))).all()
         finally:
             await db.dispose()
+        if not rows:
+            typer.echo("no data keys yet: start Aegis once ('aegis up')")
+        for r in rows:
+            typer.echo(f"{r.kid:24} {r.state:13} wrapped-by={r.kek_id}")
+        for rot in running:
+            typer.echo(f"rotation {rot.id} ({rot.domain}) is unfinished; the broker resumes it when it starts")
 
     asyncio.run(go())
 
@@ -48,52 +46,33 @@ def status() -> None:
 @app.command()
 def rotate(
     domain: str = typer.Argument(..., help=f"One of: {', '.join(sorted(DOMAINS))}"),
-    batch_size: int = typer.Option(200, min=1, max=10_000),
+    detach: bool = typer.Option(False, "--detach", help="Start the rewrap and return at once"),
 ) -> None:
-    """Make a new key version for DOMAIN and re-encrypt its data. Safe to interrupt; resume later."""
+    """New key version for DOMAIN, then re-encrypt its data in the background (safe to interrupt)."""
     if domain not in DOMAINS:
         raise typer.BadParameter(f"unknown domain {domain!r}")
-    kek, ctx = _kek()
 
-    async def go() -> None:
-        db = ctx.database()
-        try:
-            async with db.transaction() as s:
-                await ensure_keys(s, kek)
-            rid = await start_rotation(db, kek, domain)
-            await _rewrap(db, kek, rid, batch_size)
-        finally:
-            await db.dispose()
+    async def go(c: BrokerClient) -> dict[str, Any]:
+        started = await c.admin_post(f"/v1/admin/data-keys/{domain}/rotate")
+        if detach:
+            return started
+        return await follow(c, int(started["rotation"]))
 
-    asyncio.run(go())
+    out = with_client(go)
+    typer.echo(f"rotation {out['rotation']} ({domain}): {out.get('state', 'running')}")
 
 
-@app.command()
-def resume(batch_size: int = typer.Option(200, min=1, max=10_000)) -> None:
-    """Finish every rotation that was interrupted."""
-    kek, ctx = _kek()
-
-    async def go() -> None:
-        db = ctx.database()
-        try:
-            ids = await pending_rotations(db)
-            if not ids:
-                typer.echo("no unfinished rotation")
-            for rid in ids:
-                await _rewrap(db, kek, rid, batch_size)
-        finally:
-            await db.dispose()
-
-    asyncio.run(go())
-
-
-async def _rewrap(db: Database, kek: KeyEncryptionKey, rid: int, batch_size: int) -> None:
-    total = await count_rows(db, ENCRYPTED_COLUMNS)
-    with Progress(
-        TextColumn(f"rotation {rid}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
-    ) as bar:
-        task = bar.add_task("rewrap", total=total)
-        changed = await run_rotation(
-            db, kek, rid, ENCRYPTED_COLUMNS, batch_size=batch_size, progress=lambda n: bar.advance(task, n)
-        )
-    typer.echo(f"rotation {rid} done: {changed} values re-encrypted; old versions retired")
+async def follow(c: BrokerClient, rid: int, *, interval: float = 0.2) -> dict[str, Any]:
+    """Show a progress bar until the broker reports the rotation done."""
+    with Progress(TextColumn(f"rewrap {rid}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+        task = bar.add_task("rewrap", total=None)
+        while True:
+            try:
+                st = await c.admin_get(f"/v1/admin/rotations/{rid}")
+            except httpx.TransportError:
+                typer.echo("lost the broker; the rotation resumes when it restarts", err=True)
+                raise typer.Exit(1) from None
+            bar.update(task, total=st["rows_total"], completed=min(st["rows_done"], st["rows_total"]))
+            if st["state"] == "done":
+                return st
+            await asyncio.sleep(interval)

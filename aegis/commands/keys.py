@@ -19,9 +19,7 @@ def create(
     scope: list[str] = typer.Option([], "--scope", help="A scope this key may mint (repeat)"),
     resource: list[str] = typer.Option([], "--resource", help="A resource this key may mint for (repeat)"),
     max_scope: list[str] | None = typer.Option(None, "--max-scope", help="New principal's scope ceiling"),
-    max_resource: list[str] | None = typer.Option(
-        None, "--max-resource", help="New principal's resource ceiling"
-    ),
+    max_resource: list[str] | None = typer.Option(None, "--max-resource", help="New principal's resource ceiling"),
     expires_in_days: int = typer.Option(90, min=1, max=365),
 ) -> None:
     """Create an API key. It is shown once: store it where the service reads its secrets."""
@@ -57,9 +55,7 @@ def list_() -> None:
     """Every principal with its ceiling."""
     for p in with_client(lambda c: c.principals()):
         state = "disabled" if p["disabled"] else "active"
-        typer.echo(
-            f"{p['name']:24} {state:9} scopes={_fmt(p['max_scopes'])} resources={_fmt(p['max_resources'])}"
-        )
+        typer.echo(f"{p['name']:24} {state:9} scopes={_fmt(p['max_scopes'])} resources={_fmt(p['max_resources'])}")
 
 
 @principals_app.command()
@@ -92,9 +88,7 @@ def policy(
 
 
 @principals_app.command()
-def disable(
-    principal: str, yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation")
-) -> None:
+def disable(principal: str, yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation")) -> None:
     """Disable a principal: its keys stop minting and its tokens stop introspecting active."""
     if not yes:
         typer.confirm(f"Disable principal {principal}?", abort=True)

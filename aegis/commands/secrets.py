@@ -48,9 +48,7 @@ def list_() -> None:
     if not rows:
         typer.echo("no secrets")
     for r in rows:
-        typer.echo(
-            f"{r['name']:32} {r['type']:16} {r['resource'] or '-':24} v{r['version']:<4} {r['updated_at']}"
-        )
+        typer.echo(f"{r['name']:32} {r['type']:16} {r['resource'] or '-':24} v{r['version']:<4} {r['updated_at']}")
 
 
 @app.command()

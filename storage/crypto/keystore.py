@@ -69,9 +69,7 @@ async def add_version(session: AsyncSession, kek: KeyEncryptionKey, domain: str,
     """Make a new active key version; the previous active one becomes decrypt-only."""
     rows = (
         await session.scalars(
-            select(DataKeyRow)
-            .where(DataKeyRow.domain == domain, DataKeyRow.purpose == purpose)
-            .with_for_update()
+            select(DataKeyRow).where(DataKeyRow.domain == domain, DataKeyRow.purpose == purpose).with_for_update()
         )
     ).all()
     version = max((r.version for r in rows), default=0) + 1
@@ -120,7 +118,5 @@ async def rewrap_all(session: AsyncSession, old: KeyEncryptionKey, new: KeyEncry
 async def destroy_key(session: AsyncSession, kid: str) -> None:
     """Crypto-shred: remove the wrapped material so nothing under this key can ever be read."""
     await session.execute(
-        update(DataKeyRow)
-        .where(DataKeyRow.kid == kid)
-        .values(wrapped=None, state=RETIRED, retired_at=utcnow())
+        update(DataKeyRow).where(DataKeyRow.kid == kid).values(wrapped=None, state=RETIRED, retired_at=utcnow())
     )

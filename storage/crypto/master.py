@@ -38,7 +38,6 @@ class KeyEncryptionKey:
         return nonce + self._aead.encrypt(nonce, key, self._aad(kid))
 
     def unwrap(self, kid: str, wrapped: bytes) -> bytes:
-        from cryptography.exceptions import InvalidTag
 
         try:
             return self._aead.decrypt(wrapped[:12], wrapped[12:], self._aad(kid))

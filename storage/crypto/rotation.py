@@ -45,9 +45,7 @@ async def start_rotation(db: Database, kek: KeyEncryptionKey, domain: str) -> in
 
 async def pending_rotations(db: Database) -> list[int]:
     async with db.transaction() as session:
-        return list(
-            (await session.scalars(select(KeyRotationRow.id).where(KeyRotationRow.state == "running"))).all()
-        )
+        return list((await session.scalars(select(KeyRotationRow.id).where(KeyRotationRow.state == "running"))).all())
 
 
 async def count_rows(db: Database, columns: Sequence[EncryptedColumn]) -> int:
@@ -56,9 +54,7 @@ async def count_rows(db: Database, columns: Sequence[EncryptedColumn]) -> int:
         for spec in columns:
             table = _table(spec)
             total += (
-                await session.scalar(
-                    select(func.count()).select_from(table).where(table.c[spec.column].is_not(None))
-                )
+                await session.scalar(select(func.count()).select_from(table).where(table.c[spec.column].is_not(None)))
                 or 0
             )
     return total
@@ -136,18 +132,22 @@ async def _rewrap_rows(
         new = cipher.encrypt(spec.domain, ctx, plain)
         if kid_of(new) != target:
             raise KeyUnavailable(f"keyring does not hold the rotation target {target}")
-        await session.execute(
-            update(table).where(table.c[spec.pk] == row[spec.pk]).values({spec.column: new})
-        )
+        await session.execute(update(table).where(table.c[spec.pk] == row[spec.pk]).values({spec.column: new}))
         changed += 1
     return changed
 
 
 async def _final_pass(
-    session: AsyncSession, cipher: FieldCipher, specs: Sequence[EncryptedColumn], target: str
+    session: AsyncSession, cipher: FieldCipher, specs: Sequence[EncryptedColumn], target: str, batch: int = 1000
 ) -> int:
+    """Re-check every row in the rotation's last transaction, in batches."""
     changed = 0
     for spec in specs:
-        rows = await _batch(session, spec, None, 2**62)
-        changed += await _rewrap_rows(session, cipher, spec, rows, target)
+        cursor: str | None = None
+        while True:
+            rows = await _batch(session, spec, cursor, batch)
+            changed += await _rewrap_rows(session, cipher, spec, rows, target)
+            if len(rows) < batch:
+                break
+            cursor = str(rows[-1][spec.pk])
     return changed

@@ -76,15 +76,19 @@ async def start_broker(
     if key:
         generate_master_key_file(key_path)
     token = "adm-" + secrets.token_urlsafe(24)
-    config = BrokerConfig(database_url=db_url, master_key_path=key_path, admin_token=token,
-                          issuer="http://broker.test", **overrides)
+    config = BrokerConfig(
+        database_url=db_url, master_key_path=key_path, admin_token=token, issuer="http://broker.test", **overrides
+    )
     state = BrokerState(config=config, db=Database(db_url), clock=clock)
-    server = uvicorn.Server(uvicorn.Config(create_broker_app(state), host="127.0.0.1", port=0, log_config=None,
-                                           access_log=False, lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_broker_app(state), host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on"
+        )
+    )
     server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve(sockets=None))
     async with asyncio.timeout(10):
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
             await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     return server, task, state, f"http://127.0.0.1:{port}"

@@ -95,9 +95,7 @@ def upgrade() -> None:
         sa.Column("locked_until", UTCDateTime(), nullable=True),
         sa.Column("last_used_at", UTCDateTime(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["principal_id"], ["principals.id"], name=op.f("fk_api_keys_principal_id_principals")
-        ),
+        sa.ForeignKeyConstraint(["principal_id"], ["principals.id"], name=op.f("fk_api_keys_principal_id_principals")),
         sa.PrimaryKeyConstraint("key_id", name=op.f("pk_api_keys")),
     )
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
@@ -111,9 +109,7 @@ def upgrade() -> None:
         sa.Column("wrapped_dek", sa.LargeBinary(), nullable=True),
         sa.Column("value", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["secret_id"], ["secrets.id"], name=op.f("fk_secret_versions_secret_id_secrets")
-        ),
+        sa.ForeignKeyConstraint(["secret_id"], ["secrets.id"], name=op.f("fk_secret_versions_secret_id_secrets")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_secret_versions")),
         sa.UniqueConstraint("secret_id", "version", name=op.f("uq_secret_versions_secret_id")),
     )

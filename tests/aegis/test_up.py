@@ -1,0 +1,245 @@
+"""``aegis up`` as a real process: data folder, master key, migrations, /health, clean stop, refusals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from alembic.script import ScriptDirectory
+
+from storage import migrate
+from storage.crypto.master import generate_master_key_file
+
+START_DEADLINE = 20.0
+STOP_DEADLINE = 10.0
+NOTICE = "Created a new master key at"
+AEGIS = [sys.executable, "-c", "from aegis.cli import main; main()", "up"]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Run:
+    proc: subprocess.Popen[bytes]
+    port: int
+    out: Path
+    err: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stdout(self) -> str:
+        return self.out.read_text()
+
+    def stderr(self) -> str:
+        return self.err.read_text()
+
+    def wait_healthy(self) -> dict[str, Any]:
+        """Poll /health until it answers 200; fail early if the process dies."""
+        deadline = time.monotonic() + START_DEADLINE
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"aegis up exited with {self.proc.returncode}:\n{self.stderr()}")
+            try:
+                response = httpx.get(f"{self.url}/health", timeout=1.0)
+            except httpx.TransportError:
+                threading.Event().wait(0.05)
+                continue
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            return body
+        pytest.fail(f"aegis up did not answer /health within {START_DEADLINE}s:\n{self.stderr()}")
+
+    def stop(self, sig: int = signal.SIGINT) -> int:
+        self.proc.send_signal(sig)
+        return self.wait()
+
+    def wait(self) -> int:
+        try:
+            return self.proc.wait(timeout=STOP_DEADLINE)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"aegis up still running {STOP_DEADLINE}s later:\n{self.stderr()}")
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Any]:
+    """Start ``aegis up`` in tmp_path; every process still running at teardown is killed."""
+    runs: list[Run] = []
+
+    def _start(**extra_env: str) -> Run:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AEGIS_")}
+        port = _free_port()
+        env.update(AEGIS_PORT=str(port), NO_COLOR="1", **extra_env)
+        n = len(runs)
+        out, err = tmp_path / f"stdout-{n}.txt", tmp_path / f"stderr-{n}.txt"
+        with out.open("wb") as fo, err.open("wb") as fe:
+            proc = subprocess.Popen(AEGIS, cwd=tmp_path, env=env, stdout=fo, stderr=fe)
+        run = Run(proc, port, out, err)
+        runs.append(run)
+        return run
+
+    yield _start
+    for run in runs:
+        if run.proc.poll() is None:
+            run.proc.kill()
+            run.proc.wait(timeout=STOP_DEADLINE)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def _flat(text: str) -> str:
+    """The console wraps long lines; compare with whitespace collapsed."""
+    return " ".join(text.split())
+
+
+def _head() -> str | None:
+    return ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
+
+
+def _listeners(port: int) -> set[str] | None:
+    """Addresses listening on ``port`` according to /proc/net/tcp{,6}; None without procfs."""
+    found: set[str] = set()
+    tables = [Path("/proc/net/tcp"), Path("/proc/net/tcp6")]
+    if not tables[0].exists():
+        return None
+    for table in tables:
+        if not table.exists():
+            continue
+        for line in table.read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state != "0A" or int(hex_port, 16) != port:  # 0A = LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            if len(raw) == 4:
+                found.add(socket.inet_ntop(socket.AF_INET, raw[::-1]))
+            else:  # four little-endian 32-bit words
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
+                found.add(socket.inet_ntop(socket.AF_INET6, words))
+    return found
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_first_start_serves_health_and_stops_cleanly(start: Any, tmp_path: Path, stop_signal: int) -> None:
+    run = start()
+    body = run.wait_healthy()
+    assert body["status"] == "ok"
+    assert body["database"] == "ok"
+    assert body["schema"] == _head()
+    assert body["schema"]
+
+    data = tmp_path / "data"
+    key = data / "master.key"
+    db = data / "aegis.db"
+    assert _mode(data) == 0o700
+    assert _mode(key) == 0o600
+    assert db.is_file()
+    assert _mode(db) & 0o077 == 0, oct(_mode(db))
+
+    assert run.stop(stop_signal) == 0, run.stderr()
+    assert "aegis stopped" in run.stderr()
+    notice = run.stdout()
+    assert f"{NOTICE} {key.resolve()}" in notice  # the path is printed whole, on one line
+    assert "Back this file up" in _flat(notice)
+
+
+def test_listens_on_loopback_only(start: Any) -> None:
+    if _listeners(1) is None:
+        pytest.skip("no /proc/net/tcp on this system to list listening sockets")
+    run = start()
+    run.wait_healthy()
+    assert _listeners(run.port) == {"127.0.0.1"}
+    assert run.stop() == 0
+
+
+def test_second_start_reuses_the_key(start: Any, tmp_path: Path) -> None:
+    first = start()
+    first.wait_healthy()
+    assert first.stop() == 0
+    key = tmp_path / "data" / "master.key"
+    content = key.read_bytes()
+    assert NOTICE in first.stdout()
+
+    second = start()
+    body = second.wait_healthy()
+    assert body["schema"] == _head()
+    assert second.stop() == 0
+    assert NOTICE not in second.stdout()
+    assert key.read_bytes() == content
+    assert _mode(key) == 0o600
+
+
+def _existing_key(tmp_path: Path) -> Path:
+    key = tmp_path / "data" / "master.key"
+    assert generate_master_key_file(key)
+    return key
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640], ids=["0644", "0640"])
+def test_refuses_a_key_open_to_others(start: Any, tmp_path: Path, mode: int) -> None:
+    key = _existing_key(tmp_path)
+    content = key.read_bytes()
+    os.chmod(key, mode)
+    run = start()
+    assert run.wait() == 2
+    message = _flat(run.stderr())
+    assert "data/master.key" in message
+    assert f"mode {mode:04o}" in message
+    assert "chmod 600 data/master.key" in message
+    assert key.read_bytes() == content  # refused, not replaced
+    assert NOTICE not in run.stdout()
+    assert not (tmp_path / "data" / "aegis.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("changethis\n", "not in the aegis-master-key-v1 format"),
+        ("", "not in the aegis-master-key-v1 format"),
+        ("aegis-master-key-v1:" + "ab" * 16 + "\n", "must be 32 bytes"),
+        ("aegis-master-key-v1:" + "zz" * 32 + "\n", "malformed"),
+    ],
+    ids=["placeholder", "empty", "short", "not-hex"],
+)
+def test_refuses_a_bad_key_file(start: Any, tmp_path: Path, content: str, reason: str) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    key = data / "master.key"
+    key.write_text(content)
+    os.chmod(key, 0o600)
+    run = start()
+    assert run.wait() == 2
+    message = _flat(run.stderr())
+    assert "data/master.key" in message
+    assert reason in message
+    assert key.read_text() == content
+    assert "Traceback" not in message
+
+
+def test_refuses_a_public_bind(start: Any, tmp_path: Path) -> None:
+    run = start(AEGIS_HOST="0.0.0.0")  # noqa: S104 - must be refused
+    assert run.wait() == 2
+    message = _flat(run.stderr())
+    assert "invalid configuration" in message
+    assert "refusing to bind '0.0.0.0'" in message
+    assert "AEGIS_ALLOW_PUBLIC_BIND=true" in message
+    assert not (tmp_path / "data").exists()
