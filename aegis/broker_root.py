@@ -61,7 +61,7 @@ def read_admin_token(ctx: Context) -> str:
 def broker_config(ctx: Context) -> BrokerConfig:
     s = ctx.settings
     return BrokerConfig(
-        database_url=s.resolved_database_url,
+        database_url=ctx.database_url,
         master_key_path=master_key_path(ctx),
         admin_token=read_admin_token(ctx),
         issuer=s.resolved_broker_url,

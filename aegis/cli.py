@@ -35,8 +35,8 @@ def main() -> None:
     try:
         app()
     except (SecretError, CryptoError) as exc:
-        Console(stderr=True).print(f"[red]aegis: {exc}[/red]")
+        Console(stderr=True).print(f"aegis: {exc}", markup=False, soft_wrap=True, style="red")
         sys.exit(2)
     except ValidationError as exc:
-        Console(stderr=True).print(f"[red]aegis: invalid configuration:[/red]\n{exc}")
+        Console(stderr=True).print(f"aegis: invalid configuration:\n{exc}", markup=False, soft_wrap=True, style="red")
         sys.exit(2)

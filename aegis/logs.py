@@ -93,5 +93,5 @@ def configure_logging(redactor: Redactor, *, level: str = "INFO", json: bool = T
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "alembic.runtime.migration"):
+    for noisy in ("uvicorn.access", "alembic.runtime.migration", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

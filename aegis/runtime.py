@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 
 from aegis.logs import Redactor, configure_logging
-from aegis.secrets import SecretSource
+from aegis.secrets import SecretError, SecretSource
 from aegis.settings import Settings
 from storage.db import Database
 
@@ -17,8 +17,18 @@ class Context:
     secrets: SecretSource
     redactor: Redactor
 
+    @property
+    def database_url(self) -> str:
+        """The database_url secret file when present (it may hold a password), else the settings."""
+        secret = self.secrets.get("database_url", required=False)
+        if secret is not None:
+            if not secret.reveal().startswith(("postgresql", "sqlite")):
+                raise SecretError("the database_url secret is not a postgresql:// or sqlite:// URL")
+            return secret.reveal()
+        return self.settings.resolved_database_url
+
     def database(self) -> Database:
-        return Database(self.settings.resolved_database_url)
+        return Database(self.database_url)
 
     def ensure_data_dir(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 
 class Mode(StrEnum):
@@ -51,9 +53,23 @@ class Settings(BaseSettings):
                     f"refusing to bind {host!r}: Aegis binds loopback only unless "
                     "AEGIS_ALLOW_PUBLIC_BIND=true (deployed behind a private network)"
                 )
-        if self.mode is Mode.production and not (self.database_url or "").startswith("postgresql"):
-            raise ValueError("production mode needs AEGIS_DATABASE_URL set to a PostgreSQL database")
+        if self.mode is Mode.production:
+            self._check_production_database()
         return self
+
+    def _check_production_database(self) -> None:
+        """Production uses PostgreSQL. A URL holding a password is a secret: it must come from a file."""
+        if self.database_url is None:
+            if "AEGIS_DATABASE_URL_FILE" in os.environ or (self.secrets_dir / "database_url").exists():
+                return
+            raise ValueError("production mode needs a PostgreSQL URL: AEGIS_DATABASE_URL, or the database_url secret")
+        if not self.database_url.startswith("postgresql"):
+            raise ValueError("production mode needs AEGIS_DATABASE_URL set to a PostgreSQL database")
+        if make_url(self.database_url).password:
+            raise ValueError(
+                "AEGIS_DATABASE_URL holds a password; in production put the URL in the database_url secret "
+                "(/run/secrets/database_url or AEGIS_DATABASE_URL_FILE)"
+            )
 
     @property
     def production(self) -> bool:

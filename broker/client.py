@@ -18,6 +18,7 @@ class BrokerClientError(Exception):
 class BrokerClient:
     def __init__(self, http: httpx.AsyncClient, *, admin_token: str | None = None, trace_id: str | None = None) -> None:
         self._http = http
+        self.http = http
         self._admin = admin_token
         self._trace = trace_id
 

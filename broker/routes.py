@@ -21,6 +21,33 @@ TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 - a URN
 
 
+ACTIONS = {
+    "create_key": "key.create",
+    "token": "token.mint",
+    "token_exchange": "token.exchange",
+    "introspect": "token.introspect",
+    "revoke_token": "token.revoke",
+    "revoke_key": "key.revoke",
+    "secret_create": "secret.create",
+    "secret_list": "secret.list",
+    "secret_read": "secret.read",
+    "secret_rotate": "secret.rotate",
+    "secret_delete": "secret.delete",
+    "secret_versions": "secret.versions",
+    "principal_list": "principal.list",
+    "principal_detail": "principal.read",
+    "principal_policy": "principal.policy",
+    "principal_disable": "principal.disable",
+    "audit": "audit.query",
+    "rotate_signing": "signing_key.rotate",
+    "rotate_master": "master_key.rotate",
+    "rotate_data_key": "data_key.rotate",
+    "rotation": "data_key.status",
+    "seal": "broker.seal",
+    "grant": "datakeys.read",
+}
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -32,6 +59,10 @@ class Ctx:
         self.request = request
         self.state: BrokerState = request.app.state.broker
         self.info: RequestInfo = request_info(request)
+        # The audit action is known before the body is validated or the rate limit applies, so that
+        # those refusals are recorded under the same action as the request's other outcomes.
+        route = getattr(request.scope.get("route"), "name", "")
+        self.act(ACTIONS.get(route, request.url.path[:64]))
         limit_ip(self.state, self.info)
 
     def act(self, action: str, actor: str = "anonymous") -> None:

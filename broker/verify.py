@@ -69,7 +69,7 @@ _JWT = _StrictPyJWT()
 # exp/nbf/iat are checked in _check_claims against the injected clock (PyJWT reads the wall clock).
 _DECODE_OPTIONS: Options = {
     "require": list(REQUIRED_CLAIMS),
-    "strict_aud": False,
+    "strict_aud": True,
     "verify_exp": False,
     "verify_nbf": False,
     "verify_iat": False,

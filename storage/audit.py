@@ -12,9 +12,9 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditHeadRow, AuditRow
@@ -91,23 +91,19 @@ class AuditLog:
         return v
 
     async def append(self, session: AsyncSession, event: AuditEvent) -> AuditRow:
-        """Append in the caller's transaction. Raises AuditError; the caller's transaction then fails."""
+        """Append in the caller's transaction. Raises AuditError; the caller's transaction then fails.
+
+        Three statements on prebuilt Core constructs (no unit-of-work flush): take the head (this
+        locks it until the caller commits), insert the row, move the head's hash on.
+        """
         try:
-            head = (
-                await session.execute(
-                    update(AuditHeadRow)
-                    .where(AuditHeadRow.id == 1)
-                    .values(seq=AuditHeadRow.seq + 1)
-                    .returning(AuditHeadRow.seq, AuditHeadRow.hash)
-                )
-            ).one()
-            seq, prev = int(head[0]), str(head[1])
+            seq, prev = (await session.execute(_NEXT)).one()
             details = self._value(dict(event.details)) if event.details else None
             ts = self._clock()
             if ts.tzinfo is None:
                 raise AuditError("audit clock returned a naive datetime")
             row = AuditRow(
-                seq=seq,
+                seq=int(seq),
                 ts=ts.astimezone(UTC),
                 actor=event.actor[:128],
                 action=event.action[:64],
@@ -118,18 +114,24 @@ class AuditLog:
                 result=event.result[:16],
                 reason=_clip(event.reason, 256),
                 details=json.dumps(details, sort_keys=True, separators=(",", ":")) if details else None,
-                prev_hash=prev,
-                row_hash="",
+                prev_hash=str(prev),
             )
-            row.row_hash = row_hash(prev, row)
-            session.add(row)
-            await session.execute(update(AuditHeadRow).where(AuditHeadRow.id == 1).values(hash=row.row_hash))
-            await session.flush()
+            row.row_hash = row_hash(row.prev_hash, row)
+            await session.execute(_INSERT, {c: getattr(row, c) for c in _COLUMNS})
+            await session.execute(_SET_HASH, {"new_hash": row.row_hash})
         except AuditError:
             raise
         except Exception as exc:
             raise AuditError(f"audit write failed: {type(exc).__name__}") from exc
         return row
+
+
+_LOG = cast(Table, AuditRow.__table__)
+_HEAD = cast(Table, AuditHeadRow.__table__)
+_NEXT = _HEAD.update().where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.hash)
+_COLUMNS = tuple(col.key for col in _LOG.columns)
+_INSERT = _LOG.insert()
+_SET_HASH = _HEAD.update().where(_HEAD.c.id == 1).values(hash=bindparam("new_hash"))
 
 
 def _clip(v: Any, n: int) -> str | None:

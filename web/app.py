@@ -10,10 +10,11 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from storage.crypto.keyring import Keyring
 from storage.db import Database
 
 
-def create_app(db: Database, *, version: str = "0.1.0") -> FastAPI:
+def create_app(db: Database, *, keyring: Keyring, version: str = "0.1.0") -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield

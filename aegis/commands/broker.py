@@ -12,6 +12,7 @@ import uvicorn
 
 from aegis.broker_root import broker_config, ensure_admin_token, read_admin_token
 from aegis.runtime import Context, build_context
+from aegis.serving import Server
 from broker.client import BrokerClient, BrokerClientError
 
 app = typer.Typer(help="The credential broker.", no_args_is_help=True)
@@ -45,7 +46,7 @@ def serve_broker(ctx: Context) -> None:
     ensure_admin_token(ctx)
     config = broker_config(ctx)
     state = BrokerState(config=config, db=Database(config.database_url))
-    server = uvicorn.Server(
+    server = Server(
         uvicorn.Config(
             create_broker_app(state),
             host=ctx.settings.broker_host,

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
-from collections.abc import Iterator
 
 import structlog
 import uvicorn
 from rich.console import Console
 
+from aegis.broker_root import ensure_admin_token
+from aegis.console_root import console_keyring
 from aegis.runtime import Context
+from aegis.serving import BrokerProcess, Server
 from storage import migrate
 from storage.crypto.errors import MasterKeyError
 from storage.crypto.master import generate_master_key_file, load_master_key
@@ -44,30 +45,17 @@ def prepare(ctx: Context, console: Console) -> None:
         raise MasterKeyError(message) from None
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, stopped by SIGINT or SIGTERM as a normal end.
-
-    uvicorn re-raises the stop signal once it has shut down, so Ctrl-C would end the process with
-    status 130 and SIGTERM (``docker stop``) with 143. A requested stop is not a failure: exit 0.
-    """
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-
 async def serve(ctx: Context) -> None:
     db = ctx.database()
+    broker = BrokerProcess(ctx.settings.resolved_broker_url)
     try:
         await migrate.upgrade(db)
         log.info("migrations applied", revision=await migrate.current(db))
+        await broker.start()
+        log.info("broker ready", url=broker.url)
+        keyring = await console_keyring(ctx)
         config = uvicorn.Config(
-            create_app(db),
+            create_app(db, keyring=keyring),
             host=ctx.settings.host,
             port=ctx.settings.port,
             log_config=None,
@@ -76,12 +64,14 @@ async def serve(ctx: Context) -> None:
             lifespan="on",
         )
         log.info("aegis starting", url=f"http://{ctx.settings.host}:{ctx.settings.port}")
-        await _Server(config).serve()
+        await Server(config).serve()
     finally:
+        await broker.stop()
         await db.dispose()
     log.info("aegis stopped")
 
 
 def run(ctx: Context, console: Console) -> None:
     prepare(ctx, console)
+    ensure_admin_token(ctx)
     asyncio.run(serve(ctx))

@@ -100,10 +100,26 @@ def test_loopback_hosts_are_accepted(host: str) -> None:
     assert Settings(host=host).host == host
 
 
-def test_production_needs_a_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_needs_a_database_url(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AEGIS_MODE", "production")
-    with pytest.raises(ValidationError, match="production mode needs AEGIS_DATABASE_URL"):
+    monkeypatch.setenv("AEGIS_SECRETS_DIR", str(tmp_path))
+    with pytest.raises(ValidationError, match="production mode needs a PostgreSQL URL"):
         Settings()
+
+
+def test_production_refuses_a_password_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AEGIS_MODE", "production")
+    monkeypatch.setenv("AEGIS_DATABASE_URL", "postgresql+asyncpg://aegis:s3cret-canary@db:5432/aegis")
+    with pytest.raises(ValidationError, match="database_url secret") as err:
+        Settings()
+    assert "s3cret-canary" not in str(err.value)
+
+
+def test_production_accepts_the_database_url_secret_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "database_url").write_text("postgresql+asyncpg://aegis:pw@db:5432/aegis\n")
+    monkeypatch.setenv("AEGIS_MODE", "production")
+    monkeypatch.setenv("AEGIS_SECRETS_DIR", str(tmp_path))
+    assert Settings().production
 
 
 def test_production_refuses_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:

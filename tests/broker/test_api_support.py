@@ -53,6 +53,13 @@ async def assert_denied(
     return row
 
 
+def details(row: dict[str, Any]) -> dict[str, Any]:
+    """An audit row's details (the audit API returns them as JSON text)."""
+    raw = row["details"]
+    out: dict[str, Any] = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+    return out
+
+
 async def audit_dump(broker: Broker) -> str:
     return json.dumps(await broker.audit(limit=1000))
 
