@@ -62,11 +62,14 @@ def _pg_schema(*, migrated: bool) -> Iterator[str]:
 
     assert PG_URL is not None
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = Database(PG_URL)
 
     async def run(sql: str) -> None:
-        async with admin.engine.begin() as conn:
-            await conn.exec_driver_sql(sql)
+        admin = Database(PG_URL)  # one engine per event loop: asyncpg connections belong to their loop
+        try:
+            async with admin.engine.begin() as conn:
+                await conn.exec_driver_sql(sql)
+        finally:
+            await admin.dispose()
 
     asyncio.run(run(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_URL else "?"
@@ -77,7 +80,6 @@ def _pg_schema(*, migrated: bool) -> Iterator[str]:
         yield url
     finally:
         asyncio.run(run(f'DROP SCHEMA "{schema}" CASCADE'))
-        asyncio.run(admin.dispose())
 
 
 @pytest.fixture

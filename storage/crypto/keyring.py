@@ -14,7 +14,8 @@ from typing import Final
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from storage.crypto.errors import KeyUnavailable
+from storage.crypto.errors import DecryptionFailed, KeyUnavailable
+from storage.crypto.field import header_for
 
 DOMAINS: Final = frozenset(
     {
@@ -75,6 +76,8 @@ class Keyring:
 
     def __init__(self, keys: list[DataKey]) -> None:
         self._aead: dict[str, AESGCM] = {}
+        self._enc: dict[str, tuple[str, AESGCM, bytes]] = {}
+        self._dec: dict[bytes, tuple[str, AESGCM, str]] = {}
         self._active: dict[tuple[str, str], str] = {}
         self._material: dict[str, bytes] = {}
         self._states: dict[str, str] = {}
@@ -84,7 +87,10 @@ class Keyring:
                 continue
             self._material[key.kid] = key.material
             if key.purpose == "enc":
-                self._aead[key.kid] = AESGCM(key.material)
+                aead = self._aead[key.kid] = AESGCM(key.material)
+                self._dec[key.kid.encode("ascii")] = (key.kid, aead, key.domain)
+                if key.state == ACTIVE:
+                    self._enc[key.domain] = (key.kid, aead, header_for(key.kid))
             if key.state == ACTIVE:
                 self._active[(key.domain, key.purpose)] = key.kid
 
@@ -111,6 +117,24 @@ class Keyring:
     def encryption_key(self, domain: str) -> tuple[str, AESGCM]:
         kid = self.active_kid(domain)
         return kid, self._aead[kid]
+
+    def encryption_entry(self, domain: str) -> tuple[str, AESGCM, bytes]:
+        try:
+            return self._enc[domain]
+        except KeyError:
+            raise KeyUnavailable(f"no active enc key for domain {domain!r} in this keyring") from None
+
+    def decryption_entry(self, kid: bytes) -> tuple[str, AESGCM, str]:
+        try:
+            return self._dec[kid]
+        except KeyError:
+            pass
+        try:
+            name = kid.decode("ascii")
+        except UnicodeDecodeError:
+            raise DecryptionFailed("ciphertext header is malformed") from None
+        self.decryption_key(name)  # raises the precise reason (retired, not granted)
+        raise KeyUnavailable(f"key {name} is not available to this process")
 
     def decryption_key(self, kid: str) -> AESGCM:
         try:

@@ -150,3 +150,15 @@ def test_blind_index_is_keyed_deterministic_and_domain_separated() -> None:
     assert a != ring.blind_index("finance", "alice@example.com")
     other = _keyring(("mail.idx.v1", ACTIVE))
     assert other.blind_index("mail", "alice@example.com") != a
+
+
+def test_a_context_holding_the_separator_is_refused_on_encrypt_and_never_authenticates(
+    cipher: FieldCipher,
+) -> None:
+    with pytest.raises(ValueError, match="separator"):
+        cipher.encrypt_text("mail", FieldContext("messages", "body", "row\x1f1", "owner-1"), "x")
+    blob = cipher.encrypt_text("mail", FieldContext("messages", "body", "row", "owner-1"), "x")
+    # Moving a boundary keeps the same characters but adds a separator: the AAD can never match.
+    shifted = FieldContext("messages", "body\x1frow", "owner-1", "")
+    with pytest.raises(DecryptionFailed):
+        cipher.decrypt_text("mail", shifted, blob)

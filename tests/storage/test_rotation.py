@@ -52,7 +52,7 @@ async def _seed(db: Database, kek: KeyEncryptionKey, n: int) -> dict[str, bytes]
         s.add(secret)
         await s.flush()
         for i in range(n):
-            vid = f"{i:08d}-{uuid.uuid4()}"
+            vid = f"{i:08d}-{uuid.uuid4().hex[:27]}"  # sortable, 36 chars like a uuid
             dek = os.urandom(32)
             expected[vid] = dek
             s.add(
