@@ -1,0 +1,92 @@
+"""Service identities: each Aegis process gets its own broker API key with the narrowest ceiling.
+
+Embedded mode creates the keys on first start (files under data/keys, mode 0600). Production reads
+them as Docker secrets named ``<identity>_api_key``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from aegis.broker_root import read_admin_token
+from aegis.runtime import Context
+from aegis.secrets import SecretError, check_private_file
+from broker.client import BrokerClient, BrokerClientError
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    description: str
+    scopes: tuple[str, ...]
+    resources: tuple[str, ...]
+
+    @property
+    def secret_name(self) -> str:
+        return f"{self.name.replace('-', '_')}_api_key"
+
+
+CONSOLE = Identity(
+    "console",
+    "the web console and the agent loop",
+    ("datakeys.read", "finance.link", "finance.read", "mail.draft", "mail.read", "mail.send", "tokens.exchange"),
+    ("domain:audit", "domain:auth", "domain:conversation", "mcp:gmail", "mcp:plaid"),
+)
+MCP_GMAIL = Identity(
+    "mcp-gmail", "the Gmail MCP server", ("datakeys.read", "secrets.read"), ("domain:mail", "mcp:gmail")
+)
+MCP_PLAID = Identity(
+    "mcp-plaid",
+    "the Plaid MCP server",
+    ("datakeys.read", "secrets.read", "secrets.write"),
+    ("domain:finance", "mcp:plaid"),
+)
+ALL = (CONSOLE, MCP_GMAIL, MCP_PLAID)
+
+
+def key_path(ctx: Context, ident: Identity) -> Path:
+    found = ctx.secrets.path_for(ident.secret_name)
+    if found is not None:
+        return found
+    if ctx.settings.production:
+        raise SecretError(f"production mode needs {ident.secret_name} as a Docker secret")
+    return ctx.settings.data_dir / "keys" / f"{ident.name}.key"
+
+
+async def ensure_key(ctx: Context, client: BrokerClient, ident: Identity) -> Path:
+    """Create the identity's key on first start (embedded) and keep its ceiling current."""
+    path = key_path(ctx, ident)
+    if ctx.settings.production:
+        check_private_file(path)
+        return path
+    admin = BrokerClient(client.http, admin_token=read_admin_token(ctx))
+    scopes, resources = sorted(ident.scopes), sorted(ident.resources)
+    try:
+        await admin.set_policy(ident.name, scopes, resources)
+    except BrokerClientError as exc:
+        if exc.status != 404:  # 404: first start, the principal does not exist yet
+            raise
+    if not path.exists():
+        out = await admin.create_key(
+            principal=ident.name,
+            description=ident.description,
+            max_scopes=scopes,
+            max_resources=resources,
+            scopes=scopes,
+            resources=resources,
+            expires_in_days=365,
+        )
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(out["api_key"] + "\n")
+    check_private_file(path)
+    return path
+
+
+def read_key(ctx: Context, path: Path) -> str:
+    key = path.read_text(encoding="ascii").strip()
+    ctx.redactor.register(key)
+    return key
