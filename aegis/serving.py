@@ -40,14 +40,16 @@ class ChildExited(RuntimeError):
 class BrokerProcess:
     """The broker as a child process: the only process that reads the master key."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, spawn: bool = True) -> None:
         self.url = url
+        self.spawn = spawn  # False: the broker runs elsewhere (its own container); only wait for it
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self, *, wait_seconds: float = 60.0) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "aegis", "broker", "serve", start_new_session=True
-        )
+        if self.spawn:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "aegis", "broker", "serve", start_new_session=True
+            )
         async with httpx.AsyncClient(base_url=self.url, timeout=2) as http:
             try:
                 async with asyncio.timeout(wait_seconds):
@@ -57,9 +59,8 @@ class BrokerProcess:
                 raise ChildExited(f"the broker did not become healthy within {wait_seconds:.0f} s") from None
 
     async def _wait_healthy(self, http: httpx.AsyncClient) -> None:
-        assert self.proc is not None
         while True:
-            if self.proc.returncode is not None:
+            if self.proc is not None and self.proc.returncode is not None:
                 raise ChildExited(f"the broker exited with status {self.proc.returncode}; see its log above")
             with contextlib.suppress(httpx.TransportError):
                 r = await http.get("/health")

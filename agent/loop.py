@@ -45,7 +45,7 @@ class TurnResult:
     calls: list[tuple[ToolCall, ToolOutcome]] = field(default_factory=list)
 
 
-async def _noop(_e: TurnEvent) -> None:
+async def ignore_events(_e: TurnEvent) -> None:
     return None
 
 
@@ -57,7 +57,7 @@ async def run_turn(
     *,
     system: str,
     budget: Budget,
-    events: EventSink = _noop,
+    events: EventSink = ignore_events,
 ) -> TurnResult:
     messages: list[Message] = [*history, {"role": "user", "content": user_text}]
     calls: list[tuple[ToolCall, ToolOutcome]] = []

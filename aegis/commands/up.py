@@ -17,6 +17,7 @@ from storage import migrate
 from storage.crypto.errors import MasterKeyError
 from storage.crypto.master import generate_master_key_file, load_master_key
 from web.app import create_app
+from web.config import ConsoleConfig
 
 log = structlog.get_logger("aegis.up")
 
@@ -47,7 +48,7 @@ def prepare(ctx: Context, console: Console) -> None:
 
 async def serve(ctx: Context) -> None:
     db = ctx.database()
-    broker = BrokerProcess(ctx.settings.resolved_broker_url)
+    broker = BrokerProcess(ctx.settings.resolved_broker_url, spawn=ctx.settings.broker_url is None)
     try:
         await migrate.upgrade(db)
         log.info("migrations applied", revision=await migrate.current(db))
@@ -55,12 +56,13 @@ async def serve(ctx: Context) -> None:
         log.info("broker ready", url=broker.url)
         keyring = await console_keyring(ctx)
         config = uvicorn.Config(
-            create_app(db, keyring=keyring),
+            create_app(db, keyring=keyring, config=ConsoleConfig(trusted_proxies=tuple(ctx.settings.trusted_proxies))),
             host=ctx.settings.host,
             port=ctx.settings.port,
             log_config=None,
             access_log=False,
             server_header=False,
+            proxy_headers=False,  # the console decides which proxies to trust (settings.trusted_proxies)
             lifespan="on",
         )
         log.info("aegis starting", url=f"http://{ctx.settings.host}:{ctx.settings.port}")
@@ -72,6 +74,9 @@ async def serve(ctx: Context) -> None:
 
 
 def run(ctx: Context, console: Console) -> None:
-    prepare(ctx, console)
-    ensure_admin_token(ctx)
+    if not ctx.settings.production:
+        # Embedded: this process prepares the folder and key files. In production the broker's own
+        # container holds the master key and every key file is a Docker secret.
+        prepare(ctx, console)
+        ensure_admin_token(ctx)
     asyncio.run(serve(ctx))
