@@ -1,0 +1,444 @@
+"""The policy engine: ``decide(call, ctx) -> Decision``. Deterministic; no model in this path.
+
+Rules run in order and the first DENY stops evaluation (deny wins over any approval found
+earlier). Approval hits accumulate so the card can show every reason. With no hit the call is
+allowed by R12.
+
+=====  ==========================================  =============================================
+rule   verdict                                     when
+=====  ==========================================  =============================================
+R0     DENY                                        unknown, unpinned or changed tool
+R1     DENY                                        arguments violate the pinned schema / ghost args
+R2     DENY                                        an ADMIN (console-only) tool
+R3     DENY                                        a secret in the arguments (any leaf, or their
+                                                   concatenation)
+R4     DENY                                        EGRESS_READ URL not https/443/allow-listed
+R5     DENY                                        a URL in the arguments carries private data
+R6     DENY                                        per-day call budget or money limits exceeded
+R7     DENY (never approvable)                     FINANCIAL control args not from the owner
+R8     DENY if the data is SECRET, else APPROVAL   a recipient is not an allowed reader (P-F)
+R9     APPROVAL                                    control args / tool choice not OWNER-derived and
+                                                   not covered by the plan (P-T)
+R10    APPROVAL                                    outgoing message carries a URL the owner did not
+                                                   type
+R11    APPROVAL (+ step-up)                        always-approve tools and all money movement
+R12    ALLOW                                       reads; trusted, flow-safe side effects
+=====  ==========================================  =============================================
+
+Mutation tests build weakened variants with :meth:`Policy.without` / :meth:`Policy.replacing`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from agent.gateway.budget import BudgetLedger, InMemoryLedger
+from agent.gateway.context import ArgProvenance, ContextLabel, Origin, atoms, normalise
+from agent.gateway.egress import EgressError, EgressGuard
+from agent.gateway.labels import Conf, Integrity, Label, Source
+from agent.gateway.redact import SecretScanner
+from agent.gateway.registry import LiveTool, Registry, ToolClass, ToolSpec
+from agent.gateway.schema import validate_args
+from agent.gateway.urls import url_carries_private, urls_in
+
+__all__ = [
+    "DEFAULT_RULES",
+    "Decision",
+    "Eval",
+    "Plan",
+    "PlanEntry",
+    "Policy",
+    "PolicyContext",
+    "Rule",
+    "RuleHit",
+    "ToolCall",
+    "Verdict",
+]
+
+POLICY_VERSION = "gw-2026.1"
+TOOL_CHOICE = "<tool_choice>"
+
+
+class Verdict(Enum):
+    ALLOW = "allow"
+    REQUIRE_APPROVAL = "pending"
+    DENY = "deny"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    call_id: str
+    tool: str  # "server.tool" or the model-facing "server__tool"
+    args: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleHit:
+    rule: str
+    verdict: Verdict
+    reason: str
+    args: tuple[str, ...] = ()
+    step_up: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEntry:
+    """An owner-approved intent: the tool, and for constrained args the allowed values."""
+
+    tool: str
+    args: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def covers(self, tool: str, call_args: Mapping[str, Any]) -> bool:
+        if tool != self.tool:
+            return False
+        for arg, allowed in self.args.items():
+            norm = {normalise(a) for a in allowed}
+            if not all(a in norm for a in atoms(call_args.get(arg))):
+                return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    entries: tuple[PlanEntry, ...] = ()
+
+    def covering(self, tool: str, args: Mapping[str, Any]) -> PlanEntry | None:
+        return next((e for e in self.entries if e.covers(tool, args)), None)
+
+
+@dataclass
+class PolicyContext:
+    """Everything a decision reads. One per conversation (or sub-conversation)."""
+
+    context: ContextLabel
+    registry: Registry
+    scanner: SecretScanner
+    egress: EgressGuard
+    owner_principals: frozenset[str] = frozenset({"owner"})
+    plan: Plan = field(default_factory=Plan)
+    ledger: BudgetLedger = field(default_factory=InMemoryLedger)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    session_id: str = "session"
+    original_request: str | None = None  # the owner's request, verbatim, for the approval card
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    hits: tuple[RuleHit, ...]
+    tool: str | None
+    provenance: Mapping[str, ArgProvenance]
+    data_label: Label
+    policy_version: str
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        return tuple(h.rule for h in self.hits)
+
+    @property
+    def step_up(self) -> bool:
+        return any(h.step_up for h in self.hits)
+
+    @property
+    def data_leaving(self) -> tuple[Source, ...]:
+        return tuple(self.data_label.untrusted_sources())
+
+
+class Eval:
+    """One call under evaluation; caches what several rules need."""
+
+    def __init__(self, call: ToolCall, ctx: PolicyContext, *, strict: bool) -> None:
+        self.call = call
+        self.ctx = ctx
+        self.strict = strict
+        self.qualified = ctx.registry.resolve(call.tool)
+        self.live: LiveTool | None = ctx.registry.live(call.tool)
+        self.spec: ToolSpec | None = ctx.registry.spec(call.tool)
+        self.args: Mapping[str, Any] = call.args if isinstance(call.args, Mapping) else {}
+        entry = ctx.plan.covering(self.qualified or "", self.args) if self.qualified else None
+        self.plan_entry = entry
+        self._prov: dict[str, ArgProvenance] = {}
+
+    def prov(self, arg: str) -> ArgProvenance:
+        if arg not in self._prov:
+            if self.plan_entry is not None and arg in self.plan_entry.args:
+                owner = Label(Integrity.OWNER, Conf.PUBLIC)
+                self._prov[arg] = ArgProvenance(arg, Origin.PLAN, owner, Origin.PLAN.value)
+            else:
+                self._prov[arg] = self.ctx.context.provenance(arg, self.args.get(arg))
+        return self._prov[arg]
+
+    def all_prov(self) -> dict[str, ArgProvenance]:
+        return {a: self.prov(a) for a in self.args}
+
+    def data_label(self) -> Label:
+        spec = self.spec
+        names = spec.data if spec is not None else ()
+        return Label.join_all(self.prov(a).label for a in names if a in self.args)
+
+    def recipients(self) -> set[str]:
+        spec = self.spec
+        if spec is None:
+            return set()
+        return {r for a in spec.recipients for r in atoms(self.args.get(a))}
+
+
+RuleCheck = Callable[[Eval], RuleHit | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str  # "R0" … "R12"
+    check: RuleCheck
+
+
+def _deny(rule: str, reason: str, *args: str) -> RuleHit:
+    return RuleHit(rule, Verdict.DENY, reason, tuple(args))
+
+
+def _approve(rule: str, reason: str, *args: str, step_up: bool = False) -> RuleHit:
+    return RuleHit(rule, Verdict.REQUIRE_APPROVAL, reason, tuple(args), step_up)
+
+
+def r0_known_and_pinned(ev: Eval) -> RuleHit | None:
+    if ev.live is not None:
+        return None
+    why = "is not in the operator registry" if ev.spec is None else "is not approved or changed since approval"
+    return _deny("R0_UNKNOWN_OR_CHANGED_TOOL", f"tool {ev.call.tool!r} {why}")
+
+
+def r1_schema(ev: Eval) -> RuleHit | None:
+    if ev.live is None:
+        return None
+    errors = validate_args(ev.call.args, ev.live.definition.input_schema)
+    if errors:
+        return _deny("R1_SCHEMA_OR_GHOST_ARG", "; ".join(errors[:5]))
+    return None
+
+
+def r2_admin(ev: Eval) -> RuleHit | None:
+    if ev.spec is not None and ev.spec.cls is ToolClass.ADMIN:
+        return _deny("R2_ADMIN_NOT_MODEL_CALLABLE", "this tool can only be used from the console")
+    return None
+
+
+def r3_secrets(ev: Eval) -> RuleHit | None:
+    scanner = ev.ctx.scanner
+    findings = scanner.scan(dict(ev.args))
+    joined = "".join(a for a in atoms(dict(ev.args)))
+    raw_joined = "".join(v for v in _string_leaves(ev.args))
+    findings += scanner.scan(raw_joined) + scanner.scan(joined)
+    if findings:
+        kinds = sorted({f.kind for f in findings})
+        paths = sorted({f.path.split(".")[1].split("[")[0] for f in findings if f.path.count(".") >= 1})
+        return _deny("R3_SECRET_IN_ARGS", f"arguments contain a secret ({', '.join(kinds)})", *paths)
+    return None
+
+
+def _string_leaves(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _string_leaves(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _string_leaves(v)]
+    return []
+
+
+def r4_egress_allowlist(ev: Eval) -> RuleHit | None:
+    spec = ev.spec
+    if spec is None or spec.cls is not ToolClass.EGRESS_READ or spec.url_arg is None:
+        return None
+    url = ev.args.get(spec.url_arg)
+    if not isinstance(url, str):
+        return _deny("R4_EGRESS_NOT_ALLOWLISTED", "no URL to fetch", spec.url_arg)
+    try:
+        ev.ctx.egress.check_url(url, spec.allowlist or "")
+    except EgressError as exc:
+        return _deny("R4_EGRESS_NOT_ALLOWLISTED", str(exc), spec.url_arg)
+    return None
+
+
+def r5_private_in_url(ev: Eval) -> RuleHit | None:
+    if ev.spec is None or ev.spec.cls is ToolClass.READ:
+        return None
+    c = ev.ctx.context
+    for url in urls_in(dict(ev.args)):
+        if c.seen_verbatim(url):
+            continue  # copied whole from something already read, not built from it: R9 judges it
+        leaks = url_carries_private(url, c.private_texts(), public_values=c.public_texts())
+        if leaks:
+            return _deny("R5_PRIVATE_DATA_IN_URL", f"a URL carries {len(leaks)} fragment(s) of private data")
+    return None
+
+
+def _amount(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.replace(",", "").lstrip("$"))
+        except ValueError:
+            return None
+    return None
+
+
+def r6_budget(ev: Eval) -> RuleHit | None:
+    spec = ev.spec
+    if spec is None:
+        return None
+    today = ev.ctx.clock().date()
+    ledger = ev.ctx.ledger
+    if spec.per_day is not None and ledger.calls_on(spec.name, today) >= spec.per_day:
+        return _deny("R6_BUDGET", f"daily limit of {spec.per_day} calls reached")
+    if spec.amount_arg and spec.amount_arg in ev.args:
+        amount = _amount(ev.args[spec.amount_arg])
+        if amount is None or amount < 0:
+            return _deny("R6_BUDGET", "amount is not a valid number", spec.amount_arg)
+        if spec.max_amount is not None and amount > spec.max_amount:
+            return _deny("R6_BUDGET", f"amount {amount:g} exceeds the per-call limit {spec.max_amount:g}")
+        if spec.per_day_amount is not None and ledger.amount_on(spec.name, today) + amount > spec.per_day_amount:
+            return _deny("R6_BUDGET", f"amount would exceed the daily limit {spec.per_day_amount:g}")
+    return None
+
+
+def r7_financial_params(ev: Eval) -> RuleHit | None:
+    spec = ev.spec
+    if spec is None or spec.cls is not ToolClass.FINANCIAL:
+        return None
+    bad = [a for a in spec.control_args if a in ev.args and ev.prov(a).label.integrity < Integrity.OWNER]
+    if bad:
+        return _deny("R7_FINANCIAL_PARAMS_FROM_UNTRUSTED", "money movement parameters did not come from you", *bad)
+    return None
+
+
+def r8_flow(ev: Eval) -> RuleHit | None:
+    spec = ev.spec
+    if spec is None or spec.owner_only or not (spec.recipients or spec.audience_public):
+        return None
+    data = ev.data_label()
+    owners = {normalise(p) for p in ev.ctx.owner_principals}
+    if spec.audience_public:
+        ok, who = data.flows_to(["*public*"]), "the public"
+    else:
+        others = sorted(ev.recipients() - owners)
+        ok, who = data.flows_to(others), ", ".join(others)
+    if ok:
+        return None
+    if data.conf >= Conf.SECRET:
+        return _deny("R8_SECRET_FLOW", f"secret data may not be sent to {who}", *spec.data)
+    return _approve("R8_PF_DECLASSIFY", f"data read from private sources would be shared with {who}", *spec.data)
+
+
+def r9_untrusted_control(ev: Eval) -> RuleHit | None:
+    spec = ev.spec
+    if spec is None or spec.owner_only:
+        return None
+    c = ev.ctx.context
+    if spec.cls is ToolClass.EGRESS_READ and spec.url_arg:
+        url = ev.args.get(spec.url_arg)
+        p = ev.prov(spec.url_arg)
+        if p.label.integrity >= Integrity.OWNER or (isinstance(url, str) and c.found_in_public_web(url)):
+            return None
+        return _approve("R9_PT_UNTRUSTED_CONTROL", f"the URL was not typed by you ({p.chip})", spec.url_arg)
+    if not spec.consequential:
+        return None
+    # Every argument the registry does not declare as data is control: unclassified args fail safe.
+    ctrl = list(dict.fromkeys([*spec.control_args, *spec.recipients, *(a for a in ev.args if a not in spec.data)]))
+    if ev.strict:
+        ctrl = list(dict.fromkeys([*ctrl, *ev.args]))
+    tainted = [a for a in ctrl if a in ev.args and ev.prov(a).label.integrity < Integrity.OWNER]
+    if ev.plan_entry is None and c.label.integrity < Integrity.OWNER:
+        tainted.append(TOOL_CHOICE)
+    if not tainted:
+        return None
+    chips = "; ".join(f"{a}: {ev.prov(a).chip}" for a in tainted if a != TOOL_CHOICE)
+    reason = "decided after reading untrusted content" + (f" ({chips})" if chips else "")
+    return _approve("R9_PT_UNTRUSTED_CONTROL", reason, *tainted)
+
+
+def r10_untrusted_urls(ev: Eval) -> RuleHit | None:
+    spec = ev.spec
+    if spec is None or spec.cls is not ToolClass.EGRESS:
+        return None
+    c = ev.ctx.context
+    for arg in spec.data:
+        for url in urls_in(ev.args.get(arg)):
+            if c.owner_segment_for(normalise(url)) is None:
+                return _approve(
+                    "R10_UNTRUSTED_URL_IN_MESSAGE", f"the message contains a link you did not type: {url}", arg
+                )
+    return None
+
+
+def r11_always_approve(ev: Eval) -> RuleHit | None:
+    spec = ev.spec
+    if spec is None or not (spec.always_approve or spec.cls is ToolClass.FINANCIAL):
+        return None
+    step_up = spec.step_up or spec.cls is ToolClass.FINANCIAL or spec.audience_public
+    what = "moves money" if spec.cls is ToolClass.FINANCIAL else "always needs your approval"
+    return _approve("R11_ALWAYS_APPROVE", f"{spec.name} {what}", step_up=step_up)
+
+
+DEFAULT_RULES: tuple[Rule, ...] = (
+    Rule("R0", r0_known_and_pinned),
+    Rule("R1", r1_schema),
+    Rule("R2", r2_admin),
+    Rule("R3", r3_secrets),
+    Rule("R4", r4_egress_allowlist),
+    Rule("R5", r5_private_in_url),
+    Rule("R6", r6_budget),
+    Rule("R7", r7_financial_params),
+    Rule("R8", r8_flow),
+    Rule("R9", r9_untrusted_control),
+    Rule("R10", r10_untrusted_urls),
+    Rule("R11", r11_always_approve),
+)
+
+
+class Policy:
+    """Ordered rules; deny wins. ``strict`` applies R9 to every argument, bodies included."""
+
+    def __init__(
+        self, rules: Sequence[Rule] = DEFAULT_RULES, *, version: str = POLICY_VERSION, strict: bool = False
+    ) -> None:
+        ids = [r.id for r in rules]
+        if len(set(ids)) != len(ids):
+            raise ValueError("rule ids must be unique")
+        self.rules = tuple(rules)
+        self.version = version
+        self.strict = strict
+
+    def without(self, *ids: str) -> Policy:
+        """A weakened copy (for mutation tests): the named rules removed."""
+        return Policy([r for r in self.rules if r.id not in ids], version=f"{self.version}-{'-'.join(ids)}")
+
+    def replacing(self, rule_id: str, check: RuleCheck) -> Policy:
+        rules = [Rule(r.id, check) if r.id == rule_id else r for r in self.rules]
+        return Policy(rules, version=f"{self.version}~{rule_id}", strict=self.strict)
+
+    def decide(self, call: ToolCall, ctx: PolicyContext) -> Decision:
+        ev = Eval(call, ctx, strict=self.strict)
+        hits: list[RuleHit] = []
+        verdict = Verdict.ALLOW
+        for rule in self.rules:
+            hit = rule.check(ev)
+            if hit is None:
+                continue
+            hits.append(hit)
+            if hit.verdict is Verdict.DENY:
+                verdict = Verdict.DENY
+                break
+            if hit.verdict is Verdict.REQUIRE_APPROVAL:
+                verdict = Verdict.REQUIRE_APPROVAL
+        if not hits:
+            hits.append(RuleHit("R12_DEFAULT_ALLOW", Verdict.ALLOW, "read, or a trusted flow-safe action"))
+        data = ev.data_label() if ev.spec is not None and verdict is not Verdict.DENY else Label.clean()
+        prov = ev.all_prov() if verdict is not Verdict.DENY or ev.live is not None else {}
+        return Decision(verdict, tuple(hits), ev.qualified, prov, data, self.version)

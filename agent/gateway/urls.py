@@ -1,0 +1,117 @@
+"""URL helpers shared by the policy, the egress guard and the approval card.
+
+* :func:`urls_in` finds URLs anywhere in a JSON-like value (message bodies included).
+* :func:`url_carries_private` implements the "private data in URLs" rule (R5): a URL's host
+  labels, path segments, query keys and values and fragment — raw, URL-decoded and, when they
+  decode cleanly, base64/hex-decoded — must not carry text that occurs in private data.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+__all__ = ["url_carries_private", "url_fragments", "urls_in"]
+
+_URL = re.compile(r"(?i)\b(?:https?|ftp|file|gopher|data|javascript)://[^\s<>\"'`]+|\bwww\.[^\s<>\"'`]+")
+_TOKEN_SPLIT = re.compile(r"[^0-9a-z@+._-]+")
+_FINE_SPLIT = re.compile(r"[^0-9a-z]+")
+_WS = re.compile(r"\s+")
+
+
+def urls_in(value: Any) -> list[str]:
+    """Every URL-looking substring in the string leaves of a JSON-like value, in order."""
+    out: list[str] = []
+    if isinstance(value, str):
+        out += [m.group(0).rstrip(".,;:!?)]}") for m in _URL.finditer(value)]
+    elif isinstance(value, dict):
+        for v in value.values():
+            out += urls_in(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            out += urls_in(v)
+    return out
+
+
+def _b64(data: bytes, *, std: bool) -> str | None:
+    try:
+        raw = base64.b64decode(data) if std else base64.urlsafe_b64decode(data)
+        return raw.decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _decodings(part: str) -> Iterator[str]:
+    yield part
+    once = unquote(part)
+    yield once
+    yield unquote(once)
+    compact = once.strip()
+    if len(compact) >= 8 and re.fullmatch(r"[A-Za-z0-9+/_-]+=*", compact):
+        padded = (compact + "=" * (-len(compact) % 4)).encode("ascii")
+        for decoded in (_b64(padded, std=True), _b64(padded, std=False)):
+            if decoded is not None:
+                yield decoded
+    if len(compact) >= 8 and len(compact) % 2 == 0 and re.fullmatch(r"[0-9A-Fa-f]+", compact):
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            yield bytes.fromhex(compact).decode("utf-8")
+
+
+def url_fragments(url: str) -> list[str]:
+    """The data-carrying parts of a URL, decoded, normalised (case-folded, spaces collapsed)."""
+    try:
+        parts = urlsplit(url if "://" in url else "https://" + url)
+    except ValueError:
+        return [url.casefold()]
+    raw: list[str] = []
+    host = parts.hostname or ""
+    labels = host.split(".")
+    raw += labels[:-2]  # subdomain labels (DNS exfiltration); the registrable domain is the host
+    raw += [seg for seg in parts.path.split("/") if seg]
+    for k, v in parse_qsl(parts.query, keep_blank_values=True):
+        raw += [k, v]
+    if parts.fragment:
+        raw.append(parts.fragment)
+    if parts.username or parts.password:
+        raw += [parts.username or "", parts.password or ""]
+    out: list[str] = []
+    for part in raw:
+        for dec in _decodings(part):
+            norm = _WS.sub(" ", dec).strip().casefold()
+            if norm:
+                out.append(norm)
+                out += [t for t in _TOKEN_SPLIT.split(norm) if t]
+                out += [t for t in _FINE_SPLIT.split(norm) if t]
+    return list(dict.fromkeys(out))
+
+
+def url_carries_private(
+    url: str, private_values: Iterable[str], *, public_values: Iterable[str] = (), min_len: int = 6
+) -> list[str]:
+    """Fragments of ``url`` that occur in a private value (and in no public value).
+
+    ``private_values`` may be whole texts (e.g. the normalised text of PRIVATE segments) or
+    single values (a phone number, an account id). ``public_values`` are texts the owner typed
+    or public pages the link came from; a fragment found there is not a leak.
+    """
+    private = [_WS.sub(" ", p).strip().casefold() for p in private_values if p]
+    public = [_WS.sub(" ", p).strip().casefold() for p in public_values if p]
+    leaks: list[str] = []
+    frags = url_fragments(url)
+    for frag in frags:
+        if len(frag) < min_len or any(frag in p for p in public):
+            continue
+        if any(frag in p for p in private):
+            leaks.append(frag)
+    # Short private values (a PIN, a phone number) wholly inside a fragment.
+    leaks += [
+        value
+        for value in private
+        if min_len <= len(value) <= 64 and any(value in f for f in frags) and not any(value in p for p in public)
+    ]
+    return sorted(set(leaks))

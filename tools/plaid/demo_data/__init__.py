@@ -1,0 +1,1 @@
+"""Demo Plaid sandbox data."""
