@@ -10,7 +10,7 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 
-from broker.errors import BadRequest, Conflict
+from broker.errors import BadRequest, Conflict, NotFound
 from broker.guard import ADMIN, RequestInfo, record
 from broker.state import BrokerState
 from broker.unseal import add_signing_key, pending_path, unseal
@@ -133,7 +133,7 @@ async def rotation_status(state: BrokerState, rid: int) -> dict[str, Any]:
     async with state.db.transaction() as s:
         row = await s.get(KeyRotationRow, rid)
     if row is None:
-        raise BadRequest("unknown_rotation", "no such rotation")
+        raise NotFound("unknown_rotation", "no such rotation")
     total = await count_rows(state.db, [c for c in ENCRYPTED_COLUMNS if c.domain == row.domain])
     return {
         "rotation": row.id,

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.errors import BrokerError, Forbidden, TooManyRequests, Unauthorized, Unavailable
+from broker.scopes import check_ceiling
 from broker.state import BrokerState
 from broker.verify import VerificationError, require_scopes, verify_token
 from storage.audit import AuditError, AuditEvent, Sensitive
@@ -144,6 +145,11 @@ async def token_is_active(session: AsyncSession, claims: Mapping[str, Any], now:
     principal = await session.scalar(select(PrincipalRow).where(PrincipalRow.id == row.principal_id))
     if principal is None or principal.disabled:
         return "principal_disabled"
+    # The ceiling is absolute: narrowing it also stops honouring live tokens that now exceed it.
+    if check_ceiling(row.scope.split(), loads_list(principal.max_scopes)) or check_ceiling(
+        [row.resource], loads_list(principal.max_resources)
+    ):
+        return "exceeds_ceiling"
     return None
 
 

@@ -304,6 +304,17 @@ async def exchange(
             action=EXCHANGE,
             details={**details, "scopes": wanted},
         )
+    if res != parent_claims["resource"]:
+        # Like scopes, the resource only narrows: a token bound to one resource must not yield one for another.
+        await deny(
+            state,
+            info,
+            Forbidden("resource_not_narrowing", "the resource must be the subject_token's resource"),
+            actor=actor,
+            action=EXCHANGE,
+            resource=res,
+            details=details,
+        )
     violation = _ceiling_violations(key, principal, wanted, res)
     if violation:
         await deny(

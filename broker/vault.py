@@ -13,6 +13,7 @@ import re
 import uuid
 from typing import Any
 
+import structlog
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from broker.errors import BadRequest, BrokerError, Conflict, Forbidden, NotFound
 from broker.guard import ADMIN, RequestInfo, deny, record, require_token
 from broker.scopes import ScopeError, validate_resource
 from broker.state import BrokerState
+from storage.crypto.errors import CryptoError, DecryptionFailed
 from storage.crypto.field import open_sealed, seal
 from storage.models import SecretRow, SecretVersionRow
 from storage.models.broker import ENCRYPTED
@@ -30,6 +32,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
 _DEK_COLUMN = ENCRYPTED[1]
 _VALUE_KID = "secret-dek"
 READ_SCOPE = "secrets.read"
+log = structlog.get_logger("aegis.broker.vault")
 
 
 def _aad(secret: SecretRow, version_id: str, version: int) -> bytes:
@@ -101,6 +104,13 @@ async def add(
 ) -> dict[str, Any]:
     _check_name(name)
     meta = secret_types.validate(kind, value)
+    if resource is None:
+        try:
+            validate_resource(f"secret:{name}")
+        except ScopeError:
+            raise BadRequest(
+                "invalid_resource", "this name cannot stand as its own resource; bind it with a resource"
+            ) from None
     if resource is not None:
         try:
             resource = validate_resource(resource)
@@ -171,7 +181,7 @@ async def delete(state: BrokerState, info: RequestInfo, *, name: str, purge: boo
             for v in versions:
                 v.wrapped_dek, v.value = None, None
             secret.purged_at = state.now_dt()
-            secret.name = f"{secret.name}~purged~{secret.id[:8]}"
+            secret.name = f"{secret.name[:80]}~purged~{secret.id}"  # fits the 128-character column
         await record(
             state,
             info,
@@ -230,13 +240,16 @@ async def read(state: BrokerState, info: RequestInfo, authorization: str | None,
     )
     actor = f"principal:{claims['sub']}"
     details = {"jti": claims["jti"]}
-    refusal: BrokerError = Forbidden("resource_mismatch", "the token is not bound to this secret's resource")
+    # One answer for "no such secret" and "not bound to your token", so names cannot be probed;
+    # the audit row keeps the real reason.
+    why = "resource_mismatch"
+    failed: BrokerError | None = None
     async with state.db.transaction() as s:
         secret: SecretRow | None
         try:
             secret = await _find(s, name)
-        except NotFound as exc:
-            secret, refusal = None, exc
+        except NotFound:
+            secret, why = None, "unknown_secret"
         if secret is not None and claims.get("resource") != (secret.resource or f"secret:{secret.name}"):
             secret = None
         if secret is not None:
@@ -246,18 +259,38 @@ async def read(state: BrokerState, info: RequestInfo, authorization: str | None,
                     SecretVersionRow.version == secret.current_version,
                 )
             )
-            assert row is not None
-            value = _decrypt_version(state, secret, row)
-            # Write-ahead: the read is recorded (and committed) before the value is released.
-            await record(
-                state,
-                info,
-                actor=actor,
-                action="secret.read",
-                result="allow",
-                resource=f"secret:{name}",
-                session=s,
-                details={**details, "version": secret.current_version},
-            )
-            return {**meta_view(secret), "value": value}
-    await deny(state, info, refusal, actor=actor, action="secret.read", resource=f"secret:{name}", details=details)
+            try:
+                if row is None:
+                    raise DecryptionFailed("the current version row is missing")
+                value = _decrypt_version(state, secret, row)
+            except CryptoError as exc:
+                # Tampered, swapped or unreadable ciphertext: refuse (audited), never crash or leak.
+                log.error(
+                    "secret failed its integrity check", secret=name, version=secret.current_version, cause=str(exc)
+                )
+                failed = BrokerError("integrity_failure", "the stored secret failed its integrity check")
+            else:
+                # Write-ahead: the read is recorded (and committed) before the value is released.
+                await record(
+                    state,
+                    info,
+                    actor=actor,
+                    action="secret.read",
+                    result="allow",
+                    resource=f"secret:{name}",
+                    session=s,
+                    details={**details, "version": secret.current_version},
+                )
+                return {**meta_view(secret), "value": value}
+    if failed is not None:  # refused after the read transaction ended (SQLite allows one writer)
+        await deny(state, info, failed, actor=actor, action="secret.read", resource=f"secret:{name}", details=details)
+    refusal = Forbidden("secret_not_readable", "no such secret, or the token is not bound to it")
+    await deny(
+        state,
+        info,
+        refusal,
+        actor=actor,
+        action="secret.read",
+        resource=f"secret:{name}",
+        details={**details, "why": why},
+    )

@@ -273,6 +273,16 @@ async def introspect_token(
     return data
 
 
+def _url_ok(url: str, allow_plain_http: bool) -> bool:
+    if allow_plain_http and url.startswith("http://"):
+        url = "https://" + url[len("http://") :]
+    try:
+        validate_audience(url)
+    except ScopeError:
+        return False
+    return "://" in url
+
+
 class Verifier:
     """Async verifier for services: cached JWKS, optional online revocation via introspection."""
 
@@ -292,9 +302,13 @@ class Verifier:
         max_lifetime: int = 1800,
         max_revocation_cache: int = 10_000,
         clock: Callable[[], float] = time.time,
+        allow_plain_http: bool = False,
     ) -> None:
         if (introspect_url is None) != (introspect_auth is None):
             raise ValueError("introspect_url and introspect_auth go together")
+        for url in (jwks_url, introspect_url):
+            if url is not None and not _url_ok(url, allow_plain_http):
+                raise ValueError("broker URLs must be https:// (or http:// on loopback, or allow_plain_http)")
         if not 0 < revocation_cache_ttl <= 60 or not 0 < jwks_ttl <= 86400:
             raise ValueError("revocation_cache_ttl must be in (0, 60] and jwks_ttl in (0, 86400]")
         self.issuer, self.audience = issuer, audience
@@ -373,7 +387,8 @@ class Verifier:
             return self._keyset
 
     async def _check_revocation(self, token: str, claims: dict[str, Any]) -> None:
-        assert self._introspect_url is not None and self._introspect_auth is not None
+        if self._introspect_url is None or self._introspect_auth is None:
+            raise RuntimeError("online revocation is not configured")
         jti, now = claims["jti"], self._clock()
         cached = self._revocation.get(jti)
         if cached is None or now >= cached[1]:

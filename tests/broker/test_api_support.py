@@ -165,7 +165,7 @@ async def exchange(broker: Broker, subject: str, **fields: str) -> httpx.Respons
 async def sql(broker: Broker, statement: str, **params: Any) -> list[Any]:
     async with broker.state.db.transaction() as s:
         result = await s.execute(text(statement), params)
-        return list(result.all()) if result.returns_rows else []
+        return list(result.all()) if statement.lstrip().upper().startswith("SELECT") else []
 
 
 @asynccontextmanager

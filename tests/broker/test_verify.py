@@ -851,3 +851,29 @@ def test_claim_grammar_caches_do_not_leak_between_tokens() -> None:
     rejected(es256(header(), claims(scope="secrets.read ")), "bad_scope")
     rejected(es256(header(), claims(scope="secrets.read ")), "bad_scope")
     rejected(es256(header(), claims(resource="host:a/../b")), "bad_claim_type")
+
+
+@pytest.mark.parametrize(
+    ("url", "plain_ok", "ok"),
+    [
+        ("https://broker.example/.well-known/jwks.json", False, True),
+        ("http://127.0.0.1:8421/.well-known/jwks.json", False, True),
+        ("http://broker:8421/.well-known/jwks.json", False, False),
+        ("http://broker:8421/.well-known/jwks.json", True, True),
+        ("ftp://broker/jwks", True, False),
+        ("broker", True, False),
+        ("https://user:pw@broker/jwks", False, False),
+    ],
+)
+def test_verifier_refuses_plaintext_broker_urls_unless_allowed(url: str, plain_ok: bool, ok: bool) -> None:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(FakeBroker([KEY]).handler))
+    as_jwks: dict[str, Any] = {"jwks_url": url}
+    as_introspect: dict[str, Any] = {"jwks_url": JWKS_URL, "introspect_url": url, "introspect_auth": dict}
+    for kw in (as_jwks, as_introspect):
+        if ok:
+            assert isinstance(
+                Verifier(issuer=ISS, audience=AUD, http=client, allow_plain_http=plain_ok, **kw), Verifier
+            )
+        else:
+            with pytest.raises(ValueError, match="broker URLs"):
+                Verifier(issuer=ISS, audience=AUD, http=client, allow_plain_http=plain_ok, **kw)
