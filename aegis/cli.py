@@ -8,7 +8,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from aegis.commands import audit, broker, datakeys, db, keys, secrets
+from aegis.commands import admin, audit, broker, datakeys, db, keys, secrets
 from aegis.secrets import SecretError
 from storage.crypto.errors import CryptoError
 
@@ -20,6 +20,7 @@ app.add_typer(broker.app, name="broker")
 app.add_typer(secrets.app, name="secrets")
 app.add_typer(keys.keys_app, name="keys")
 app.add_typer(keys.principals_app, name="principals")
+app.add_typer(admin.app, name="admin")
 
 
 @app.command()

@@ -7,6 +7,7 @@ import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     allow_public_bind: bool = False
+    # Peers (IPs or CIDRs) whose X-Forwarded-For/-Proto the console believes, e.g. the tunnel's local end.
+    trusted_proxies: list[str] = []
+    # The owner's time zone (IANA name): recurring jobs fire on this wall clock, across DST changes.
+    timezone: str = "UTC"
 
     @field_validator("log_level")
     @classmethod
@@ -43,6 +48,15 @@ class Settings(BaseSettings):
         v = v.upper()
         if v not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("log_level must be DEBUG, INFO, WARNING or ERROR")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("timezone must be an IANA time zone name such as 'Europe/Paris' or 'UTC'") from None
         return v
 
     @model_validator(mode="after")

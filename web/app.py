@@ -4,23 +4,52 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+import structlog
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.responses import Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from storage.crypto.keyring import Keyring
 from storage.db import Database
+from web.config import ConsoleConfig
+from web.errors import AuditUnavailable, ConsoleError, NotAuthenticated
+from web.guard import guard, wants_html
+from web.routes import audit, auth, home, sessions
+from web.security import SecurityHeaders
+from web.state import Console
+
+log = structlog.get_logger("aegis.web")
+STATIC = Path(__file__).parent / "static"
 
 
-def create_app(db: Database, *, keyring: Keyring, version: str = "0.1.0") -> FastAPI:
+def create_app(
+    db: Database, *, keyring: Keyring, config: ConsoleConfig | None = None, version: str = "0.1.0"
+) -> FastAPI:
+    config = config or ConsoleConfig()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         await db.dispose()
 
-    app = FastAPI(title="Aegis", version=version, lifespan=lifespan, docs_url=None, redoc_url=None)
+    # Deny by default: the guard is an app-level dependency, so every route (including ones added
+    # later) runs it; it lets through only the allowlist in web.guard.PUBLIC.
+    app = FastAPI(
+        title="Aegis",
+        version=version,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(guard)],
+    )
+    app.state.console = Console.build(db, keyring, config)
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -34,4 +63,26 @@ def create_app(db: Database, *, keyring: Keyring, version: str = "0.1.0") -> Fas
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
+    for module in (auth, home, sessions, audit):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_exception_handler(ConsoleError, _console_error)  # type: ignore[arg-type]
+
+    # add_middleware: the last added runs first, so proxy headers are resolved before anything else.
+    app.add_middleware(SecurityHeaders)
+    if config.trusted_proxies:
+        # Only these peers may set X-Forwarded-For/-Proto; anyone else's are ignored.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.trusted_proxies))
+    log.info("console ready", trusted_proxies=list(config.trusted_proxies), secure_cookies=config.secure_cookies)
     return app
+
+
+async def _console_error(request: Request, exc: ConsoleError) -> Response:
+    if isinstance(exc, AuditUnavailable):
+        log.error("audit write failed, request refused", path=request.url.path, error=str(exc))
+    elif exc.status >= 400:
+        log.info("request refused", path=request.url.path, code=exc.code, status=exc.status)
+    if isinstance(exc, NotAuthenticated) and wants_html(request):
+        return RedirectResponse("/login", status_code=303)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return JSONResponse({"error": exc.code}, status_code=exc.status, headers=headers)

@@ -1,0 +1,1 @@
+"""Authentication primitives of the console: TOTP, passphrases, recovery codes, tokens, the account."""

@@ -1,0 +1,30 @@
+"""The console's configuration, built by the composition root (``aegis up``) or by tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from argon2 import Parameters, profiles
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (e.g. the tunnel's local end).
+    trusted_proxies: tuple[str, ...] = ()
+    # Cookies carry Secure (and the __Host- prefix). Browsers accept Secure cookies on http://127.0.0.1.
+    secure_cookies: bool = True
+    clock: Callable[[], float] = time.time
+    argon2: Parameters = field(default_factory=lambda: profiles.RFC_9106_LOW_MEMORY)
+    access_ttl: int = 15 * 60
+    refresh_ttl: int = 7 * 24 * 3600
+    session_max_age: int = 30 * 24 * 3600
+    totp_skew: int = 1
+    backoff_after: int = 3
+    backoff_cap: int = 300
+    lockout_after: int = 10
+    lockout_seconds: int = 15 * 60
+    # Token buckets per client IP: (per second, burst).
+    auth_rate: tuple[float, float] = (10 / 60, 10)
+    api_rate: tuple[float, float] = (20.0, 60)

@@ -1,0 +1,61 @@
+"""Response hardening for every response, and a trace id per request (pure ASGI, no body buffering)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+STATIC_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+HSTS = "max-age=31536000"
+PENDING_COOKIES = "pending_cookies"
+
+
+def queue_cookie_headers(scope: Scope, values: list[str]) -> None:
+    """Set-Cookie values the middleware adds to the response (used where the handler builds its own)."""
+    scope.setdefault("state", {}).setdefault(PENDING_COOKIES, []).extend(values)
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state: dict[str, Any] = scope.setdefault("state", {})
+        trace = uuid.uuid4().hex
+        state["trace_id"] = trace
+        # The scheme is https only when the socket was TLS or a trusted proxy said so (ProxyHeaders ran first).
+        tls = scope.get("scheme") == "https"
+        static = str(scope.get("path", "")).startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in STATIC_HEADERS.items():
+                    headers[name] = value
+                headers["X-Trace-Id"] = trace
+                headers["Cache-Control"] = "no-cache" if static else "no-store"
+                if tls:
+                    headers["Strict-Transport-Security"] = HSTS
+                for cookie in state.get(PENDING_COOKIES, []):
+                    headers.append("set-cookie", cookie)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

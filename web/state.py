@@ -1,0 +1,66 @@
+"""Everything the console's routes need, built once by ``create_app`` and kept on ``app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from broker.ratelimit import RateLimiter
+from storage.audit import AuditLog
+from storage.crypto.keyring import Keyring
+from storage.db import Database
+from web.auditing import Auditor
+from web.auth.account import Account
+from web.auth.sessions import Sessions
+from web.auth.tokens import TokenKeys
+from web.config import ConsoleConfig
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass
+class Console:
+    db: Database
+    config: ConsoleConfig
+    keys: TokenKeys
+    account: Account
+    sessions: Sessions
+    auditor: Auditor
+    templates: Jinja2Templates
+    auth_limiter: RateLimiter
+    api_limiter: RateLimiter
+
+    def now(self) -> float:
+        return self.config.clock()
+
+    @classmethod
+    def build(cls, db: Database, keyring: Keyring, config: ConsoleConfig) -> Console:
+        keys = TokenKeys(keyring)
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+        audit_log = AuditLog(lambda v: keyring.blind_index("audit", v), clock=lambda: _utc(config.clock()))
+        return cls(
+            db=db,
+            config=config,
+            keys=keys,
+            account=Account(keyring, config),
+            sessions=Sessions(keys, config),
+            auditor=Auditor(audit_log),
+            templates=Jinja2Templates(env=env),
+            auth_limiter=RateLimiter(config.auth_rate[0], config.auth_rate[1], config.clock),
+            api_limiter=RateLimiter(config.api_rate[0], config.api_rate[1], config.clock),
+        )
+
+
+def console(request: Request) -> Console:
+    found = request.app.state.console
+    assert isinstance(found, Console)
+    return found
+
+
+def _utc(unix: float) -> datetime:
+    return datetime.fromtimestamp(unix, UTC)
