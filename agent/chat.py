@@ -1,20 +1,21 @@
-"""A chat turn end to end: history and standing instructions in, messages and labels saved out."""
+"""A chat turn end to end: history, taint and standing instructions in; messages and labels out."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from agent.conversations import ConversationStore
+from agent.gateway import Label
 from agent.limits import Budget, DailyLedger, Prices, TurnLimits
 from agent.loop import EventSink, ToolRunner, TurnEvent, TurnResult, ignore_events, run_turn
 from agent.model import ModelPort
 
 NO_MODEL = (
-    "Chat needs Claude. Add your Anthropic API key as the anthropic_api_key secret "
-    "(a file at data/secrets/anthropic_api_key with mode 0600, or a Docker secret in production), "
-    "then restart Aegis. Everything else (integrations, approvals, audit) works without it."
+    "Chat needs Claude. Put your Anthropic API key in the file data/secrets/anthropic_api_key "
+    "(mode 0600; a Docker secret named anthropic_api_key in production), then restart Aegis. "
+    "Integrations, approvals and the audit log work without it."
 )
 
 SYSTEM = """You are Aegis, the owner's personal assistant. You can read their mail and finances through tools.
@@ -25,6 +26,9 @@ Rules you follow:
 - Never ask for or repeat passwords, codes or keys.
 """
 
+# (conversation id, the owner's text, labels stored with the history) -> the turn's tools
+RunnerFactory = Callable[[str, str, Sequence[dict[str, Any] | None]], ToolRunner]
+
 
 def system_prompt(instructions: list[str]) -> str:
     if not instructions:
@@ -33,26 +37,39 @@ def system_prompt(instructions: list[str]) -> str:
     return f"{SYSTEM}\nThe owner's standing instructions (always follow them):\n{lines}\n"
 
 
+def labels_for(new_messages: Sequence[dict[str, Any]], result: TurnResult) -> list[dict[str, Any] | None]:
+    """Each tool-result message carries the join of its results' labels; other messages carry none."""
+    by_id: dict[str, dict[str, Any]] = {c.id: o.meta["label"] for c, o in result.calls if o.meta.get("label")}
+    out: list[dict[str, Any] | None] = []
+    for msg in new_messages:
+        content = msg.get("content")
+        blocks = content if isinstance(content, list) else []
+        ids = [str(b.get("tool_use_id")) for b in blocks if isinstance(b, dict) and "tool_use_id" in b]
+        found = [Label.from_dict(by_id[i]) for i in ids if i in by_id]
+        out.append(Label.join_all(found).to_dict() if found else None)
+    return out
+
+
 @dataclass
 class ChatService:
     store: ConversationStore
-    tools: ToolRunner
+    tools_for: RunnerFactory
     model: ModelPort | None
     limits: TurnLimits
     prices: Prices
     ledger: DailyLedger
-    labels_of: Callable[[TurnResult], list[dict[str, Any] | None]] | None = None
     keep_chars: int = 60_000
 
     async def turn(self, conversation_id: str, text: str, events: EventSink = ignore_events) -> TurnResult:
         if self.model is None:
             await events(TurnEvent("stopped", {"reason": NO_MODEL}))
             return TurnResult("", [], Budget(self.limits, self.prices, self.ledger).usage, 0.0, stopped=NO_MODEL)
-        history = await self.store.history(conversation_id)
+        stored = await self.store.messages(conversation_id)
+        history = [{"role": m.role, "content": m.content} for m in stored]
         instructions = [t for _, t in await self.store.instructions()]
         result = await run_turn(
             self.model,
-            self.tools,
+            self.tools_for(conversation_id, text, [m.label for m in stored]),
             history,
             text,
             system=system_prompt(instructions),
@@ -60,9 +77,6 @@ class ChatService:
             events=events,
         )
         new = result.messages[len(history) :]
-        labels = self.labels_of(result) if self.labels_of else [None] * len(new)
-        if len(labels) != len(new):
-            labels = [None] * len(new)
-        await self.store.append(conversation_id, new, labels)
+        await self.store.append(conversation_id, new, labels_for(new, result))
         await self.store.compact(conversation_id, keep_chars=self.keep_chars)
         return result

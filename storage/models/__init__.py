@@ -1,7 +1,7 @@
 """All mapped tables, imported here so Alembic sees one metadata."""
 
 from storage.crypto.columns import EncryptedColumn
-from storage.models import agent, broker, console
+from storage.models import agent, broker, console, finance, jobs, mail
 from storage.models.audit import AuditHeadRow, AuditRow
 from storage.models.base import Base
 from storage.models.broker import (
@@ -15,7 +15,14 @@ from storage.models.broker import (
 from storage.models.console import AdminAccountRow, ConsoleSessionRow, RecoveryCodeRow, RefreshTokenRow
 from storage.models.keys import DataKeyRow, KeyRotationRow
 
-ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (*broker.ENCRYPTED, *console.ENCRYPTED, *agent.ENCRYPTED)
+ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
+    *broker.ENCRYPTED,
+    *console.ENCRYPTED,
+    *agent.ENCRYPTED,
+    *mail.ENCRYPTED,
+    *finance.ENCRYPTED,
+    *jobs.ENCRYPTED,
+)
 
 __all__ = [
     "ENCRYPTED_COLUMNS",

@@ -83,5 +83,6 @@ async def test_the_daily_ledger_survives_a_new_instance(db: Database) -> None:
     day = date(2026, 11, 23)
     await DatabaseLedger(db).add(day, 1000, 0.25)
     await DatabaseLedger(db).add(day, 500, 0.10)
-    assert await DatabaseLedger(db).spent(day) == (1500, pytest.approx(0.35))
+    tokens, cost = await DatabaseLedger(db).spent(day)
+    assert tokens == 1500 and cost == pytest.approx(0.35)
     assert await DatabaseLedger(db).spent(date(2026, 11, 24)) == (0, 0.0)
