@@ -31,7 +31,17 @@ class Identity:
 CONSOLE = Identity(
     "console",
     "the web console and the agent loop",
-    ("datakeys.read", "finance.link", "finance.read", "mail.draft", "mail.read", "mail.send", "tokens.exchange"),
+    (
+        "datakeys.read",
+        "finance.link",
+        "finance.read",
+        "mail.draft",
+        "mail.read",
+        "mail.send",
+        "secrets.list",
+        "secrets.write",
+        "tokens.exchange",
+    ),
     ("domain:audit", "domain:auth", "domain:conversation", "mcp:gmail", "mcp:plaid"),
 )
 MCP_GMAIL = Identity(

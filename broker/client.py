@@ -100,23 +100,31 @@ class BrokerClient:
         )
         return out
 
-    async def add_secret(self, name: str, value: str, *, kind: str, resource: str | None) -> dict[str, Any]:
+    async def add_secret(
+        self, name: str, value: str, *, kind: str, resource: str | None, token: str | None = None
+    ) -> dict[str, Any]:
+        """With ``token`` (scope secrets.write), only a secret bound to the token's resource."""
         body = {"name": name, "value": value, "type": kind, "resource": resource}
-        out: dict[str, Any] = await self.call("POST", "/v1/secrets", admin=True, json=body)
+        out: dict[str, Any] = await self.call("POST", "/v1/secrets", admin=token is None, bearer=token, json=body)
         return out
 
-    async def list_secrets(self, *, include_deleted: bool = False) -> list[dict[str, Any]]:
+    async def list_secrets(self, *, include_deleted: bool = False, token: str | None = None) -> list[dict[str, Any]]:
+        params = {"include_deleted": include_deleted}
         out: list[dict[str, Any]] = await self.call(
-            "GET", "/v1/secrets", admin=True, params={"include_deleted": include_deleted}
+            "GET", "/v1/secrets", admin=token is None, bearer=token, params=params
         )
         return out
 
-    async def rotate_secret(self, name: str, value: str) -> dict[str, Any]:
-        out: dict[str, Any] = await self.call("PUT", f"/v1/secrets/{name}", admin=True, json={"value": value})
+    async def rotate_secret(self, name: str, value: str, *, token: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = await self.call(
+            "PUT", f"/v1/secrets/{name}", admin=token is None, bearer=token, json={"value": value}
+        )
         return out
 
-    async def delete_secret(self, name: str, *, purge: bool = False) -> dict[str, Any]:
-        out: dict[str, Any] = await self.call("DELETE", f"/v1/secrets/{name}", admin=True, params={"purge": purge})
+    async def delete_secret(self, name: str, *, purge: bool = False, token: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = await self.call(
+            "DELETE", f"/v1/secrets/{name}", admin=token is None, bearer=token, params={"purge": purge}
+        )
         return out
 
     async def read_secret(self, name: str, token: str) -> dict[str, Any]:

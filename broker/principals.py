@@ -202,3 +202,10 @@ async def disable(state: BrokerState, info: RequestInfo, ident: str) -> dict[str
             session=s,
         )
         return principal_view(p)
+
+
+async def ceiling_resources(state: BrokerState, principal_id: str) -> list[str] | None:
+    """The principal's resource ceiling (None: unconstrained)."""
+    async with state.db.transaction() as s:
+        p = await s.get(PrincipalRow, principal_id)
+    return [] if p is None else loads_list(p.max_resources)

@@ -73,6 +73,22 @@ class Ctx:
         await require_admin(self.state, self.info, token, action)
         self.act(action, "admin")
 
+    async def admin_or_token(
+        self, action: str, admin_token: str | None, authorization: str | None, scope: str
+    ) -> dict[str, Any] | None:
+        """The admin (returns None), or a bearer token holding ``scope`` (returns its claims)."""
+        if admin_token is not None or authorization is None:
+            await self.admin(action, admin_token)
+            return None
+        claims = await require_token(self.state, self.info, authorization, scopes=[scope], action=action)
+        self.act(action, f"principal:{claims['sub']}")
+        return claims
+
+    def writer(self, claims: dict[str, Any] | None) -> vault.Writer:
+        if claims is None:
+            return vault.ADMIN_WRITER
+        return vault.Writer(actor=f"principal:{claims['sub']}", bound=str(claims["resource"]))
+
 
 CtxDep = Annotated[Ctx, Depends(Ctx)]
 AdminToken = Annotated[str | None, Header(alias="X-Admin-Token")]
@@ -212,17 +228,32 @@ class SecretRotate(Strict):
 
 
 @router.post("/secrets", status_code=201)
-async def secret_create(body: SecretCreate, ctx: CtxDep, x_admin_token: AdminToken = None) -> dict[str, Any]:
-    await ctx.admin("secret.create", x_admin_token)
+async def secret_create(
+    body: SecretCreate, ctx: CtxDep, x_admin_token: AdminToken = None, authorization: Authorization = None
+) -> dict[str, Any]:
+    claims = await ctx.admin_or_token("secret.create", x_admin_token, authorization, vault.WRITE_SCOPE)
     return await vault.add(
-        ctx.state, ctx.info, name=body.name, value=body.value, kind=body.type, resource=body.resource
+        ctx.state,
+        ctx.info,
+        name=body.name,
+        value=body.value,
+        kind=body.type,
+        resource=body.resource,
+        writer=ctx.writer(claims),
     )
 
 
 @router.get("/secrets")
-async def secret_list(ctx: CtxDep, x_admin_token: AdminToken = None, include_deleted: bool = False) -> list[Any]:
-    await ctx.admin("secret.list", x_admin_token)
-    return await vault.list_meta(ctx.state, ctx.info, include_deleted=include_deleted)
+async def secret_list(
+    ctx: CtxDep, x_admin_token: AdminToken = None, authorization: Authorization = None, include_deleted: bool = False
+) -> list[Any]:
+    claims = await ctx.admin_or_token("secret.list", x_admin_token, authorization, vault.LIST_SCOPE)
+    if claims is None:
+        return await vault.list_meta(ctx.state, ctx.info, include_deleted=include_deleted)
+    within = await principals.ceiling_resources(ctx.state, str(claims["sub"]))
+    return await vault.list_meta(
+        ctx.state, ctx.info, include_deleted=include_deleted, actor=f"principal:{claims['sub']}", within=within
+    )
 
 
 @router.get("/secrets/{name}")
@@ -233,17 +264,20 @@ async def secret_read(name: str, ctx: CtxDep, authorization: Authorization = Non
 
 
 @router.put("/secrets/{name}")
-async def secret_rotate(name: str, body: SecretRotate, ctx: CtxDep, x_admin_token: AdminToken = None) -> dict[str, Any]:
-    await ctx.admin("secret.rotate", x_admin_token)
-    return await vault.rotate(ctx.state, ctx.info, name=name, value=body.value)
+async def secret_rotate(
+    name: str, body: SecretRotate, ctx: CtxDep, x_admin_token: AdminToken = None, authorization: Authorization = None
+) -> dict[str, Any]:
+    claims = await ctx.admin_or_token("secret.rotate", x_admin_token, authorization, vault.WRITE_SCOPE)
+    return await vault.rotate(ctx.state, ctx.info, name=name, value=body.value, writer=ctx.writer(claims))
 
 
 @router.delete("/secrets/{name}")
 async def secret_delete(
-    name: str, ctx: CtxDep, x_admin_token: AdminToken = None, purge: bool = False
+    name: str, ctx: CtxDep, x_admin_token: AdminToken = None, authorization: Authorization = None, purge: bool = False
 ) -> dict[str, Any]:
-    await ctx.admin("secret.purge" if purge else "secret.delete", x_admin_token)
-    return await vault.delete(ctx.state, ctx.info, name=name, purge=purge)
+    action = "secret.purge" if purge else "secret.delete"
+    claims = await ctx.admin_or_token(action, x_admin_token, authorization, vault.WRITE_SCOPE)
+    return await vault.delete(ctx.state, ctx.info, name=name, purge=purge, writer=ctx.writer(claims))
 
 
 @router.get("/secrets/{name}/versions")

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -99,10 +100,37 @@ async def _find(s: AsyncSession, name: str, *, owner: str = ADMIN, lock: bool = 
     return row
 
 
+WRITE_SCOPE = "secrets.write"
+LIST_SCOPE = "secrets.list"
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who writes: the admin (any secret), or a principal's token, limited to its own resource."""
+
+    actor: str = ADMIN
+    bound: str | None = None  # a token's resource: only secrets bound to it may be written
+
+    def check(self, resource: str | None) -> None:
+        if self.bound is not None and resource != self.bound:
+            raise Forbidden("secret_not_writable", "the token is not bound to this secret's resource")
+
+
+ADMIN_WRITER = Writer()
+
+
 async def add(
-    state: BrokerState, info: RequestInfo, *, name: str, value: str, kind: str, resource: str | None
+    state: BrokerState,
+    info: RequestInfo,
+    *,
+    name: str,
+    value: str,
+    kind: str,
+    resource: str | None,
+    writer: Writer = ADMIN_WRITER,
 ) -> dict[str, Any]:
     _check_name(name)
+    writer.check(resource)
     meta = secret_types.validate(kind, value)
     if resource is None:
         try:
@@ -137,7 +165,7 @@ async def add(
         await record(
             state,
             info,
-            actor=ADMIN,
+            actor=writer.actor,
             action="secret.create",
             result="allow",
             resource=f"secret:{name}",
@@ -147,9 +175,17 @@ async def add(
         return meta_view(secret)
 
 
-async def rotate(state: BrokerState, info: RequestInfo, *, name: str, value: str) -> dict[str, Any]:
+async def rotate(
+    state: BrokerState, info: RequestInfo, *, name: str, value: str, writer: Writer = ADMIN_WRITER
+) -> dict[str, Any]:
     async with state.db.transaction() as s:
-        secret = await _find(s, name, lock=True)
+        try:
+            secret = await _find(s, name, lock=True)
+        except NotFound:
+            if writer.bound is not None:  # no probing: the same answer as a foreign secret
+                raise Forbidden("secret_not_writable", "the token is not bound to this secret's resource") from None
+            raise
+        writer.check(secret.resource)
         meta = secret_types.validate(secret.type, value)
         secret.current_version += 1
         secret.updated_at = state.now_dt()
@@ -159,7 +195,7 @@ async def rotate(state: BrokerState, info: RequestInfo, *, name: str, value: str
         await record(
             state,
             info,
-            actor=ADMIN,
+            actor=writer.actor,
             action="secret.rotate",
             result="allow",
             resource=f"secret:{name}",
@@ -169,10 +205,13 @@ async def rotate(state: BrokerState, info: RequestInfo, *, name: str, value: str
         return meta_view(secret)
 
 
-async def delete(state: BrokerState, info: RequestInfo, *, name: str, purge: bool) -> dict[str, Any]:
+async def delete(
+    state: BrokerState, info: RequestInfo, *, name: str, purge: bool, writer: Writer = ADMIN_WRITER
+) -> dict[str, Any]:
     async with state.db.transaction() as s:
         q = select(SecretRow).where(SecretRow.owner == ADMIN, SecretRow.name == name).with_for_update()
         secret = await s.scalar(q)
+        writer.check(None if secret is None else secret.resource)
         if secret is None or (secret.deleted_at is not None and not purge):
             raise NotFound("unknown_secret", "no such secret")
         secret.deleted_at = secret.deleted_at or state.now_dt()
@@ -185,7 +224,7 @@ async def delete(state: BrokerState, info: RequestInfo, *, name: str, purge: boo
         await record(
             state,
             info,
-            actor=ADMIN,
+            actor=writer.actor,
             action="secret.purge" if purge else "secret.delete",
             result="allow",
             resource=f"secret:{name}",
@@ -194,13 +233,23 @@ async def delete(state: BrokerState, info: RequestInfo, *, name: str, purge: boo
         return meta_view(secret)
 
 
-async def list_meta(state: BrokerState, info: RequestInfo, *, include_deleted: bool) -> list[dict[str, Any]]:
+async def list_meta(
+    state: BrokerState,
+    info: RequestInfo,
+    *,
+    include_deleted: bool,
+    actor: str = ADMIN,
+    within: list[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Metadata only. ``within``: a principal sees only secrets bound to resources in its ceiling."""
     async with state.db.transaction() as s:
         q = select(SecretRow).where(SecretRow.owner == ADMIN).order_by(SecretRow.name)
         if not include_deleted:
             q = q.where(SecretRow.deleted_at.is_(None))
+        if within is not None:
+            q = q.where(SecretRow.resource.in_(within))
         rows = (await s.scalars(q)).all()
-        await record(state, info, actor=ADMIN, action="secret.list", result="allow", session=s)
+        await record(state, info, actor=actor, action="secret.list", result="allow", session=s)
         return [meta_view(r) for r in rows]
 
 
