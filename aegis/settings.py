@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     allow_public_bind: bool = False
+    # The demo profile serves the integrations from built-in sandbox data (no vendor accounts needed).
+    # Unset: on in embedded mode, off in production.
+    demo: bool | None = None
+    model: str = "claude-sonnet-4-6"
     # Peers (IPs or CIDRs) whose X-Forwarded-For/-Proto the console believes, e.g. the tunnel's local end.
     trusted_proxies: list[str] = []
     # The owner's time zone (IANA name): recurring jobs fire on this wall clock, across DST changes.
@@ -84,6 +88,10 @@ class Settings(BaseSettings):
                 "AEGIS_DATABASE_URL holds a password; in production put the URL in the database_url secret "
                 "(/run/secrets/database_url or AEGIS_DATABASE_URL_FILE)"
             )
+
+    @property
+    def demo_profile(self) -> bool:
+        return (not self.production) if self.demo is None else self.demo
 
     @property
     def production(self) -> bool:

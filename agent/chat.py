@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent.conversations import ConversationStore
+from agent.conversations import ConversationStore, StoredMessage
 from agent.gateway import Label
 from agent.limits import Budget, DailyLedger, Prices, TurnLimits
 from agent.loop import EventSink, ToolRunner, TurnEvent, TurnResult, ignore_events, run_turn
@@ -26,8 +26,8 @@ Rules you follow:
 - Never ask for or repeat passwords, codes or keys.
 """
 
-# (conversation id, the owner's text, labels stored with the history) -> the turn's tools
-RunnerFactory = Callable[[str, str, Sequence[dict[str, Any] | None]], ToolRunner]
+# (conversation id, the owner's text, the stored history with its labels) -> the turn's tools
+RunnerFactory = Callable[[str, str, Sequence[StoredMessage]], ToolRunner]
 
 
 def system_prompt(instructions: list[str]) -> str:
@@ -69,7 +69,7 @@ class ChatService:
         instructions = [t for _, t in await self.store.instructions()]
         result = await run_turn(
             self.model,
-            self.tools_for(conversation_id, text, [m.label for m in stored]),
+            self.tools_for(conversation_id, text, stored),
             history,
             text,
             system=system_prompt(instructions),

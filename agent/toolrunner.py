@@ -82,11 +82,18 @@ def context_from_history(labels: Sequence[dict[str, Any] | None], owner: str = "
     return ctx
 
 
+class ArgStage(Protocol):
+    def stage(self, call_id: str, args: dict[str, Any]) -> None: ...
+
+    def unstage(self, call_id: str) -> None: ...
+
+
 class GatewayToolRunner:
-    def __init__(self, gateway: ToolGateway, ctx: PolicyContext, host: McpHost) -> None:
+    def __init__(self, gateway: ToolGateway, ctx: PolicyContext, host: McpHost, stage: ArgStage | None = None) -> None:
         self.gateway = gateway
         self.ctx = ctx
         self._host = host
+        self._stage = stage
 
     def specs(self) -> Sequence[ToolSpec]:
         live = {f"{s}__{t.name}" for s, t in self._host.tools()}
@@ -97,7 +104,13 @@ class GatewayToolRunner:
         ]
 
     async def run(self, call: ToolCall) -> ToolOutcome:
-        result = await self.gateway.call(GatewayCall(call.id, call.name, call.input), self.ctx)
+        if self._stage is not None:  # an approval card may be created: keep the exact arguments
+            self._stage.stage(call.id, call.input)
+        try:
+            result = await self.gateway.call(GatewayCall(call.id, call.name, call.input), self.ctx)
+        finally:
+            if self._stage is not None:
+                self._stage.unstage(call.id)
         meta: dict[str, Any] = {
             "status": result.status.value,
             "tool": result.tool,

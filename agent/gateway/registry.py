@@ -330,8 +330,17 @@ class Registry:
         return cls.from_dict(yaml.safe_load(text))
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_PATH) -> Registry:
-        return cls.from_yaml(path.read_text(encoding="utf-8"))
+    def load(cls, path: Path = DEFAULT_PATH, pins: Path | None = None) -> Registry:
+        """The registry file, plus the approved pins kept beside it in ``pins.yaml`` (if present)."""
+        registry = cls.from_yaml(path.read_text(encoding="utf-8"))
+        pins_path = pins if pins is not None else path.with_name("pins.yaml")
+        if pins_path.exists():
+            approved = yaml.safe_load(pins_path.read_text(encoding="utf-8")) or {}
+            extra = approved.get("pins") or {}
+            if not isinstance(extra, Mapping) or not all(str(v).startswith("sha256:") for v in extra.values()):
+                raise RegistryError(f"{pins_path}: pins must map tool names to 'sha256:<hex>'")
+            registry._pins.update({str(k): str(v) for k, v in extra.items()})
+        return registry
 
     # -- lookup ---------------------------------------------------------------------------------
 

@@ -1,0 +1,146 @@
+"""Builds the agent inside the console process: MCP servers, gateway, approvals, chat."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+
+from aegis.identities import CONSOLE, MCP_GMAIL, MCP_PLAID, Identity, ensure_key, read_key
+from aegis.runtime import Context
+from agent.anthropic_model import AnthropicModel
+from agent.approval_store import DbApprovalStore
+from agent.call_tokens import CallTokens
+from agent.chat import ChatService
+from agent.conversations import ConversationStore, DatabaseLedger, StoredMessage
+from agent.gateway import ContextLabel, Label, LabelledResult, ToolGateway
+from agent.gateway.approvals import ApprovalService
+from agent.gateway.egress import EgressGuard
+from agent.gateway.policy import Policy, PolicyContext
+from agent.gateway.redact import SecretScanner
+from agent.gateway.registry import Registry
+from agent.limits import Prices, TurnLimits
+from agent.mcp_host import McpHost, ServerSpec
+from agent.model import ModelPort
+from agent.services import AgentServices, ApprovalDesk
+from agent.toolrunner import GatewayToolRunner, McpExecutor, refresh_pins
+from broker.client import BrokerClient
+from storage.audit import AuditEvent, AuditLog
+from storage.crypto.field import FieldCipher
+from storage.crypto.keyring import Keyring
+from storage.db import Database
+
+PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
+SERVERS: dict[str, tuple[Identity, str]] = {
+    "gmail": (MCP_GMAIL, "mcp_servers.gmail"),
+    "plaid": (MCP_PLAID, "mcp_servers.plaid"),
+}
+
+
+def _secret_path(ctx: Context, name: str) -> Path | None:
+    found = ctx.secrets.path_for(name)
+    if found is not None:
+        return found
+    local = ctx.settings.data_dir / "secrets" / name
+    return local if not ctx.settings.production and local.exists() else None
+
+
+def build_model(ctx: Context) -> ModelPort | None:
+    """Claude when an API key is configured (a secret file); otherwise None and chat explains."""
+    path = _secret_path(ctx, "anthropic_api_key")
+    if path is None:
+        return None
+    from aegis.secrets import check_private_file
+
+    check_private_file(path)
+    key = path.read_text(encoding="utf-8").strip()
+    ctx.redactor.register(key)
+    return AnthropicModel(anthropic.AsyncAnthropic(api_key=key), ctx.settings.model)
+
+
+@dataclass
+class AgentRuntime:
+    services: AgentServices
+    host: McpHost
+    http: httpx.AsyncClient
+
+    async def close(self) -> None:
+        await self.host.close()
+        await self.http.aclose()
+
+
+async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRuntime:
+    http = httpx.AsyncClient(base_url=ctx.settings.resolved_broker_url, timeout=30)
+    broker = BrokerClient(http)
+    console_key = read_key(ctx, await ensure_key(ctx, broker, CONSOLE))
+    specs = []
+    for name, (ident, module) in SERVERS.items():
+        key_file = await ensure_key(ctx, broker, ident)
+        env = {
+            "AEGIS_BROKER_URL": ctx.settings.resolved_broker_url,
+            "AEGIS_MCP_KEY_FILE": str(key_file.resolve()),
+            "AEGIS_DATABASE_URL": ctx.database_url,
+            "AEGIS_DEMO": "1" if ctx.settings.demo_profile else "0",
+            "AEGIS_LOG_LEVEL": ctx.settings.log_level,
+            "PYTHONPATH": PROJECT_ROOT,
+        }
+        specs.append(ServerSpec(name, command=[sys.executable, "-m", module], env=env))
+    host = McpHost(specs)
+    await host.start(wait=90)
+
+    registry = Registry.load()
+    refresh_pins(registry, host)
+    cipher = FieldCipher(keyring)
+    audit_log = AuditLog(lambda v: keyring.blind_index("audit", v))
+
+    async def audit(event: AuditEvent) -> None:
+        async with db.transaction() as s:
+            await audit_log.append(s, event)
+
+    approval_key = hmac.new(keyring.index_key("conversation"), b"aegis/approvals/grants", hashlib.sha256).digest()
+    store = DbApprovalStore(db, cipher)
+    approvals = ApprovalService(store, approval_key)
+    tokens = CallTokens(broker, console_key)
+    gateway = ToolGateway(policy=Policy(), approvals=approvals, executor=McpExecutor(host, tokens), audit=audit)
+    scanner = SecretScanner([console_key])
+    egress = EgressGuard(registry.allowlists)
+    conversations = ConversationStore(db, cipher)
+
+    def policy_context(cid: str, owner_texts: list[str], labels: list[dict[str, Any] | None]) -> PolicyContext:
+        context = ContextLabel()
+        for text in owner_texts:
+            context.add_owner_text(text)
+        for raw in labels:
+            if raw:
+                context.append(LabelledResult("", Label.from_dict(raw)))
+        pc = PolicyContext(context=context, registry=registry, scanner=scanner, egress=egress, session_id=cid)
+        pc.original_request = owner_texts[-1] if owner_texts else None
+        return pc
+
+    def owner_texts(msgs: Sequence[StoredMessage]) -> list[str]:
+        return [
+            m.content
+            for m in msgs
+            if m.role == "user" and isinstance(m.content, str) and not m.content.startswith("[console]")
+        ]
+
+    async def context_for(cid: str) -> PolicyContext:
+        msgs = await conversations.messages(cid, include_compacted=True)
+        return policy_context(cid, owner_texts(msgs), [m.label for m in msgs])
+
+    def tools_for(cid: str, text: str, stored: Sequence[StoredMessage]) -> GatewayToolRunner:
+        turn = policy_context(cid, [*owner_texts(stored), text], [m.label for m in stored])
+        return GatewayToolRunner(gateway, turn, host, stage=store)
+
+    model = build_model(ctx)
+    chat = ChatService(conversations, tools_for, model, TurnLimits(), Prices(), DatabaseLedger(db))
+    desk = ApprovalDesk(approvals, store, gateway, context_for, conversations)
+    services = AgentServices(chat, conversations, desk, host, model is not None)
+    return AgentRuntime(services, host, http)

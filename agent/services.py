@@ -1,0 +1,85 @@
+"""What the console needs from the agent, in one object built by the composition root."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agent.approval_store import DbApprovalStore
+from agent.chat import ChatService
+from agent.conversations import ConversationStore
+from agent.gateway import ToolGateway
+from agent.gateway.approvals import ApprovalService, PendingApproval
+from agent.gateway.gateway import GatewayResult, GatewayStatus
+from agent.gateway.policy import PolicyContext
+from agent.gateway.policy import ToolCall as GatewayCall
+from agent.mcp_host import McpHost
+
+ContextFor = Callable[[str], Awaitable[PolicyContext]]
+
+
+@dataclass
+class ApprovalDesk:
+    """Approve runs the exact stored call through the gateway with a single-use grant bound to its
+    arguments; reject records the reason. Both leave a note in the conversation."""
+
+    approvals: ApprovalService
+    store: DbApprovalStore
+    gateway: ToolGateway
+    context_for: ContextFor
+    conversations: ConversationStore
+
+    async def pending(self) -> list[PendingApproval]:
+        return await self.store.list_pending()
+
+    async def history(self, limit: int = 100) -> list[tuple[PendingApproval, dict[str, Any]]]:
+        return await self.store.history(limit=limit)
+
+    async def get(self, approval_id: str) -> PendingApproval | None:
+        return await self.store.get(approval_id)
+
+    async def approve(self, approval_id: str, *, step_up_done: bool) -> GatewayResult:
+        grant = await self.approvals.approve(approval_id, step_up_done=step_up_done)
+        pending = await self.store.get(approval_id)
+        assert pending is not None
+        args = await self.store.args_of(approval_id)
+        ctx = await self.context_for(pending.session_id)
+        result = await self.gateway.call(GatewayCall(pending.call_id, pending.tool, args), ctx, grant=grant)
+        outcome = "ran" if result.status is GatewayStatus.OK else f"was refused ({result.status.value})"
+        await self.store.note(approval_id, f"approved; {outcome}")
+        await self._note(pending, f"The owner approved {pending.tool}; it {outcome}.", result)
+        return result
+
+    async def reject(self, approval_id: str, reason: str) -> None:
+        pending = await self.store.get(approval_id)
+        await self.approvals.deny(approval_id)
+        await self.store.note(approval_id, f"rejected: {reason}")
+        if pending is not None:
+            await self._note(pending, f"The owner rejected {pending.tool}: {reason}", None)
+
+    async def _note(self, pending: PendingApproval, text: str, result: GatewayResult | None) -> None:
+        if not pending.session_id:
+            return
+        body: dict[str, Any] = {"note": text}
+        if result is not None:
+            body["result"] = result.to_model()
+        label = result.label.to_dict() if result is not None and result.label else None
+        try:
+            await self.conversations.append(
+                pending.session_id,
+                [{"role": "user", "content": f"[console] {json.dumps(body, default=str)}"}],
+                [label],
+            )
+        except KeyError:
+            return  # the call came from a job, not a conversation
+
+
+@dataclass
+class AgentServices:
+    chat: ChatService
+    conversations: ConversationStore
+    approvals: ApprovalDesk
+    host: McpHost
+    model_configured: bool

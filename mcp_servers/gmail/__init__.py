@@ -1,0 +1,1 @@
+"""The Gmail MCP server (``python -m mcp_servers.gmail``)."""

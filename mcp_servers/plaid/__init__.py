@@ -1,0 +1,1 @@
+"""The Plaid MCP server (``python -m mcp_servers.plaid``)."""

@@ -1,0 +1,76 @@
+"""``python -m mcp_servers.<name>`` in its own process, over stdio, against a real broker.
+
+Demo profile (the vendor is the in-memory sandbox) with call tokens off, as under a third-party MCP
+client. The server still fetches its data keys from the broker with its own API key, so this also
+proves it gets only its own domain.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+from sqlalchemy import func, select
+
+from storage.db import Database
+from storage.models.finance import PlaidTransactionRow
+from storage.models.mail import MailMessageRow
+from tests.mcp_servers.conftest import key_file
+from tools.gmail.demo_data import mailbox
+from tools.plaid.demo_data import ledger
+
+pytestmark = pytest.mark.anyio
+
+
+def _params(name: str, url: str, key: Path, db_url: str) -> StdioServerParameters:
+    env = {
+        "AEGIS_BROKER_URL": url,
+        "AEGIS_MCP_KEY_FILE": str(key),
+        "AEGIS_DATABASE_URL": db_url,
+        "AEGIS_DEMO": "1",
+        "AEGIS_MCP_CALL_TOKENS": "off",
+        "PYTHONPATH": os.getcwd(),
+    }
+    return StdioServerParameters(command=sys.executable, args=["-m", f"mcp_servers.{name}"], env=env)
+
+
+async def _count(db_url: str, model: type[object]) -> int:
+    db = Database(db_url)
+    try:
+        async with db.transaction() as s:
+            return int(await s.scalar(select(func.count()).select_from(model)) or 0)
+    finally:
+        await db.dispose()
+
+
+async def test_gmail_runs_as_its_own_stdio_process(broker_url: tuple[str, str], db_url: str, tmp_path: Path) -> None:
+    url, admin = broker_url
+    key = await key_file(url, admin, tmp_path, "gmail", "mail")
+    async with Client(_params("gmail", url, key, db_url), read_timeout_seconds=60) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert {"sync", "search", "read_thread", "draft_reply", "send", "list_labels"} == tools
+        labels = await client.call_tool("list_labels", {})
+        assert not labels.is_error and labels.structured_content is not None
+        assert {"INBOX", "Label_1"} <= {label["id"] for label in labels.structured_content["labels"]}
+        synced = await client.call_tool("sync", {})
+        assert synced.structured_content is not None and synced.structured_content["stored"] == len(mailbox.MESSAGES)
+    assert await _count(db_url, MailMessageRow) == len(mailbox.MESSAGES)
+
+
+async def test_plaid_runs_as_its_own_stdio_process(broker_url: tuple[str, str], db_url: str, tmp_path: Path) -> None:
+    url, admin = broker_url
+    key = await key_file(url, admin, tmp_path, "plaid", "finance")
+    async with Client(_params("plaid", url, key, db_url), read_timeout_seconds=60) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert {"sandbox_connect", "sync", "balances", "spending_by_category"} <= tools
+        connected = await client.call_tool("sandbox_connect", {})
+        assert not connected.is_error, connected.content
+        balances = await client.call_tool("balances", {})
+        assert balances.structured_content is not None
+        assert {a["mask"] for a in balances.structured_content["accounts"]} == {"0000", "3333"}
+        synced = await client.call_tool("sync", {})
+        assert synced.structured_content is not None and synced.structured_content["added"] == len(ledger.ROWS)
+    assert await _count(db_url, PlaidTransactionRow) == len(ledger.ROWS)
