@@ -152,7 +152,7 @@ class ApprovalCard:
             flags.append("long_whitespace")
         if self.data_leaving:
             flags.append("data_leaving")
-        if any(r.startswith(("R8", "R10")) for r, _ in self.rules):
+        if any(r.startswith(("R5", "R8", "R10")) for r, _ in self.rules):
             flags.append("flow")
         return tuple(flags)
 
@@ -199,7 +199,7 @@ def build_card(
         data_leaving=leaving,
         context_sources=ctx_sources,
         step_up_required=decision.step_up,
-        original_request=original_request,
+        original_request=scanner.redact(original_request)[0] if original_request else None,
     )
 
 

@@ -43,7 +43,7 @@ from agent.gateway.labels import Conf, Integrity, Label, Source
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import LiveTool, Registry, ToolClass, ToolSpec
 from agent.gateway.schema import validate_args
-from agent.gateway.urls import url_carries_private, urls_in
+from agent.gateway.urls import text_carries_private, url_carries_private, urls_in
 
 __all__ = [
     "DEFAULT_RULES",
@@ -263,10 +263,32 @@ def r4_egress_allowlist(ev: Eval) -> RuleHit | None:
     return None
 
 
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 def r5_private_in_url(ev: Eval) -> RuleHit | None:
-    if ev.spec is None or ev.spec.cls is ToolClass.READ:
+    if ev.spec is None:
         return None
     c = ev.ctx.context
+    if ev.spec.third_party:
+        # A third party's server receives every argument: private data may leave only if the owner typed it.
+        for name, value in ev.args.items():
+            for text in _strings(value):
+                if text_carries_private(text, c.private_texts(), public_values=c.public_texts()):
+                    return _approve(
+                        "R5_PRIVATE_DATA_TO_THIRD_PARTY",
+                        f"{ev.spec.name} is run by a third party and this argument carries your private data",
+                        str(name),
+                    )
+    if ev.spec.cls is ToolClass.READ:
+        return None
     for url in urls_in(dict(ev.args)):
         if c.seen_verbatim(url):
             continue  # copied whole from something already read, not built from it: R9 judges it

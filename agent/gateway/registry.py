@@ -35,6 +35,7 @@ YAML schema (``registry.yaml``)::
         allowlist: news              # EGRESS_READ: which named egress list applies
         audience: PUBLIC             # a public post: readers are everyone
         owner_only: true             # a sink only the owner can read (drafts, memory)
+        third_party: true            # the server is someone else's: arguments are outgoing data (R5)
         always_approve: true         # R11
         step_up: true                # approval needs the console's step-up
         persists_label: true         # the executor must store the call's label with the data
@@ -88,6 +89,7 @@ _SPEC_KEYS = frozenset(
         "allowlist",
         "audience",
         "owner_only",
+        "third_party",
         "always_approve",
         "step_up",
         "persists_label",
@@ -132,6 +134,7 @@ class ToolSpec:
     allowlist: str | None = None
     audience_public: bool = False
     owner_only: bool = False
+    third_party: bool = False  # its server is run by someone else: every argument leaves the system
     always_approve: bool = False
     step_up: bool = False
     persists_label: bool = False
@@ -270,6 +273,7 @@ def _spec(name: str, raw: Any, allowlists: Mapping[str, Sequence[str]]) -> ToolS
         allowlist=raw.get("allowlist"),
         audience_public=raw.get("audience") == "PUBLIC",
         owner_only=bool(raw.get("owner_only", False)),
+        third_party=bool(raw.get("third_party", False)),
         always_approve=bool(raw.get("always_approve", False)),
         step_up=bool(raw.get("step_up", False)),
         persists_label=bool(raw.get("persists_label", False)),

@@ -115,3 +115,17 @@ def url_carries_private(
         if min_len <= len(value) <= 64 and any(value in f for f in frags) and not any(value in p for p in public)
     ]
     return sorted(set(leaks))
+
+
+def text_carries_private(
+    text: str, private_values: Iterable[str], *, public_values: Iterable[str] = (), min_len: int = 6
+) -> list[str]:
+    """Fragments of a plain argument value that occur in a private value (and in no public value)."""
+    private = [_WS.sub(" ", p).strip().casefold() for p in private_values if p]
+    public = [_WS.sub(" ", p).strip().casefold() for p in public_values if p]
+    norm = _WS.sub(" ", text).strip().casefold()
+    words = [w for w in _TOKEN_SPLIT.split(norm) if w]
+    frags = {norm, *(" ".join(words[i : i + n]) for n in (2, 3) for i in range(len(words) - n + 1))}
+    return sorted(
+        f for f in frags if len(f) >= min_len and any(f in p for p in private) and not any(f in p for p in public)
+    )

@@ -11,8 +11,9 @@ from agent.mcp_host import McpHost, ServerSpec, ServerUnavailable
 from tests.agent.fixtures.probe_server import build
 
 pytestmark = pytest.mark.anyio
-STDIO = ServerSpec("probe", command=[sys.executable, "-m", "tests.agent.fixtures.probe_server"],
-                   env={"PYTHONPATH": os.getcwd()})
+STDIO = ServerSpec(
+    "probe", command=[sys.executable, "-m", "tests.agent.fixtures.probe_server"], env={"PYTHONPATH": os.getcwd()}
+)
 
 
 async def test_tools_are_listed_per_server_and_calls_carry_meta_in_process() -> None:
@@ -44,7 +45,7 @@ async def test_a_killed_stdio_server_is_detected_and_restarted() -> None:
         assert await host.health_check("probe")
         os.kill(pid, signal.SIGKILL)
         async with asyncio.timeout(30):
-            while await host.health_check("probe", within=2):
+            while await host.health_check("probe", within=2):  # noqa: ASYNC110 - polls a killed process
                 await asyncio.sleep(0.05)
             second = await host.call("probe", "probe", {"n": 2}, wait=30)
         assert second.structured_content is not None
