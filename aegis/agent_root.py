@@ -7,11 +7,13 @@ import hmac
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import anthropic
 import httpx
+from sqlalchemy import func, select
 
 from aegis.identities import CONSOLE, MCP_GMAIL, MCP_PLAID, Identity, ensure_key, read_key
 from aegis.runtime import Context
@@ -26,6 +28,19 @@ from agent.gateway.egress import EgressGuard
 from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import Registry
+from agent.job_wiring import GatewayCalls, HostIntegrations, ToolBriefingSources, ToolDigestSources
+from agent.jobs import (
+    BriefingStore,
+    CostGuard,
+    JobEngine,
+    JobScheduler,
+    JobTokens,
+    MemoryNotifier,
+    RunStore,
+    default_handlers,
+    load_schedule,
+    minting_parent,
+)
 from agent.limits import Prices, TurnLimits
 from agent.mcp_host import McpHost, ServerSpec
 from agent.model import ModelPort
@@ -36,6 +51,7 @@ from storage.audit import AuditEvent, AuditLog
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
 from storage.db import Database
+from storage.models import ConsoleSessionRow
 
 PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
 SERVERS: dict[str, tuple[Identity, str]] = {
@@ -72,6 +88,8 @@ class AgentRuntime:
     http: httpx.AsyncClient
 
     async def close(self) -> None:
+        if self.services.scheduler is not None:
+            await self.services.scheduler.stop()
         await self.host.close()
         await self.http.aclose()
 
@@ -85,6 +103,7 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
         key_file = await ensure_key(ctx, broker, ident)
         env = {
             "AEGIS_BROKER_URL": ctx.settings.resolved_broker_url,
+            "AEGIS_BROKER_ISSUER": ctx.settings.resolved_broker_issuer,
             "AEGIS_MCP_KEY_FILE": str(key_file.resolve()),
             "AEGIS_DATABASE_URL": ctx.database_url,
             "AEGIS_DEMO": "1" if ctx.settings.demo_profile else "0",
@@ -142,5 +161,55 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
     model = build_model(ctx)
     chat = ChatService(conversations, tools_for, model, TurnLimits(), Prices(), DatabaseLedger(db))
     desk = ApprovalDesk(approvals, store, gateway, context_for, conversations)
-    services = AgentServices(chat, conversations, desk, host, model is not None)
+    calls = GatewayCalls(host, gateway.policy, approvals, audit, lambda sid: policy_context(sid, [], []), tokens)
+    scheduler, briefings, notifier = build_scheduler(ctx, db, cipher, calls, broker, console_key, model)
+    services = AgentServices(chat, conversations, desk, host, model is not None, calls, scheduler, briefings, notifier)
+    await scheduler.start()
     return AgentRuntime(services, host, http)
+
+
+def build_scheduler(
+    ctx: Context,
+    db: Database,
+    cipher: FieldCipher,
+    calls: GatewayCalls,
+    broker: BrokerClient,
+    key: str,
+    model: ModelPort | None,
+) -> tuple[JobScheduler, BriefingStore, MemoryNotifier]:
+    """The owner's schedule: sync jobs under job-scoped tokens (RFC 8693), briefings from read tools."""
+    integrations = HostIntegrations(calls.host)
+    notifier = MemoryNotifier()
+    briefings = BriefingStore(db, cipher)
+    handlers = default_handlers(
+        runner=calls,
+        tokens=JobTokens(broker, minting_parent(broker, key)),
+        briefing_sources=ToolBriefingSources(calls, integrations),
+        digest_sources=ToolDigestSources(calls, integrations),
+        store=briefings,
+        notifier=notifier,
+        model=model,
+    )
+    schedule = load_schedule(ctx.settings.timezone, ctx.settings.data_dir / "schedule.yaml")
+    engine = JobEngine(
+        schedule,
+        RunStore(db),
+        handlers,
+        integrations=integrations,
+        activity=ConsoleActivity(db),
+        notifier=notifier,
+        cost=CostGuard(DatabaseLedger(db)),
+    )
+    return JobScheduler(engine), briefings, notifier
+
+
+@dataclass
+class ConsoleActivity:
+    """When the owner last used the console: the newest session activity."""
+
+    db: Database
+
+    async def last_seen(self) -> datetime | None:
+        async with self.db.transaction() as s:
+            seen: datetime | None = await s.scalar(select(func.max(ConsoleSessionRow.last_seen_at)))
+        return seen

@@ -64,5 +64,5 @@ def broker_config(ctx: Context) -> BrokerConfig:
         database_url=ctx.database_url,
         master_key_path=master_key_path(ctx),
         admin_token=read_admin_token(ctx),
-        issuer=s.resolved_broker_url,
+        issuer=s.resolved_broker_issuer,
     )

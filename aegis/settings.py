@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     broker_host: str = "127.0.0.1"
     broker_port: Annotated[int, Field(ge=1, le=65535)] = 8421
     broker_url: str | None = None
+    broker_issuer: str | None = None  # the broker's token issuer; defaults to its URL
     log_level: str = "INFO"
     log_json: bool = False
     allow_public_bind: bool = False
@@ -106,6 +107,10 @@ class Settings(BaseSettings):
     @property
     def master_key_path(self) -> Path:
         return self.data_dir / "master.key"
+
+    @property
+    def resolved_broker_issuer(self) -> str:
+        return self.broker_issuer or self.resolved_broker_url
 
     @property
     def resolved_broker_url(self) -> str:

@@ -15,6 +15,8 @@ from agent.gateway.approvals import ApprovalService, PendingApproval
 from agent.gateway.gateway import GatewayResult, GatewayStatus
 from agent.gateway.policy import PolicyContext
 from agent.gateway.policy import ToolCall as GatewayCall
+from agent.job_wiring import GatewayCalls
+from agent.jobs import BriefingStore, JobScheduler, MemoryNotifier
 from agent.mcp_host import McpHost
 
 ContextFor = Callable[[str], Awaitable[PolicyContext]]
@@ -83,3 +85,7 @@ class AgentServices:
     approvals: ApprovalDesk
     host: McpHost
     model_configured: bool
+    calls: GatewayCalls | None = None  # read tools for console panels and jobs, through the gateway
+    scheduler: JobScheduler | None = None
+    briefings: BriefingStore | None = None
+    notifier: MemoryNotifier | None = None
