@@ -52,6 +52,9 @@ from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
 from storage.db import Database
 from storage.models import ConsoleSessionRow
+from web.data import ConsoleData, ToolAccess
+from web.oauth import GoogleClient, GoogleOAuth
+from web.vault import BrokerVault
 
 PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
 SERVERS: dict[str, tuple[Identity, str]] = {
@@ -86,12 +89,16 @@ class AgentRuntime:
     services: AgentServices
     host: McpHost
     http: httpx.AsyncClient
+    data: ConsoleData
+    google_http: httpx.AsyncClient | None = None
 
     async def close(self) -> None:
         if self.services.scheduler is not None:
             await self.services.scheduler.stop()
         await self.host.close()
         await self.http.aclose()
+        if self.google_http is not None:
+            await self.google_http.aclose()
 
 
 async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRuntime:
@@ -165,7 +172,33 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
     scheduler, briefings, notifier = build_scheduler(ctx, db, cipher, calls, broker, console_key, model)
     services = AgentServices(chat, conversations, desk, host, model is not None, calls, scheduler, briefings, notifier)
     await scheduler.start()
-    return AgentRuntime(services, host, http)
+    tools = ToolAccess(
+        gateway=gateway, context=lambda: policy_context("console", [], []), registry=registry, host=host, tokens=tokens
+    )
+    google, google_http = build_google(ctx)
+    data = ConsoleData(
+        tools=tools,
+        vault=BrokerVault(broker, tokens=tokens),
+        scheduler=scheduler,
+        google=google,
+        sandbox=ctx.settings.demo_profile,
+    )
+    return AgentRuntime(services, host, http, data, google_http)
+
+
+def build_google(ctx: Context) -> tuple[GoogleOAuth | None, httpx.AsyncClient | None]:
+    """Gmail's OAuth consent, when a client is configured (id and redirect URI in settings)."""
+    s = ctx.settings
+    path = _secret_path(ctx, "google_client_secret")
+    if not (s.google_client_id and s.google_redirect_uri and path is not None):
+        return None, None
+    from aegis.secrets import check_private_file
+
+    check_private_file(path)
+    secret = path.read_text(encoding="utf-8").strip()
+    ctx.redactor.register(secret)
+    http = httpx.AsyncClient(timeout=30, trust_env=False, follow_redirects=False)
+    return GoogleOAuth(GoogleClient(s.google_client_id, secret, s.google_redirect_uri), http), http
 
 
 def build_scheduler(

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Unset: on in embedded mode, off in production.
     demo: bool | None = None
     model: str = "claude-sonnet-4-6"
+    # Google OAuth for Gmail (the client secret is the google_client_secret secret file).
+    google_client_id: str | None = None
+    google_redirect_uri: str | None = None
     # Peers (IPs or CIDRs) whose X-Forwarded-For/-Proto the console believes, e.g. the tunnel's local end.
     trusted_proxies: list[str] = []
     # The owner's time zone (IANA name): recurring jobs fire on this wall clock, across DST changes.

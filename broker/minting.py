@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
+from sqlalchemy import update
+
 from broker.apikeys import MalformedApiKey, parse_api_key, verify_api_key_hash
 from broker.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
 from broker.guard import RequestInfo, deny, loads_list, record, token_is_active
@@ -68,32 +70,42 @@ async def _authenticate(state: BrokerState, info: RequestInfo, presented: str | 
             action=MINT,
         )
     now = state.now_dt()
+    # The success path only reads: the key's last use is stamped in the issuing transaction, so a
+    # mint costs one committed write. Failures update the counters under a row lock.
     async with state.db.transaction() as s:
-        key = await s.get(ApiKeyRow, parsed.key_id, with_for_update=True)
-        if key is None:
-            reason = "unknown_key"
-        elif key.locked_until is not None and key.locked_until > now:
-            reason = "key_locked"
-        elif not verify_api_key_hash(state.keys().pepper, presented, key.key_hash):
-            key.failed_attempts += 1
-            reason = "bad_secret"
-            if key.failed_attempts >= state.config.lockout_threshold:
-                key.locked_until = now + timedelta(seconds=state.config.lockout_seconds)
-                key.failed_attempts = 0
-                reason = "bad_secret_locked_out"
-        elif key.revoked_at is not None:
-            reason = "key_revoked"
-        elif key.expires_at is not None and key.expires_at <= now:
-            reason = "key_expired"
-        else:
-            principal = await s.get(PrincipalRow, key.principal_id)
-            if principal is None or principal.disabled:
-                reason = "principal_disabled"
-            else:
-                key.failed_attempts = 0
-                key.last_used_at = now
-                return key, principal
+        key = await s.get(ApiKeyRow, parsed.key_id)
+        principal = await s.get(PrincipalRow, key.principal_id) if key is not None else None
+    if key is None:
+        reason = "unknown_key"
+    elif key.locked_until is not None and key.locked_until > now:
+        reason = "key_locked"
+    elif not verify_api_key_hash(state.keys().pepper, presented, key.key_hash):
+        reason = await _count_failure(state, parsed.key_id, now)
+    elif key.revoked_at is not None:
+        reason = "key_revoked"
+    elif key.expires_at is not None and key.expires_at <= now:
+        reason = "key_expired"
+    elif principal is None or principal.disabled:
+        reason = "principal_disabled"
+    else:
+        if key.failed_attempts:
+            async with state.db.transaction() as s:
+                await s.execute(update(ApiKeyRow).where(ApiKeyRow.key_id == key.key_id).values(failed_attempts=0))
+        return key, principal
     await _fail(state, info, reason, f"key:{parsed.key_id}")
+
+
+async def _count_failure(state: BrokerState, key_id: str, now: datetime) -> str:
+    async with state.db.transaction() as s:
+        key = await s.get(ApiKeyRow, key_id, with_for_update=True)
+        if key is None:
+            return "unknown_key"
+        key.failed_attempts += 1
+        if key.failed_attempts >= state.config.lockout_threshold:
+            key.locked_until = now + timedelta(seconds=state.config.lockout_seconds)
+            key.failed_attempts = 0
+            return "bad_secret_locked_out"
+        return "bad_secret"
 
 
 async def _fail(state: BrokerState, info: RequestInfo, reason: str, who: str | Sensitive) -> NoReturn:
@@ -187,6 +199,8 @@ async def _issue(
         act=act,
     )
     async with state.db.transaction() as s:
+        if parent is None:
+            await s.execute(update(ApiKeyRow).where(ApiKeyRow.key_id == key_id).values(last_used_at=state.now_dt()))
         s.add(
             IssuedTokenRow(
                 jti=claims["jti"],

@@ -15,12 +15,14 @@ from sqlalchemy import text
 from starlette.responses import Response
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from agent.services import AgentServices
 from storage.crypto.keyring import Keyring
 from storage.db import Database
 from web.config import ConsoleConfig
+from web.data import ConsoleData
 from web.errors import AuditUnavailable, ConsoleError, NotAuthenticated
 from web.guard import guard, wants_html
-from web.routes import audit, auth, home, sessions
+from web.routes import approvals, audit, auth, chat, home, integrations, jobs, secrets, sessions
 from web.security import SecurityHeaders
 from web.state import Console
 
@@ -29,13 +31,21 @@ STATIC = Path(__file__).parent / "static"
 
 
 def create_app(
-    db: Database, *, keyring: Keyring, config: ConsoleConfig | None = None, version: str = "0.1.0"
+    db: Database,
+    *,
+    keyring: Keyring,
+    config: ConsoleConfig | None = None,
+    version: str = "0.1.0",
+    agent: AgentServices | None = None,
+    data: ConsoleData | None = None,
 ) -> FastAPI:
+    """``agent``: the chat and approvals backend; without it those pages say the agent is not running."""
     config = config or ConsoleConfig()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await chat.close_turns(_app.state)
         await db.dispose()
 
     # Deny by default: the guard is an app-level dependency, so every route (including ones added
@@ -50,6 +60,9 @@ def create_app(
         dependencies=[Depends(guard)],
     )
     app.state.console = Console.build(db, keyring, config)
+    app.state.agent = agent
+    # ``data``: the integrations, secrets vault and home panels' backend (web.data).
+    app.state.console_data = data or ConsoleData()
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -63,9 +76,9 @@ def create_app(
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
-    for module in (auth, home, sessions, audit):
+    for module in (auth, home, sessions, audit, chat, approvals, integrations, secrets, jobs):
         app.include_router(module.router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", ShellStatic(directory=STATIC), name="static")
     app.add_exception_handler(ConsoleError, _console_error)  # type: ignore[arg-type]
 
     # add_middleware: the last added runs first, so proxy headers are resolved before anything else.
@@ -75,6 +88,16 @@ def create_app(
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.trusted_proxies))
     log.info("console ready", trusted_proxies=list(config.trusted_proxies), secure_cookies=config.secure_cookies)
     return app
+
+
+class ShellStatic(StaticFiles):
+    """Static files; the service worker (served from /static/) may control the whole console."""
+
+    def file_response(self, full_path: Any, stat_result: Any, scope: Any, status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        if str(scope.get("path", "")).endswith("/sw.js"):
+            response.headers["Service-Worker-Allowed"] = "/"
+        return response
 
 
 async def _console_error(request: Request, exc: ConsoleError) -> Response:

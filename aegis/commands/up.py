@@ -9,6 +9,7 @@ import structlog
 import uvicorn
 from rich.console import Console
 
+from aegis.agent_root import build_agent
 from aegis.broker_root import ensure_admin_token
 from aegis.console_root import console_keyring
 from aegis.runtime import Context
@@ -55,8 +56,10 @@ async def serve(ctx: Context) -> None:
         await broker.start()
         log.info("broker ready", url=broker.url)
         keyring = await console_keyring(ctx)
+        agent = await build_agent(ctx, db, keyring)
+        console_config = ConsoleConfig(trusted_proxies=tuple(ctx.settings.trusted_proxies))
         config = uvicorn.Config(
-            create_app(db, keyring=keyring, config=ConsoleConfig(trusted_proxies=tuple(ctx.settings.trusted_proxies))),
+            create_app(db, keyring=keyring, config=console_config, agent=agent.services, data=agent.data),
             host=ctx.settings.host,
             port=ctx.settings.port,
             log_config=None,
@@ -66,7 +69,10 @@ async def serve(ctx: Context) -> None:
             lifespan="on",
         )
         log.info("aegis starting", url=f"http://{ctx.settings.host}:{ctx.settings.port}")
-        await Server(config).serve()
+        try:
+            await Server(config).serve()
+        finally:
+            await agent.close()
     finally:
         await broker.stop()
         await db.dispose()

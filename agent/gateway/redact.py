@@ -69,6 +69,17 @@ _LINK_TOKEN = re.compile(
 _CARD = re.compile(r"(?<![\d+])(?:[2-6]\d{3})(?:[ -]?\d){9,15}(?!\d)")
 
 
+def _scoped(pattern: re.Pattern[str]) -> str:
+    """``pattern`` as one alternative of a larger regex: its flags scoped to it, its groups unnumbered."""
+    body = pattern.pattern.removeprefix("(?i)")
+    return f"(?i:{body})" if body != pattern.pattern or pattern.flags & re.IGNORECASE else f"(?:{body})"
+
+
+# Every pattern _spans runs, as one alternation: a text it finds nothing in has no span (any match of one
+# alternative is a match of the alternation), so _spans can answer such a text in one pass.
+_ANY_DETECTOR = "|".join(_scoped(p) for p in (*(d[1] for d in _DETECTORS), _URL, _CARD))
+
+
 def luhn_ok(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
@@ -111,6 +122,7 @@ class SecretScanner:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._values: set[str] = set()
         self._registered: re.Pattern[str] | None = None
+        self._any = re.compile(_ANY_DETECTOR)
         self._handles: dict[str, int] = {}
         for s in secrets:
             self.register(s)
@@ -122,6 +134,7 @@ class SecretScanner:
         forms = {f for v in self._values for f in _forms(v) if len(f) >= _MIN_SECRET}
         alternation = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
         self._registered = re.compile(alternation)
+        self._any = re.compile(f"{alternation}|{_ANY_DETECTOR}")
 
     def _handle(self, secret: str) -> int:
         key = hashlib.sha256(secret.encode("utf-8")).hexdigest()
@@ -130,6 +143,8 @@ class SecretScanner:
         return self._handles[key]
 
     def _spans(self, text: str) -> list[tuple[int, int, str]]:
+        if self._any.search(text) is None:  # the common case: nothing that could be a secret
+            return []
         spans: list[tuple[int, int, str]] = []
         if self._registered is not None:
             spans += [(m.start(), m.end(), "registered") for m in self._registered.finditer(text)]

@@ -44,12 +44,6 @@ def _aad(ctx: FieldContext, kid: str) -> bytes:
     return text.encode()
 
 
-def _aad_for_open(ctx: FieldContext, kid: str) -> bytes:
-    """The same bytes without the separator check: every sealed value's AAD has exactly six
-    separators, so a context holding one more can never authenticate anything."""
-    return f"aegis-field\x1f1\x1f{ctx[0]}\x1f{ctx[1]}\x1f{ctx[2]}\x1f{ctx[3]}\x1f{kid}".encode()
-
-
 class KeyLookup(Protocol):
     def encryption_entry(self, domain: str) -> tuple[str, AESGCM, bytes]:
         """(kid, cipher, format-1 header naming the kid) of the domain's active key."""
@@ -89,6 +83,8 @@ class FieldCipher:
 
     def __init__(self, keys: KeyLookup) -> None:
         self._keys = keys
+        # Hot path: a keyring may expose its header-kid -> entry map; misses fall back to the method.
+        self._dec: dict[bytes, tuple[str, AESGCM, str]] = getattr(keys, "decryption_entries", {})
 
     def encrypt(self, domain: str, ctx: FieldContext, plaintext: bytes) -> bytes:
         kid, aead, header = self._keys.encryption_entry(domain)
@@ -96,16 +92,22 @@ class FieldCipher:
         return header + nonce + aead.encrypt(nonce, plaintext, _aad(ctx, kid))
 
     def decrypt(self, domain: str, ctx: FieldContext, blob: bytes) -> bytes:
-        if len(blob) < 2 + _NONCE + _TAG or blob[0] != FORMAT_V1:
+        if len(blob) < 2 + _NONCE + _TAG or blob[0] != FORMAT_V1 or blob[1] == 0:
             raise DecryptionFailed("unknown or truncated ciphertext")
         end = 2 + blob[1]
-        if blob[1] == 0 or len(blob) < end + _NONCE + _TAG:
+        if len(blob) < end + _NONCE + _TAG:
             raise DecryptionFailed("ciphertext is truncated")
-        kid, aead, key_domain = self._keys.decryption_entry(blob[2:end])
+        try:
+            kid, aead, key_domain = self._dec[blob[2:end]]
+        except KeyError:
+            kid, aead, key_domain = self._keys.decryption_entry(blob[2:end])
         if key_domain != domain:
             raise DecryptionFailed(f"ciphertext names a key of another domain (expected {domain})")
+        # _aad inlined (the hot path of every encrypted read), without its separator check: every
+        # sealed value's AAD has exactly six separators, so a context holding more never authenticates.
+        aad = f"aegis-field\x1f1\x1f{ctx[0]}\x1f{ctx[1]}\x1f{ctx[2]}\x1f{ctx[3]}\x1f{kid}".encode()
         try:
-            return aead.decrypt(blob[end : end + _NONCE], blob[end + _NONCE :], _aad_for_open(ctx, kid))
+            return aead.decrypt(blob[end : end + _NONCE], blob[end + _NONCE :], aad)
         except InvalidTag:
             raise DecryptionFailed(f"ciphertext does not authenticate for {ctx.table}.{ctx.column}") from None
 

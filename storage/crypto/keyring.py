@@ -118,6 +118,11 @@ class Keyring:
         kid = self.active_kid(domain)
         return kid, self._aead[kid]
 
+    @property
+    def decryption_entries(self) -> dict[bytes, tuple[str, AESGCM, str]]:
+        """The header-kid -> (kid, cipher, domain) map of the usable keys (read by FieldCipher)."""
+        return self._dec
+
     def encryption_entry(self, domain: str) -> tuple[str, AESGCM, bytes]:
         try:
             return self._enc[domain]

@@ -22,8 +22,8 @@ from alembic.script import ScriptDirectory
 from storage import migrate
 from storage.crypto.master import generate_master_key_file
 
-START_DEADLINE = 20.0
-STOP_DEADLINE = 10.0
+START_DEADLINE = 90.0  # the broker, two MCP servers and the agent start first
+STOP_DEADLINE = 45.0  # a loaded 2-core machine takes seconds just to import and shut down
 NOTICE = "Created a new master key at"
 AEGIS = [sys.executable, "-c", "from aegis.cli import main; main()", "up"]
 
@@ -86,7 +86,7 @@ def start(tmp_path: Path) -> Iterator[Any]:
     def _start(**extra_env: str) -> Run:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AEGIS_")}
         port = _free_port()
-        env.update(AEGIS_PORT=str(port), NO_COLOR="1", **extra_env)
+        env.update(AEGIS_PORT=str(port), AEGIS_BROKER_PORT=str(_free_port()), NO_COLOR="1", **extra_env)
         n = len(runs)
         out, err = tmp_path / f"stdout-{n}.txt", tmp_path / f"stderr-{n}.txt"
         with out.open("wb") as fo, err.open("wb") as fe:

@@ -180,6 +180,7 @@ def _public_pem() -> bytes:
         base64.urlsafe_b64decode(KEY.public_jwk()["x"] + "="),
         b"",
     ],
+    ids=["public-pem", "jwk-json", "jwk-canonical", "raw-x-coordinate", "empty"],
 )
 def test_hs256_signed_with_public_key_material_is_rejected(secret: bytes) -> None:
     rejected(hs256(header(alg="HS256"), claims(), secret), "bad_alg")

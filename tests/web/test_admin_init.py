@@ -119,6 +119,7 @@ def test_cli_enrols_then_demands_the_current_factors(setup_env: Keyring, db_url:
     # With the passphrase and a recovery code it replaces the account (and its codes).
     code, out3 = _run_init([GOOD, recovery[0], EMAIL, GOOD + "-2"])
     assert code == 0, out3
+
     async def old_code_is_gone() -> bool:
         db = Database(db_url)
         try:

@@ -1,0 +1,372 @@
+"""A console with a real agent behind it, for the chat, approvals and browser tests.
+
+Real: the broker (over loopback HTTP, its own clock), the console principal and API key (created the
+way ``aegis.identities`` does), per-call tokens minted by the broker and verified by the MCP servers
+against its JWKS, the Gmail and Plaid MCP servers (in-process, on the demo mailbox and Plaid
+sandbox), the registry with pins approved for their live definitions, the gateway and policy, the
+approval and conversation stores, and the audit chain. Only the model is scripted.
+
+The assembly below mirrors ``aegis.agent_root.build_agent`` after its subprocess start-up;
+``build_agent`` has no seam for in-process servers (reported to the lead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from mcp.server.mcpserver import MCPServer
+
+from aegis.identities import CONSOLE
+from agent.approval_store import DbApprovalStore
+from agent.call_tokens import CallTokens
+from agent.chat import ChatService
+from agent.conversations import ConversationStore, DatabaseLedger, StoredMessage
+from agent.gateway import ContextLabel, Label, LabelledResult, ToolDef, ToolGateway
+from agent.gateway.approvals import ApprovalService
+from agent.gateway.egress import EgressGuard
+from agent.gateway.policy import Policy, PolicyContext
+from agent.gateway.redact import SecretScanner
+from agent.gateway.registry import Registry
+from agent.limits import Prices, TurnLimits
+from agent.mcp_host import McpHost, ServerSpec
+from agent.model import Message, ModelPort, ModelReply, ScriptedModel, ScriptedStep, TextSink, ToolCall, ToolSpec
+from agent.services import AgentServices, ApprovalDesk
+from agent.toolrunner import GatewayToolRunner, McpExecutor, refresh_pins
+from broker.client import BrokerClient
+from broker.verify import Verifier
+from mcp_servers._common import CallGate, audit_log
+from mcp_servers.gmail.server import GmailDeps
+from mcp_servers.gmail.server import build_server as build_gmail
+from mcp_servers.gmail.service import GmailService
+from mcp_servers.gmail.store import MailStore
+from mcp_servers.plaid.secrets import MemorySecretStore
+from mcp_servers.plaid.server import PlaidDeps
+from mcp_servers.plaid.server import build_server as build_plaid
+from mcp_servers.plaid.service import PlaidService
+from mcp_servers.plaid.store import FinanceStore
+from storage.audit import AuditEvent, AuditLog
+from storage.crypto.field import FieldCipher
+from storage.crypto.keyring import DataKey, Keyring
+from storage.db import Database
+from tests.broker.conftest import FakeClock as BrokerClock
+from tests.broker.conftest import start_broker
+from tests.web.conftest import Console, FakeClock, enroll, serve
+from tools._http import build_http_client
+from tools.credentials import StaticCredentials
+from tools.gmail.client import GmailClient
+from tools.gmail.demo import DemoMailbox, demo_credentials, demo_transport
+from tools.plaid import demo as plaid_demo
+from tools.plaid.client import PlaidClient
+from web.app import create_app
+from web.config import ConsoleConfig
+
+DANA = "dana.whitfield@northwind.example"
+DANA_THREAD = "18f30a7d5e8b0e45"
+REPLY_BODY = "Hi Dana,\n\nThanks\u200b for the draft. My comments will be in by Friday.\n\nAlex"
+BALANCE_LINK = "https://dashboard.plaid.example/accounts?view=all"
+
+
+def console_keyring() -> Keyring:
+    return Keyring(
+        [
+            DataKey(f"{domain}.{purpose}.v1", os.urandom(32), "active")
+            for domain in ("auth", "audit", "conversation")
+            for purpose in ("enc", "idx")
+        ]
+    )
+
+
+def _data_keyring() -> Keyring:
+    return Keyring(
+        [
+            DataKey(f"{domain}.{purpose}.v1", os.urandom(32), "active")
+            for domain in ("mail", "finance")
+            for purpose in ("enc", "idx")
+        ]
+    )
+
+
+# ---- the scripted model ------------------------------------------------------------------------
+
+
+def _since_owner(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]]]:
+    """The owner's latest text and the tool results that followed it."""
+    for i in range(len(messages) - 1, -1, -1):
+        m = messages[i]
+        if m["role"] == "user" and isinstance(m["content"], str) and not m["content"].startswith("[console]"):
+            results = [
+                json.loads(b["content"])
+                for later in messages[i + 1 :]
+                if isinstance(later["content"], list)
+                for b in later["content"]
+                if isinstance(b, dict) and b.get("type") == "tool_result"
+            ]
+            return m["content"].lower(), results
+    return "", []
+
+
+def _call(name: str, args: dict[str, Any]) -> ScriptedStep:
+    return ScriptedStep(tool_calls=[ToolCall(f"toolu_{uuid.uuid4().hex[:20]}", name, args)])
+
+
+def assistant_script(messages: Sequence[Message], _tools: Sequence[ToolSpec]) -> ScriptedStep:
+    """(a) balances: plaid.balances, then prose; (b) reply to Dana: gmail.search, then gmail.send
+    to the address read from her (untrusted) email, which the gateway holds for approval."""
+    text, results = _since_owner(messages)
+    if "balance" in text:
+        if not results:
+            return _call("plaid__balances", {})
+        accounts = results[0].get("result", {}).get("accounts", [])
+        lines = [f"{a['name']} (…{a['mask']}): {a['current']} {a['currency']}" for a in accounts]
+        return ScriptedStep(text="Your balances: " + "; ".join(lines) + f". Details: {BALANCE_LINK}")
+    if "dana" in text:
+        if not results:
+            return _call("gmail__search", {"query": "from:dana", "limit": 5})
+        if len(results) == 1:
+            found = results[0].get("result", {}).get("messages", [])
+            last = found[0]
+            sender = last["from"].split("<")[-1].rstrip(">")
+            subject = last["subject"] if last["subject"].lower().startswith("re:") else f"Re: {last['subject']}"
+            return _call(
+                "gmail__send", {"to": [sender], "subject": subject, "body": REPLY_BODY, "thread_id": last["thread_id"]}
+            )
+        if results[-1].get("status") == "approval_required":
+            return ScriptedStep(text="I wrote the reply to Dana. It is waiting for your approval in Approvals.")
+        return ScriptedStep(text="The reply was not sent.")
+    return ScriptedStep(text="I can check your balances or reply to mail.")
+
+
+# ---- the stack ---------------------------------------------------------------------------------
+
+
+@dataclass
+class AgentConsole:
+    console: Console
+    services: AgentServices
+    mailbox: DemoMailbox
+    registry: Registry
+    pins: dict[str, str]  # tool -> status after approving the in-process definitions
+
+
+def _gate(name: str, broker_url: str, issuer: str, http: httpx.AsyncClient, clock: BrokerClock) -> CallGate:
+    verifier = Verifier(
+        issuer=issuer, audience=f"mcp-{name}", jwks_url=f"{broker_url}/.well-known/jwks.json", http=http, clock=clock
+    )
+    return CallGate(server=name, resource=f"mcp:{name}", verify=verifier.verify)
+
+
+def approve_live_pins(registry: Registry, host: McpHost) -> dict[str, str]:
+    """The operator's pin approval, for the in-process definitions the registry does not pin yet."""
+    status = refresh_pins(registry, host)
+    for server, tool in host.tools():
+        name = f"{server}.{tool.name}"
+        if registry.spec(name) is not None and status.get(name) != "approved":
+            ann = tool.annotations.model_dump(exclude_none=True) if tool.annotations else None
+            registry.approve_pin(server, ToolDef(tool.name, tool.description or "", tool.input_schema, ann))
+    return refresh_pins(registry, host)
+
+
+async def _servers(
+    stack: AsyncExitStack, db: Database, mailbox: DemoMailbox, gate: Callable[[str], CallGate]
+) -> tuple[MCPServer, MCPServer, PlaidService]:
+    data_keys = _data_keyring()
+    cipher = FieldCipher(data_keys)
+    mail_http = await stack.enter_async_context(build_http_client(transport=demo_transport(mailbox)))
+    gmail_service = GmailService(
+        GmailClient(mail_http, StaticCredentials(demo_credentials())),
+        MailStore(db, cipher),
+        db,
+        audit_log(data_keys, "mail"),
+    )
+    gmail = build_gmail(GmailDeps(service=gmail_service, gate=gate("gmail")))
+    bank_http = await stack.enter_async_context(build_http_client(transport=plaid_demo.demo_transport()))
+    credentials = StaticCredentials(plaid_demo.demo_credentials())
+    plaid_service = PlaidService(
+        PlaidClient(bank_http, credentials, "sandbox"),
+        FinanceStore(db, cipher, audit_log(data_keys, "finance")),
+        credentials,
+        MemorySecretStore(credentials),
+    )
+    plaid = build_plaid(PlaidDeps(service=plaid_service, gate=gate("plaid"), sandbox=True))
+    return gmail, plaid, plaid_service
+
+
+def assemble(
+    db: Database, keyring: Keyring, host: McpHost, registry: Registry, tokens: CallTokens, console_key: str,
+    model: ModelPort | None,
+) -> AgentServices:  # fmt: skip
+    cipher = FieldCipher(keyring)
+    log = AuditLog(lambda v: keyring.blind_index("audit", v))
+
+    async def audit(event: AuditEvent) -> None:
+        async with db.transaction() as s:
+            await log.append(s, event)
+
+    grant_key = hmac.new(keyring.index_key("conversation"), b"aegis/approvals/grants", hashlib.sha256).digest()
+    store = DbApprovalStore(db, cipher)
+    approvals = ApprovalService(store, grant_key)
+    gateway = ToolGateway(policy=Policy(), approvals=approvals, executor=McpExecutor(host, tokens), audit=audit)
+    scanner = SecretScanner([console_key])
+    egress = EgressGuard(registry.allowlists)
+    conversations = ConversationStore(db, cipher)
+
+    def policy_context(cid: str, owner_texts: list[str], labels: list[dict[str, Any] | None]) -> PolicyContext:
+        context = ContextLabel()
+        for text in owner_texts:
+            context.add_owner_text(text)
+        for raw in labels:
+            if raw:
+                context.append(LabelledResult("", Label.from_dict(raw)))
+        pc = PolicyContext(context=context, registry=registry, scanner=scanner, egress=egress, session_id=cid)
+        pc.original_request = owner_texts[-1] if owner_texts else None
+        return pc
+
+    def owner_texts(msgs: Sequence[StoredMessage]) -> list[str]:
+        return [
+            m.content
+            for m in msgs
+            if m.role == "user" and isinstance(m.content, str) and not m.content.startswith("[console]")
+        ]
+
+    async def context_for(cid: str) -> PolicyContext:
+        msgs = await conversations.messages(cid, include_compacted=True)
+        return policy_context(cid, owner_texts(msgs), [m.label for m in msgs])
+
+    def tools_for(cid: str, text: str, stored: Sequence[StoredMessage]) -> GatewayToolRunner:
+        turn = policy_context(cid, [*owner_texts(stored), text], [m.label for m in stored])
+        return GatewayToolRunner(gateway, turn, host, stage=store)
+
+    chat = ChatService(conversations, tools_for, model, TurnLimits(), Prices(), DatabaseLedger(db))
+    desk = ApprovalDesk(approvals, store, gateway, context_for, conversations)
+    return AgentServices(chat, conversations, desk, host, model is not None)
+
+
+@asynccontextmanager
+async def agent_console(
+    db_url: str, tmp_path: Path, clock: FakeClock, config: ConsoleConfig, model: ModelPort | None
+) -> AsyncIterator[AgentConsole]:
+    broker_clock = BrokerClock()
+    b_server, b_task, state, url = await start_broker(db_url, tmp_path, broker_clock)
+    db = Database(db_url)
+    try:
+        async with AsyncExitStack() as stack:
+            http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=10))
+            admin = BrokerClient(http, admin_token=state.config.admin_token)
+            scopes, resources = sorted(CONSOLE.scopes), sorted(CONSOLE.resources)
+            created = await admin.create_key(
+                principal=CONSOLE.name,
+                description=CONSOLE.description,
+                max_scopes=scopes,
+                max_resources=resources,
+                scopes=scopes,
+                resources=resources,
+                expires_in_days=365,
+            )
+            console_key = str(created["api_key"])
+            mailbox = DemoMailbox()
+
+            def gate(name: str) -> CallGate:
+                return _gate(name, url, state.config.issuer, http, broker_clock)
+
+            gmail, plaid, plaid_service = await _servers(stack, db, mailbox, gate)
+            await plaid_service.sandbox_connect({"setup": "test"})
+            host = McpHost([ServerSpec("gmail", instance=lambda: gmail), ServerSpec("plaid", instance=lambda: plaid)])
+            stack.push_async_callback(host.close)
+            await host.start(wait=30)
+            registry = Registry.load()
+            pins = approve_live_pins(registry, host)
+            tokens = CallTokens(BrokerClient(http), console_key, clock=broker_clock)
+            keyring = console_keyring()
+            services = assemble(db, keyring, host, registry, tokens, console_key, model)
+            secret, codes = await enroll(db, keyring, config, clock.now)
+            app = create_app(db, keyring=keyring, config=config, agent=services)
+            server, task, console_url = await serve(app)
+            try:
+                async with httpx.AsyncClient(base_url=console_url, timeout=20, follow_redirects=False) as client:
+                    c = Console(console_url, client, clock, db, keyring, app, secret, codes)
+                    yield AgentConsole(c, services, mailbox, registry, pins)
+            finally:
+                server.should_exit = True
+                await task
+    finally:
+        await db.dispose()
+        b_server.should_exit = True
+        await b_task
+
+
+def scripted() -> ScriptedModel:
+    return ScriptedModel(assistant_script)
+
+
+# ---- HTTP helpers (a browser's requests, without the browser) ----------------------------------
+
+CSRF_COOKIE = "__Host-aegis_csrf"
+
+
+def form_headers(cookies: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())}
+
+
+async def post_form(c: Console, cookies: dict[str, str], path: str, **fields: str) -> httpx.Response:
+    body = {"csrf_token": cookies[CSRF_COOKIE], **fields}
+    return await c.http.post(path, data=body, headers=form_headers(cookies))
+
+
+async def start_turn(c: Console, cookies: dict[str, str], text: str, cid: str | None = None) -> str:
+    r = await post_form(c, cookies, f"/chat/{cid}" if cid else "/chat", text=text)
+    assert r.status_code == 303, r.text
+    location = r.headers["location"]
+    assert location.startswith("/chat/")
+    return location.removeprefix("/chat/")
+
+
+async def read_events(c: Console, cookies: dict[str, str], cid: str) -> list[tuple[str, dict[str, Any]]]:
+    """The turn's server-sent events, up to and including ``end``."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    kind = ""
+    async with c.http.stream("GET", f"/chat/{cid}/events", headers=form_headers(cookies)) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        async for line in r.aiter_lines():
+            if line.startswith("event: "):
+                kind = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                out.append((kind, json.loads(line.removeprefix("data: "))))
+                if kind == "end":
+                    break
+    return out
+
+
+class GatedModel:
+    """Wraps a model; while ``gate`` is set, each step waits for it (so a test sees a turn running)."""
+
+    def __init__(self, inner: ModelPort) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.gate: asyncio.Event | None = None
+
+    async def complete(
+        self,
+        *,
+        system: str,
+        messages: Sequence[Message],
+        tools: Sequence[ToolSpec],
+        max_tokens: int,
+        on_text: TextSink | None = None,
+    ) -> ModelReply:
+        if self.gate is not None:
+            await self.gate.wait()
+        return await self.inner.complete(
+            system=system, messages=messages, tools=tools, max_tokens=max_tokens, on_text=on_text
+        )

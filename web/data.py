@@ -1,0 +1,275 @@
+"""What the console's own pages read and do through the agent: tool calls, integration status.
+
+The console is not the model. It reads through the same tool gateway the model uses (policy,
+audit rows, redaction, labels), with a *system* :class:`PolicyContext` of its own: a fresh context
+label per call and session id ``console``, so the audit log shows ``agent:console`` for these calls.
+Only tools the registry classifies as READ go this way (:meth:`ToolAccess.read`).
+
+Console-only tools (class ADMIN in the registry: connecting a bank; and the sandbox connector
+that exists only in the demo profile) never go through the gateway, which refuses them to anyone
+(rule R2). :meth:`ToolAccess.console_only` calls them directly on their MCP server with a per-call
+broker token, exactly as the gateway's executor would, and the route that calls it writes the
+audit row.
+
+The composition root builds one :class:`ConsoleData` and passes it to ``create_app(data=...)``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from fastapi import Request
+
+from agent.gateway.gateway import GatewayStatus, ToolGateway
+from agent.gateway.policy import PolicyContext
+from agent.gateway.policy import ToolCall as GatewayCall
+from agent.gateway.registry import Registry, ToolClass
+from agent.jobs.history import RunPage
+from agent.mcp_host import McpHost, ServerUnavailable
+from agent.toolrunner import TOOL_SCOPES
+from web.oauth import GoogleOAuth
+from web.vault import SecretVault, TokenSource, VaultError
+
+TOKEN_META = "aegis/token"  # noqa: S105 - the _meta key, not a secret
+# Console-only tools that are not in the registry because they exist only in the demo profile.
+SANDBOX_ONLY = frozenset({"plaid.sandbox_connect"})
+REAUTH_MARKERS = ("must reconnect", "auth_expired", "reconnect gmail", "invalid_grant")
+PROBE_TTL = 60.0
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    ok: bool
+    content: Any = None
+    error: str | None = None
+
+    @property
+    def needs_reauth(self) -> bool:
+        return needs_reauth(None if self.ok else self.error)
+
+
+def needs_reauth(error: str | None) -> bool:
+    """An AuthExpired-style failure: the owner must reconnect. A credential that was never stored
+    (the broker's ``unknown_secret``) means "not connected" instead."""
+    text = (error or "").lower()
+    return "unknown_secret" not in text and any(m in text for m in REAUTH_MARKERS)
+
+
+class ToolAccess:
+    """The console's tool calls: READ tools through the gateway, console-only tools direct."""
+
+    def __init__(
+        self,
+        *,
+        gateway: ToolGateway,
+        context: Callable[[], PolicyContext],
+        registry: Registry,
+        host: McpHost,
+        tokens: TokenSource,
+    ) -> None:
+        self.gateway = gateway
+        self._context = context
+        self.registry = registry
+        self.host = host
+        self._tokens = tokens
+
+    async def read(self, tool: str, args: Mapping[str, Any] | None = None) -> ToolResult:
+        spec = self.registry.spec(tool)
+        if spec is None or spec.cls is not ToolClass.READ:
+            raise ValueError(f"{tool} is not a READ tool; the console reads only through this path")
+        ctx = self._context()
+        result = await self.gateway.call(GatewayCall(f"console-{uuid.uuid4().hex[:12]}", tool, dict(args or {})), ctx)
+        if result.status is GatewayStatus.OK:
+            return ToolResult(True, result.content)
+        return ToolResult(False, error=str(result.content or result.status.value)[:500])
+
+    async def console_only(self, tool: str, args: Mapping[str, Any] | None = None) -> ToolResult:
+        spec = self.registry.spec(tool)
+        if tool not in SANDBOX_ONLY and (spec is None or spec.cls is not ToolClass.ADMIN):
+            raise ValueError(f"{tool} is not a console-only tool")
+        server, _, name = tool.partition(".")
+        scope = TOOL_SCOPES.get(tool)
+        if scope is None:
+            return ToolResult(False, error=f"{tool} has no call scope configured")
+        if not any(s == server and t.name == name for s, t in self.host.tools()):
+            return ToolResult(False, error=f"{tool} is not offered by the running {server} server")
+        try:
+            token = await self._tokens.token(f"mcp-{server}", scope, f"mcp:{server}")
+            out = await self.host.call(server, name, dict(args or {}), meta={TOKEN_META: token})
+        except ServerUnavailable as exc:
+            return ToolResult(False, error=str(exc)[:300])
+        text = "\n".join(getattr(c, "text", "") for c in out.content)
+        if out.is_error:
+            return ToolResult(False, error=(text or f"{tool} failed")[:500])
+        return ToolResult(True, out.structured_content if out.structured_content is not None else text)
+
+
+@dataclass(frozen=True)
+class Integration:
+    name: str
+    title: str
+    server: str
+    sync_tool: str
+    probe_tool: str
+    job_id: str  # the scheduler's sync job
+    resource: str  # where its credentials live in the vault
+    credential: str | None  # the vault secret the console writes when connecting (None: the server does)
+
+
+GMAIL = Integration(
+    "gmail", "Gmail", "gmail", "gmail.sync", "gmail.list_labels", "sync_emails", "mcp:gmail", "gmail-oauth"
+)
+PLAID = Integration(
+    "plaid", "Bank accounts (Plaid)", "plaid", "plaid.sync", "plaid.balances", "sync_finances", "mcp:plaid", None
+)
+INTEGRATIONS: dict[str, Integration] = {i.name: i for i in (GMAIL, PLAID)}
+
+
+def _probe_connected(integration: Integration, result: ToolResult) -> bool:
+    if not result.ok:
+        return False
+    if integration is PLAID:
+        return bool(isinstance(result.content, dict) and result.content.get("accounts"))
+    return True
+
+
+class SyncSchedule(Protocol):
+    """What the console reads from the job scheduler (``agent.jobs.JobScheduler``)."""
+
+    async def runs(self, *, job_id: str | None = None, limit: int = 50, cursor: str | None = None) -> RunPage: ...
+
+    async def next_run_times(self) -> dict[str, datetime | None]: ...
+
+
+@dataclass(frozen=True)
+class SyncRecord:
+    at: datetime
+    ok: bool
+    detail: str
+    source: str  # "manual" or "scheduled"
+
+
+@dataclass
+class Status:
+    integration: Integration
+    available: bool  # the console has a tool path at all
+    server_up: bool
+    server_error: str | None
+    connected: bool
+    needs_reauth: bool
+    problem: str | None
+    last_sync: SyncRecord | None
+    next_sync: datetime | None
+
+
+@dataclass
+class ConsoleData:
+    tools: ToolAccess | None = None
+    vault: SecretVault | None = None
+    scheduler: SyncSchedule | None = None
+    google: GoogleOAuth | None = None
+    sandbox: bool = False  # the demo profile: offer "Connect sandbox bank"
+    clock: Callable[[], float] = time.time
+    manual: dict[str, SyncRecord] = field(default_factory=dict)
+    health: dict[str, tuple[datetime, bool]] = field(default_factory=dict)
+    problems: dict[str, str | None] = field(default_factory=dict)  # the last connect attempt's failure
+    _probes: dict[str, tuple[float, ToolResult]] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def forget(self, name: str) -> None:
+        """Drop the cached connection probe (after connect, disconnect or sync)."""
+        self._probes.pop(name, None)
+
+    async def probe(self, integration: Integration) -> ToolResult:
+        held = self._probes.get(integration.name)
+        if held is not None and held[0] > self.clock():
+            return held[1]
+        if self.tools is None:
+            return ToolResult(False, error="the agent is not running in this console")
+        result = await self.tools.read(integration.probe_tool)
+        self._probes[integration.name] = (self.clock() + PROBE_TTL, result)
+        return result
+
+    async def has_credential(self, integration: Integration) -> bool | None:
+        """Whether the vault holds the credential the console stores for it (None: cannot tell)."""
+        if integration.credential is None or self.vault is None:
+            return None
+        try:
+            return any(m.name == integration.credential for m in await self.vault.list())
+        except VaultError:
+            return None
+
+    async def connected(self, integration: Integration) -> bool:
+        return _probe_connected(integration, await self.probe(integration))
+
+    async def sync_now(self, integration: Integration) -> ToolResult:
+        assert self.tools is not None
+        result = await self.tools.read(integration.sync_tool)
+        detail = _summary(result.content) if result.ok else (result.error or "failed")
+        self.manual[integration.name] = SyncRecord(self.now(), result.ok, detail, "manual")
+        self.forget(integration.name)
+        return result
+
+    async def status(self, integration: Integration) -> Status:
+        host_status = self.tools.host.status().get(integration.server, {}) if self.tools else {}
+        up = bool(host_status.get("up"))
+        probe = await self.probe(integration) if up else None
+        last, nxt, job_error = await self._schedule(integration)
+        last_manual = self.manual.get(integration.name)
+        if last_manual is not None and (last is None or last_manual.at >= last.at):
+            last = last_manual
+        problem = None
+        if probe is not None and not probe.ok:
+            problem = probe.error
+        elif last is not None and not last.ok:
+            problem = last.detail
+        problem = problem or self.problems.get(integration.name) or job_error
+        reauth = bool(probe and probe.needs_reauth) or needs_reauth(problem)
+        if reauth and await self.has_credential(integration) is False:
+            reauth, problem = False, "no credential is stored: connect it below"
+        return Status(
+            integration=integration,
+            available=self.tools is not None,
+            server_up=up,
+            server_error=host_status.get("error"),
+            connected=probe is not None and _probe_connected(integration, probe),
+            needs_reauth=reauth,
+            problem=problem,
+            last_sync=last,
+            next_sync=nxt,
+        )
+
+    async def _schedule(self, integration: Integration) -> tuple[SyncRecord | None, datetime | None, str | None]:
+        if self.scheduler is None:
+            return None, None, None
+        try:
+            page = await self.scheduler.runs(job_id=integration.job_id, limit=5)
+            nxt = (await self.scheduler.next_run_times()).get(integration.job_id)
+        except Exception:  # noqa: BLE001 - a broken history must not break the page
+            return None, None, "the run history is unavailable"
+        done = [r for r in page.items if r.finished_at is not None and r.outcome in ("ok", "failed", "skipped")]
+        if not done:
+            return None, nxt, None
+        r = done[0]
+        detail = r.error or _summary(r.summary)
+        assert r.finished_at is not None
+        return SyncRecord(r.finished_at, r.outcome == "ok", f"{r.outcome}: {detail}"[:300], "scheduled"), nxt, None
+
+
+def _summary(content: Any) -> str:
+    if isinstance(content, dict):
+        parts = [f"{k} {v}" for k, v in content.items() if isinstance(v, (int, str)) and k != "history_id"]
+        return ", ".join(parts)[:200] or "done"
+    return "done"
+
+
+def console_data(request: Request) -> ConsoleData:
+    found = getattr(request.app.state, "console_data", None)
+    return found if isinstance(found, ConsoleData) else ConsoleData()

@@ -1,0 +1,160 @@
+"""Google OAuth 2.0 consent for Gmail: authorization code flow with PKCE (S256) and a state bound
+to the console session.
+
+1. :meth:`GoogleOAuth.begin` makes a random state and code verifier, remembers them (server side,
+   single use, ten minutes) with the session id that asked, and returns Google's consent URL with
+   the S256 challenge.
+2. Google sends the browser back to ``redirect_uri``. That is the static page
+   ``/static/oauth-return.html``: the session cookies are SameSite=Strict, so a navigation that
+   comes from Google carries none; the page moves the browser on, same-site, to
+   ``/integrations/google/callback`` with the same query, which carries them.
+3. :meth:`GoogleOAuth.finish` takes the state back (once), checks it belongs to the same session,
+   and exchanges the code at Google's token endpoint with the verifier. The token JSON is shaped as
+   the Gmail client reads it (``access_token``, ``refresh_token``, ``expires_at``...).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import httpx
+
+AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
+TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret
+GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.modify"
+STATE_TTL = 600.0
+MAX_PENDING = 20
+
+
+class OAuthError(Exception):
+    """The flow failed; ``code`` is a fixed reason safe to show and audit."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def code_challenge(verifier: str) -> str:
+    """RFC 7636 S256: BASE64URL(SHA256(ASCII(verifier))) without padding."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+@dataclass(frozen=True)
+class GoogleClient:
+    client_id: str
+    client_secret: str
+    redirect_uri: str  # e.g. https://aegis.example/static/oauth-return.html, registered at Google
+    scopes: tuple[str, ...] = (GMAIL_SCOPE,)
+
+    def __repr__(self) -> str:
+        return f"GoogleClient(client_id={self.client_id!r}, redirect_uri={self.redirect_uri!r})"
+
+
+@dataclass(frozen=True)
+class _Pending:
+    session_id: str
+    verifier: str
+    expires: float
+
+
+@dataclass
+class GoogleOAuth:
+    client: GoogleClient
+    http: httpx.AsyncClient
+    clock: Callable[[], float] = time.time
+    _pending: dict[str, _Pending] = field(default_factory=dict)
+
+    def begin(self, session_id: str) -> str:
+        """Start a consent for this session; returns the URL to send the browser to."""
+        now = self.clock()
+        for key in [k for k, p in self._pending.items() if p.expires <= now]:
+            del self._pending[key]
+        while len(self._pending) >= MAX_PENDING:
+            self._pending.pop(next(iter(self._pending)))
+        state = secrets.token_urlsafe(32)
+        verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]: within 43..128
+        self._pending[state] = _Pending(session_id, verifier, now + STATE_TTL)
+        query = {
+            "client_id": self.client.client_id,
+            "redirect_uri": self.client.redirect_uri,
+            "response_type": "code",
+            "scope": " ".join(self.client.scopes),
+            "state": state,
+            "code_challenge": code_challenge(verifier),
+            "code_challenge_method": "S256",
+            "access_type": "offline",  # a refresh token
+            "prompt": "consent",
+            "include_granted_scopes": "true",
+        }
+        return f"{AUTH_URL}?{urlencode(query)}"
+
+    def discard(self, state: str) -> None:
+        """Forget a flow that ended without a code (the owner declined at Google)."""
+        self._pending.pop(state, None)
+
+    def _take(self, state: str, session_id: str) -> _Pending:
+        pending = self._pending.pop(state, None)  # single use, whatever happens next
+        if pending is None:
+            raise OAuthError("unknown_state")
+        if pending.expires <= self.clock():
+            raise OAuthError("expired_state")
+        if not secrets.compare_digest(pending.session_id, session_id):
+            raise OAuthError("state_from_another_session")
+        return pending
+
+    async def finish(self, *, state: str, code: str, session_id: str) -> str:
+        """Exchange the code; returns the token JSON to store (never logged, never shown)."""
+        pending = self._take(state, session_id)
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.client.redirect_uri,
+            "client_id": self.client.client_id,
+            "client_secret": self.client.client_secret,
+            "code_verifier": pending.verifier,
+        }
+        try:
+            r = await self.http.post(TOKEN_URL, data=form, headers={"Accept": "application/json"})
+        except httpx.HTTPError:
+            raise OAuthError("token_endpoint_unreachable") from None
+        if r.status_code != 200:
+            raise OAuthError(_google_error(r))
+        try:
+            doc = r.json()
+        except ValueError:
+            raise OAuthError("token_response_not_json") from None
+        token = doc.get("access_token") if isinstance(doc, dict) else None
+        if not isinstance(token, str) or not token:
+            raise OAuthError("token_response_without_access_token")
+        granted = str(doc.get("scope", ""))
+        if not all(s in granted.split() for s in self.client.scopes):
+            raise OAuthError("scope_not_granted")
+        out = {
+            "access_token": token,
+            "refresh_token": doc.get("refresh_token"),
+            "token_type": doc.get("token_type", "Bearer"),
+            "expires_at": int(self.clock()) + int(doc.get("expires_in", 3600)),
+            "scope": granted,
+            "token_uri": TOKEN_URL,
+            "client_id": self.client.client_id,
+        }
+        return json.dumps({k: v for k, v in out.items() if v is not None})
+
+
+def _google_error(r: httpx.Response) -> str:
+    """Google's ``error`` code (e.g. ``invalid_grant``) when it is a plain word; never its text."""
+    try:
+        code = r.json().get("error")
+    except (ValueError, AttributeError):
+        code = None
+    if isinstance(code, str) and code.replace("_", "").isalnum() and len(code) <= 40:
+        return f"google_{code}"
+    return f"google_http_{r.status_code}"
