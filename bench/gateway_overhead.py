@@ -1,7 +1,8 @@
 """Gateway overhead: a READ tool call through the gateway and MCP against a bare MCP call on the same transport.
 
 Run with ``uv run python bench/gateway_overhead.py`` (``--quick`` for a short run, ``--pg URL`` to put
-the audit log in a scratch PostgreSQL database, which is dropped, created, migrated and dropped again).
+the audit log in a scratch PostgreSQL database, which is dropped, created, migrated and dropped again;
+``--dir /dev/shm`` to put the SQLite file on tmpfs, which shows the cost without the commit's fsync).
 
 The tool is ``gmail.list_labels`` on the Gmail MCP server built exactly as ``python -m mcp_servers.gmail``
 builds it (``mcp_servers.gmail.__main__.build``) over the demo mailbox, with call tokens enforced by its
@@ -296,7 +297,7 @@ def scan_cost(scanner: SecretScanner, result: Any) -> float:
 
 async def main(args: argparse.Namespace) -> None:
     rounds, calls = (4, 100) if args.quick else (10, 300)
-    tmp = tempfile.TemporaryDirectory()
+    tmp = tempfile.TemporaryDirectory(dir=args.dir)
     pg: URL | None = None
     if args.pg:
         pg = make_url(args.pg)
@@ -353,7 +354,9 @@ async def run(args: argparse.Namespace, db: Database, url: str, rounds: int, cal
         store, hmac.new(keyring.index_key("conversation"), b"aegis/approvals/grants", hashlib.sha256).digest()
     )
     scanner = SecretScanner([CONSOLE_KEY])
-    backend = db.url.get_backend_name()
+    backend = (
+        db.url.get_backend_name() if not db.is_sqlite else f"sqlite in {Path(url.split(':///', 1)[1]).parent.parent}"
+    )
     print(
         f"gateway overhead: {SERVER}.{TOOL}, audit on {backend}, {rounds} rounds x {calls} calls per side"
         f" (load average {os.getloadavg()[0]:.2f})"
@@ -411,6 +414,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="fewer rounds and calls")
     parser.add_argument("--pg", metavar="URL", help="audit on PostgreSQL (a scratch database, dropped afterwards)")
+    parser.add_argument(
+        "--dir", metavar="PATH", help="folder for the SQLite database (default: the temp dir; /dev/shm: no fsync cost)"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parsed = parser.parse_args()
     if parsed.serve:

@@ -112,6 +112,8 @@ async def test_the_weekly_digest_is_listed_and_filtered_by_kind(jobs: Jobs) -> N
 
     everything = await jobs.page(cookies, "/briefings")
     assert everything.index(f"/briefings/{weekly}") < everything.index(f"/briefings/{daily}")  # newest first
+    blank = await jobs.page(cookies, "/briefings?kind=")  # the form's "Everything"
+    assert f"/briefings/{weekly}" in blank and f"/briefings/{daily}" in blank
     only_weekly = await jobs.page(cookies, "/briefings?kind=weekly")
     assert f"/briefings/{weekly}" in only_weekly and f"/briefings/{daily}" not in only_weekly
     assert "Weekly digest" in only_weekly

@@ -73,6 +73,15 @@ async def test_jobs_and_briefings_in_chromium(jobs: Jobs) -> None:
             await page.wait_for_url(f"{url}/jobs?done=resume&target=health_sync")
             assert await page.get_attribute("#job-health_sync", "data-state") == "scheduled"
 
+            await page.select_option("#history-filter select", "sync_social")
+            await page.click("#history-filter button")
+            await page.wait_for_url(f"{url}/jobs?job=sync_social")
+            assert await page.locator("#runs tbody tr").count() == 1
+            await page.select_option("#history-filter select", "")
+            await page.click("#history-filter button")
+            await page.wait_for_url(f"{url}/jobs?job=")
+            assert await page.locator("#runs tbody tr[data-run]").count() == 4
+
             await page.click("nav >> text=Briefings")
             await page.wait_for_url(f"{url}/briefings")
             assert await page.locator("#briefings tbody tr").count() == 2

@@ -26,7 +26,7 @@ from web.state import console
 
 router = APIRouter()
 
-JOB_ID = r"^[a-z][a-z0-9_]{0,63}$"
+JOB_ID = r"^([a-z][a-z0-9_]{0,63})?$"  # empty: "All jobs" in the filter form
 PAGE = 25
 ALERT_SCAN = 200
 MAX_NOTIFICATIONS = 20
@@ -256,14 +256,14 @@ async def jobs_page(
 async def briefings_page(
     request: Request,
     principal: CurrentPrincipal,
-    kind: Annotated[str | None, Query(pattern=r"^(daily|weekly)$")] = None,
+    kind: Annotated[str | None, Query(pattern=r"^(daily|weekly)?$")] = None,
 ) -> Response:
     c = console(request)
     store = _briefings(request)
     tz = _tz(scheduler_of(request))
     ctx = _base(request, principal, "briefings") | {"items": [], "kind": kind or "", "store": store is not None}
     if store is not None:
-        infos = await store.recent(kind=kind, limit=50)
+        infos = await store.recent(kind=kind or None, limit=50)
         ctx["items"] = [view.briefing_row(i.id, i.kind, i.for_date, i.created_at, tz) for i in infos]
     return c.templates.TemplateResponse(request, "briefings.html", ctx)
 
