@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 
 from broker.apikeys import MalformedApiKey, parse_api_key, verify_api_key_hash
 from broker.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
@@ -73,8 +73,14 @@ async def _authenticate(state: BrokerState, info: RequestInfo, presented: str | 
     # The success path only reads: the key's last use is stamped in the issuing transaction, so a
     # mint costs one committed write. Failures update the counters under a row lock.
     async with state.db.transaction() as s:
-        key = await s.get(ApiKeyRow, parsed.key_id)
-        principal = await s.get(PrincipalRow, key.principal_id) if key is not None else None
+        found = (
+            await s.execute(
+                select(ApiKeyRow, PrincipalRow)
+                .outerjoin(PrincipalRow, PrincipalRow.id == ApiKeyRow.principal_id)
+                .where(ApiKeyRow.key_id == parsed.key_id)
+            )
+        ).first()
+    key, principal = (found[0], found[1]) if found is not None else (None, None)
     if key is None:
         reason = "unknown_key"
     elif key.locked_until is not None and key.locked_until > now:
@@ -165,6 +171,7 @@ async def mint(state: BrokerState, info: RequestInfo, presented: str | None, req
         ttl=req.ttl_seconds,
         parent=None,
         act=None,
+        last_used=key.last_used_at,
     )
 
 
@@ -182,6 +189,7 @@ async def _issue(
     ttl: int,
     parent: IssuedTokenRow | None,
     act: dict[str, Any] | None,
+    last_used: datetime | None = None,
 ) -> Minted:
     now = state.now()
     txn = parent.txn if parent is not None else info.trace_id
@@ -199,10 +207,10 @@ async def _issue(
         act=act,
     )
     async with state.db.transaction() as s:
-        if parent is None:
+        if parent is None and (last_used is None or (state.now_dt() - last_used).total_seconds() >= 60):
             await s.execute(update(ApiKeyRow).where(ApiKeyRow.key_id == key_id).values(last_used_at=state.now_dt()))
-        s.add(
-            IssuedTokenRow(
+        await s.execute(
+            insert(IssuedTokenRow).values(
                 jti=claims["jti"],
                 principal_id=principal_id,
                 key_id=key_id,
