@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from broker.errors import BrokerError, Forbidden, TooManyRequests, Unauthorized, Unavailable
 from broker.scopes import check_ceiling
 from broker.state import BrokerState
-from broker.verify import VerificationError, require_scopes, verify_token
+from broker.verify import VerificationError, require_scopes
 from storage.audit import AuditError, AuditEvent, Sensitive
 from storage.models import ApiKeyRow, IssuedTokenRow, PrincipalRow
 
@@ -173,15 +173,7 @@ async def require_token(
             action=action,
         )
     try:
-        claims = verify_token(
-            token,
-            keys=state.keyset,
-            issuer=state.config.issuer,
-            audience=state.config.audience,
-            leeway=state.config.leeway,
-            max_lifetime=state.config.max_ttl,
-            now=state.now(),
-        )
+        claims = state.verify_own_token(token)
     except VerificationError as exc:
         await deny(
             state,

@@ -19,7 +19,7 @@ from broker.guard import RequestInfo, deny, loads_list, record, token_is_active
 from broker.scopes import ScopeError, check_ceiling, validate_audience, validate_resource, validate_scopes
 from broker.state import BrokerState
 from broker.tokens import mint_token
-from broker.verify import VerificationError, verify_token
+from broker.verify import VerificationError
 from storage.audit import Sensitive
 from storage.models import ApiKeyRow, IssuedTokenRow, PrincipalRow
 
@@ -257,15 +257,7 @@ async def exchange(
 ) -> Minted:
     """RFC 8693: derive a job-scoped token. Scopes only narrow, exp never exceeds the parent's."""
     try:
-        parent_claims = verify_token(
-            subject_token,
-            keys=state.keyset,
-            issuer=state.config.issuer,
-            audience=state.config.audience,
-            leeway=state.config.leeway,
-            max_lifetime=state.config.max_ttl,
-            now=state.now(),
-        )
+        parent_claims = state.verify_own_token(subject_token)
     except VerificationError as exc:
         await deny(
             state,

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -15,7 +16,7 @@ from broker.config import BrokerConfig
 from broker.errors import Unavailable
 from broker.ratelimit import RateLimiter
 from broker.tokens import SigningKey
-from broker.verify import KeySet
+from broker.verify import KeySet, verify_token
 from storage.audit import AuditLog
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
@@ -105,6 +106,18 @@ class BrokerState:
         self.signing, self.active_kid = signing, active
         self.jwks_doc = {"keys": published}
         self.keyset = KeySet.from_jwks(self.jwks_doc)
+
+    def verify_own_token(self, token: str) -> dict[str, Any]:
+        """Verify a token addressed to the broker itself (its own audience). Raises VerificationError."""
+        return verify_token(
+            token,
+            keys=self.keyset,
+            issuer=self.config.issuer,
+            audience=self.config.audience,
+            leeway=self.config.leeway,
+            max_lifetime=self.config.max_ttl,
+            now=self.now(),
+        )
 
     def retire_window(self) -> timedelta:
         return timedelta(seconds=self.config.max_ttl + self.config.leeway)
