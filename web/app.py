@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import structlog
 from fastapi import Depends, FastAPI, Request
@@ -106,6 +107,9 @@ async def _console_error(request: Request, exc: ConsoleError) -> Response:
     elif exc.status >= 400:
         log.info("request refused", path=request.url.path, code=exc.code, status=exc.status)
     if isinstance(exc, NotAuthenticated) and wants_html(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method == "GET" and target != "/":
+            return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
         return RedirectResponse("/login", status_code=303)
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
     return JSONResponse({"error": exc.code}, status_code=exc.status, headers=headers)

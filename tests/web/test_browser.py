@@ -84,7 +84,7 @@ async def test_login_audit_sessions_logout_in_chromium(console: Console, chromiu
             await page.click("#logout")
             await page.wait_for_url(f"{console.url}/login")
             await page.goto(f"{console.url}/sessions")
-            assert page.url == f"{console.url}/login"
+            assert page.url == f"{console.url}/login?next=%2Fsessions"  # and back there after logging in
             assert violations == []
 
             phone = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)

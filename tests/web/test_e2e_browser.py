@@ -47,12 +47,12 @@ async def stack(
 async def _login(page: Page, ac: AgentConsole) -> None:
     c = ac.console
     await page.goto(f"{c.url}/chat")
-    assert page.url == f"{c.url}/login"
+    assert page.url == f"{c.url}/login?next=%2Fchat"
     await page.fill("#email", c.email)
     await page.fill("#passphrase", c.passphrase)
     await page.fill("#code", c.fresh_code())  # RFC 6238 computed by the test, not by the console
     await page.click("button[type=submit]")
-    await page.wait_for_url(f"{c.url}/")
+    await page.wait_for_url(f"{c.url}/chat")  # back to the page it came for
 
 
 async def _ask(page: Page, text: str) -> None:

@@ -4,6 +4,7 @@ console started without an agent (the pages say the scheduler is not running).""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from urllib.parse import urlencode
 
 import pytest
 
@@ -40,7 +41,7 @@ async def test_anonymous_requests_are_refused(jobs: Jobs) -> None:
     http = jobs.console.http
     for path in ("/jobs", "/briefings", "/briefings/00000000-0000-0000-0000-000000000000"):
         r = await http.get(path)
-        assert (r.status_code, r.headers.get("location")) == (303, "/login"), path
+        assert (r.status_code, r.headers.get("location")) == (303, f"/login?{urlencode({'next': path})}"), path
     for method, path in (("GET", "/api/jobs"), ("GET", "/api/jobs/runs"), ("POST", "/api/jobs/sync_emails/run")):
         r = await http.request(method, path)
         assert (r.status_code, r.json()) == (401, {"error": "unauthenticated"}), path

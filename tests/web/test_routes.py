@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -47,7 +48,9 @@ async def test_every_other_route_refuses_anonymous_requests(console: Console) ->
             if path.startswith(("/api/", "/auth/")):
                 assert (r.status_code, r.json()) == (401, {"error": "unauthenticated"}), (method, path)
             else:
-                assert (r.status_code, r.headers.get("location")) == (303, "/login"), (method, path)
+                concrete = _concrete(path)
+                login = f"/login?{urlencode({'next': concrete})}" if method == "GET" and concrete != "/" else "/login"
+                assert (r.status_code, r.headers.get("location")) == (303, login), (method, path)
             checked += 1
     assert checked == 3 * (len(endpoints) - len(EXPECTED_PUBLIC))
 

@@ -31,9 +31,20 @@ async def _credentials(request: Request) -> dict[str, str]:
     return {k: v for k, v in body.items() if isinstance(v, str)} if isinstance(body, dict) else {}
 
 
+def safe_next(value: str | None) -> str:
+    """Where to go after logging in: a path on this console only (never ``//host``, a scheme, or
+    the login routes), so a link cannot turn the login page into an open redirect."""
+    if not value or len(value) > 512 or not value.startswith("/") or value.startswith(("//", "/\\")):
+        return "/"
+    if any(c in value for c in "\\\r\n\t") or value.startswith(("/login", "/auth/")):
+        return "/"
+    return value
+
+
 @router.get("/login")
 async def login_page(request: Request) -> Response:
-    return console(request).templates.TemplateResponse(request, "login.html", {"error": None})
+    target = safe_next(request.query_params.get("next"))
+    return console(request).templates.TemplateResponse(request, "login.html", {"error": None, "next": target})
 
 
 @router.post("/auth/login")
@@ -54,10 +65,10 @@ async def login(request: Request) -> Response:
             )
         await _audit_login(c, s, request, decision, email, tokens)
     if tokens is None:
-        return _login_failed(request, c, decision, form)
+        return _login_failed(request, c, decision, form, safe_next(fields.get("next")))
     if not form:
         return JSONResponse(tokens.body())
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse(safe_next(fields.get("next")), status_code=303)
     set_session_cookies(response, cookie_names(c), tokens, secure=c.config.secure_cookies)
     return response
 
@@ -92,7 +103,7 @@ async def _audit_login(
         )
 
 
-def _login_failed(request: Request, c: Console, d: Decision, form: bool) -> Response:
+def _login_failed(request: Request, c: Console, d: Decision, form: bool, target: str = "/") -> Response:
     if d.reason in {"locked", "backoff"}:
         error: Exception = TooManyAttempts(retry_after=d.retry_after)
         message = f"Too many failed attempts. Try again in {d.retry_after} seconds."
@@ -102,7 +113,8 @@ def _login_failed(request: Request, c: Console, d: Decision, form: bool) -> Resp
     if not form:
         raise error
     headers = {"Retry-After": str(d.retry_after)} if status == 429 else None
-    return c.templates.TemplateResponse(request, "login.html", {"error": message}, status_code=status, headers=headers)
+    context = {"error": message, "next": target}
+    return c.templates.TemplateResponse(request, "login.html", context, status_code=status, headers=headers)
 
 
 @router.post("/auth/refresh")
