@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from agent.conversations import ConversationStore, DatabaseLedger, StoredMessage
 from agent.gateway import ContextLabel, Label, LabelledResult, ToolGateway
 from agent.gateway.approvals import ApprovalService
 from agent.gateway.egress import EgressGuard
+from agent.gateway.gateway import AuditSink
 from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import Registry
@@ -45,7 +46,7 @@ from agent.limits import Prices, TurnLimits
 from agent.mcp_host import McpHost, ServerSpec
 from agent.model import ModelPort
 from agent.services import AgentServices, ApprovalDesk
-from agent.toolrunner import GatewayToolRunner, McpExecutor, refresh_pins
+from agent.toolrunner import GatewayToolRunner, McpExecutor, TokenSource, refresh_pins
 from broker.client import BrokerClient
 from storage.audit import AuditEvent, AuditLog
 from storage.crypto.field import FieldCipher
@@ -123,6 +124,60 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
 
     registry = Registry.load()
     refresh_pins(registry, host)
+    tokens = CallTokens(broker, console_key)
+    a = assemble(db, keyring, host, registry, tokens, console_key, build_model(ctx))
+    calls = GatewayCalls(
+        host, a.gateway.policy, a.approvals, a.audit, lambda sid: a.policy_context(sid, [], []), tokens
+    )
+    scheduler, briefings, notifier = build_scheduler(
+        ctx, db, a.cipher, calls, broker, console_key, a.services.chat.model
+    )
+    services = a.services
+    services.calls, services.scheduler, services.briefings, services.notifier = calls, scheduler, briefings, notifier
+    await scheduler.start()
+    tools = ToolAccess(
+        gateway=a.gateway,
+        context=lambda: a.policy_context("console", [], []),
+        registry=registry,
+        host=host,
+        tokens=tokens,
+    )
+    google, google_http = build_google(ctx)
+    data = ConsoleData(
+        tools=tools,
+        vault=BrokerVault(broker, tokens=tokens),
+        scheduler=scheduler,
+        google=google,
+        sandbox=ctx.settings.demo_profile,
+    )
+    return AgentRuntime(services, host, http, data, google_http)
+
+
+PolicyContextFor = Callable[[str, list[str], list[dict[str, Any] | None]], PolicyContext]
+
+
+@dataclass
+class Assembly:
+    """The agent's parts around a running MCP host; what the console and the scheduler build on."""
+
+    services: AgentServices
+    gateway: ToolGateway
+    approvals: ApprovalService
+    audit: AuditSink
+    cipher: FieldCipher
+    policy_context: PolicyContextFor
+
+
+def assemble(
+    db: Database,
+    keyring: Keyring,
+    host: McpHost,
+    registry: Registry,
+    tokens: TokenSource,
+    console_key: str,
+    model: ModelPort | None,
+) -> Assembly:
+    """Gateway, approvals, conversations and chat over a started host (production and tests alike)."""
     cipher = FieldCipher(keyring)
     audit_log = AuditLog(lambda v: keyring.blind_index("audit", v))
 
@@ -133,7 +188,6 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
     approval_key = hmac.new(keyring.index_key("conversation"), b"aegis/approvals/grants", hashlib.sha256).digest()
     store = DbApprovalStore(db, cipher)
     approvals = ApprovalService(store, approval_key)
-    tokens = CallTokens(broker, console_key)
     gateway = ToolGateway(policy=Policy(), approvals=approvals, executor=McpExecutor(host, tokens), audit=audit)
     scanner = SecretScanner([console_key])
     egress = EgressGuard(registry.allowlists)
@@ -165,25 +219,10 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
         turn = policy_context(cid, [*owner_texts(stored), text], [m.label for m in stored])
         return GatewayToolRunner(gateway, turn, host, stage=store)
 
-    model = build_model(ctx)
     chat = ChatService(conversations, tools_for, model, TurnLimits(), Prices(), DatabaseLedger(db))
     desk = ApprovalDesk(approvals, store, gateway, context_for, conversations)
-    calls = GatewayCalls(host, gateway.policy, approvals, audit, lambda sid: policy_context(sid, [], []), tokens)
-    scheduler, briefings, notifier = build_scheduler(ctx, db, cipher, calls, broker, console_key, model)
-    services = AgentServices(chat, conversations, desk, host, model is not None, calls, scheduler, briefings, notifier)
-    await scheduler.start()
-    tools = ToolAccess(
-        gateway=gateway, context=lambda: policy_context("console", [], []), registry=registry, host=host, tokens=tokens
-    )
-    google, google_http = build_google(ctx)
-    data = ConsoleData(
-        tools=tools,
-        vault=BrokerVault(broker, tokens=tokens),
-        scheduler=scheduler,
-        google=google,
-        sandbox=ctx.settings.demo_profile,
-    )
-    return AgentRuntime(services, host, http, data, google_http)
+    services = AgentServices(chat, conversations, desk, host, model is not None)
+    return Assembly(services, gateway, approvals, audit, cipher, policy_context)
 
 
 def build_google(ctx: Context) -> tuple[GoogleOAuth | None, httpx.AsyncClient | None]:

@@ -74,10 +74,6 @@ def kid_of(blob: bytes) -> str:
         raise DecryptionFailed("ciphertext header is malformed") from None
 
 
-def domain_of(kid: str) -> str:
-    return kid.split(".", 1)[0]
-
-
 class FieldCipher:
     """Encrypts and decrypts single field values with keys from a keyring."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto.errors import KeyUnavailable
@@ -113,10 +113,3 @@ async def rewrap_all(session: AsyncSession, old: KeyEncryptionKey, new: KeyEncry
         row.kek_id = new.kek_id
     await session.flush()
     return len(rows)
-
-
-async def destroy_key(session: AsyncSession, kid: str) -> None:
-    """Crypto-shred: remove the wrapped material so nothing under this key can ever be read."""
-    await session.execute(
-        update(DataKeyRow).where(DataKeyRow.kid == kid).values(wrapped=None, state=RETIRED, retired_at=utcnow())
-    )

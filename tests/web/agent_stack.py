@@ -13,8 +13,6 @@ The assembly below mirrors ``aegis.agent_root.build_agent`` after its subprocess
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import os
 import uuid
@@ -27,22 +25,15 @@ from typing import Any
 import httpx
 from mcp.server.mcpserver import MCPServer
 
+from aegis import agent_root
 from aegis.identities import CONSOLE
-from agent.approval_store import DbApprovalStore
 from agent.call_tokens import CallTokens
-from agent.chat import ChatService
-from agent.conversations import ConversationStore, DatabaseLedger, StoredMessage
-from agent.gateway import ContextLabel, Label, LabelledResult, ToolDef, ToolGateway
-from agent.gateway.approvals import ApprovalService
-from agent.gateway.egress import EgressGuard
-from agent.gateway.policy import Policy, PolicyContext
-from agent.gateway.redact import SecretScanner
+from agent.gateway import ToolDef
 from agent.gateway.registry import Registry
-from agent.limits import Prices, TurnLimits
 from agent.mcp_host import McpHost, ServerSpec
 from agent.model import Message, ModelPort, ModelReply, ScriptedModel, ScriptedStep, TextSink, ToolCall, ToolSpec
-from agent.services import AgentServices, ApprovalDesk
-from agent.toolrunner import GatewayToolRunner, McpExecutor, refresh_pins
+from agent.services import AgentServices
+from agent.toolrunner import refresh_pins
 from broker.client import BrokerClient
 from broker.verify import Verifier
 from mcp_servers._common import CallGate, audit_log
@@ -55,7 +46,6 @@ from mcp_servers.plaid.server import PlaidDeps
 from mcp_servers.plaid.server import build_server as build_plaid
 from mcp_servers.plaid.service import PlaidService
 from mcp_servers.plaid.store import FinanceStore
-from storage.audit import AuditEvent, AuditLog
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import DataKey, Keyring
 from storage.db import Database
@@ -206,50 +196,8 @@ def assemble(
     db: Database, keyring: Keyring, host: McpHost, registry: Registry, tokens: CallTokens, console_key: str,
     model: ModelPort | None,
 ) -> AgentServices:  # fmt: skip
-    cipher = FieldCipher(keyring)
-    log = AuditLog(lambda v: keyring.blind_index("audit", v))
-
-    async def audit(event: AuditEvent) -> None:
-        async with db.transaction() as s:
-            await log.append(s, event)
-
-    grant_key = hmac.new(keyring.index_key("conversation"), b"aegis/approvals/grants", hashlib.sha256).digest()
-    store = DbApprovalStore(db, cipher)
-    approvals = ApprovalService(store, grant_key)
-    gateway = ToolGateway(policy=Policy(), approvals=approvals, executor=McpExecutor(host, tokens), audit=audit)
-    scanner = SecretScanner([console_key])
-    egress = EgressGuard(registry.allowlists)
-    conversations = ConversationStore(db, cipher)
-
-    def policy_context(cid: str, owner_texts: list[str], labels: list[dict[str, Any] | None]) -> PolicyContext:
-        context = ContextLabel()
-        for text in owner_texts:
-            context.add_owner_text(text)
-        for raw in labels:
-            if raw:
-                context.append(LabelledResult("", Label.from_dict(raw)))
-        pc = PolicyContext(context=context, registry=registry, scanner=scanner, egress=egress, session_id=cid)
-        pc.original_request = owner_texts[-1] if owner_texts else None
-        return pc
-
-    def owner_texts(msgs: Sequence[StoredMessage]) -> list[str]:
-        return [
-            m.content
-            for m in msgs
-            if m.role == "user" and isinstance(m.content, str) and not m.content.startswith("[console]")
-        ]
-
-    async def context_for(cid: str) -> PolicyContext:
-        msgs = await conversations.messages(cid, include_compacted=True)
-        return policy_context(cid, owner_texts(msgs), [m.label for m in msgs])
-
-    def tools_for(cid: str, text: str, stored: Sequence[StoredMessage]) -> GatewayToolRunner:
-        turn = policy_context(cid, [*owner_texts(stored), text], [m.label for m in stored])
-        return GatewayToolRunner(gateway, turn, host, stage=store)
-
-    chat = ChatService(conversations, tools_for, model, TurnLimits(), Prices(), DatabaseLedger(db))
-    desk = ApprovalDesk(approvals, store, gateway, context_for, conversations)
-    return AgentServices(chat, conversations, desk, host, model is not None)
+    """The production wiring (aegis.agent_root.assemble) over the test's in-process servers."""
+    return agent_root.assemble(db, keyring, host, registry, tokens, console_key, model).services
 
 
 @asynccontextmanager
