@@ -49,6 +49,7 @@ from agent.services import AgentServices, ApprovalDesk
 from agent.toolrunner import GatewayToolRunner, McpExecutor, TokenSource, refresh_pins
 from broker.client import BrokerClient
 from storage.audit import AuditEvent, AuditLog
+from storage.audit_writer import AuditWriter
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
 from storage.db import Database
@@ -168,6 +169,17 @@ class Assembly:
     policy_context: PolicyContextFor
 
 
+def gateway_audit_sink(db: Database, keyring: Keyring) -> AuditSink:
+    """The gateway's audit rows: hash-chained, each committed before its call's outcome is used;
+    parallel calls share commits (group commit)."""
+    writer = AuditWriter(db, AuditLog(lambda v: keyring.blind_index("audit", v)))
+
+    async def audit(event: AuditEvent) -> None:
+        await writer.write(event)
+
+    return audit
+
+
 def assemble(
     db: Database,
     keyring: Keyring,
@@ -179,11 +191,7 @@ def assemble(
 ) -> Assembly:
     """Gateway, approvals, conversations and chat over a started host (production and tests alike)."""
     cipher = FieldCipher(keyring)
-    audit_log = AuditLog(lambda v: keyring.blind_index("audit", v))
-
-    async def audit(event: AuditEvent) -> None:
-        async with db.transaction() as s:
-            await audit_log.append(s, event)
+    audit = gateway_audit_sink(db, keyring)
 
     approval_key = hmac.new(keyring.index_key("conversation"), b"aegis/approvals/grants", hashlib.sha256).digest()
     store = DbApprovalStore(db, cipher)

@@ -50,6 +50,7 @@ import httpx
 from mcp.types import RequestParamsMeta
 from sqlalchemy.engine import URL, make_url
 
+from aegis.agent_root import gateway_audit_sink
 from agent.approval_store import DbApprovalStore
 from agent.gateway import ContextLabel, ToolGateway
 from agent.gateway.approvals import ApprovalService
@@ -67,7 +68,7 @@ from broker.verify import KeySet
 from mcp_servers._common import TOKEN_META, CallGate, Runtime, ServerSettings, audit_log, keyset_verify
 from mcp_servers.gmail.__main__ import build as build_gmail
 from storage import migrate
-from storage.audit import AuditEvent, AuditLog
+from storage.audit import AuditEvent
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
@@ -340,13 +341,12 @@ async def run(args: argparse.Namespace, db: Database, url: str, rounds: int, cal
     # The agent side, as aegis.agent_root wires it.
     keyring = _keyring(("audit", "conversation"))
     cipher = FieldCipher(keyring)
-    log = AuditLog(lambda v: keyring.blind_index("audit", v))
     probe = Probe()
+    sink = gateway_audit_sink(db, keyring)
 
     async def audit(event: AuditEvent) -> None:
         began = time.perf_counter()
-        async with db.transaction() as s:
-            await log.append(s, event)
+        await sink(event)
         probe.audit_ms.append((time.perf_counter() - began) * 1000)
 
     store = DbApprovalStore(db, cipher)

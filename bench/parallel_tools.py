@@ -46,6 +46,7 @@ from sqlalchemy.engine import URL, make_url
 from typing_extensions import TypedDict
 
 import agent.toolrunner
+from aegis.agent_root import gateway_audit_sink
 from agent.approval_store import DbApprovalStore
 from agent.gateway import ContextLabel, ToolDef, ToolGateway
 from agent.gateway.approvals import ApprovalService
@@ -62,7 +63,6 @@ from broker.tokens import SigningKey, jwks, mint_token
 from broker.verify import KeySet
 from mcp_servers._common import LOCAL_READ, CallGate, keyset_verify
 from storage import migrate
-from storage.audit import AuditEvent, AuditLog
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
@@ -257,11 +257,7 @@ async def bench(db: Database, rounds: int) -> None:
 
     domains = ("audit", "conversation")
     keyring = Keyring([DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in domains for p in ("enc", "idx")])
-    log = AuditLog(lambda v: keyring.blind_index("audit", v))
-
-    async def audit(event: AuditEvent) -> None:
-        async with db.transaction() as s:
-            await log.append(s, event)
+    audit = gateway_audit_sink(db, keyring)
 
     store = DbApprovalStore(db, FieldCipher(keyring))
     approvals = ApprovalService(

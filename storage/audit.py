@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.models import AuditHeadRow, AuditRow
 from storage.models.base import utcnow
@@ -91,44 +92,69 @@ class AuditLog:
         return v
 
     async def append(self, session: AsyncSession, event: AuditEvent) -> AuditRow:
-        """Append in the caller's transaction. Raises AuditError; the caller's transaction then fails.
+        """Append in the caller's transaction. Raises AuditError; the caller's transaction then fails."""
+        return (await self.append_many(session, [event]))[0]
 
-        Three statements on prebuilt Core constructs (no unit-of-work flush): take the head (this
-        locks it until the caller commits), insert the row, move the head's hash on.
-        """
+    async def append_many(self, session: AsyncSession, events: Sequence[AuditEvent]) -> list[AuditRow]:
+        """:meth:`append_rows` in the caller's async transaction."""
         try:
-            seq, prev = (await session.execute(_NEXT)).one()
-            details = self._value(dict(event.details)) if event.details else None
-            ts = self._clock()
-            if ts.tzinfo is None:
-                raise AuditError("audit clock returned a naive datetime")
-            row = AuditRow(
-                seq=int(seq),
-                ts=ts.astimezone(UTC),
-                actor=event.actor[:128],
-                action=event.action[:64],
-                resource=_clip(self._value(event.resource), 256),
-                source_ip=_clip(event.source_ip, 64),
-                user_agent=_clip(event.user_agent, 256),
-                trace_id=_clip(event.trace_id, 64),
-                result=event.result[:16],
-                reason=_clip(event.reason, 256),
-                details=json.dumps(details, sort_keys=True, separators=(",", ":")) if details else None,
-                prev_hash=str(prev),
-            )
-            row.row_hash = row_hash(row.prev_hash, row)
-            await session.execute(_INSERT, {c: getattr(row, c) for c in _COLUMNS})
-            await session.execute(_SET_HASH, {"new_hash": row.row_hash})
+            return await session.run_sync(self.append_rows, events)
         except AuditError:
             raise
         except Exception as exc:
             raise AuditError(f"audit write failed: {type(exc).__name__}") from exc
+
+    def append_rows(self, session: Session, events: Sequence[AuditEvent]) -> list[AuditRow]:
+        """Append several rows in the caller's transaction, in order, with three statements on
+        prebuilt Core constructs whatever their number: move the head on by ``len(events)`` (this
+        locks it until the caller commits), insert the rows, set the head's hash to the last row's."""
+        if not events:
+            return []
+        try:
+            top, prev = session.execute(_ADVANCE, {"n": len(events)}).one()
+            seq, prev = int(top) - len(events), str(prev)
+            rows: list[AuditRow] = []
+            for event in events:
+                seq += 1
+                row = self._row(seq, prev, event)
+                prev = row.row_hash
+                rows.append(row)
+            session.execute(_INSERT, [{c: getattr(r, c) for c in _COLUMNS} for r in rows])
+            session.execute(_SET_HASH, {"new_hash": prev})
+        except AuditError:
+            raise
+        except Exception as exc:
+            raise AuditError(f"audit write failed: {type(exc).__name__}") from exc
+        return rows
+
+    def _row(self, seq: int, prev: str, event: AuditEvent) -> AuditRow:
+        details = self._value(dict(event.details)) if event.details else None
+        ts = self._clock()
+        if ts.tzinfo is None:
+            raise AuditError("audit clock returned a naive datetime")
+        row = AuditRow(
+            seq=seq,
+            ts=ts.astimezone(UTC),
+            actor=event.actor[:128],
+            action=event.action[:64],
+            resource=_clip(self._value(event.resource), 256),
+            source_ip=_clip(event.source_ip, 64),
+            user_agent=_clip(event.user_agent, 256),
+            trace_id=_clip(event.trace_id, 64),
+            result=event.result[:16],
+            reason=_clip(event.reason, 256),
+            details=json.dumps(details, sort_keys=True, separators=(",", ":")) if details else None,
+            prev_hash=prev,
+        )
+        row.row_hash = row_hash(prev, row)
         return row
 
 
 _LOG = cast(Table, AuditRow.__table__)
 _HEAD = cast(Table, AuditHeadRow.__table__)
-_NEXT = _HEAD.update().where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + 1).returning(_HEAD.c.seq, _HEAD.c.hash)
+_ADVANCE = (
+    _HEAD.update().where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + bindparam("n")).returning(_HEAD.c.seq, _HEAD.c.hash)
+)
 _COLUMNS = tuple(col.key for col in _LOG.columns)
 _INSERT = _LOG.insert()
 _SET_HASH = _HEAD.update().where(_HEAD.c.id == 1).values(hash=bindparam("new_hash"))

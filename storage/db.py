@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
 
 
 class Database:
@@ -19,6 +23,7 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
+            kwargs["pool_reset_on_return"] = None
             engine_url = self.url
         else:
             # ``?search_path=...`` selects a PostgreSQL schema (used to isolate tests in one database).
@@ -28,9 +33,22 @@ class Database:
                 kwargs["connect_args"] = {"server_settings": {"search_path": search_path}}
             kwargs["pool_size"] = pool_size
         self.engine: AsyncEngine = create_async_engine(engine_url, **kwargs)
+        # SQLite has one writer at a time. Writers of this process queue on an asyncio lock (first
+        # come, first served, woken at once) instead of in SQLite's busy handler, which sleeps in
+        # steps of up to 100 ms; the busy timeout still covers writers in other processes.
+        self._write_lock: asyncio.Lock | None = None
+        self._sync_engine: Engine | None = None
         if self.is_sqlite:
-            _sqlite_immediate_transactions(self.engine)
+            _sqlite_immediate_transactions(self.engine.sync_engine)
+            self._write_lock = asyncio.Lock()
+            self._sync_engine = create_engine(
+                self.url.set(drivername="sqlite+pysqlite"),
+                connect_args={"timeout": 30, "check_same_thread": False},
+                pool_reset_on_return=None,
+            )
+            _sqlite_immediate_transactions(self._sync_engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = async_sessionmaker(self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -39,21 +57,52 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One transaction: commit on success, roll back on any error."""
-        async with self.sessions() as session, session.begin():
+        async with self._writer(), self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that only reads. On SQLite it starts deferred, so readers run beside the
+        writer (WAL) instead of queueing for the write lock; writing in it is a bug (SQLite refuses
+        with "database is locked" under contention). Objects read stay loaded after it ends."""
+        async with self._readers() as session, session.begin():
+            yield session
+
+    async def write_sync(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in one write transaction with a plain (sync) session and commit.
+
+        SQLite: the whole transaction runs in a worker thread on the stdlib driver, one hop
+        instead of one per statement; PostgreSQL: in an async transaction through ``run_sync``.
+        For short, hot write paths (the audit log's group commit)."""
+        if self._sync_engine is None:
+            async with self.transaction() as session:
+                return await session.run_sync(work)
+        engine = self._sync_engine
+        async with self._writer():
+            return await asyncio.to_thread(_in_transaction, engine, work)
+
+    def _writer(self) -> AbstractAsyncContextManager[object]:
+        return self._write_lock if self._write_lock is not None else nullcontext()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
 
 
-def _sqlite_immediate_transactions(engine: AsyncEngine) -> None:
+def _in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        return work(session)
+
+
+def _sqlite_immediate_transactions(engine: Engine) -> None:
     """SQLite: take the write lock at BEGIN so concurrent writers queue instead of failing.
 
     The driver's own transaction handling is switched off and every transaction starts with
     ``BEGIN IMMEDIATE``, which also makes savepoints and transactional DDL behave.
     """
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -62,6 +111,9 @@ def _sqlite_immediate_transactions(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+_READ_ONLY = "aegis_read_only"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.audit import AuditError, AuditEvent, AuditLog, Sensitive
+from storage.audit_writer import AuditWriter
+from storage.models import AuditRow
 from web.errors import AuditUnavailable
 
 ADMIN = "admin"
@@ -25,14 +28,36 @@ def trace_id(request: Request) -> str | None:
 
 
 class Auditor:
-    """Builds the who/what/where of each row from the request and appends it in the caller's transaction."""
+    """Builds the who/what/where of each row from the request. :meth:`record` appends it in the
+    caller's transaction; :meth:`commit` commits it on its own through the group-commit writer."""
 
-    def __init__(self, log: AuditLog) -> None:
+    def __init__(self, log: AuditLog, writer: AuditWriter) -> None:
         self._log = log
+        self._writer = writer
 
-    async def record(
-        self,
-        session: AsyncSession,
+    async def record(self, session: AsyncSession, request: Request, **fields: Any) -> None:
+        try:
+            await self._log.append(session, self._event(request, **fields))
+        except AuditError as exc:
+            raise AuditUnavailable(str(exc)) from exc
+
+    async def commit(self, request: Request, **fields: Any) -> None:
+        """Append and wait for the commit. Never call it inside an open transaction."""
+        try:
+            await self._writer.write(self._event(request, **fields))
+        except AuditError as exc:
+            raise AuditUnavailable(str(exc)) from exc
+
+    async def commit_checked(self, request: Request, check: Callable[[Session], Mapping[str, Any]]) -> AuditRow:
+        """``check`` runs in the group commit's transaction and returns the row's fields, so a check
+        (is the session live?) and the record of its outcome commit together."""
+        try:
+            return await self._writer.write(lambda session: self._event(request, **check(session)))
+        except AuditError as exc:
+            raise AuditUnavailable(str(exc)) from exc
+
+    @staticmethod
+    def _event(
         request: Request,
         *,
         actor: str,
@@ -41,8 +66,8 @@ class Auditor:
         reason: str | None = None,
         resource: str | Sensitive | None = None,
         details: Mapping[str, Any] | None = None,
-    ) -> None:
-        event = AuditEvent(
+    ) -> AuditEvent:
+        return AuditEvent(
             actor=actor,
             action=action,
             result=result,
@@ -53,7 +78,3 @@ class Auditor:
             trace_id=trace_id(request),
             details=dict(details or {}),
         )
-        try:
-            await self._log.append(session, event)
-        except AuditError as exc:
-            raise AuditUnavailable(str(exc)) from exc

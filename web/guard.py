@@ -4,10 +4,12 @@ on cookie-authenticated writes, and audits the access before the handler reads a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from web.auditing import ADMIN, ANONYMOUS, client_ip
@@ -109,20 +111,27 @@ async def _authenticate(request: Request, c: Console) -> Principal:
     assert claims is not None
     if via == "cookie" and request.method not in SAFE_METHODS:
         await _check_csrf(request, c, names, claims.sid)
-    async with c.db.transaction() as s:
-        why = await c.sessions.check_active(s, claims.sid, now)
-        if why is None:
-            action = "access.read" if request.method in SAFE_METHODS else "access.write"
-            await c.auditor.record(
-                s,
-                request,
-                actor=ADMIN,
-                action=action,
-                result="ok",
-                details={"method": request.method, "sid": claims.sid},
-            )
-    if why is not None:
-        await _deny(request, c, why, sid=claims.sid)
+    sid = claims.sid
+    ok_fields = {
+        "actor": ADMIN,
+        "action": "access.read" if request.method in SAFE_METHODS else "access.write",
+        "result": "ok",
+        "details": {"method": request.method, "sid": sid},
+    }
+
+    def check(s: Session) -> Mapping[str, Any]:
+        found = c.sessions.check_active(s, sid, now)
+        if found.refused is not None:
+            return _denial(found.refused, sid)
+        if found.stale:
+            c.sessions.touch(s, sid, now)
+        return ok_fields
+
+    # The session check and its audit row commit together, before the handler reads anything;
+    # concurrent requests share one commit.
+    row = await c.auditor.commit_checked(request, check)
+    if row.result != "ok":
+        raise NotAuthenticated(row.reason or "denied")
     return Principal(claims.sid, via, claims)
 
 
@@ -177,17 +186,18 @@ async def _check_csrf(request: Request, c: Console, names: CookieNames, sid: str
         raise CsrfRejected("missing or mismatched CSRF token")
 
 
+def _denial(reason: str, sid: str | None) -> dict[str, Any]:
+    return {
+        "actor": ANONYMOUS,
+        "action": "access.denied",
+        "result": "denied",
+        "reason": reason[:128],
+        "details": {"sid": sid} if sid else None,
+    }
+
+
 async def _deny(request: Request, c: Console, reason: str, *, sid: str | None = None) -> None:
-    async with c.db.transaction() as s:
-        await c.auditor.record(
-            s,
-            request,
-            actor=ANONYMOUS,
-            action="access.denied",
-            result="denied",
-            reason=reason[:128],
-            details={"sid": sid} if sid else None,
-        )
+    await c.auditor.commit(request, **_denial(reason, sid))
     raise NotAuthenticated(reason)
 
 

@@ -8,12 +8,46 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
+BASE_POLICY: dict[str, tuple[str, ...]] = {
+    "default-src": ("'self'",),
+    "script-src": ("'self'",),
+    "style-src": ("'self'",),
+    "img-src": ("'self'", "data:"),
+    "object-src": ("'none'",),
+    "base-uri": ("'none'",),
+    "form-action": ("'self'",),
+    "frame-ancestors": ("'none'",),
+}
+# Fetch directives a page may widen with extra origins (never style, object, base, form or framing).
+WIDENABLE = frozenset({"script-src", "frame-src", "connect-src"})
+CSP_EXTRA = "csp_extra"
+
+
+def render_csp(extra: dict[str, tuple[str, ...]] | None = None) -> str:
+    policy = dict(BASE_POLICY)
+    for directive, sources in (extra or {}).items():
+        base = policy.get(directive, policy["default-src"])
+        policy[directive] = base + tuple(s for s in sources if s not in base)
+    return "; ".join(f"{d} {' '.join(v)}" for d, v in policy.items())
+
+
+CSP = render_csp()
+
+
+def widen_csp(scope: Scope, directive: str, *sources: str) -> None:
+    """Let one response load from exact HTTPS sources beyond this server (Plaid Link's script and frame).
+
+    No wildcards, no inline script, no scheme-only sources: each must be a full https:// URL or origin."""
+    if directive not in WIDENABLE:
+        raise ValueError(f"{directive} cannot be widened")
+    for source in sources:
+        if not source.startswith("https://") or any(c in source for c in " ;,*'\""):
+            raise ValueError(f"refusing CSP source {source!r}")
+    extra: dict[str, tuple[str, ...]] = scope.setdefault("state", {}).setdefault(CSP_EXTRA, {})
+    extra[directive] = extra.get(directive, ()) + sources
+
+
 STATIC_HEADERS = {
-    "Content-Security-Policy": CSP,
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -50,6 +84,8 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 for name, value in STATIC_HEADERS.items():
                     headers[name] = value
+                extra = state.get(CSP_EXTRA)
+                headers["Content-Security-Policy"] = render_csp(extra) if extra else CSP
                 headers["X-Trace-Id"] = trace
                 headers["Cache-Control"] = "no-cache" if static else "no-store"
                 if tls:

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from broker.ratelimit import RateLimiter
 from storage.audit import AuditLog
+from storage.audit_writer import AuditWriter
 from storage.crypto.keyring import Keyring
 from storage.db import Database
 from web.auditing import Auditor
@@ -49,7 +50,7 @@ class Console:
             keys=keys,
             account=Account(keyring, config),
             sessions=Sessions(keys, config),
-            auditor=Auditor(audit_log),
+            auditor=Auditor(audit_log, AuditWriter(db, audit_log)),
             templates=Jinja2Templates(env=env),
             auth_limiter=RateLimiter(config.auth_rate[0], config.auth_rate[1], config.clock),
             api_limiter=RateLimiter(config.api_rate[0], config.api_rate[1], config.clock),

@@ -11,12 +11,16 @@ Results are redacted before anything else sees them, labelled, and appended to t
 label. A call carrying a :class:`Grant` is re-checked by the policy (a DENY still wins) and the
 grant is verified against the exact call and consumed before execution.
 
-If the audit sink raises, nothing runs and the exception propagates (fail closed). An executor
-signals a model-visible failure by raising :class:`ToolFailed`; any other exception propagates.
+If the audit sink raises, the exception propagates and the call has no effect (fail closed). For
+a call that sends nothing outside Aegis (a contained read: READ class, our own server, no URL) the
+allow row is committed while the call runs and the result is thrown away unless the row committed;
+every other call runs only after its row is committed. An executor signals a model-visible failure
+by raising :class:`ToolFailed`; any other exception propagates.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -211,21 +215,39 @@ class ToolGateway:
             return GatewayResult(GatewayStatus.APPROVAL_REQUIRED, call.call_id, tool, None, decision, approval=pending)
         return await self._run(call, spec, decision, ctx, "policy")
 
+    async def _audited(self, request: ExecRequest, decision: Decision, ctx: PolicyContext, authorised_by: str) -> Any:
+        """Commit the allow row, then execute; for a contained read, both at once (see the module doc)."""
+        call, spec = request.call, request.spec
+        allow = self._audit_row(call, decision, ctx, "allow")
+        if not contained_read(spec):
+            await allow
+            if spec.cls is not ToolClass.READ:
+                sink = SinkEvent(
+                    call.call_id,
+                    spec.name,
+                    spec.cls,
+                    args_hash(call.args),
+                    decision.rule_ids,
+                    authorised_by,
+                    request.label,
+                )
+                self.sink_log.record(sink)
+            return await self._execute(request)
+        audited, raw = await asyncio.gather(allow, self._execute(request), return_exceptions=True)
+        if isinstance(audited, BaseException):
+            raise audited  # the read happened inside Aegis, but its result goes nowhere
+        if isinstance(raw, BaseException):
+            raise raw
+        return raw
+
     async def _run(
         self, call: ToolCall, spec: ToolSpec, decision: Decision, ctx: PolicyContext, authorised_by: str
     ) -> GatewayResult:
-        await self._audit_row(call, decision, ctx, "allow")
         arg_label = Label.join_all(p.label for p in decision.provenance.values()).join(ctx.context.label)
         request = ExecRequest(call, spec, arg_label)
         now = ctx.clock()
-        if spec.cls is not ToolClass.READ:
-            self.sink_log.record(
-                SinkEvent(
-                    call.call_id, spec.name, spec.cls, args_hash(call.args), decision.rule_ids, authorised_by, arg_label
-                )
-            )
         try:
-            raw = await self._execute(request)
+            raw = await self._audited(request, decision, ctx, authorised_by)
         except ToolFailed as exc:
             text, _ = ctx.scanner.redact(str(exc))
             await self._audit_row(call, decision, ctx, "error")
@@ -241,6 +263,11 @@ class ToolGateway:
         return GatewayResult(
             GatewayStatus.OK, call.call_id, spec.name, content, decision, label=label, secrets_redacted=len(findings)
         )
+
+
+def contained_read(spec: ToolSpec) -> bool:
+    """A read whose arguments go nowhere outside Aegis: nothing is lost if its audit row fails."""
+    return spec.cls is ToolClass.READ and not spec.third_party and spec.url_arg is None
 
 
 def _number(v: Any) -> float:

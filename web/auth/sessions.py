@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from storage.models import ConsoleSessionRow, RefreshTokenRow
 from web.auth.tokens import TokenKeys, new_refresh_token
@@ -46,6 +47,12 @@ class RotateOutcome:
 
 def _dt(unix: float) -> datetime:
     return datetime.fromtimestamp(unix, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCheck:
+    refused: str | None  # None when the session may be used, else why not
+    stale: bool = False  # last_seen_at is due to be moved on
 
 
 class Sessions:
@@ -113,18 +120,21 @@ class Sessions:
         row = await session.get(RefreshTokenRow, self._keys.refresh_hash(refresh_token))
         return None if row is None else row.session_id
 
-    async def check_active(self, session: AsyncSession, sid: str, now: float) -> str | None:
-        """None when the session may be used, else why not. Touches last_seen_at now and then."""
-        row = await session.get(ConsoleSessionRow, sid, populate_existing=True)
+    def check_active(self, session: Session, sid: str, now: float) -> SessionCheck:
+        """Whether the session may be used. ``stale`` asks the caller to :meth:`touch` it.
+        Sync: it runs inside the audit log's group commit, next to the access row it decides."""
+        row = session.get(ConsoleSessionRow, sid)
         if row is None:
-            return "unknown_session"
+            return SessionCheck("unknown_session")
         if row.revoked_at is not None:
-            return "session_revoked"
+            return SessionCheck("session_revoked")
         if _dt(now) >= row.created_at + timedelta(seconds=self._config.session_max_age):
-            return "session_expired"
-        if (_dt(now) - row.last_seen_at).total_seconds() >= LAST_SEEN_EVERY:
-            row.last_seen_at = _dt(now)
-        return None
+            return SessionCheck("session_expired")
+        return SessionCheck(None, stale=(_dt(now) - row.last_seen_at).total_seconds() >= LAST_SEEN_EVERY)
+
+    def touch(self, session: Session, sid: str, now: float) -> None:
+        """Move last_seen_at on (at most every LAST_SEEN_EVERY seconds, as ``check_active`` asks)."""
+        session.execute(update(ConsoleSessionRow).where(ConsoleSessionRow.id == sid).values(last_seen_at=_dt(now)))
 
     async def revoke(self, session: AsyncSession, sid: str, reason: str, now: float) -> bool:
         result = await session.execute(

@@ -19,6 +19,7 @@ from web.data import INTEGRATIONS, PLAID, Integration, console_data
 from web.errors import ConsoleError, NotFound, StepUpRequired, TooManyAttempts
 from web.guard import CurrentPrincipal, Principal, require_step_up
 from web.oauth import OAuthError
+from web.security import widen_csp
 from web.state import console
 from web.vault import VaultError
 
@@ -195,13 +196,23 @@ async def plaid_sandbox(request: Request, principal: CurrentPrincipal) -> Respon
     return back("connected" if result.ok else "connect_failed", "plaid")
 
 
+PLAID_LINK_SCRIPT = "https://cdn.plaid.com/link/v2/stable/link-initialize.js"
+
+
 @router.get("/integrations/plaid/link")
 async def plaid_link_page(request: Request, principal: CurrentPrincipal) -> Response:
+    """Plaid Link, Plaid's own widget: only this page lets in its script (which must come from Plaid's
+    CDN) and its frame; the bank login happens inside that frame and never touches Aegis."""
     c = console(request)
+    widen_csp(request.scope, "script-src", PLAID_LINK_SCRIPT)
+    widen_csp(request.scope, "frame-src", "https://cdn.plaid.com/")
+    widen_csp(request.scope, "connect-src", "https://production.plaid.com/", "https://sandbox.plaid.com/")
     ctx = {
         "csrf": c.keys.csrf_token(principal.session_id),
         "nav": "integrations",
         "sandbox": console_data(request).sandbox,
+        "ready": console_data(request).tools is not None,
+        "script": PLAID_LINK_SCRIPT,
     }
     return c.templates.TemplateResponse(request, "plaid_link.html", ctx)
 

@@ -30,7 +30,7 @@ def _view(row: ConsoleSessionRow, principal: Principal) -> dict[str, Any]:
 
 async def list_sessions(c: Console, principal: Principal) -> list[dict[str, Any]]:
     """The read itself, without auth or audit (the bench mounts this bare)."""
-    async with c.db.transaction() as s:
+    async with c.db.read() as s:
         rows = await c.sessions.list_active(s, c.now())
     return [_view(r, principal) for r in rows]
 

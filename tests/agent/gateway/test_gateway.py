@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -183,22 +184,49 @@ async def test_executor_failure_is_a_redacted_error_result() -> None:
     assert [e.result for e in world.audit] == ["allow", "error"]
 
 
-async def test_audit_failure_stops_the_call() -> None:
-    clock = Clock()
-    world = World()
-
+def _gateway_with_broken_audit(world: World, clock: Clock) -> ToolGateway:
     async def broken(_: AuditEvent) -> None:
+        await asyncio.sleep(0.01)  # fails after the contained read has run
         raise RuntimeError("db down")
 
-    gw = ToolGateway(
+    return ToolGateway(
         policy=Policy(),
         approvals=ApprovalService(InMemoryApprovalStore(), b"k" * 32, clock=clock),
         executor=world.execute,
         audit=broken,
     )
+
+
+async def test_audit_failure_stops_a_side_effect_before_it_runs() -> None:
+    clock, world = Clock(), World()
+    gw = _gateway_with_broken_audit(world, clock)
+    ctx = make_ctx(clock=clock)
+    ctx.context.add_owner_text(f"email {OWNER_EMAIL}: remember the dentist")
+    call = ToolCall("c10", "gmail.send", {"to": [OWNER_EMAIL], "subject": "reminder", "body": "dentist"})
     with pytest.raises(RuntimeError):
-        await gw.call(ToolCall("c10", "gmail.search", {"query": "x"}), make_ctx(clock=clock))
+        await gw.call(call, ctx)
     assert world.executed == []
+    assert gw.sink_log.events == []
+
+
+@pytest.mark.parametrize(("tool", "args"), [("web.fetch", {"url": "https://news.example/a"}), ("weather.forecast", {})])
+async def test_reads_that_send_arguments_out_wait_for_their_audit_row(tool: str, args: dict[str, Any]) -> None:
+    clock, world = Clock(), World()
+    gw = _gateway_with_broken_audit(world, clock)
+    with pytest.raises(RuntimeError):
+        await gw.call(ToolCall("c11", tool, args), make_ctx(clock=clock))
+    assert world.executed == []
+
+
+async def test_audit_failure_throws_away_a_contained_read_result() -> None:
+    # A read on our own server runs while its row commits; if the row fails, the result goes nowhere.
+    clock, world = Clock(), World()
+    gw = _gateway_with_broken_audit(world, clock)
+    ctx = make_ctx(clock=clock)
+    with pytest.raises(RuntimeError):
+        await gw.call(ToolCall("c12", "gmail.search", {"query": "x"}), ctx)
+    assert [r.call.tool for r in world.executed] == ["gmail.search"]
+    assert ctx.context.segments == ()  # nothing reached the context
 
 
 async def test_weakened_policy_without_taint_rule_lets_the_injection_through() -> None:

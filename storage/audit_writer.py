@@ -1,0 +1,75 @@
+"""Group commit for audit rows that stand in their own transaction.
+
+Callers that are not inside a transaction of their own (the console's access check, the agent's
+tool gateway) hand their event to :class:`AuditWriter` and wait until it is committed. While one
+batch commits, the events that arrive queue up, and the next batch appends them all in one
+transaction: under load, many requests share one commit (and one wait for the chain head) instead
+of queueing for one each. Each caller still returns only after its own row is durable, and a
+failed batch fails every caller in it (fail-closed). Idle, a single event commits at once.
+
+An event may also be given as a function that the batch calls in its transaction (with a plain,
+sync session) to build the event, so a check and the record of its outcome commit together (the
+console checks that the session is live this way, without a transaction of its own). The batch
+runs through :meth:`Database.write_sync`: on SQLite one worker-thread hop for the whole batch.
+
+Never call :meth:`AuditWriter.write` from inside an open transaction on the same database: the
+batch needs the write lock (SQLite) or the chain head (PostgreSQL) that the caller would hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from functools import partial
+
+from sqlalchemy.orm import Session
+
+from storage.audit import AuditError, AuditEvent, AuditLog
+from storage.db import Database
+from storage.models import AuditRow
+
+Prepare = Callable[[Session], AuditEvent]
+Waiter = tuple[AuditEvent | Prepare, "asyncio.Future[AuditRow]"]
+
+
+class AuditWriter:
+    def __init__(self, db: Database, log: AuditLog, *, max_batch: int = 256) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._db = db
+        self._log = log
+        self._max = max_batch
+        self._queue: list[Waiter] = []
+        self._drainer: asyncio.Task[None] | None = None
+        self.batches = 0  # committed transactions, for tests and benchmarks
+
+    async def write(self, event: AuditEvent | Prepare) -> AuditRow:
+        """Append ``event`` (or the event ``event(session)`` builds in the batch's transaction) and
+        return its row once it is committed. Raises AuditError if it was not."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[AuditRow] = loop.create_future()
+        self._queue.append((event, done))
+        if self._drainer is None or self._drainer.done():
+            self._drainer = loop.create_task(self._drain())
+        return await done
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch = self._queue[: self._max]
+            del self._queue[: len(batch)]
+            try:
+                rows = await self._db.write_sync(partial(self._append, batch=batch))
+            except Exception as exc:  # noqa: BLE001 - every failure is handed to the waiting callers
+                message = str(exc) if isinstance(exc, AuditError) else f"audit write failed: {type(exc).__name__}"
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(AuditError(message))
+                continue
+            self.batches += 1
+            for (_, done), row in zip(batch, rows, strict=True):
+                if not done.done():
+                    done.set_result(row)
+
+    def _append(self, session: Session, batch: Sequence[Waiter]) -> list[AuditRow]:
+        events = [e if isinstance(e, AuditEvent) else e(session) for e, _ in batch]
+        return self._log.append_rows(session, events)

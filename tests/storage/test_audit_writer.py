@@ -1,0 +1,153 @@
+"""Group commit of audit rows (AuditWriter), multi-row appends, and read-only transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy.orm import Session
+
+from storage.audit import AuditError, AuditEvent, AuditLog, verify_chain
+from storage.audit_writer import AuditWriter
+from storage.crypto.keyring import ACTIVE, DataKey, Keyring
+from storage.db import Database
+from storage.models import AuditRow, ConsoleSessionRow
+
+pytestmark = pytest.mark.anyio
+
+KEYRING = Keyring([DataKey("audit.idx.v1", os.urandom(32), ACTIVE)])
+
+
+def _log() -> AuditLog:
+    return AuditLog(lambda v: KEYRING.blind_index("audit", v))
+
+
+def _event(i: int) -> AuditEvent:
+    return AuditEvent(f"user-{i}", "access.read", "ok", resource=f"/api/{i}", details={"n": i})
+
+
+async def _rows(db: Database) -> list[AuditRow]:
+    async with db.read() as s:
+        return list((await s.scalars(select(AuditRow).order_by(AuditRow.seq))).all())
+
+
+async def test_append_many_chains_rows_in_order_with_one_head_move(db: Database) -> None:
+    log = _log()
+    async with db.transaction() as s:
+        first = await log.append(s, _event(0))
+        rows = await log.append_many(s, [_event(i) for i in range(1, 6)])
+        assert await log.append_many(s, []) == []
+    assert [r.seq for r in rows] == [2, 3, 4, 5, 6]
+    assert rows[0].prev_hash == first.row_hash
+    assert all(b.prev_hash == a.row_hash for a, b in itertools.pairwise(rows))
+    async with db.read() as s:
+        report = await verify_chain(s)
+    assert report.ok and report.rows == 6
+
+
+async def test_concurrent_writes_share_commits_and_form_one_valid_chain(db: Database) -> None:
+    writer = AuditWriter(db, _log())
+    out = await asyncio.gather(*(writer.write(_event(i)) for i in range(40)))
+    # Every caller gets its own committed row; 40 callers needed far fewer than 40 transactions.
+    assert sorted(r.seq for r in out) == list(range(1, 41))
+    assert sorted(r.actor for r in out) == sorted(f"user-{i}" for i in range(40))
+    assert 1 <= writer.batches < 40
+    stored = await _rows(db)
+    assert [r.seq for r in stored] == list(range(1, 41))
+    async with db.read() as s:
+        assert (await verify_chain(s)).ok
+
+
+async def test_max_batch_caps_rows_per_transaction(db: Database) -> None:
+    writer = AuditWriter(db, _log(), max_batch=3)
+    await asyncio.gather(*(writer.write(_event(i)) for i in range(10)))
+    assert writer.batches >= 4  # ceil(10 / 3)
+    with pytest.raises(ValueError, match="max_batch"):
+        AuditWriter(db, _log(), max_batch=0)
+
+
+async def test_a_lone_write_commits_at_once_and_is_visible_on_return(db: Database) -> None:
+    writer = AuditWriter(db, _log())
+    row = await writer.write(_event(7))
+    assert writer.batches == 1
+    assert [r.row_hash for r in await _rows(db)] == [row.row_hash]
+
+
+async def test_a_failed_batch_fails_every_caller_and_commits_nothing(db: Database) -> None:
+    writer = AuditWriter(db, _log())
+    await writer.write(_event(0))
+
+    def refuse(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
+            raise RuntimeError("disk full")
+
+    # On every engine: the writer may use a sync engine of its own (SQLite).
+    event.listen(Engine, "before_cursor_execute", refuse)
+    try:
+        results = await asyncio.gather(*(writer.write(_event(i)) for i in range(1, 6)), return_exceptions=True)
+    finally:
+        event.remove(Engine, "before_cursor_execute", refuse)
+    assert all(isinstance(r, AuditError) for r in results)
+    assert all("audit write failed" in str(r) and "disk full" not in str(r) for r in results)
+    assert [r.seq for r in await _rows(db)] == [1]
+    # The writer recovers: the next write lands and the chain is intact.
+    assert (await writer.write(_event(9))).seq == 2
+    async with db.read() as s:
+        assert (await verify_chain(s)).ok
+
+
+async def test_a_prepared_event_is_built_inside_the_batch_transaction(db: Database) -> None:
+    writer = AuditWriter(db, _log())
+    seen: list[int] = []
+
+    def prepare(session: Session) -> AuditEvent:
+        # Runs in the writer's transaction: it can read, and what it writes commits with the row.
+        seen.append(int(session.scalar(select(func.count()).select_from(AuditRow)) or 0))
+        return AuditEvent("admin", "access.denied", "denied", reason="session_revoked")
+
+    row = await writer.write(prepare)
+    assert seen == [0]
+    assert (row.action, row.result, row.reason) == ("access.denied", "denied", "session_revoked")
+
+    def broken(session: Session) -> AuditEvent:
+        raise LookupError("no such session")
+
+    with pytest.raises(AuditError, match="LookupError"):
+        await writer.write(broken)
+    assert len(await _rows(db)) == 1
+
+
+async def test_a_cancelled_caller_does_not_disturb_the_others(db: Database) -> None:
+    writer = AuditWriter(db, _log())
+    tasks = [asyncio.create_task(writer.write(_event(i))) for i in range(6)]
+    tasks[2].cancel()
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(done[2], asyncio.CancelledError)
+    assert all(isinstance(r, AuditRow) for i, r in enumerate(done) if i != 2)
+    async with db.read() as s:
+        assert (await verify_chain(s)).ok
+
+
+async def test_read_transactions_do_not_wait_for_a_writer(db: Database, is_postgres: bool) -> None:
+    async with db.transaction() as w:
+        await w.execute(text("UPDATE audit_head SET hash = hash WHERE id = 1"))
+        # The write transaction is open and holds the write lock; a reader still gets through.
+        async with asyncio.timeout(5):
+            async with db.read() as r:
+                assert await r.scalar(select(func.count()).select_from(ConsoleSessionRow)) == 0
+
+
+async def test_sqlite_writers_of_one_process_queue_without_errors(db: Database, is_postgres: bool) -> None:
+    if is_postgres:
+        pytest.skip("the in-process write lock is SQLite's")
+
+    async def bump(i: int) -> None:
+        async with db.transaction() as s:
+            await s.execute(text("UPDATE audit_head SET hash = hash WHERE id = 1"))
+            await asyncio.sleep(0)  # hand the loop to the other writers mid-transaction
+
+    await asyncio.wait_for(asyncio.gather(*(bump(i) for i in range(20))), 10)
