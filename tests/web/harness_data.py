@@ -133,6 +133,7 @@ class Live:
     google: FakeGoogle
     mailbox: DemoMailbox
     plaid_credentials: StaticCredentials
+    bank: plaid_demo.DemoPlaid  # Plaid's side of the sandbox
 
 
 def _data_keyring() -> Keyring:
@@ -242,7 +243,7 @@ async def start_live(
         try:
             async with httpx.AsyncClient(base_url=url, timeout=20, follow_redirects=False) as http:
                 console = Console(url, http, clock, db, keyring, app, secret, codes)
-                yield Live(console, data, admin, broker_url, google, mailbox, plaid_creds)
+                yield Live(console, data, admin, broker_url, google, mailbox, plaid_creds, sandbox_api)
         finally:
             server.should_exit = True
             await task

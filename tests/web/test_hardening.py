@@ -176,3 +176,27 @@ async def test_audit_failure_refuses_the_request(console: Console) -> None:
     r = await console.login()
     assert r.status_code == 503
     assert "access_token" not in r.text
+
+
+def test_a_page_may_widen_only_fetch_directives_with_exact_https_sources() -> None:
+    from web.security import BASE_POLICY, render_csp, widen_csp
+
+    scope: dict[str, object] = {}
+    widen_csp(scope, "script-src", "https://cdn.example.org/a.js")
+    widen_csp(scope, "script-src", "https://cdn.example.org/b.js")
+    extra = scope["state"]["csp_extra"]  # type: ignore[index]
+    policy = render_csp(extra)
+    assert "script-src 'self' https://cdn.example.org/a.js https://cdn.example.org/b.js;" in policy
+    assert policy.count("frame-ancestors 'none'") == 1 and "style-src 'self';" in policy
+    for directive in ("style-src", "frame-ancestors", "form-action", "base-uri", "object-src", "default-src"):
+        with pytest.raises(ValueError, match="cannot be widened"):
+            widen_csp({}, directive, "https://ok.example")
+    for source in (
+        "http://cdn.example.org/a.js",
+        "https://*.example.org",
+        "'unsafe-inline'",
+        "https://a; script-src *",
+    ):
+        with pytest.raises(ValueError, match="refusing CSP source"):
+            widen_csp({}, "script-src", source)
+    assert render_csp() == "; ".join(f"{d} {' '.join(v)}" for d, v in BASE_POLICY.items())

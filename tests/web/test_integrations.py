@@ -184,8 +184,10 @@ async def test_plaid_link_server_side(live: Live) -> None:
     page = await live.console.http.get(
         "/integrations/plaid/link", headers=cookie_header(await live.console.browser_login())
     )
-    assert "link-token" in page.text and "Content-Security-Policy" in page.text
-    assert "cdn.plaid.com" not in page.headers["content-security-policy"]
+    assert 'id="plaid-open"' in page.text and "<script>" not in page.text
+    assert page.headers["content-security-policy"].count("https://cdn.plaid.com/") == 2  # script and frame
+    home = await live.console.http.get("/integrations", headers=cookie_header(await live.console.browser_login()))
+    assert "plaid" not in home.headers["content-security-policy"]
 
 
 async def test_console_only_tools_never_reach_the_model_path(live: Live) -> None:

@@ -134,6 +134,12 @@ class DemoPlaid:
 
     # ---- knobs for tests -------------------------------------------------------------------
 
+    def issue_public_token(self) -> str:
+        """What Plaid's side of Link does when a user finishes it: a one-time public token."""
+        token = f"public-sandbox-{self._uuid('public')}"
+        self._public_tokens.add(token)
+        return token
+
     def post_pending(self) -> list[str]:
         """Every pending transaction posts: Plaid removes the pending row and adds a posted one."""
         posted = []
@@ -278,9 +284,7 @@ class DemoPlaid:
                 expiration = (self.now + timedelta(hours=4)).isoformat().replace("+00:00", "Z")
                 return self._ok({"link_token": f"link-sandbox-{self._uuid('link')}", "expiration": expiration})
             case "/sandbox/public_token/create":
-                token = f"public-sandbox-{self._uuid('public')}"
-                self._public_tokens.add(token)
-                return self._ok({"public_token": token})
+                return self._ok({"public_token": self.issue_public_token()})
             case "/item/public_token/exchange":
                 if body.get("public_token") not in self._public_tokens:
                     return self._error(
