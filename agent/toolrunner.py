@@ -30,6 +30,7 @@ TOOL_SCOPES: Mapping[str, str] = {
     "plaid.create_link_token": "finance.link",
     "plaid.exchange_public_token": "finance.link",
     "plaid.sandbox_connect": "finance.link",
+    "plaid.disconnect": "finance.link",
 }
 
 

@@ -1,6 +1,6 @@
 """The Plaid MCP server: ``build_server(deps)`` registers typed, annotated, token-checked tools.
 
-Scopes: ``finance.link`` for create_link_token, exchange_public_token (and sandbox_connect, which
+Scopes: ``finance.link`` for create_link_token, exchange_public_token, disconnect (and sandbox_connect, which
 exists only when the server talks to the Plaid sandbox); ``finance.read`` for sync, balances and
 spending_by_category. Access tokens never appear in a result.
 """
@@ -16,7 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from mcp_servers._common import CREATE, LOCAL_READ, READ, SYNC, CallGate, Source, audit_details, vendor_errors
+from mcp_servers._common import CREATE, LOCAL_READ, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
 from mcp_servers.plaid.secrets import SecretStoreUnavailable
 from mcp_servers.plaid.service import Connected, PlaidService
 from mcp_servers.plaid.store import CursorMoved
@@ -39,6 +39,10 @@ class ConnectResult(TypedDict):
     item_id: str
     institution_id: str | None
     accounts: int
+
+
+class DisconnectResult(TypedDict):
+    removed: list[str]
 
 
 class SyncResult(TypedDict):
@@ -124,6 +128,13 @@ def build_server(deps: PlaidDeps) -> MCPServer:
             except SecretStoreUnavailable as exc:
                 raise ToolError(f"{NAME}: {exc}") from None
         return _connected(out)
+
+    @server.tool(annotations=SEND)
+    async def disconnect(ctx: Context) -> DisconnectResult:
+        """Console only: remove every connected bank at Plaid and delete its accounts and transactions here."""
+        claims = await gate.check(ctx, "finance.link", "disconnect")
+        with vendor_errors(NAME):
+            return {"removed": await svc.disconnect(audit_details(claims))}
 
     if deps.sandbox:
 

@@ -23,7 +23,7 @@ from mcp_servers.plaid.secrets import SecretStore
 from mcp_servers.plaid.store import FinanceStore, ItemState
 from storage.audit import AuditEvent
 from tools.credentials import CredentialProvider
-from tools.errors import IntegrationError, SyncMutationDuringPagination, UpstreamError
+from tools.errors import AuthExpired, IntegrationError, NotFound, SyncMutationDuringPagination, UpstreamError
 from tools.plaid.client import PlaidClient
 from tools.plaid.models import AccountBase, AccountsResponse, LinkToken, Transaction
 
@@ -113,6 +113,27 @@ class PlaidService:
     async def sandbox_connect(self, details: dict[str, Any]) -> Connected:
         public = await self.client.sandbox_public_token_create()
         return await self.exchange(public.public_token.get_secret_value(), details)
+
+    async def disconnect(self, details: dict[str, Any]) -> list[str]:
+        """Remove every Item at Plaid, then forget it here (accounts and transactions too).
+
+        An Item Plaid no longer knows, or whose token it already refuses, counts as removed. Any
+        other failure stops before anything local is deleted, so a retry can still remove it."""
+        removed: list[str] = []
+        async with self._lock:
+            for item in await self.store.items():
+                token = await self._credentials.get(item.secret_name)
+                try:
+                    await self.client.item_remove(token)
+                except (NotFound, AuthExpired) as exc:
+                    log.info("plaid.item_already_gone", item_id=item.item_id, error=type(exc).__name__)
+                self._credentials.invalidate(item.secret_name)
+                event = AuditEvent(
+                    ACTOR, "finance.unlink", "ok", resource="mcp:plaid", details={**details, "item_id": item.item_id}
+                )
+                await self.store.forget(item.item_id, event)
+                removed.append(item.item_id)
+        return removed
 
     # ---- sync ------------------------------------------------------------------------------
 

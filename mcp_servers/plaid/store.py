@@ -138,6 +138,16 @@ class FinanceStore:
             )
             await self._audit.append(s, event)
 
+    async def forget(self, item_id: str, event: AuditEvent) -> int:
+        """Delete an Item with its accounts and transactions (after it was removed at Plaid)."""
+        async with self._db.transaction() as s:
+            gone = 0
+            for model in (PlaidTransactionRow, PlaidAccountRow, PlaidItemRow):
+                result = await s.execute(delete(model).where(model.item_id == item_id))
+                gone += int(getattr(result, "rowcount", 0) or 0)
+            await self._audit.append(s, event)
+        return gone
+
     async def save_accounts(self, item_id: str, institution_id: str | None, accounts: Iterable[AccountBase]) -> None:
         now = utcnow()
         rows = [self._account_row(item_id, a, now) for a in accounts]

@@ -154,7 +154,7 @@ async def test_disconnect_needs_step_up_then_purges(live: Live) -> None:
     assert [m.name for m in await live.data.vault.list()] == ["gmail-oauth"]  # type: ignore[union-attr]
     code = live.console.fresh_code()
     assert await s.post("/integrations/gmail/disconnect", step_up_code=code) == (
-        "/integrations?notice=disconnected&i=gmail#gmail"
+        "/integrations?notice=purged&i=gmail#gmail"  # purged here; Google's grant is not revoked (yet)
     )
     assert await live.data.vault.list() == []  # type: ignore[union-attr]
     purged = [m for m in await live.broker.list_secrets(include_deleted=True) if m["purged"]]
@@ -164,6 +164,30 @@ async def test_disconnect_needs_step_up_then_purges(live: Live) -> None:
     assert rows[0]["result"] == "ok" and rows[0]["details"]["purged"] == ["gmail-oauth"]
     step = await live.console.audit(tokens["access_token"], action="auth.step_up")
     assert [r["result"] for r in step][:3] == ["ok", "fail", "fail"]
+
+
+async def test_disconnecting_plaid_removes_the_item_at_plaid_then_forgets_it(live: Live) -> None:
+    s = await _session(live)
+    assert await s.post("/integrations/plaid/sandbox") == "/integrations?notice=connected&i=plaid#plaid"
+    assert (await live.data.status(PLAID)).connected
+    code = live.console.fresh_code()
+    assert await s.post("/integrations/plaid/disconnect", step_up_code=code) == (
+        "/integrations?notice=disconnected&i=plaid#plaid"
+    )
+    assert live.bank.removed == 1 and live.bank.calls.count("/item/remove") == 1
+    assert not (await live.data.status(PLAID)).connected
+    assert live.data.tools is not None
+    balances = await live.data.tools.read("plaid.balances", {})
+    assert balances.ok and isinstance(balances.content, dict) and balances.content["accounts"] == []  # deleted here
+    tokens = await live.console.login_tokens()
+    rows = await live.console.audit(tokens["access_token"], action="integration.disconnect")
+    assert rows[0]["result"] == "ok" and len(rows[0]["details"]["revoked"]) == 1
+    revoke = await live.console.audit(tokens["access_token"], action="integration.revoke")
+    assert [(r["resource"], r["result"]) for r in revoke] == [("tool:plaid.disconnect", "ok")]
+    # Nothing left to remove: a second disconnect revokes nothing and says so.
+    again = await s.post("/integrations/plaid/disconnect", step_up_code=live.console.fresh_code())
+    assert again == "/integrations?notice=nothing_stored&i=plaid#plaid"
+    assert live.bank.removed == 1
 
 
 async def test_plaid_link_server_side(live: Live) -> None:

@@ -199,6 +199,10 @@ class PlaidClient(BaseIntegration):
         body = {"public_token": public_token}
         return ExchangeResult.model_validate(await self._post("/item/public_token/exchange", body, idempotent=False))
 
+    async def item_remove(self, access_token: str) -> None:
+        """Remove the Item at Plaid: its access token stops working and Plaid stops billing for it."""
+        await self._post("/item/remove", {"access_token": access_token}, idempotent=False)
+
     async def transactions_sync(
         self, access_token: str, cursor: str | None = None, count: int = MAX_SYNC_COUNT
     ) -> SyncPage:

@@ -128,6 +128,7 @@ class DemoPlaid:
             self.transactions[tx["transaction_id"]] = tx
             self.events.append(("added", tx))
         self._public_tokens: set[str] = set()
+        self.removed = 0  # /item/remove calls that succeeded
         self._counter = 0
         self._mutate_next = False
         self._login_required = False
@@ -241,7 +242,7 @@ class DemoPlaid:
         if body.get("client_id") != DEMO_CLIENT_ID or body.get("secret") != DEMO_SECRET:
             return self._error(400, "INVALID_INPUT", "INVALID_API_KEYS", "invalid client_id or secret provided")
         route = request.url.path
-        if route in ("/transactions/sync", "/accounts/get", "/accounts/balance/get"):
+        if route in ("/transactions/sync", "/accounts/get", "/accounts/balance/get", "/item/remove"):
             if body.get("access_token") != DEMO_ACCESS_TOKEN:
                 return self._error(
                     400,
@@ -295,6 +296,9 @@ class DemoPlaid:
                     )
                 self._public_tokens.discard(body["public_token"])
                 return self._ok({"access_token": DEMO_ACCESS_TOKEN, "item_id": ledger.ITEM_ID})
+            case "/item/remove":
+                self.removed += 1
+                return self._ok({})
             case "/accounts/get":
                 return self._ok({"accounts": self._accounts(), "item": self._item()})
             case "/accounts/balance/get":

@@ -36,7 +36,13 @@ NOTICES = {
     "google_denied": ("error", "Google consent was not given; nothing was stored."),
     "google_failed": ("error", "Connecting Gmail failed; nothing was stored."),
     "google_unconfigured": ("error", "Google OAuth is not configured on this console (client id and secret)."),
-    "disconnected": ("ok", "Disconnected: the stored credential was purged from the vault."),
+    "disconnected": ("ok", "Disconnected: access was revoked at the provider and the stored credential purged."),
+    "purged": (
+        "ok",
+        "Disconnected: the stored credential was purged from the vault. Aegis cannot revoke Google's grant"
+        " itself yet: remove Aegis under Third-party access in your Google Account.",
+    ),
+    "revoke_failed": ("error", "The provider did not confirm the revocation; nothing was purged. Try again."),
     "nothing_stored": ("ok", "There was no stored credential to purge."),
     "vault_unavailable": ("error", "The secrets vault is not available to this console."),
     "step_up_failed": ("error", "That authenticator code was not accepted; nothing was changed."),
@@ -125,6 +131,9 @@ async def disconnect(request: Request, name: str, principal: CurrentPrincipal) -
         return back("step_up_failed", name)
     if data.vault is None:
         return back("vault_unavailable", name)
+    revoked = await _revoke_at_vendor(request, principal, name)
+    if revoked is None:
+        return back("revoke_failed", name)  # the credential is kept, so a retry can still revoke it
     purged: list[str] = []
     try:
         for name_ in [m.name for m in await data.vault.list() if m.resource == integration.resource]:
@@ -136,8 +145,36 @@ async def disconnect(request: Request, name: str, principal: CurrentPrincipal) -
         )
         return back("vault_unavailable", name)
     data.forget(name)
-    await audit(request, principal, "integration.disconnect", "ok", resource=f"integration:{name}", purged=purged)
-    return back("disconnected" if purged else "nothing_stored", name)
+    await audit(
+        request,
+        principal,
+        "integration.disconnect",
+        "ok",
+        resource=f"integration:{name}",
+        purged=purged,
+        revoked=revoked,
+    )
+    notice = "disconnected" if revoked else ("purged" if purged else "nothing_stored")
+    return back(notice, name)
+
+
+# The console-only tool that revokes an integration's grant at its vendor before the vault purge.
+VENDOR_REVOKE = {"plaid": "plaid.disconnect"}
+
+
+async def _revoke_at_vendor(request: Request, principal: Principal, name: str) -> list[str] | None:
+    """Revoke at the vendor; the ids revoked ([] when there is nothing to revoke), None on failure."""
+    tool, data = VENDOR_REVOKE.get(name), console_data(request)
+    if tool is None or data.tools is None:
+        return []
+    result = await data.tools.console_only(tool)
+    ok = result.ok and isinstance(result.content, dict)
+    await audit(request, principal, "integration.revoke", "ok" if ok else "fail", resource=f"tool:{tool}")
+    if not ok:
+        data.problems[name] = f"revoking at the vendor failed: {result.error}"
+        return None
+    assert isinstance(result.content, dict)
+    return [str(i) for i in result.content.get("removed", [])]
 
 
 # ---- Google (Gmail) ----------------------------------------------------------------------------

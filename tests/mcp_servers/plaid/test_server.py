@@ -67,13 +67,15 @@ async def test_tools_schemas_and_annotations(plaid: Plaid) -> None:
         "create_link_token",
         "exchange_public_token",
         "sandbox_connect",
+        "disconnect",
         "sync",
         "balances",
         "spending_by_category",
     }
-    for tool in tools.values():
+    for name, tool in tools.items():
         assert tool.description and tool.annotations is not None and tool.output_schema is not None
-        assert tool.annotations.read_only_hint is not None and tool.annotations.destructive_hint is False
+        assert tool.annotations.read_only_hint is not None
+        assert tool.annotations.destructive_hint is (name == "disconnect")
     assert tools["balances"].annotations.read_only_hint is True  # type: ignore[union-attr]
     assert tools["spending_by_category"].annotations.read_only_hint is True  # type: ignore[union-attr]
     assert tools["sync"].annotations.read_only_hint is False  # type: ignore[union-attr]
@@ -294,3 +296,15 @@ async def test_an_item_is_kept_even_if_fetching_its_accounts_fails_right_after_l
     balances = await call(plaid.client, plaid.tokens, "balances", {}, READ)
     assert len(balances["accounts"]) == 2
     assert {s["principal"] for s in balances["sources"]} == {ledger.INSTITUTION_ID}
+
+
+async def test_disconnect_removes_items_at_plaid_and_forgets_them(plaid: Plaid) -> None:
+    out = await call(plaid.client, plaid.tokens, "sandbox_connect", {}, LINK)
+    item = out["item_id"]
+    assert (await call(plaid.client, plaid.tokens, "sync", {}, "finance.read"))["added"] > 0
+    assert await call(plaid.client, plaid.tokens, "disconnect", {}, LINK) == {"removed": [item]}
+    assert await plaid.service.store.items() == []
+    assert await plaid.service.store.accounts() == [] and await plaid.service.store.transaction_ids() == []
+    # Plaid's scope for reading cannot disconnect.
+    refused = await plaid.client.call_tool("disconnect", {}, meta=plaid.tokens.meta("finance.read"))
+    assert "call refused: insufficient_scope" in error_text(refused)
