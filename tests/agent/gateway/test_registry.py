@@ -43,6 +43,7 @@ EXPECTED = {
     "bank.transfer": ToolClass.FINANCIAL,
     "weather.forecast": ToolClass.READ,
     "plaid.sandbox_connect": ToolClass.ADMIN,
+    "plaid.disconnect": ToolClass.ADMIN,
 }
 
 
@@ -183,5 +184,7 @@ def test_every_test_schema_names_a_shipped_tool() -> None:
     # The simulated tools of the adversarial suite carry their own schemas (agent/adversarial).
     assert set(SCHEMAS) <= set(EXPECTED)
     assert {t for t in SCHEMAS if t.startswith(("gmail.", "plaid."))} == {
-        t for t in EXPECTED if t.startswith(("gmail.", "plaid.")) and t not in {"gmail.trash", "plaid.sandbox_connect"}
+        t
+        for t in EXPECTED
+        if t.startswith(("gmail.", "plaid.")) and t not in {"gmail.trash", "plaid.sandbox_connect", "plaid.disconnect"}
     }
