@@ -23,7 +23,7 @@ from agent.call_tokens import CallTokens
 from agent.chat import ChatService
 from agent.conversations import ConversationStore, DatabaseLedger, StoredMessage
 from agent.gateway import ContextLabel, Label, LabelledResult, ToolGateway
-from agent.gateway.approvals import ApprovalService
+from agent.gateway.approvals import ApprovalService, PendingApproval
 from agent.gateway.egress import EgressGuard
 from agent.gateway.gateway import AuditSink
 from agent.gateway.policy import Policy, PolicyContext
@@ -36,7 +36,8 @@ from agent.jobs import (
     JobEngine,
     JobScheduler,
     JobTokens,
-    MemoryNotifier,
+    Notification,
+    Notifier,
     RunStore,
     default_handlers,
     load_schedule,
@@ -45,6 +46,7 @@ from agent.jobs import (
 from agent.limits import Prices, TurnLimits
 from agent.mcp_host import McpHost, ServerSpec
 from agent.model import ModelPort
+from agent.notifications import DbNotifier
 from agent.services import AgentServices, ApprovalDesk
 from agent.toolrunner import GatewayToolRunner, McpExecutor, TokenSource, refresh_pins
 from broker.client import BrokerClient
@@ -130,11 +132,11 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
     calls = GatewayCalls(
         host, a.gateway.policy, a.approvals, a.audit, lambda sid: a.policy_context(sid, [], []), tokens
     )
-    scheduler, briefings, notifier = build_scheduler(
-        ctx, db, a.cipher, calls, broker, console_key, a.services.chat.model
+    scheduler, briefings = build_scheduler(
+        ctx, db, a.cipher, calls, broker, console_key, a.services.chat.model, a.notifier
     )
     services = a.services
-    services.calls, services.scheduler, services.briefings, services.notifier = calls, scheduler, briefings, notifier
+    services.calls, services.scheduler, services.briefings = calls, scheduler, briefings
     await scheduler.start()
     tools = ToolAccess(
         gateway=a.gateway,
@@ -167,6 +169,7 @@ class Assembly:
     audit: AuditSink
     cipher: FieldCipher
     policy_context: PolicyContextFor
+    notifier: DbNotifier
 
 
 def gateway_audit_sink(db: Database, keyring: Keyring) -> AuditSink:
@@ -195,7 +198,13 @@ def assemble(
 
     approval_key = hmac.new(keyring.index_key("conversation"), b"aegis/approvals/grants", hashlib.sha256).digest()
     store = DbApprovalStore(db, cipher)
-    approvals = ApprovalService(store, approval_key)
+    notifier = DbNotifier(db, cipher)
+
+    async def approval_waiting(p: PendingApproval) -> None:
+        body = "Open it to see every argument, where each came from and what would leave; then approve or reject."
+        await notifier.notify(Notification("approval", p.card.headline, body, ref=p.approval_id))
+
+    approvals = ApprovalService(store, approval_key, on_pending=approval_waiting)
     gateway = ToolGateway(policy=Policy(), approvals=approvals, executor=McpExecutor(host, tokens), audit=audit)
     scanner = SecretScanner([console_key])
     egress = EgressGuard(registry.allowlists)
@@ -229,8 +238,8 @@ def assemble(
 
     chat = ChatService(conversations, tools_for, model, TurnLimits(), Prices(), DatabaseLedger(db))
     desk = ApprovalDesk(approvals, store, gateway, context_for, conversations)
-    services = AgentServices(chat, conversations, desk, host, model is not None)
-    return Assembly(services, gateway, approvals, audit, cipher, policy_context)
+    services = AgentServices(chat, conversations, desk, host, model is not None, notifier=notifier)
+    return Assembly(services, gateway, approvals, audit, cipher, policy_context, notifier)
 
 
 def build_google(ctx: Context) -> tuple[GoogleOAuth | None, httpx.AsyncClient | None]:
@@ -256,10 +265,10 @@ def build_scheduler(
     broker: BrokerClient,
     key: str,
     model: ModelPort | None,
-) -> tuple[JobScheduler, BriefingStore, MemoryNotifier]:
+    notifier: Notifier,
+) -> tuple[JobScheduler, BriefingStore]:
     """The owner's schedule: sync jobs under job-scoped tokens (RFC 8693), briefings from read tools."""
     integrations = HostIntegrations(calls.host)
-    notifier = MemoryNotifier()
     briefings = BriefingStore(db, cipher)
     handlers = default_handlers(
         runner=calls,
@@ -280,7 +289,7 @@ def build_scheduler(
         notifier=notifier,
         cost=CostGuard(DatabaseLedger(db)),
     )
-    return JobScheduler(engine), briefings, notifier
+    return JobScheduler(engine), briefings
 
 
 @dataclass

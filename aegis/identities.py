@@ -36,6 +36,7 @@ CONSOLE = Identity(
         "finance.link",
         "finance.read",
         "mail.draft",
+        "mail.link",
         "mail.read",
         "mail.send",
         "secrets.list",

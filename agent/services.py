@@ -16,7 +16,7 @@ from agent.gateway.gateway import GatewayResult, GatewayStatus
 from agent.gateway.policy import PolicyContext
 from agent.gateway.policy import ToolCall as GatewayCall
 from agent.job_wiring import GatewayCalls
-from agent.jobs import BriefingStore, JobScheduler, MemoryNotifier
+from agent.jobs import BriefingStore, JobScheduler, NotificationFeed
 from agent.mcp_host import McpHost
 
 ContextFor = Callable[[str], Awaitable[PolicyContext]]
@@ -88,4 +88,4 @@ class AgentServices:
     calls: GatewayCalls | None = None  # read tools for console panels and jobs, through the gateway
     scheduler: JobScheduler | None = None
     briefings: BriefingStore | None = None
-    notifier: MemoryNotifier | None = None
+    notifier: NotificationFeed | None = None

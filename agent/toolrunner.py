@@ -24,6 +24,7 @@ TOOL_SCOPES: Mapping[str, str] = {
     "gmail.list_labels": "mail.read",
     "gmail.draft_reply": "mail.draft",
     "gmail.send": "mail.send",
+    "gmail.disconnect": "mail.link",
     "plaid.sync": "finance.read",
     "plaid.balances": "finance.read",
     "plaid.spending_by_category": "finance.read",

@@ -78,10 +78,11 @@ class BaseIntegration(ABC):
         headers: Mapping[str, str] | None = None,
         params: Any = None,
         json: Any = None,
+        form: Mapping[str, str] | None = None,
         idempotent: bool = True,
         retryable: Callable[[httpx.Response], bool] = default_retryable,
     ) -> httpx.Response:
-        request = self._http.build_request(method, url, headers=headers, params=params, json=json)
+        request = self._http.build_request(method, url, headers=headers, params=params, json=json, data=form)
         attempt = 0
 
         async def send() -> httpx.Response:

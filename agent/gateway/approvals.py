@@ -24,14 +24,18 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
+import structlog
+
 from agent.gateway.card import ApprovalCard
 from agent.gateway.policy import Decision, ToolCall
+
+log = structlog.get_logger("aegis.approvals")
 
 __all__ = [
     "ApprovalError",
@@ -197,6 +201,7 @@ class ApprovalService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         ttl: timedelta = timedelta(minutes=10),
         new_id: Callable[[], str] = lambda: secrets.token_urlsafe(12),
+        on_pending: Callable[[PendingApproval], Awaitable[None]] | None = None,
     ) -> None:
         if len(key) < 32:
             raise ValueError("the grant key must be at least 32 bytes")
@@ -205,6 +210,7 @@ class ApprovalService:
         self._clock = clock
         self._ttl = ttl
         self._new_id = new_id
+        self._on_pending = on_pending
 
     def _mac(self, grant: Grant) -> str:
         return hmac.new(self._key, grant.message(), hashlib.sha256).hexdigest()
@@ -227,6 +233,11 @@ class ApprovalService:
             card=card,
         )
         await self.store.add(pending)
+        if self._on_pending is not None:
+            try:
+                await self._on_pending(pending)
+            except Exception as exc:  # noqa: BLE001 - the approval stands; only the alert is lost
+                log.warning("approval.notify_failed", approval_id=pending.approval_id, error=type(exc).__name__)
         return pending
 
     async def approve(self, approval_id: str, *, step_up_done: bool = False) -> Grant:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 # --- outcomes a job handler can signal ------------------------------------------------------
@@ -84,12 +84,23 @@ class Notifier(Protocol):
     async def notify(self, note: Notification) -> None: ...
 
 
+class NotificationFeed(Notifier, Protocol):
+    """A notifier the console can list (newest first, with the time each was sent)."""
+
+    async def recent(self, limit: int = 20) -> list[tuple[datetime, Notification]]: ...
+
+
 @dataclass
 class MemoryNotifier:
     sent: list[Notification] = field(default_factory=list)
+    at: list[datetime] = field(default_factory=list)
 
     async def notify(self, note: Notification) -> None:
         self.sent.append(note)
+        self.at.append(datetime.now(UTC))
+
+    async def recent(self, limit: int = 20) -> list[tuple[datetime, Notification]]:
+        return list(zip(reversed(self.at[-limit:]), reversed(self.sent[-limit:]), strict=True))
 
 
 # --- sync through the gateway --------------------------------------------------------------

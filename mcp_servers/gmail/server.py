@@ -83,6 +83,10 @@ class DraftResult(TypedDict):
     sources: list[Source]
 
 
+class DisconnectResult(TypedDict):
+    removed: list[str]
+
+
 class SendResult(TypedDict):
     message_id: str
     thread_id: str | None
@@ -230,6 +234,13 @@ def build_server(deps: GmailDeps) -> MCPServer:
             details = audit_details(claims, recipients=people, thread_id=thread_id)
             sent = await svc.send(rcpt, subject, body, copy, blind, thread_id, details)
         return {"message_id": sent.id, "thread_id": sent.thread_id, "labels": list(sent.label_ids)}
+
+    @server.tool(annotations=SEND)
+    async def disconnect(ctx: Context) -> DisconnectResult:
+        """Console only: revoke Aegis's access at Google and delete the mail stored here."""
+        claims = await gate.check(ctx, "mail.link", "disconnect")
+        with vendor_errors(NAME):
+            return {"removed": await svc.disconnect(audit_details(claims))}
 
     @server.tool(annotations=READ)
     async def list_labels(ctx: Context) -> LabelsResult:

@@ -203,6 +203,17 @@ class GmailService:
         await self._record("mail.send", "ok", {**details, "message_id": sent.id})
         return sent
 
+    async def disconnect(self, details: dict[str, Any]) -> list[str]:
+        """Revoke Aegis's grant at Google, then delete the stored mail. ``["google-grant"]`` when
+        Google revoked it now, ``[]`` when it was already expired or revoked. Any other failure
+        raises before anything local is deleted, so a retry can still revoke."""
+        revoked = await self.client.revoke_grant()
+        event = AuditEvent(
+            ACTOR, "mail.unlink", "ok", resource="mcp:gmail", details={**details, "revoked_at_google": revoked}
+        )
+        await self.store.forget(self._audit, event)
+        return ["google-grant"] if revoked else []
+
     async def _record(self, action: str, result: str, details: dict[str, Any]) -> None:
         async with self._db.transaction() as s:
             await self._audit.append(s, AuditEvent(ACTOR, action, result, resource="mcp:gmail", details=details))

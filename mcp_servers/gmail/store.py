@@ -118,6 +118,14 @@ class MailStore:
         async with self._db.transaction() as s:
             return await s.scalar(select(MailAccountRow.history_id).where(MailAccountRow.account == account))
 
+    async def forget(self, audit: AuditLog, event: AuditEvent) -> int:
+        """Delete every stored message and sync state (Gmail was disconnected), audited in the same transaction."""
+        async with self._db.transaction() as s:
+            gone = int(getattr(await s.execute(delete(MailMessageRow)), "rowcount", 0) or 0)
+            await s.execute(delete(MailAccountRow))
+            await audit.append(s, event)
+        return gone
+
     async def save(self, account: str, messages: Iterable[Message]) -> None:
         """Upsert fetched messages (search and thread reads), outside any sync."""
         rows = [self._row(account, m) for m in messages]

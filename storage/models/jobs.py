@@ -65,4 +65,20 @@ class BriefingRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-ENCRYPTED = (EncryptedColumn("briefings", "content", "conversation"),)
+class NotificationRow(Base):
+    """A notification for the owner (briefing ready, job failed, approval waiting). ``content`` is
+    encrypted JSON with the title and body; ``ref`` is what it links to (a briefing, run or approval id)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str | None] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+ENCRYPTED = (
+    EncryptedColumn("briefings", "content", "conversation"),
+    EncryptedColumn("notifications", "content", "conversation"),
+)

@@ -51,7 +51,7 @@ async def test_gmail_runs_as_its_own_stdio_process(broker_url: tuple[str, str], 
     key = await key_file(url, admin, tmp_path, "gmail", "mail")
     async with Client(_params("gmail", url, key, db_url), read_timeout_seconds=60) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
-        assert {"sync", "search", "read_thread", "draft_reply", "send", "list_labels"} == tools
+        assert {"sync", "search", "read_thread", "draft_reply", "send", "list_labels", "disconnect"} == tools
         labels = await client.call_tool("list_labels", {})
         assert not labels.is_error and labels.structured_content is not None
         assert {"INBOX", "Label_1"} <= {label["id"] for label in labels.structured_content["labels"]}

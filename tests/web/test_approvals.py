@@ -71,6 +71,9 @@ async def test_the_send_is_held_with_its_full_card(stack: AgentConsole) -> None:
     assert 'id="data-leaving"' in html and 'name="step_up_code"' in html
     pending = await stack.services.approvals.pending()
     assert [p.approval_id for p in pending] == [aid]
+    # The notification a phone would get: kept in the database, it opens this card directly.
+    notes = (await c.http.get("/jobs", headers=form_headers(cookies))).text
+    assert f'<a href="/approvals/{aid}">' in notes and "Approval needed" in notes
 
 
 async def test_approve_needs_a_fresh_code_then_the_mail_goes(stack: AgentConsole) -> None:

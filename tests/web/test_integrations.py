@@ -152,9 +152,10 @@ async def test_disconnect_needs_step_up_then_purges(live: Live) -> None:
         "/integrations?notice=step_up_failed&i=gmail#gmail"
     )
     assert [m.name for m in await live.data.vault.list()] == ["gmail-oauth"]  # type: ignore[union-attr]
+    assert live.mailbox.revoked == []  # no step-up, no revocation
     code = live.console.fresh_code()
     assert await s.post("/integrations/gmail/disconnect", step_up_code=code) == (
-        "/integrations?notice=purged&i=gmail#gmail"  # purged here; Google's grant is not revoked (yet)
+        "/integrations?notice=disconnected&i=gmail#gmail"
     )
     assert await live.data.vault.list() == []  # type: ignore[union-attr]
     purged = [m for m in await live.broker.list_secrets(include_deleted=True) if m["purged"]]
@@ -162,8 +163,26 @@ async def test_disconnect_needs_step_up_then_purges(live: Live) -> None:
     tokens = await live.console.login_tokens()
     rows = await live.console.audit(tokens["access_token"], action="integration.disconnect")
     assert rows[0]["result"] == "ok" and rows[0]["details"]["purged"] == ["gmail-oauth"]
+    assert rows[0]["details"]["revoked"] == ["google-grant"]
+    assert live.mailbox.revoked == ["ya29.demo-gmail-access-token-not-a-real-credential"]  # revoked at Google first
     step = await live.console.audit(tokens["access_token"], action="auth.step_up")
     assert [r["result"] for r in step][:3] == ["ok", "fail", "fail"]
+
+
+async def test_a_failed_revocation_at_google_keeps_the_credential_for_a_retry(live: Live) -> None:
+    await live.data.vault.put("gmail-oauth", GMAIL_TOKEN, kind="oauth-token", resource="mcp:gmail")  # type: ignore[union-attr]
+    s = await _session(live)
+    live.mailbox.revoke_fails = True  # Google answers 503
+    assert await s.post("/integrations/gmail/disconnect", step_up_code=live.console.fresh_code()) == (
+        "/integrations?notice=revoke_failed&i=gmail#gmail"
+    )
+    assert [m.name for m in await live.data.vault.list()] == ["gmail-oauth"]  # type: ignore[union-attr]
+    live.mailbox.revoke_fails = False
+    assert await s.post("/integrations/gmail/disconnect", step_up_code=live.console.fresh_code()) == (
+        "/integrations?notice=disconnected&i=gmail#gmail"
+    )
+    assert await live.data.vault.list() == []  # type: ignore[union-attr]
+    assert len(live.mailbox.revoked) == 1
 
 
 async def test_disconnecting_plaid_removes_the_item_at_plaid_then_forgets_it(live: Live) -> None:

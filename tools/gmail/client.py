@@ -35,6 +35,7 @@ from tools.gmail.mime import encode_base64url
 from tools.gmail.models import Draft, HistoryPage, Label, Message, MessageList, MessageRef, Profile, Thread
 
 BASE_URL = "https://gmail.googleapis.com/gmail/v1/users/me"
+REVOKE_URL = "https://oauth2.googleapis.com/revoke"
 CREDENTIAL_NAME = "gmail-oauth"
 HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")
 MessageFormat = Literal["full", "metadata", "minimal", "raw"]
@@ -153,6 +154,31 @@ class GmailClient(BaseIntegration):
 
     async def health_check(self) -> bool:
         return await self._healthy(self.profile)
+
+    async def revoke_grant(self) -> bool:
+        """End Aegis's OAuth grant at Google (the refresh token if stored, which ends the whole grant).
+
+        True when Google revoked it now; False when Google says the token is already expired or
+        revoked. Anything else raises, so the caller keeps the credential and can try again."""
+        raw = await self.get_credential(self._secret)
+        try:
+            doc = json.loads(raw)
+            token = doc.get("refresh_token") or doc.get("access_token")
+        except (ValueError, AttributeError):
+            token = None
+        if not isinstance(token, str) or not token:
+            raise AuthExpired("the stored Gmail credential holds no token to revoke", integration="gmail")
+        response = await self._send("POST", REVOKE_URL, form={"token": token}, idempotent=True)
+        if response.status_code == 200:
+            self.invalidate_credential(self._secret)
+            return True
+        try:
+            error = response.json().get("error")
+        except (ValueError, AttributeError):
+            error = None
+        if response.status_code == 400 and error == "invalid_token":
+            return False
+        raise status_error(response, f"google revoke {response.status_code}", integration="gmail", code=error)
 
     async def list_messages(
         self,

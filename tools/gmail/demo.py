@@ -20,6 +20,7 @@ import html
 import json
 from datetime import datetime
 from typing import Any, Final
+from urllib.parse import parse_qs
 
 import httpx
 
@@ -36,11 +37,15 @@ _HISTORY_FIELD: Final = {
 }
 
 
+DEMO_REFRESH_TOKEN = "1//demo-refresh-token"  # noqa: S105 - the demo's fake, not a credential
+REVOKE_HOST = "oauth2.googleapis.com"
+
+
 def demo_credentials() -> dict[str, str]:
     """What a ``StaticCredentials`` needs for :class:`GmailClient` against the demo mailbox."""
     token = {
         "access_token": DEMO_ACCESS_TOKEN,
-        "refresh_token": "1//demo-refresh-token",
+        "refresh_token": DEMO_REFRESH_TOKEN,
         "token_type": "Bearer",
         "expires_at": 4_102_444_800,  # 2100-01-01: the demo token does not expire
         "token_uri": "https://oauth2.googleapis.com/token",
@@ -131,6 +136,8 @@ class DemoMailbox:
         self.drafts: dict[str, str] = {}
         self.sent: list[bytes] = []
         self.labels = {label["id"]: dict(label) for label in data.LABELS}
+        self.revoked: list[str] = []  # tokens revoked at Google's revocation endpoint
+        self.revoke_fails = False  # tests: the revocation endpoint answers 503
         self._counter = 0
         for spec in data.MESSAGES:
             em = _rfc822(spec, data.MESSAGES)
@@ -218,7 +225,20 @@ class DemoMailbox:
 
     # ---- HTTP ------------------------------------------------------------------------------
 
+    def _revoke(self, request: httpx.Request) -> httpx.Response:
+        """Google's token revocation endpoint: a form post with ``token``; revoking either token of a
+        grant ends the whole grant."""
+        if self.revoke_fails:
+            return httpx.Response(503, json={"error": "temporarily_unavailable"})
+        token = parse_qs(request.content.decode("ascii", "replace")).get("token", [""])[0]
+        if request.method != "POST" or token not in (DEMO_ACCESS_TOKEN, DEMO_REFRESH_TOKEN) or self.revoked:
+            return httpx.Response(400, json={"error": "invalid_token", "error_description": "Token expired or revoked"})
+        self.revoked.append(token)
+        return httpx.Response(200, json={})
+
     def handler(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == REVOKE_HOST and request.url.path == "/revoke":
+            return self._revoke(request)
         if request.url.host != "gmail.googleapis.com" or not request.url.path.startswith(PREFIX):
             return _not_found()
         if request.headers.get("Authorization") != f"Bearer {DEMO_ACCESS_TOKEN}":

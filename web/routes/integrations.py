@@ -37,11 +37,6 @@ NOTICES = {
     "google_failed": ("error", "Connecting Gmail failed; nothing was stored."),
     "google_unconfigured": ("error", "Google OAuth is not configured on this console (client id and secret)."),
     "disconnected": ("ok", "Disconnected: access was revoked at the provider and the stored credential purged."),
-    "purged": (
-        "ok",
-        "Disconnected: the stored credential was purged from the vault. Aegis cannot revoke Google's grant"
-        " itself yet: remove Aegis under Third-party access in your Google Account.",
-    ),
     "revoke_failed": ("error", "The provider did not confirm the revocation; nothing was purged. Try again."),
     "nothing_stored": ("ok", "There was no stored credential to purge."),
     "vault_unavailable": ("error", "The secrets vault is not available to this console."),
@@ -154,12 +149,11 @@ async def disconnect(request: Request, name: str, principal: CurrentPrincipal) -
         purged=purged,
         revoked=revoked,
     )
-    notice = "disconnected" if revoked else ("purged" if purged else "nothing_stored")
-    return back(notice, name)
+    return back("disconnected" if revoked or purged else "nothing_stored", name)
 
 
 # The console-only tool that revokes an integration's grant at its vendor before the vault purge.
-VENDOR_REVOKE = {"plaid": "plaid.disconnect"}
+VENDOR_REVOKE = {"gmail": "gmail.disconnect", "plaid": "plaid.disconnect"}
 
 
 async def _revoke_at_vendor(request: Request, principal: Principal, name: str) -> list[str] | None:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import Response
 
-from agent.jobs import BriefingStore, JobBusy, JobScheduler, MemoryNotifier, RunPage
+from agent.jobs import BriefingStore, JobBusy, JobScheduler, NotificationFeed, RunPage
 from agent.services import AgentServices
 from web.auditing import ADMIN
 from web.errors import ConsoleError, NotFound
@@ -74,7 +74,7 @@ def _briefings(request: Request) -> BriefingStore | None:
     return None if agent is None else agent.briefings
 
 
-def _notifier(request: Request) -> MemoryNotifier | None:
+def _notifier(request: Request) -> NotificationFeed | None:
     agent = _agent(request)
     return None if agent is None else agent.notifier
 
@@ -245,7 +245,7 @@ async def jobs_page(
             ctx["notice"] = NOTICES[done].format(job=target)
     notifier = _notifier(request)
     if notifier is not None:
-        ctx["notifications"] = [view.notification_page(n) for n in reversed(notifier.sent[-MAX_NOTIFICATIONS:])]
+        ctx["notifications"] = [view.notification_page(n, at) for at, n in await notifier.recent(MAX_NOTIFICATIONS)]
     return c.templates.TemplateResponse(request, "jobs.html", ctx)
 
 

@@ -17,7 +17,13 @@ from agent.jobs import BriefingDoc, JobScheduler, Notification, RunView
 
 FINISHED_REASON = ("skipped", "missed")
 KIND_LABELS = {"daily": "Morning briefing", "weekly": "Weekly digest"}
-NOTIFICATION_LABELS = {"briefing": "Morning briefing", "digest": "Weekly digest", "job_failed": "Job failed"}
+NOTIFICATION_LABELS = {
+    "briefing": "Morning briefing",
+    "digest": "Weekly digest",
+    "job_failed": "Job failed",
+    "approval": "Approval needed",
+}
+_APPROVAL_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -140,17 +146,20 @@ def job_json(job: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def notification_page(n: Notification) -> dict[str, Any]:
+def notification_page(n: Notification, at: datetime | None = None) -> dict[str, Any]:
     """A delivered notification. A briefing's body holds personal data: only its title and a link are
-    listed; a failure alert's body is the engine's own curated message."""
+    listed; a failure alert's body is the engine's own curated message; an approval links to its card."""
     link = None
     if n.kind in ("briefing", "digest") and n.ref:
         link = f"/briefings/{n.ref}" if briefing_ref({"briefing_id": n.ref}) else None
+    elif n.kind == "approval" and n.ref and _APPROVAL_ID.fullmatch(n.ref):
+        link = f"/approvals/{n.ref}"
     return {
         "kind": NOTIFICATION_LABELS.get(n.kind, n.kind),
         "title": n.title,
-        "body": n.body if n.kind == "job_failed" else None,
+        "body": n.body if n.kind in ("job_failed", "approval") else None,
         "link": link,
+        "at": iso(at),
     }
 
 

@@ -44,6 +44,7 @@ EXPECTED = {
     "weather.forecast": ToolClass.READ,
     "plaid.sandbox_connect": ToolClass.ADMIN,
     "plaid.disconnect": ToolClass.ADMIN,
+    "gmail.disconnect": ToolClass.ADMIN,
 }
 
 
@@ -186,5 +187,6 @@ def test_every_test_schema_names_a_shipped_tool() -> None:
     assert {t for t in SCHEMAS if t.startswith(("gmail.", "plaid."))} == {
         t
         for t in EXPECTED
-        if t.startswith(("gmail.", "plaid.")) and t not in {"gmail.trash", "plaid.sandbox_connect", "plaid.disconnect"}
+        if t.startswith(("gmail.", "plaid."))
+        and t not in {"gmail.trash", "gmail.disconnect", "plaid.sandbox_connect", "plaid.disconnect"}
     }

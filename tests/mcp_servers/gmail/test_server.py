@@ -37,7 +37,7 @@ async def _labels(g: Gmail, mid: str) -> list[str]:
 
 async def test_tools_have_schemas_docstrings_and_explicit_annotations(gmail: Gmail) -> None:
     tools = {t.name: t for t in (await gmail.client.list_tools()).tools}
-    assert set(tools) == {"sync", "search", "read_thread", "draft_reply", "send", "list_labels"}
+    assert set(tools) == {"sync", "search", "read_thread", "draft_reply", "send", "list_labels", "disconnect"}
     for tool in tools.values():
         assert tool.description and tool.annotations is not None and tool.output_schema is not None
         assert tool.annotations.read_only_hint is not None and tool.annotations.destructive_hint is not None
@@ -197,3 +197,15 @@ async def test_list_labels(gmail: Gmail) -> None:
     by_id = {label["id"]: label for label in out["labels"]}
     assert by_id["Label_1"] == {"id": "Label_1", "name": "Finance", "type": "user"}
     assert by_id["INBOX"]["type"] == "system" and len(by_id) == len(data.LABELS)
+
+
+async def test_disconnect_revokes_at_google_then_deletes_the_stored_mail(gmail: Gmail) -> None:
+    await call(gmail.client, gmail.tokens, "sync", {}, READ)
+    assert await _count(gmail) > 0
+    refused = await gmail.client.call_tool("disconnect", {}, meta=gmail.tokens.meta(SEND))
+    assert "call refused: insufficient_scope" in error_text(refused)  # sending mail is not disconnecting
+    assert await call(gmail.client, gmail.tokens, "disconnect", {}, "mail.link") == {"removed": ["google-grant"]}
+    assert gmail.mailbox.revoked != [] and await _count(gmail) == 0
+    assert await _history_id(gmail) is None
+    # Google already ended the grant: nothing to revoke, nothing left here.
+    assert await call(gmail.client, gmail.tokens, "disconnect", {}, "mail.link") == {"removed": []}

@@ -1,0 +1,50 @@
+"""Notifications for the owner, kept encrypted in the database so they survive a restart.
+
+A notification's title and body can hold personal data (a briefing's headline, who an email would go
+to), so both are stored as one encrypted blob; ``kind``, ``ref`` (what it links to) and the time are
+plain. The console lists them and turns ``ref`` into a link: an approval notification opens the
+approval's card directly (``/approvals/{id}``), which is the link a phone notification carries.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+
+from agent.jobs.ports import Notification
+from storage.crypto.field import FieldCipher
+from storage.db import Database
+from storage.models.base import utcnow
+from storage.models.jobs import ENCRYPTED, NotificationRow
+
+DOMAIN = "conversation"
+_CONTENT = ENCRYPTED[1]
+MAX_LIST = 200
+
+
+class DbNotifier:
+    def __init__(self, db: Database, cipher: FieldCipher) -> None:
+        self._db = db
+        self._cipher = cipher
+
+    async def notify(self, note: Notification) -> None:
+        nid = str(uuid.uuid4())
+        blob = self._cipher.encrypt_text(
+            DOMAIN, _CONTENT.context({"id": nid}), json.dumps({"title": note.title, "body": note.body})
+        )
+        async with self._db.transaction() as s:
+            s.add(NotificationRow(id=nid, kind=note.kind[:16], ref=note.ref, content=blob, created_at=utcnow()))
+
+    async def recent(self, limit: int = 20) -> list[tuple[datetime, Notification]]:
+        """Newest first."""
+        q = select(NotificationRow).order_by(NotificationRow.created_at.desc(), NotificationRow.id)
+        async with self._db.read() as s:
+            rows = (await s.scalars(q.limit(min(max(limit, 1), MAX_LIST)))).all()
+        out = []
+        for row in rows:
+            doc = json.loads(self._cipher.decrypt_text(DOMAIN, _CONTENT.context({"id": row.id}), row.content))
+            out.append((row.created_at, Notification(row.kind, str(doc["title"]), str(doc["body"]), row.ref)))
+        return out
