@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import asyncpg
 from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -96,13 +98,39 @@ class AuditLog:
         return (await self.append_many(session, [event]))[0]
 
     async def append_many(self, session: AsyncSession, events: Sequence[AuditEvent]) -> list[AuditRow]:
-        """:meth:`append_rows` in the caller's async transaction."""
+        """:meth:`append_rows` in the caller's async transaction (on PostgreSQL straight on asyncpg)."""
         try:
+            raw = (await session.connection()).sync_connection.connection.driver_connection  # type: ignore[union-attr]
+            if isinstance(raw, asyncpg.Connection) and events:
+                return await self._append_asyncpg(session, raw, events)
             return await session.run_sync(self.append_rows, events)
         except AuditError:
             raise
         except Exception as exc:
             raise AuditError(f"audit write failed: {type(exc).__name__}") from exc
+
+    async def _append_asyncpg(
+        self, session: AsyncSession, raw: asyncpg.Connection, events: Sequence[AuditEvent]
+    ) -> list[AuditRow]:
+        """The hot path on PostgreSQL: the head moves through SQLAlchemy (which also opens the
+        session's transaction on the connection), the rows and the new hash go straight to asyncpg
+        on that same connection and transaction."""
+        top, prev = (await session.execute(_ADVANCE, {"n": len(events)})).one()
+        if not raw.is_in_transaction():
+            raise AuditError("audit write failed: no transaction")
+        rows = self._chain(int(top) - len(events), str(prev), events)
+        await raw.executemany(_PG_INSERT, [tuple(getattr(r, c) for c in _COLUMNS) for r in rows])
+        await raw.execute(_PG_SET_HASH, rows[-1].row_hash)
+        return rows
+
+    def _chain(self, seq: int, prev: str, events: Sequence[AuditEvent]) -> list[AuditRow]:
+        rows: list[AuditRow] = []
+        for event in events:
+            seq += 1
+            row = self._row(seq, prev, event)
+            prev = row.row_hash
+            rows.append(row)
+        return rows
 
     def append_rows(self, session: Session, events: Sequence[AuditEvent]) -> list[AuditRow]:
         """Append several rows in the caller's transaction, in order, with three statements on
@@ -111,16 +139,23 @@ class AuditLog:
         if not events:
             return []
         try:
-            top, prev = session.execute(_ADVANCE, {"n": len(events)}).one()
-            seq, prev = int(top) - len(events), str(prev)
-            rows: list[AuditRow] = []
-            for event in events:
-                seq += 1
-                row = self._row(seq, prev, event)
-                prev = row.row_hash
-                rows.append(row)
-            session.execute(_INSERT, [{c: getattr(r, c) for c in _COLUMNS} for r in rows])
-            session.execute(_SET_HASH, {"new_hash": prev})
+            raw = _sqlite_driver(session)
+            if raw is None:
+                top, prev = session.execute(_ADVANCE, {"n": len(events)}).one()
+            else:
+                top, prev = raw.execute(_SQLITE_ADVANCE, (len(events),)).fetchone()
+            rows = self._chain(int(top) - len(events), str(prev), events)
+            prev = rows[-1].row_hash
+            if raw is None:
+                session.execute(_INSERT, [{c: getattr(r, c) for c in _COLUMNS} for r in rows])
+                session.execute(_SET_HASH, {"new_hash": prev})
+            else:
+                ts = _LOG.c.ts.type.bind_processor(session.get_bind().dialect)
+                assert ts is not None
+                raw.executemany(
+                    _SQLITE_INSERT, [tuple(ts(r.ts) if c == "ts" else getattr(r, c) for c in _COLUMNS) for r in rows]
+                )
+                raw.execute(_SQLITE_SET_HASH, (prev,))
         except AuditError:
             raise
         except Exception as exc:
@@ -158,6 +193,23 @@ _ADVANCE = (
 _COLUMNS = tuple(col.key for col in _LOG.columns)
 _INSERT = _LOG.insert()
 _SET_HASH = _HEAD.update().where(_HEAD.c.id == 1).values(hash=bindparam("new_hash"))
+
+
+# The same three statements for the stdlib sqlite3 driver, run on the session's own connection (and
+# so in its transaction) without SQLAlchemy's per-statement work: the group commit's hot path.
+_SQLITE_ADVANCE = "UPDATE audit_head SET seq = seq + ? WHERE id = 1 RETURNING seq, hash"
+_SQLITE_INSERT = f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"  # noqa: S608 - the model's column names; values are bound
+_SQLITE_SET_HASH = "UPDATE audit_head SET hash = ? WHERE id = 1"
+_PG_INSERT = (
+    f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) VALUES ({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))})"  # noqa: S608 - the model's column names; values are bound
+)
+_PG_SET_HASH = "UPDATE audit_head SET hash = $1 WHERE id = 1"
+
+
+def _sqlite_driver(session: Session) -> sqlite3.Connection | None:
+    """The stdlib sqlite3 connection under ``session``, if that is what it runs on (not aiosqlite)."""
+    found = session.connection().connection.driver_connection
+    return found if isinstance(found, sqlite3.Connection) else None
 
 
 def _clip(v: Any, n: int) -> str | None:

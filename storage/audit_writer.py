@@ -58,7 +58,12 @@ class AuditWriter:
             batch = self._queue[: self._max]
             del self._queue[: len(batch)]
             try:
-                rows = await self._db.write_sync(partial(self._append, batch=batch))
+                if self._db.is_sqlite:  # one worker-thread hop for the whole batch
+                    rows = await self._db.write_sync(partial(self._append, batch=batch))
+                else:
+                    async with self._db.transaction() as session:
+                        events = [e if isinstance(e, AuditEvent) else await session.run_sync(e) for e, _ in batch]
+                        rows = await self._log.append_many(session, events)
             except Exception as exc:  # noqa: BLE001 - every failure is handed to the waiting callers
                 message = str(exc) if isinstance(exc, AuditError) else f"audit write failed: {type(exc).__name__}"
                 for _, done in batch:

@@ -221,7 +221,7 @@ def _action_row(kid: str) -> DataKeyRow:
     return DataKeyRow(kid=kid, domain="mail", purpose="enc", version=int(kid[-1]), state="active", kek_id="mk-t")
 
 
-@pytest.mark.parametrize("failure", ["unserializable_details", "insert_raises"])
+@pytest.mark.parametrize("failure", ["unserializable_details", "head_update_raises"])
 async def test_the_action_fails_when_its_audit_append_fails(db: Database, failure: str) -> None:
     log = AuditLog(hasher)
     async with db.transaction() as s:  # the same action with a working audit write is persisted
@@ -234,7 +234,7 @@ async def test_the_action_fails_when_its_audit_append_fails(db: Database, failur
         event_.details = {"when": object()}
 
     def refuse(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if failure == "insert_raises" and statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
+        if failure == "head_update_raises" and statement.lstrip().upper().startswith("UPDATE AUDIT_HEAD"):
             raise RuntimeError("disk full")
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", refuse)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -77,27 +79,51 @@ async def test_a_lone_write_commits_at_once_and_is_visible_on_return(db: Databas
     assert [r.row_hash for r in await _rows(db)] == [row.row_hash]
 
 
-async def test_a_failed_batch_fails_every_caller_and_commits_nothing(db: Database) -> None:
+@pytest.mark.parametrize("failure", ["database", "one_bad_event"])
+async def test_a_failed_batch_fails_every_caller_and_commits_nothing(db: Database, failure: str) -> None:
     writer = AuditWriter(db, _log())
     await writer.write(_event(0))
 
     def refuse(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_LOG"):
+        if statement.lstrip().upper().startswith("UPDATE AUDIT_HEAD"):
             raise RuntimeError("disk full")
 
-    # On every engine: the writer may use a sync engine of its own (SQLite).
-    event.listen(Engine, "before_cursor_execute", refuse)
+    events = [_event(i) for i in range(1, 6)]
+    if failure == "one_bad_event":
+        events[2] = AuditEvent("x", "y", "ok", details={"not json": object()})
+    else:
+        # SQLAlchemy sees every statement except on SQLite's raw hot path (a trigger breaks that one).
+        event.listen(Engine, "before_cursor_execute", refuse)
     try:
-        results = await asyncio.gather(*(writer.write(_event(i)) for i in range(1, 6)), return_exceptions=True)
+        if failure == "database" and db.is_sqlite:
+            async with _broken_sqlite(db):
+                results = await asyncio.gather(*(writer.write(e) for e in events), return_exceptions=True)
+        else:
+            results = await asyncio.gather(*(writer.write(e) for e in events), return_exceptions=True)
     finally:
-        event.remove(Engine, "before_cursor_execute", refuse)
-    assert all(isinstance(r, AuditError) for r in results)
+        if failure == "database":
+            event.remove(Engine, "before_cursor_execute", refuse)
+    assert all(isinstance(r, AuditError) for r in results), results
     assert all("audit write failed" in str(r) and "disk full" not in str(r) for r in results)
     assert [r.seq for r in await _rows(db)] == [1]
     # The writer recovers: the next write lands and the chain is intact.
     assert (await writer.write(_event(9))).seq == 2
     async with db.read() as s:
         assert (await verify_chain(s)).ok
+
+
+@contextlib.asynccontextmanager
+async def _broken_sqlite(db: Database) -> AsyncIterator[None]:
+    """SQLite refuses to move the chain head (a trigger), whatever driver path the write takes."""
+    async with db.transaction() as s:
+        await s.execute(
+            text("CREATE TRIGGER t_fail BEFORE UPDATE ON audit_head BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+        )
+    try:
+        yield
+    finally:
+        async with db.transaction() as s:
+            await s.execute(text("DROP TRIGGER t_fail"))
 
 
 async def test_a_prepared_event_is_built_inside_the_batch_transaction(db: Database) -> None:
