@@ -47,6 +47,7 @@ from agent.limits import Prices, TurnLimits
 from agent.mcp_host import McpHost, ServerSpec
 from agent.model import ModelPort
 from agent.notifications import DbNotifier
+from agent.push import PushConfig, PushConfigError, PushSender
 from agent.services import AgentServices, ApprovalDesk
 from agent.toolrunner import GatewayToolRunner, McpExecutor, TokenSource, refresh_pins
 from broker.client import BrokerClient
@@ -95,14 +96,16 @@ class AgentRuntime:
     http: httpx.AsyncClient
     data: ConsoleData
     google_http: httpx.AsyncClient | None = None
+    push_http: httpx.AsyncClient | None = None
 
     async def close(self) -> None:
         if self.services.scheduler is not None:
             await self.services.scheduler.stop()
         await self.host.close()
         await self.http.aclose()
-        if self.google_http is not None:
-            await self.google_http.aclose()
+        for extra in (self.google_http, self.push_http):
+            if extra is not None:
+                await extra.aclose()
 
 
 async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRuntime:
@@ -128,7 +131,8 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
     registry = Registry.load()
     refresh_pins(registry, host)
     tokens = CallTokens(broker, console_key)
-    a = assemble(db, keyring, host, registry, tokens, console_key, build_model(ctx))
+    push, push_http = build_push(ctx)
+    a = assemble(db, keyring, host, registry, tokens, console_key, build_model(ctx), push)
     calls = GatewayCalls(
         host, a.gateway.policy, a.approvals, a.audit, lambda sid: a.policy_context(sid, [], []), tokens
     )
@@ -153,7 +157,7 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
         google=google,
         sandbox=ctx.settings.demo_profile,
     )
-    return AgentRuntime(services, host, http, data, google_http)
+    return AgentRuntime(services, host, http, data, google_http, push_http)
 
 
 PolicyContextFor = Callable[[str, list[str], list[dict[str, Any] | None]], PolicyContext]
@@ -191,6 +195,7 @@ def assemble(
     tokens: TokenSource,
     console_key: str,
     model: ModelPort | None,
+    push: PushSender | None = None,
 ) -> Assembly:
     """Gateway, approvals, conversations and chat over a started host (production and tests alike)."""
     cipher = FieldCipher(keyring)
@@ -198,7 +203,7 @@ def assemble(
 
     approval_key = hmac.new(keyring.index_key("conversation"), b"aegis/approvals/grants", hashlib.sha256).digest()
     store = DbApprovalStore(db, cipher)
-    notifier = DbNotifier(db, cipher)
+    notifier = DbNotifier(db, cipher, push)
 
     async def approval_waiting(p: PendingApproval) -> None:
         body = "Open it to see every argument, where each came from and what would leave; then approve or reject."
@@ -240,6 +245,29 @@ def assemble(
     desk = ApprovalDesk(approvals, store, gateway, context_for, conversations)
     services = AgentServices(chat, conversations, desk, host, model is not None, notifier=notifier)
     return Assembly(services, gateway, approvals, audit, cipher, policy_context, notifier)
+
+
+def build_push(ctx: Context) -> tuple[PushSender | None, httpx.AsyncClient | None]:
+    """Phone push through ntfy, when the push_url secret file exists (and push_token, if protected)."""
+    path = _secret_path(ctx, "push_url")
+    if path is None:
+        return None, None
+    from aegis.secrets import check_private_file
+
+    if not ctx.settings.console_url:
+        raise PushConfigError("push_url is set: set AEGIS_CONSOLE_URL too (the console's https address)")
+    check_private_file(path)
+    url = path.read_text(encoding="utf-8").strip()
+    ctx.redactor.register(url)
+    token_path = _secret_path(ctx, "push_token")
+    token = None
+    if token_path is not None:
+        check_private_file(token_path)
+        token = token_path.read_text(encoding="utf-8").strip()
+        ctx.redactor.register(token)
+    config = PushConfig(url, ctx.settings.console_url, token)
+    http = httpx.AsyncClient(timeout=10, trust_env=False, follow_redirects=False)
+    return PushSender(http, config), http
 
 
 def build_google(ctx: Context) -> tuple[GoogleOAuth | None, httpx.AsyncClient | None]:

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = []
     # The owner's time zone (IANA name): recurring jobs fire on this wall clock, across DST changes.
     timezone: str = "UTC"
+    # The console's address as the owner's phone reaches it (the tunnel's HTTPS URL), for the links
+    # in push notifications. Push itself is on when the push_url secret file (an ntfy topic URL) exists.
+    console_url: str | None = None
 
     @field_validator("log_level")
     @classmethod

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from agent.jobs.ports import Notification
+from agent.push import PushSender
 from storage.crypto.field import FieldCipher
 from storage.db import Database
 from storage.models.base import utcnow
@@ -26,9 +27,12 @@ MAX_LIST = 200
 
 
 class DbNotifier:
-    def __init__(self, db: Database, cipher: FieldCipher) -> None:
+    """Stores every notification; with a :class:`PushSender`, also pushes it to the owner's phone."""
+
+    def __init__(self, db: Database, cipher: FieldCipher, push: PushSender | None = None) -> None:
         self._db = db
         self._cipher = cipher
+        self._push = push
 
     async def notify(self, note: Notification) -> None:
         nid = str(uuid.uuid4())
@@ -37,6 +41,8 @@ class DbNotifier:
         )
         async with self._db.transaction() as s:
             s.add(NotificationRow(id=nid, kind=note.kind[:16], ref=note.ref, content=blob, created_at=utcnow()))
+        if self._push is not None:
+            await self._push.send(note)
 
     async def recent(self, limit: int = 20) -> list[tuple[datetime, Notification]]:
         """Newest first."""
