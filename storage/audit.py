@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import asyncpg
-from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy import Dialect, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -123,6 +123,27 @@ class AuditLog:
         await raw.execute(_PG_SET_HASH, rows[-1].row_hash)
         return rows
 
+    def append_sqlite(self, conn: sqlite3.Connection, events: Sequence[AuditEvent], dialect: Dialect) -> list[AuditRow]:
+        """:meth:`append_rows` on a bare stdlib connection already in a write transaction."""
+        try:
+            top, prev = conn.execute(_SQLITE_ADVANCE, (len(events),)).fetchone()
+            rows = self._chain(int(top) - len(events), str(prev), events)
+            self._insert_sqlite(conn, rows, dialect)
+        except AuditError:
+            raise
+        except Exception as exc:
+            raise AuditError(f"audit write failed: {type(exc).__name__}") from exc
+        return rows
+
+    @staticmethod
+    def _insert_sqlite(conn: sqlite3.Connection, rows: Sequence[AuditRow], dialect: Dialect) -> None:
+        ts = _LOG.c.ts.type.bind_processor(dialect)
+        assert ts is not None
+        conn.executemany(
+            _SQLITE_INSERT, [tuple(ts(r.ts) if c == "ts" else getattr(r, c) for c in _COLUMNS) for r in rows]
+        )
+        conn.execute(_SQLITE_SET_HASH, (rows[-1].row_hash,))
+
     def _chain(self, seq: int, prev: str, events: Sequence[AuditEvent]) -> list[AuditRow]:
         rows: list[AuditRow] = []
         for event in events:
@@ -150,12 +171,7 @@ class AuditLog:
                 session.execute(_INSERT, [{c: getattr(r, c) for c in _COLUMNS} for r in rows])
                 session.execute(_SET_HASH, {"new_hash": prev})
             else:
-                ts = _LOG.c.ts.type.bind_processor(session.get_bind().dialect)
-                assert ts is not None
-                raw.executemany(
-                    _SQLITE_INSERT, [tuple(ts(r.ts) if c == "ts" else getattr(r, c) for c in _COLUMNS) for r in rows]
-                )
-                raw.execute(_SQLITE_SET_HASH, (prev,))
+                self._insert_sqlite(raw, rows, session.get_bind().dialect)
         except AuditError:
             raise
         except Exception as exc:

@@ -58,7 +58,14 @@ class AuditWriter:
             batch = self._queue[: self._max]
             del self._queue[: len(batch)]
             try:
-                if self._db.is_sqlite:  # one worker-thread hop for the whole batch
+                plain = [e for e, _ in batch if isinstance(e, AuditEvent)]
+                if self._db.is_sqlite and len(plain) == len(batch):  # one thread hop, bare driver
+                    work = partial(self._log.append_sqlite, events=plain, dialect=self._db.dialect)
+                    done_rows = await self._db.write_sqlite(work)
+                    if done_rows is None:
+                        raise AuditError("audit write failed: no SQLite engine")
+                    rows = done_rows
+                elif self._db.is_sqlite:  # checks that need a session: one thread hop
                     rows = await self._db.write_sync(partial(self._append, batch=batch))
                 else:
                     async with self._db.transaction() as session:
