@@ -118,7 +118,7 @@ class AuditLog:
         top, prev = (await session.execute(_ADVANCE, {"n": len(events)})).one()
         if not raw.is_in_transaction():
             raise AuditError("audit write failed: no transaction")
-        rows = self._chain(int(top) - len(events), str(prev), events)
+        rows = self.chain(int(top) - len(events), str(prev), events)
         await raw.executemany(_PG_INSERT, [tuple(getattr(r, c) for c in _COLUMNS) for r in rows])
         await raw.execute(_PG_SET_HASH, rows[-1].row_hash)
         return rows
@@ -127,7 +127,7 @@ class AuditLog:
         """:meth:`append_rows` on a bare stdlib connection already in a write transaction."""
         try:
             top, prev = conn.execute(_SQLITE_ADVANCE, (len(events),)).fetchone()
-            rows = self._chain(int(top) - len(events), str(prev), events)
+            rows = self.chain(int(top) - len(events), str(prev), events)
             self._insert_sqlite(conn, rows, dialect)
         except AuditError:
             raise
@@ -144,7 +144,8 @@ class AuditLog:
         )
         conn.execute(_SQLITE_SET_HASH, (rows[-1].row_hash,))
 
-    def _chain(self, seq: int, prev: str, events: Sequence[AuditEvent]) -> list[AuditRow]:
+    def chain(self, seq: int, prev: str, events: Sequence[AuditEvent]) -> list[AuditRow]:
+        """Rows for ``events`` following the row ``seq`` whose hash is ``prev`` (not written)."""
         rows: list[AuditRow] = []
         for event in events:
             seq += 1
@@ -165,7 +166,7 @@ class AuditLog:
                 top, prev = session.execute(_ADVANCE, {"n": len(events)}).one()
             else:
                 top, prev = raw.execute(_SQLITE_ADVANCE, (len(events),)).fetchone()
-            rows = self._chain(int(top) - len(events), str(prev), events)
+            rows = self.chain(int(top) - len(events), str(prev), events)
             prev = rows[-1].row_hash
             if raw is None:
                 session.execute(_INSERT, [{c: getattr(r, c) for c in _COLUMNS} for r in rows])
@@ -220,6 +221,11 @@ _PG_INSERT = (
     f"INSERT INTO audit_log ({', '.join(_COLUMNS)}) VALUES ({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))})"  # noqa: S608 - the model's column names; values are bound
 )
 _PG_SET_HASH = "UPDATE audit_head SET hash = $1 WHERE id = 1"
+
+
+def audit_columns() -> tuple[str, ...]:
+    """The audit_log columns in the order every raw statement here uses."""
+    return _COLUMNS
 
 
 def _sqlite_driver(session: Session) -> sqlite3.Connection | None:

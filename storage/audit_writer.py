@@ -22,9 +22,11 @@ import asyncio
 from collections.abc import Callable, Sequence
 from functools import partial
 
+import asyncpg
 from sqlalchemy.orm import Session
 
 from storage.audit import AuditError, AuditEvent, AuditLog
+from storage.audit_pg import PgAppender
 from storage.db import Database
 from storage.models import AuditRow
 
@@ -38,6 +40,7 @@ class AuditWriter:
             raise ValueError("max_batch must be at least 1")
         self._db = db
         self._log = log
+        self._pg = PgAppender(log)
         self._max = max_batch
         self._queue: list[Waiter] = []
         self._drainer: asyncio.Task[None] | None = None
@@ -67,6 +70,8 @@ class AuditWriter:
                     rows = done_rows
                 elif self._db.is_sqlite:  # checks that need a session: one thread hop
                     rows = await self._db.write_sync(partial(self._append, batch=batch))
+                elif len(plain) == len(batch):  # PostgreSQL: one statement, one round trip
+                    rows = await self._append_pg(plain)
                 else:
                     async with self._db.transaction() as session:
                         events = [e if isinstance(e, AuditEvent) else await session.run_sync(e) for e, _ in batch]
@@ -81,6 +86,13 @@ class AuditWriter:
             for (_, done), row in zip(batch, rows, strict=True):
                 if not done.done():
                     done.set_result(row)
+
+    async def _append_pg(self, events: list[AuditEvent]) -> list[AuditRow]:
+        async with self._db.engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            if not isinstance(raw, asyncpg.Connection):
+                raise AuditError("audit write failed: not an asyncpg connection")
+            return await self._pg.append(raw, events)
 
     def _append(self, session: Session, batch: Sequence[Waiter]) -> list[AuditRow]:
         events = [e if isinstance(e, AuditEvent) else e(session) for e, _ in batch]

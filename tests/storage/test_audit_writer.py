@@ -7,10 +7,9 @@ import contextlib
 import itertools
 import os
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from storage.audit import AuditError, AuditEvent, AuditLog, verify_chain
@@ -83,26 +82,13 @@ async def test_a_lone_write_commits_at_once_and_is_visible_on_return(db: Databas
 async def test_a_failed_batch_fails_every_caller_and_commits_nothing(db: Database, failure: str) -> None:
     writer = AuditWriter(db, _log())
     await writer.write(_event(0))
-
-    def refuse(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("UPDATE AUDIT_HEAD"):
-            raise RuntimeError("disk full")
-
     events = [_event(i) for i in range(1, 6)]
     if failure == "one_bad_event":
         events[2] = AuditEvent("x", "y", "ok", details={"not json": object()})
+        results = await asyncio.gather(*(writer.write(e) for e in events), return_exceptions=True)
     else:
-        # SQLAlchemy sees every statement except on SQLite's raw hot path (a trigger breaks that one).
-        event.listen(Engine, "before_cursor_execute", refuse)
-    try:
-        if failure == "database" and db.is_sqlite:
-            async with _broken_sqlite(db):
-                results = await asyncio.gather(*(writer.write(e) for e in events), return_exceptions=True)
-        else:
+        async with _broken_head(db):  # the database refuses to move the chain head
             results = await asyncio.gather(*(writer.write(e) for e in events), return_exceptions=True)
-    finally:
-        if failure == "database":
-            event.remove(Engine, "before_cursor_execute", refuse)
     assert all(isinstance(r, AuditError) for r in results), results
     assert all("audit write failed" in str(r) and "disk full" not in str(r) for r in results)
     assert [r.seq for r in await _rows(db)] == [1]
@@ -112,18 +98,41 @@ async def test_a_failed_batch_fails_every_caller_and_commits_nothing(db: Databas
         assert (await verify_chain(s)).ok
 
 
-@contextlib.asynccontextmanager
-async def _broken_sqlite(db: Database) -> AsyncIterator[None]:
-    """SQLite refuses to move the chain head (a trigger), whatever driver path the write takes."""
-    async with db.transaction() as s:
-        await s.execute(
-            text("CREATE TRIGGER t_fail BEFORE UPDATE ON audit_head BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+async def test_writers_of_two_processes_interleave_into_one_chain(db: Database) -> None:
+    # Two writers with their own idea of the head (two processes): each notices the other's rows.
+    first, second = AuditWriter(db, _log()), AuditWriter(db, _log())
+    for round_ in range(5):
+        await asyncio.gather(
+            *(first.write(_event(100 * round_ + i)) for i in range(3)),
+            *(second.write(_event(100 * round_ + 50 + i)) for i in range(3)),
         )
+    stored = await _rows(db)
+    assert [r.seq for r in stored] == list(range(1, 31))
+    async with db.read() as s:
+        assert (await verify_chain(s)).ok
+
+
+@contextlib.asynccontextmanager
+async def _broken_head(db: Database) -> AsyncIterator[None]:
+    """A trigger refuses to move the chain head, whatever driver path the write takes."""
+    if db.is_sqlite:
+        create = ["CREATE TRIGGER t_fail BEFORE UPDATE ON audit_head BEGIN SELECT RAISE(ABORT, 'disk full'); END"]
+        drop = ["DROP TRIGGER t_fail"]
+    else:
+        create = [
+            "CREATE FUNCTION t_fail() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER t_fail BEFORE UPDATE ON audit_head FOR EACH ROW EXECUTE FUNCTION t_fail()",
+        ]
+        drop = ["DROP TRIGGER t_fail ON audit_head", "DROP FUNCTION t_fail()"]
+    async with db.transaction() as s:
+        for sql in create:
+            await s.execute(text(sql))
     try:
         yield
     finally:
         async with db.transaction() as s:
-            await s.execute(text("DROP TRIGGER t_fail"))
+            for sql in drop:
+                await s.execute(text(sql))
 
 
 async def test_a_prepared_event_is_built_inside_the_batch_transaction(db: Database) -> None:
