@@ -7,10 +7,11 @@ transaction: under load, many requests share one commit (and one wait for the ch
 of queueing for one each. Each caller still returns only after its own row is durable, and a
 failed batch fails every caller in it (fail-closed). Idle, a single event commits at once.
 
-An event may also be given as a function that the batch calls in its transaction (with a plain,
-sync session) to build the event, so a check and the record of its outcome commit together (the
-console checks that the session is live this way, without a transaction of its own). The batch
-runs through :meth:`Database.write_sync`: on SQLite one worker-thread hop for the whole batch.
+An event may also be given as a function that the batch calls (with a plain, sync session) to
+build the event, so a check and the record of its outcome go in the same batch (the console checks
+that the session is live this way, without a transaction of its own). On SQLite the check runs in
+the batch's own transaction (one worker-thread hop); on PostgreSQL the checks commit in one short
+transaction just before the batch's single append statement.
 
 Never call :meth:`AuditWriter.write` from inside an open transaction on the same database: the
 batch needs the write lock (SQLite) or the chain head (PostgreSQL) that the caller would hold.
@@ -70,12 +71,12 @@ class AuditWriter:
                     rows = done_rows
                 elif self._db.is_sqlite:  # checks that need a session: one thread hop
                     rows = await self._db.write_sync(partial(self._append, batch=batch))
-                elif len(plain) == len(batch):  # PostgreSQL: one statement, one round trip
-                    rows = await self._append_pg(plain)
-                else:
-                    async with self._db.transaction() as session:
-                        events = [e if isinstance(e, AuditEvent) else await session.run_sync(e) for e, _ in batch]
-                        rows = await self._log.append_many(session, events)
+                else:  # PostgreSQL: the checks in one short transaction, then one statement
+                    events = plain
+                    if len(plain) != len(batch):
+                        async with self._db.transaction() as session:
+                            events = [e if isinstance(e, AuditEvent) else await session.run_sync(e) for e, _ in batch]
+                    rows = await self._append_pg(events)
             except Exception as exc:  # noqa: BLE001 - every failure is handed to the waiting callers
                 message = str(exc) if isinstance(exc, AuditError) else f"audit write failed: {type(exc).__name__}"
                 for _, done in batch:

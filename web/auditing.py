@@ -49,8 +49,8 @@ class Auditor:
             raise AuditUnavailable(str(exc)) from exc
 
     async def commit_checked(self, request: Request, check: Callable[[Session], Mapping[str, Any]]) -> AuditRow:
-        """``check`` runs in the group commit's transaction and returns the row's fields, so a check
-        (is the session live?) and the record of its outcome commit together."""
+        """``check`` runs in the group commit (see ``storage.audit_writer``) and returns the row's fields, so a check
+        (is the session live?) and the record of its outcome go in the same group commit."""
         try:
             return await self._writer.write(lambda session: self._event(request, **check(session)))
         except AuditError as exc:

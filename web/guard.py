@@ -127,7 +127,7 @@ async def _authenticate(request: Request, c: Console) -> Principal:
             c.sessions.touch(s, sid, now)
         return ok_fields
 
-    # The session check and its audit row commit together, before the handler reads anything;
+    # The session check and its audit row go in one group commit, before the handler reads anything;
     # concurrent requests share one commit.
     row = await c.auditor.commit_checked(request, check)
     if row.result != "ok":
