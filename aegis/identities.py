@@ -6,6 +6,7 @@ them as Docker secrets named ``<identity>_api_key``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 from aegis.broker_root import read_admin_token
 from aegis.runtime import Context
 from aegis.secrets import SecretError, check_private_file
+from broker.apikeys import MalformedApiKey, parse_api_key
 from broker.client import BrokerClient, BrokerClientError
 
 
@@ -79,6 +81,13 @@ async def ensure_key(ctx: Context, client: BrokerClient, ident: Identity) -> Pat
     except BrokerClientError as exc:
         if exc.status != 404:  # 404: first start, the principal does not exist yet
             raise
+    if path.exists() and not await _holds_ceiling(admin, ident, path):
+        # An older key that lacks a scope this version needs (e.g. a new console tool): replace it.
+        key_id = _key_id(path)
+        if key_id is not None:
+            with contextlib.suppress(BrokerClientError):
+                await admin.revoke_key(key_id, reason="superseded: scopes changed")
+        path.unlink()
     if not path.exists():
         out = await admin.create_key(
             principal=ident.name,
@@ -95,6 +104,30 @@ async def ensure_key(ctx: Context, client: BrokerClient, ident: Identity) -> Pat
             fh.write(out["api_key"] + "\n")
     check_private_file(path)
     return path
+
+
+def _key_id(path: Path) -> str | None:
+    try:
+        return parse_api_key(path.read_text(encoding="ascii").strip()).key_id
+    except (MalformedApiKey, OSError, UnicodeDecodeError):
+        return None
+
+
+async def _holds_ceiling(admin: BrokerClient, ident: Identity, path: Path) -> bool:
+    """Whether the key in ``path`` is live and allowed every scope and resource of the identity."""
+    key_id = _key_id(path)
+    if key_id is None:
+        return False
+    try:
+        keys = (await admin.principal(ident.name)).get("keys", [])
+    except BrokerClientError:
+        return False
+    for key in keys:
+        if key.get("key_id") == key_id and not key.get("revoked"):
+            return set(ident.scopes) <= set(key.get("scopes", [])) and set(ident.resources) <= set(
+                key.get("resources", [])
+            )
+    return False
 
 
 def read_key(ctx: Context, path: Path) -> str:
