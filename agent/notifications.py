@@ -9,21 +9,38 @@ approval's card directly (``/approvals/{id}``), which is the link a phone notifi
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from agent.jobs.ports import Notification
-from agent.push import PushSender
 from storage.crypto.field import FieldCipher
 from storage.db import Database
 from storage.models.base import utcnow
 from storage.models.jobs import ENCRYPTED, NotificationRow
 
+if TYPE_CHECKING:
+    from agent.push import PushSender
+
+_APPROVAL_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 DOMAIN = "conversation"
 _CONTENT = ENCRYPTED[1]
 MAX_LIST = 200
+
+
+def console_path(note: Notification) -> str | None:
+    """The console page a notification opens, if it names one with a well-formed id."""
+    if note.kind == "approval" and note.ref and _APPROVAL_ID.fullmatch(note.ref):
+        return f"/approvals/{note.ref}"
+    if note.kind in ("briefing", "digest") and note.ref:
+        try:
+            return f"/briefings/{uuid.UUID(note.ref)}"
+        except ValueError:
+            return None
+    return None
 
 
 class DbNotifier:

@@ -14,14 +14,14 @@ notification is already stored.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
 
 from agent.jobs.ports import Notification
+from agent.notifications import console_path
 
 log = structlog.get_logger("aegis.push")
 
@@ -31,7 +31,6 @@ TEXT = {
     "digest": ("Aegis: weekly digest", "Your weekly digest is ready.", "default", "newspaper"),
     "job_failed": ("Aegis: a job failed", "A scheduled job failed. Open Aegis for details.", "high", "warning"),
 }
-_REF = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class PushConfigError(ValueError):
@@ -62,13 +61,7 @@ class PushSender:
         self._config = config
 
     def link(self, note: Notification) -> str:
-        base = self._config.console_url.rstrip("/")
-        ref = note.ref if note.ref and _REF.fullmatch(note.ref) else None
-        if note.kind == "approval" and ref:
-            return f"{base}/approvals/{quote(ref)}"
-        if note.kind in ("briefing", "digest") and ref:
-            return f"{base}/briefings/{quote(ref)}"
-        return f"{base}/jobs#notifications"
+        return self._config.console_url.rstrip("/") + (console_path(note) or "/jobs#notifications")
 
     async def send(self, note: Notification) -> bool:
         title, text, priority, tag = TEXT.get(

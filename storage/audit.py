@@ -162,17 +162,12 @@ class AuditLog:
             return []
         try:
             raw = _sqlite_driver(session)
-            if raw is None:
-                top, prev = session.execute(_ADVANCE, {"n": len(events)}).one()
-            else:
-                top, prev = raw.execute(_SQLITE_ADVANCE, (len(events),)).fetchone()
+            if raw is not None:
+                return self.append_sqlite(raw, events, session.get_bind().dialect)
+            top, prev = session.execute(_ADVANCE, {"n": len(events)}).one()
             rows = self.chain(int(top) - len(events), str(prev), events)
-            prev = rows[-1].row_hash
-            if raw is None:
-                session.execute(_INSERT, [{c: getattr(r, c) for c in _COLUMNS} for r in rows])
-                session.execute(_SET_HASH, {"new_hash": prev})
-            else:
-                self._insert_sqlite(raw, rows, session.get_bind().dialect)
+            session.execute(_INSERT, [{c: getattr(r, c) for c in _COLUMNS} for r in rows])
+            session.execute(_SET_HASH, {"new_hash": rows[-1].row_hash})
         except AuditError:
             raise
         except Exception as exc:

@@ -65,10 +65,7 @@ class AuditWriter:
                 plain = [e for e, _ in batch if isinstance(e, AuditEvent)]
                 if self._db.is_sqlite and len(plain) == len(batch):  # one thread hop, bare driver
                     work = partial(self._log.append_sqlite, events=plain, dialect=self._db.dialect)
-                    done_rows = await self._db.write_sqlite(work)
-                    if done_rows is None:
-                        raise AuditError("audit write failed: no SQLite engine")
-                    rows = done_rows
+                    rows = await self._db.write_sqlite(work)
                 elif self._db.is_sqlite:  # checks that need a session: one thread hop
                     rows = await self._db.write_sync(partial(self._append, batch=batch))
                 else:  # PostgreSQL: the checks in one short transaction, then one statement

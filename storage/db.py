@@ -82,12 +82,12 @@ class Database:
         async with self._writer():
             return await asyncio.to_thread(_in_transaction, engine, work)
 
-    async def write_sqlite(self, work: Callable[[sqlite3.Connection], T]) -> T | None:
-        """SQLite only (None elsewhere): ``work`` on a pooled stdlib connection in one ``BEGIN
-        IMMEDIATE`` transaction, in a worker thread, without SQLAlchemy around each statement. For
-        the hottest write (a group commit of plain audit rows)."""
+    async def write_sqlite(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """SQLite only: ``work`` on a pooled stdlib connection in one ``BEGIN IMMEDIATE``
+        transaction, in a worker thread, without SQLAlchemy around each statement. For the hottest
+        write (a group commit of plain audit rows)."""
         if self._sync_engine is None:
-            return None
+            raise RuntimeError("write_sqlite needs a SQLite database")
         engine = self._sync_engine
         async with self._writer():
             return await asyncio.to_thread(_in_raw_transaction, engine, work)

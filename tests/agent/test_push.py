@@ -60,7 +60,9 @@ async def test_links_never_carry_a_hostile_ref_and_unknown_kinds_go_to_the_list(
     ntfy = Ntfy()
     sender = _sender(ntfy)
     assert sender.link(Notification("approval", "x", "y", "../../audit?x=1")) == f"{CONSOLE}/jobs#notifications"
-    assert sender.link(Notification("briefing", "x", "y", "b-42")) == f"{CONSOLE}/briefings/b-42"
+    bid = "0b5e6c1e-3f7a-4d2b-9c8e-1a2b3c4d5e6f"  # briefing ids are UUIDs
+    assert sender.link(Notification("briefing", "x", "y", bid)) == f"{CONSOLE}/briefings/{bid}"
+    assert sender.link(Notification("briefing", "x", "y", "b-42")) == f"{CONSOLE}/jobs#notifications"
     await sender.send(Notification("other", "x", "y"))
     assert ntfy.requests[0].headers["Title"] == "Aegis" and "Authorization" not in ntfy.requests[0].headers
 

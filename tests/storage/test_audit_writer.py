@@ -180,9 +180,14 @@ async def test_sqlite_writers_of_one_process_queue_without_errors(db: Database, 
     if is_postgres:
         pytest.skip("the in-process write lock is SQLite's")
 
+    order: list[int] = []
+
     async def bump(i: int) -> None:
         async with db.transaction() as s:
             await s.execute(text("UPDATE audit_head SET hash = hash WHERE id = 1"))
-            await asyncio.sleep(0)  # hand the loop to the other writers mid-transaction
+            order.append(i)
+            await asyncio.sleep(0.005)  # hand the loop to the other writers mid-transaction
 
     await asyncio.wait_for(asyncio.gather(*(bump(i) for i in range(20))), 10)
+    # They took the write lock first come, first served (SQLite's busy handler promises no order).
+    assert order == list(range(20))

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from agent.jobs import BriefingDoc, JobScheduler, Notification, RunView
+from agent.notifications import console_path
 
 FINISHED_REASON = ("skipped", "missed")
 KIND_LABELS = {"daily": "Morning briefing", "weekly": "Weekly digest"}
@@ -23,7 +24,6 @@ NOTIFICATION_LABELS = {
     "job_failed": "Job failed",
     "approval": "Approval needed",
 }
-_APPROVAL_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -149,16 +149,11 @@ def job_json(job: dict[str, Any], tz: ZoneInfo) -> dict[str, Any]:
 def notification_page(n: Notification, at: datetime | None = None) -> dict[str, Any]:
     """A delivered notification. A briefing's body holds personal data: only its title and a link are
     listed; a failure alert's body is the engine's own curated message; an approval links to its card."""
-    link = None
-    if n.kind in ("briefing", "digest") and n.ref:
-        link = f"/briefings/{n.ref}" if briefing_ref({"briefing_id": n.ref}) else None
-    elif n.kind == "approval" and n.ref and _APPROVAL_ID.fullmatch(n.ref):
-        link = f"/approvals/{n.ref}"
     return {
         "kind": NOTIFICATION_LABELS.get(n.kind, n.kind),
         "title": n.title,
         "body": n.body if n.kind in ("job_failed", "approval") else None,
-        "link": link,
+        "link": console_path(n),
         "at": iso(at),
     }
 
