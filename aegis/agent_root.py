@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +15,7 @@ import anthropic
 import httpx
 from sqlalchemy import func, select
 
-from aegis.identities import CONSOLE, MCP_GMAIL, MCP_PLAID, Identity, ensure_key, read_key
+from aegis.identities import console_identity, ensure_key, read_key, server_identity
 from aegis.runtime import Context
 from agent.anthropic_model import AnthropicModel
 from agent.approval_store import DbApprovalStore
@@ -29,7 +29,7 @@ from agent.gateway.gateway import AuditSink
 from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import Registry
-from agent.job_wiring import GatewayCalls, HostIntegrations, ToolBriefingSources, ToolDigestSources
+from agent.job_wiring import GatewayCalls, HostIntegrations, ViewSections
 from agent.jobs import (
     BriefingStore,
     CostGuard,
@@ -43,6 +43,8 @@ from agent.jobs import (
     load_schedule,
     minting_parent,
 )
+from agent.jobs.schedule import installed_jobs
+from agent.jobs.tokens import grants_from
 from agent.limits import Prices, TurnLimits
 from agent.mcp_host import McpHost, ServerSpec
 from agent.model import ModelPort
@@ -51,6 +53,7 @@ from agent.push import PushConfig, PushConfigError, PushSender
 from agent.services import AgentServices, ApprovalDesk
 from agent.toolrunner import GatewayToolRunner, McpExecutor, TokenSource, refresh_pins
 from broker.client import BrokerClient
+from integrations import Catalog
 from storage.audit import AuditEvent, AuditLog
 from storage.audit_writer import AuditWriter
 from storage.crypto.field import FieldCipher
@@ -62,10 +65,6 @@ from web.oauth import GoogleClient, GoogleOAuth
 from web.vault import BrokerVault
 
 PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
-SERVERS: dict[str, tuple[Identity, str]] = {
-    "gmail": (MCP_GMAIL, "mcp_servers.gmail"),
-    "plaid": (MCP_PLAID, "mcp_servers.plaid"),
-}
 
 
 def _secret_path(ctx: Context, name: str) -> Path | None:
@@ -111,10 +110,11 @@ class AgentRuntime:
 async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRuntime:
     http = httpx.AsyncClient(base_url=ctx.settings.resolved_broker_url, timeout=30)
     broker = BrokerClient(http)
-    console_key = read_key(ctx, await ensure_key(ctx, broker, CONSOLE))
+    catalog = ctx.catalog
+    console_key = read_key(ctx, await ensure_key(ctx, broker, console_identity(catalog)))
     specs = []
-    for name, (ident, module) in SERVERS.items():
-        key_file = await ensure_key(ctx, broker, ident)
+    for manifest in catalog:
+        key_file = await ensure_key(ctx, broker, server_identity(manifest))
         env = {
             "AEGIS_BROKER_URL": ctx.settings.resolved_broker_url,
             "AEGIS_BROKER_ISSUER": ctx.settings.resolved_broker_issuer,
@@ -124,17 +124,17 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
             "AEGIS_LOG_LEVEL": ctx.settings.log_level,
             "PYTHONPATH": PROJECT_ROOT,
         }
-        specs.append(ServerSpec(name, command=[sys.executable, "-m", module], env=env))
+        specs.append(ServerSpec(manifest.server, command=[sys.executable, "-m", manifest.module], env=env))
     host = McpHost(specs)
     await host.start(wait=90)
 
-    registry = Registry.load()
+    registry = Registry.load(catalog=catalog, demo=ctx.settings.demo_profile)
     refresh_pins(registry, host)
     tokens = CallTokens(broker, console_key)
     push, push_http = build_push(ctx)
-    a = assemble(db, keyring, host, registry, tokens, console_key, build_model(ctx), push)
+    a = assemble(db, keyring, host, registry, tokens, console_key, build_model(ctx), push, catalog=catalog)
     calls = GatewayCalls(
-        host, a.gateway.policy, a.approvals, a.audit, lambda sid: a.policy_context(sid, [], []), tokens
+        host, a.gateway.policy, a.approvals, a.audit, lambda sid: a.policy_context(sid, [], []), tokens, catalog
     )
     scheduler, briefings = build_scheduler(
         ctx, db, a.cipher, calls, broker, console_key, a.services.chat.model, a.notifier
@@ -148,11 +148,13 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
         registry=registry,
         host=host,
         tokens=tokens,
+        scopes=catalog.tool_scopes,
     )
     google, google_http = build_google(ctx)
     data = ConsoleData(
+        catalog=catalog,
         tools=tools,
-        vault=BrokerVault(broker, tokens=tokens),
+        vault=BrokerVault(broker, tokens=tokens, resources=tuple(m.resource for m in catalog)),
         scheduler=scheduler,
         google=google,
         sandbox=ctx.settings.demo_profile,
@@ -196,8 +198,12 @@ def assemble(
     console_key: str,
     model: ModelPort | None,
     push: PushSender | None = None,
+    *,
+    catalog: Catalog | None = None,
+    scopes: Mapping[str, str] | None = None,
 ) -> Assembly:
     """Gateway, approvals, conversations and chat over a started host (production and tests alike)."""
+    catalog = Catalog.load() if catalog is None else catalog
     cipher = FieldCipher(keyring)
     audit = gateway_audit_sink(db, keyring)
 
@@ -210,7 +216,12 @@ def assemble(
         await notifier.notify(Notification("approval", p.card.headline, body, ref=p.approval_id))
 
     approvals = ApprovalService(store, approval_key, on_pending=approval_waiting)
-    gateway = ToolGateway(policy=Policy(), approvals=approvals, executor=McpExecutor(host, tokens), audit=audit)
+    gateway = ToolGateway(
+        policy=Policy(),
+        approvals=approvals,
+        executor=McpExecutor(host, tokens, scopes or catalog.tool_scopes),
+        audit=audit,
+    )
     scanner = SecretScanner([console_key])
     egress = EgressGuard(registry.allowlists)
     conversations = ConversationStore(db, cipher)
@@ -271,7 +282,8 @@ def build_push(ctx: Context) -> tuple[PushSender | None, httpx.AsyncClient | Non
 
 
 def build_google(ctx: Context) -> tuple[GoogleOAuth | None, httpx.AsyncClient | None]:
-    """Gmail's OAuth consent, when a client is configured (id and redirect URI in settings)."""
+    """Google OAuth consent (for integrations whose manifest names the google provider), when a client
+    is configured (id and redirect URI in settings)."""
     s = ctx.settings
     path = _secret_path(ctx, "google_client_secret")
     if not (s.google_client_id and s.google_redirect_uri and path is not None):
@@ -296,18 +308,21 @@ def build_scheduler(
     notifier: Notifier,
 ) -> tuple[JobScheduler, BriefingStore]:
     """The owner's schedule: sync jobs under job-scoped tokens (RFC 8693), briefings from read tools."""
-    integrations = HostIntegrations(calls.host)
+    integrations = HostIntegrations(calls.host, ctx.catalog)
     briefings = BriefingStore(db, cipher)
+    jobs = installed_jobs(ctx.catalog)
+    sections = ViewSections(calls, integrations)
     handlers = default_handlers(
         runner=calls,
-        tokens=JobTokens(broker, minting_parent(broker, key)),
-        briefing_sources=ToolBriefingSources(calls, integrations),
-        digest_sources=ToolDigestSources(calls, integrations),
+        tokens=JobTokens(broker, minting_parent(broker, key), grants=grants_from(ctx.catalog)),
+        briefing_sources=sections,
+        digest_sources=sections,
         store=briefings,
         notifier=notifier,
         model=model,
+        jobs=jobs,
     )
-    schedule = load_schedule(ctx.settings.timezone, ctx.settings.data_dir / "schedule.yaml")
+    schedule = load_schedule(ctx.settings.timezone, ctx.settings.data_dir / "schedule.yaml", jobs)
     engine = JobEngine(
         schedule,
         RunStore(db),

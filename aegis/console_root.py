@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from aegis.identities import CONSOLE, ensure_key, read_key
+from aegis.identities import console_identity, ensure_key, read_key
 from aegis.runtime import Context
 from broker.client import BrokerClient
 from broker.grants import fetch_keyring
@@ -16,5 +16,5 @@ DOMAINS = frozenset({"auth", "audit", "conversation"})
 async def console_keyring(ctx: Context) -> Keyring:
     async with httpx.AsyncClient(base_url=ctx.settings.resolved_broker_url, timeout=30) as http:
         client = BrokerClient(http)
-        key = read_key(ctx, await ensure_key(ctx, client, CONSOLE))
+        key = read_key(ctx, await ensure_key(ctx, client, console_identity(ctx.catalog)))
         return await fetch_keyring(client, key, set(DOMAINS))

@@ -16,6 +16,7 @@ from aegis.runtime import Context
 from aegis.secrets import SecretError, check_private_file
 from broker.apikeys import MalformedApiKey, parse_api_key
 from broker.client import BrokerClient, BrokerClientError
+from integrations import Catalog, Manifest
 
 
 @dataclass(frozen=True)
@@ -30,33 +31,27 @@ class Identity:
         return f"{self.name.replace('-', '_')}_api_key"
 
 
-CONSOLE = Identity(
-    "console",
-    "the web console and the agent loop",
-    (
-        "datakeys.read",
-        "finance.link",
-        "finance.read",
-        "mail.draft",
-        "mail.link",
-        "mail.read",
-        "mail.send",
-        "secrets.list",
-        "secrets.write",
-        "tokens.exchange",
-    ),
-    ("domain:audit", "domain:auth", "domain:conversation", "mcp:gmail", "mcp:plaid"),
-)
-MCP_GMAIL = Identity(
-    "mcp-gmail", "the Gmail MCP server", ("datakeys.read", "secrets.read"), ("domain:mail", "mcp:gmail")
-)
-MCP_PLAID = Identity(
-    "mcp-plaid",
-    "the Plaid MCP server",
-    ("datakeys.read", "secrets.read", "secrets.write"),
-    ("domain:finance", "mcp:plaid"),
-)
-ALL = (CONSOLE, MCP_GMAIL, MCP_PLAID)
+# What the console and the agent loop hold whatever is installed: the data keys of their own
+# domains, writing and listing the vault, and exchanging tokens for jobs.
+CONSOLE_CORE_SCOPES = ("datakeys.read", "secrets.list", "secrets.write", "tokens.exchange")
+CONSOLE_CORE_RESOURCES = ("domain:audit", "domain:auth", "domain:conversation")
+
+
+def console_identity(catalog: Catalog) -> Identity:
+    """The console's ceiling: its core scopes plus the call scope of every installed tool."""
+    scopes = {*CONSOLE_CORE_SCOPES, *catalog.tool_scopes.values()}
+    resources = {*CONSOLE_CORE_RESOURCES, *(m.resource for m in catalog)}
+    return Identity("console", "the web console and the agent loop", tuple(sorted(scopes)), tuple(sorted(resources)))
+
+
+def server_identity(manifest: Manifest) -> Identity:
+    """An integration server's own principal: its declared scopes, its data domain and resource."""
+    resources = (f"domain:{manifest.identity.data_domain}", manifest.resource)
+    return Identity(manifest.principal, f"the {manifest.title} MCP server", manifest.identity.scopes, resources)
+
+
+def all_identities(catalog: Catalog) -> tuple[Identity, ...]:
+    return (console_identity(catalog), *(server_identity(m) for m in catalog))
 
 
 def key_path(ctx: Context, ident: Identity) -> Path:

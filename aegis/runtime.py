@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aegis.logs import Redactor, configure_logging
 from aegis.secrets import SecretError, SecretSource
 from aegis.settings import Settings
+from integrations import Catalog
 from storage.db import Database
 
 
@@ -16,6 +17,7 @@ class Context:
     settings: Settings
     secrets: SecretSource
     redactor: Redactor
+    catalog: Catalog = field(default_factory=Catalog.load)  # the installed integrations
 
     @property
     def database_url(self) -> str:

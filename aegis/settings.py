@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     # Unset: on in embedded mode, off in production.
     demo: bool | None = None
     model: str = "claude-sonnet-4-6"
-    # Google OAuth for Gmail (the client secret is the google_client_secret secret file).
+    # The Google OAuth client, for integrations that connect through Google (the client secret is the
+    # google_client_secret secret file).
     google_client_id: str | None = None
     google_redirect_uri: str | None = None
     # Peers (IPs or CIDRs) whose X-Forwarded-For/-Proto the console believes, e.g. the tunnel's local end.

@@ -1,25 +1,26 @@
 """Adapters from the scheduler's ports to the running agent: integration status from the MCP host,
-sync through the gateway under the job's own token, briefing sections from read tools."""
+sync through the gateway under the job's own token, briefing and digest sections from the views
+the installed integrations declare (the same views as the console's home panels)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
 from typing import Any
 
 from agent.gateway import ToolGateway
 from agent.gateway.gateway import AuditSink, GatewayStatus
 from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.policy import ToolCall as GatewayCall
-from agent.jobs import Balance, CalendarEvent, IntegrationCheck, JobError, MailItem, Transaction
+from agent.jobs import IntegrationCheck, JobError
+from agent.jobs.briefing import Section
 from agent.mcp_host import McpHost
-from agent.toolrunner import TOOL_SCOPES, McpExecutor
+from agent.toolrunner import McpExecutor
+from integrations import Catalog, PlacedView
+from integrations.views import render, resolve_args
 from storage.audit import AuditEvent
-
-SERVER_OF = {"mail": "gmail", "finance": "plaid"}
 
 
 class _Fixed:
@@ -34,16 +35,19 @@ class _Fixed:
 
 @dataclass
 class HostIntegrations:
+    """Is an installed integration's server up? (Connection itself is probed by the console.)"""
+
     host: McpHost
+    catalog: Catalog
 
     async def check(self, name: str) -> IntegrationCheck:
-        server = SERVER_OF.get(name)
-        if server is None:
-            return IntegrationCheck(False, f"integration not connected: {name} (not built yet)")
-        state = self.host.status().get(server)
+        manifest = self.catalog.get(name)
+        if manifest is None:
+            return IntegrationCheck(False, f"{name} is not installed")
+        state = self.host.status().get(manifest.server)
         if not state or not state["up"]:
             error = state.get("error") if state else None
-            return IntegrationCheck(False, f"integration not connected: {name} ({error or 'server not running'})")
+            return IntegrationCheck(False, f"{error or 'server not running'}")
         return IntegrationCheck(True, "")
 
 
@@ -57,20 +61,28 @@ class GatewayCalls:
     audit: AuditSink
     context: Callable[[str], PolicyContext]
     tokens: Any
+    catalog: Catalog
+
+    @property
+    def scopes(self) -> Mapping[str, str]:
+        return self.catalog.tool_scopes
 
     async def call(self, tool: str, args: dict[str, Any], *, session: str, token: str | None = None) -> Any:
-        executor = McpExecutor(self.host, _Fixed(token) if token else self.tokens)
+        executor = McpExecutor(self.host, _Fixed(token) if token else self.tokens, self.scopes)
         gateway = ToolGateway(policy=self.policy, approvals=self.approvals, executor=executor, audit=self.audit)
         result = await gateway.call(GatewayCall(f"job-{uuid.uuid4().hex[:12]}", tool, args), self.context(session))
         if result.status is not GatewayStatus.OK:
-            raise JobError(f"{tool} was {result.status.value}: " + "; ".join(result.decision.rule_ids))
+            detail = "; ".join(result.decision.rule_ids)
+            if result.status is GatewayStatus.ERROR and isinstance(result.content, str):
+                detail = result.content[:300]
+            raise JobError(f"{tool} was {result.status.value}: {detail}")
         return result.content
 
     async def console_call(self, tool: str, args: dict[str, Any], *, actor: str = "admin") -> Any:
         """An owner action from the console (connecting a bank, say): ADMIN tools the model may never
         call. It skips the model policy but not the call token, and it is audited."""
         server, _, name = tool.partition(".")
-        scope = TOOL_SCOPES.get(tool)
+        scope = self.scopes.get(tool)
         if scope is None:
             raise JobError(f"{tool} has no call scope configured")
         token = await self.tokens.token(f"mcp-{server}", scope, f"mcp:{server}")
@@ -84,93 +96,42 @@ class GatewayCalls:
             raise JobError("; ".join(getattr(c, "text", "") for c in result.content)[:300])
         return result.structured_content
 
-    async def sync(self, integration: str, job_token: str) -> dict[str, Any]:
-        server = SERVER_OF.get(integration)
-        if server is None:
-            raise JobError(f"no sync tool for {integration}")
-        out = await self.call(f"{server}.sync", {}, session=f"job:sync_{integration}", token=job_token)
+    async def sync(self, integration: str, job_token: str, job_id: str) -> dict[str, Any]:
+        member = next((m for m in self.catalog.jobs.get(job_id, ()) if m.integration == integration), None)
+        if member is None:
+            raise JobError(f"{integration} takes no part in {job_id}")
+        out = await self.call(member.tool, {}, session=f"job:{job_id}", token=job_token)
         return out if isinstance(out, dict) else {"result": str(out)[:200]}
 
 
-def _money(v: Any) -> Decimal | None:
-    try:
-        return None if v is None else Decimal(str(v))
-    except InvalidOperation:
-        return None
-
-
 @dataclass
-class ToolBriefingSources:
+class ViewSections:
+    """Briefing and digest sections from the installed integrations' declared views, read through
+    the gateway like any other tool call (session ``job:daily_briefing`` / ``job:weekly_digest``)."""
+
     calls: GatewayCalls
     integrations: HostIntegrations
 
-    async def _connected(self, name: str) -> bool:
-        return (await self.integrations.check(name)).connected
+    async def sections(self, kind: str, start: date, end: date) -> list[Section]:
+        catalog = self.calls.catalog
+        views = catalog.briefing() if kind == "daily" else catalog.digest()
+        session = "job:daily_briefing" if kind == "daily" else "job:weekly_digest"
+        return [await self._one(v, end, session) for v in views]
 
-    async def calendar(self, day: date) -> Sequence[CalendarEvent] | None:
-        return None  # no calendar integration yet
-
-    async def important_unread(self) -> Sequence[MailItem] | None:
-        if not await self._connected("mail"):
-            return None
-        out = await self.calls.call(
-            "gmail.search", {"query": "is:unread is:important", "limit": 10}, session="job:daily_briefing"
-        )
-        items = []
-        for m in out.get("messages", []) if isinstance(out, dict) else []:
-            try:
-                when = datetime.fromisoformat(str(m.get("date"))) if m.get("date") else datetime.now(UTC)
-            except ValueError:
-                when = datetime.now(UTC)
-            items.append(MailItem(str(m.get("from", "")), str(m.get("subject", "")), when))
-        return items
-
-    async def balances(self) -> Sequence[Balance] | None:
-        if not await self._connected("finance"):
-            return None
-        out = await self.calls.call("plaid.balances", {}, session="job:daily_briefing")
-        rows = []
-        for a in out.get("accounts", []) if isinstance(out, dict) else []:
-            amount = _money(a.get("current"))
-            if amount is not None:
-                rows.append(
-                    Balance(
-                        f"{a.get('name', '')} {a.get('mask') or ''}".strip(), amount, str(a.get("currency") or "USD")
-                    )
-                )
-        return rows
-
-    async def notable_transactions(self, since: datetime) -> Sequence[Transaction] | None:
-        return None  # the Plaid server exposes totals, not individual transactions, to the agent
-
-
-@dataclass
-class ToolDigestSources:
-    calls: GatewayCalls
-    integrations: HostIntegrations
-
-    async def productivity(self, start: date, end: date) -> dict[str, int | float | Decimal] | None:
-        return None  # no calendar or task integration yet
-
-    async def email(self, start: date, end: date) -> dict[str, int | float | Decimal] | None:
-        if not (await self.integrations.check("mail")).connected:
-            return None
-        after, before = start.strftime("%Y/%m/%d"), end.strftime("%Y/%m/%d")
-        got = await self.calls.call(
-            "gmail.search", {"query": f"after:{after} before:{before}", "limit": 50}, session="job:weekly_digest"
-        )
-        unread = await self.calls.call(
-            "gmail.search", {"query": f"is:unread after:{after}", "limit": 50}, session="job:weekly_digest"
-        )
-        return {"received": len(got.get("messages", [])), "unread": len(unread.get("messages", []))}
-
-    async def finance(self, start: date, end: date) -> dict[str, int | float | Decimal] | None:
-        if not (await self.integrations.check("finance")).connected:
-            return None
-        out = await self.calls.call(
-            "plaid.spending_by_category",
-            {"start_date": start.isoformat(), "end_date": end.isoformat()},
-            session="job:weekly_digest",
-        )
-        totals = {str(c["category"]).lower(): _money(c["total"]) or Decimal(0) for c in out.get("categories", [])}
-        return {"spent": sum(totals.values(), Decimal(0)), **{f"spent_{k}": v for k, v in totals.items()}}
+    async def _one(self, placed: PlacedView, day: date, session: str) -> Section:
+        view = placed.view
+        key = f"{placed.integration}.{view.id}"
+        manifest = self.calls.catalog.get(placed.integration)
+        if manifest is None or not (await self.integrations.check(placed.integration)).connected:
+            return Section(key, view.title, "not connected")
+        try:
+            probe = await self.calls.call(manifest.connect.probe, {}, session=session)
+            if not manifest.connect.is_connected(probe):
+                return Section(key, view.title, "not connected")
+            out = await self.calls.call(view.tool, resolve_args(view.args, day), session=session)
+        except JobError as exc:
+            status = "not connected" if "reconnect" in str(exc) or "unknown_secret" in str(exc) else "unavailable"
+            return Section(key, view.title, status)
+        data = render(view.render, out)
+        lines = data.lines() or [data.empty]
+        return Section(key, view.title, "ok", lines, dict(data.figures))

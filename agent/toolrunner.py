@@ -15,24 +15,7 @@ from agent.gateway.registry import Registry
 from agent.loop import ToolOutcome
 from agent.mcp_host import McpHost, ServerUnavailable
 from agent.model import ToolCall, ToolSpec
-
-# The broker scope each tool's call token carries; a tool missing here cannot be executed.
-TOOL_SCOPES: Mapping[str, str] = {
-    "gmail.sync": "mail.read",
-    "gmail.search": "mail.read",
-    "gmail.read_thread": "mail.read",
-    "gmail.list_labels": "mail.read",
-    "gmail.draft_reply": "mail.draft",
-    "gmail.send": "mail.send",
-    "gmail.disconnect": "mail.link",
-    "plaid.sync": "finance.read",
-    "plaid.balances": "finance.read",
-    "plaid.spending_by_category": "finance.read",
-    "plaid.create_link_token": "finance.link",
-    "plaid.exchange_public_token": "finance.link",
-    "plaid.sandbox_connect": "finance.link",
-    "plaid.disconnect": "finance.link",
-}
+from integrations import Catalog
 
 
 class TokenSource(Protocol):
@@ -42,13 +25,15 @@ class TokenSource(Protocol):
 class McpExecutor:
     """The gateway's executor: runs an allowed call on its MCP server."""
 
-    def __init__(self, host: McpHost, tokens: TokenSource) -> None:
+    def __init__(self, host: McpHost, tokens: TokenSource, scopes: Mapping[str, str] | None = None) -> None:
         self._host = host
         self._tokens = tokens
+        # The broker scope each tool's call token carries (from the manifests); a tool missing here cannot run.
+        self._scopes = scopes if scopes is not None else Catalog.load().tool_scopes
 
     async def __call__(self, req: ExecRequest) -> Any:
         name = f"{req.server}.{req.spec.tool}"
-        scope = TOOL_SCOPES.get(name)
+        scope = self._scopes.get(name)
         if scope is None:
             raise ToolFailed(f"{name} has no call scope configured")
         token = await self._tokens.token(f"mcp-{req.server}", scope, f"mcp:{req.server}")

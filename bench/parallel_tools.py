@@ -45,7 +45,6 @@ from pydantic import Field
 from sqlalchemy.engine import URL, make_url
 from typing_extensions import TypedDict
 
-import agent.toolrunner
 from aegis.agent_root import gateway_audit_sink
 from agent.approval_store import DbApprovalStore
 from agent.gateway import ContextLabel, ToolDef, ToolGateway
@@ -252,8 +251,6 @@ async def bench(db: Database, rounds: int) -> None:
         txn="bench",
         now=now,
     )
-    # The bench tool's broker scope (the production table knows only the real servers' tools).
-    agent.toolrunner.TOOL_SCOPES = {**agent.toolrunner.TOOL_SCOPES, f"{SERVER}.wait": SCOPE}
 
     domains = ("audit", "conversation")
     keyring = Keyring([DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in domains for p in ("enc", "idx")])
@@ -287,7 +284,8 @@ async def bench(db: Database, rounds: int) -> None:
                 registry.approve_pin(server, ToolDef(tool.name, tool.description or "", tool.input_schema))
             status = refresh_pins(registry, host)
             assert status == {f"{SERVER}.wait": "approved"}, status
-            executor = McpExecutor(host, CachedTokens(token))
+            # The bench tool's broker scope (the installed manifests know only the real servers' tools).
+            executor = McpExecutor(host, CachedTokens(token), {f"{SERVER}.wait": SCOPE})
             gateway = ToolGateway(policy=Policy(), approvals=approvals, executor=executor, audit=audit)
             turns = Turns(gateway, registry, host, scanner, store)
             for label, delays in DELAY_SETS.items():

@@ -43,6 +43,7 @@ from sqlalchemy import MetaData, Table, text, update
 from sqlalchemy.engine import URL, make_url
 
 from mcp_servers._common import audit_log
+from mcp_servers.plaid.models import PlaidItemRow, PlaidTransactionRow
 from mcp_servers.plaid.secrets import MemorySecretStore
 from mcp_servers.plaid.service import PlaidService
 from mcp_servers.plaid.store import FinanceStore
@@ -50,7 +51,6 @@ from storage import migrate
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
-from storage.models.finance import PlaidItemRow, PlaidTransactionRow
 from tools._http import build_http_client
 from tools.credentials import StaticCredentials
 from tools.plaid import demo

@@ -18,7 +18,7 @@ from storage.crypto.keyring import DOMAINS
 from storage.crypto.keystore import rewrap_all
 from storage.crypto.master import KeyEncryptionKey, generate_master_key_file, load_master_key
 from storage.crypto.rotation import count_rows, run_rotation, start_rotation
-from storage.models import ENCRYPTED_COLUMNS, KeyRotationRow, SigningKeyRow
+from storage.models import KeyRotationRow, SigningKeyRow, encrypted_columns
 
 log = structlog.get_logger("aegis.broker.admin")
 
@@ -116,7 +116,7 @@ def _spawn(state: BrokerState, rid: int) -> None:
 async def _rewrap(state: BrokerState, rid: int) -> None:
     kek = KeyEncryptionKey(load_master_key(state.config.master_key_path))
     try:
-        await run_rotation(state.db, kek, rid, ENCRYPTED_COLUMNS)
+        await run_rotation(state.db, kek, rid, encrypted_columns())
         await unseal(state)  # drop retired versions from memory
     except Exception:
         log.exception("data-key rewrap stopped; it resumes at the next start", rotation=rid)
@@ -134,7 +134,7 @@ async def rotation_status(state: BrokerState, rid: int) -> dict[str, Any]:
         row = await s.get(KeyRotationRow, rid)
     if row is None:
         raise NotFound("unknown_rotation", "no such rotation")
-    total = await count_rows(state.db, [c for c in ENCRYPTED_COLUMNS if c.domain == row.domain])
+    total = await count_rows(state.db, [c for c in encrypted_columns() if c.domain == row.domain])
     return {
         "rotation": row.id,
         "domain": row.domain,

@@ -63,7 +63,7 @@ def validate_scopes(scopes: Sequence[str]) -> list[str]:
 
 
 def validate_resource(resource: str) -> str:
-    """Check a ``kind:name`` resource such as ``host:server1`` or ``secret:plaid-token``."""
+    """Check a ``kind:name`` resource such as ``host:server1`` or ``secret:bank-token``."""
     if not isinstance(resource, str):
         raise ScopeError(f"resource must be a string, got {type(resource).__name__}")
     if any(w in resource for w in _WILDCARDS):

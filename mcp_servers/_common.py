@@ -11,9 +11,9 @@ A server process is started with (environment):
 ``AEGIS_MCP_CALL_TOKENS``    ``required`` (default) or ``off`` (only to run under a third-party client)
 ===========================  ===================================================================
 
-With its API key the server fetches only its own data-key domain (``mail`` / ``finance``) and reads
-vendor credentials only through :class:`~tools.credentials.BrokerCredentials` bound to its own
-resource (``mcp:gmail`` / ``mcp:plaid``). Every tool call carries ``_meta["aegis/token"]``: a broker
+With its API key the server fetches only its own data-key domain (its manifest's ``data_domain``)
+and reads vendor credentials only through :class:`~tools.credentials.BrokerCredentials` bound to
+its own resource (``mcp:<name>``). Every tool call carries ``_meta["aegis/token"]``: a broker
 token for audience ``mcp-<name>``, resource ``mcp:<name>`` and the tool's scope, checked by
 :class:`CallGate` with :mod:`broker.verify` before the tool does anything.
 """
@@ -43,7 +43,13 @@ from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
 from storage.db import Database
 from tools._http import build_http_client
-from tools.credentials import BrokerCredentials, CredentialProvider, StaticCredentials, read_api_key_file
+from tools.credentials import (
+    BrokerCredentials,
+    CredentialProvider,
+    LayeredCredentials,
+    StaticCredentials,
+    read_api_key_file,
+)
 from tools.errors import AuthExpired, IntegrationError, InvalidRequest, NotFound, RateLimited
 
 log = structlog.get_logger("aegis.mcp_servers")
@@ -225,6 +231,7 @@ class Runtime:
     http: httpx.AsyncClient
     gate: CallGate
     audit: AuditLog
+    standalone: bool = False  # no broker at all (``aegis mcp NAME --demo``)
 
 
 def audit_log(keyring: Keyring, domain: str) -> AuditLog:
@@ -250,7 +257,8 @@ async def open_runtime(settings: ServerSettings, *, domain: str, demo: Demo | No
         stack.push_async_callback(db.dispose)
         credentials: CredentialProvider
         if demo is not None:
-            credentials = StaticCredentials(demo.credentials)
+            vault = BrokerCredentials(broker, api_key_file=settings.key_file, resource=settings.resource)
+            credentials = LayeredCredentials(StaticCredentials(demo.credentials), vault)
             http = build_http_client(transport=demo.transport)
         else:
             credentials = BrokerCredentials(broker, api_key_file=settings.key_file, resource=settings.resource)
@@ -284,26 +292,50 @@ async def open_runtime(settings: ServerSettings, *, domain: str, demo: Demo | No
         )
 
 
-def run_server(name: str, domain: str, demo: Callable[[], Demo], build: Callable[[Runtime], MCPServer]) -> None:
+def run_server(name: str, demo: Callable[[], Demo], build: Callable[[Runtime], MCPServer]) -> None:
     """The ``python -m mcp_servers.<name>`` entry point: environment → runtime → stdio server.
 
-    Logs go to stderr (stdout carries the MCP protocol), through the project's redacting pipeline.
+    ``AEGIS_MCP_MODE`` is ``aegis`` (default: started by Aegis, every call carries a broker token),
+    ``external`` or ``demo`` (a third-party MCP client; see :mod:`mcp_servers._standalone`). The data
+    domain comes from the integration's manifest. Logs go to stderr (stdout carries the MCP
+    protocol), through the project's redacting pipeline.
     """
     from aegis.logs import Redactor, configure_logging
+    from integrations import load_manifest
+    from mcp_servers import _standalone
 
     redactor = Redactor()
     configure_logging(redactor)
+    mode = os.environ.get("AEGIS_MCP_MODE", "aegis")
     try:
-        settings = ServerSettings.from_env(name, os.environ)
-        redactor.register(read_api_key_file(settings.key_file))
-    except (ConfigError, IntegrationError) as exc:
+        if mode not in _standalone.MODES:
+            raise ConfigError(f"AEGIS_MCP_MODE must be one of {', '.join(_standalone.MODES)}")
+        domain = load_manifest(name).identity.data_domain
+        env = dict(os.environ)
+        if mode == "external":
+            env["AEGIS_MCP_CALL_TOKENS"] = "off"
+        settings = None if mode == "demo" else ServerSettings.from_env(name, env)
+        if settings is not None:
+            redactor.register(read_api_key_file(settings.key_file))
+    except (ConfigError, IntegrationError, ValueError) as exc:
         log.error("mcp.config", server=name, error=str(exc))
         raise SystemExit(2) from None
 
     async def serve() -> None:
-        async with open_runtime(settings, domain=domain, demo=demo() if settings.demo else None) as runtime:
-            log.info("mcp.start", server=name, demo=settings.demo, call_tokens=settings.call_tokens)
-            await build(runtime).run_stdio_async()
+        runtime_cm = (
+            _standalone.demo_runtime(name, domain, demo())
+            if settings is None
+            else open_runtime(settings, domain=domain, demo=demo() if settings.demo else None)
+        )
+        async with runtime_cm as runtime:
+            server = build(runtime)
+            if mode != "aegis":
+                kept = _standalone.read_only(server, name)
+                log.info("mcp.third_party_client", server=name, mode=mode, tools=kept)
+            if mode == "demo":
+                await _standalone.prepare_demo(server, name)
+            log.info("mcp.start", server=name, demo=runtime.settings.demo, call_tokens=runtime.settings.call_tokens)
+            await server.run_stdio_async()
 
     try:
         asyncio.run(serve())

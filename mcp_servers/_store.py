@@ -34,11 +34,15 @@ async def upsert(session: AsyncSession, table: Table, rows: Sequence[Mapping[str
 
 
 class Sealer:
-    """Encrypts and decrypts one table's columns, each bound to its row id."""
+    """Encrypts and decrypts one table's columns, each bound to its own context (table, column, row
+    id): the context a data-key rotation rewraps it under. One sealer per table, so two tables with a
+    column of the same name never share a context."""
 
-    def __init__(self, cipher: FieldCipher, columns: Sequence[EncryptedColumn]) -> None:
+    def __init__(self, cipher: FieldCipher, columns: Sequence[EncryptedColumn], *, table: str) -> None:
         self._cipher = cipher
-        self._cols = {c.column: c for c in columns}
+        self._cols = {c.column: c for c in columns if c.table == table}
+        if not self._cols:
+            raise ValueError(f"no encrypted columns are declared for table {table!r}")
 
     def _ctx(self, column: str, row_id: str) -> tuple[str, FieldContext]:
         spec = self._cols[column]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +14,24 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from storage.db import Database
-from storage.models import Base
+from storage.models import Base, load_integration_models
 
 SCRIPTS = Path(__file__).parent / "migrations"
+
+
+def version_locations() -> list[Path]:
+    """The core's migrations and each installed integration's own (``mcp_servers/<name>/migrations``,
+    an Alembic branch labelled with its name that ``depends_on`` the core revision it needs)."""
+    from integrations import Catalog
+
+    return [SCRIPTS / "versions", *Catalog.load().migration_dirs()]
 
 
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(SCRIPTS))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in version_locations()))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
 
@@ -38,7 +49,7 @@ async def _with_connection(db: Database, fn: Any, *args: Any) -> Any:
         return out
 
 
-async def upgrade(db: Database, revision: str = "head") -> None:
+async def upgrade(db: Database, revision: str = "heads") -> None:
     await _with_connection(db, command.upgrade, revision)
 
 
@@ -48,7 +59,8 @@ async def downgrade(db: Database, revision: str = "base") -> None:
 
 async def current(db: Database) -> str | None:
     async with db.engine.connect() as conn:
-        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+        heads = await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_heads())
+    return ",".join(sorted(heads)) or None
 
 
 async def diff(db: Database) -> list[Any]:
@@ -56,6 +68,7 @@ async def diff(db: Database) -> list[Any]:
 
     def compare(c: Connection) -> list[Any]:
         ctx = MigrationContext.configure(c, opts={"compare_type": True, "render_as_batch": c.dialect.name == "sqlite"})
+        load_integration_models()
         return list(compare_metadata(ctx, Base.metadata))
 
     async with db.engine.connect() as conn:

@@ -4,7 +4,7 @@ The owner's pattern has ``BaseIntegration`` expose ``get_credential``, ``sync()`
 ``health_check()``. In Aegis the service logic — what a sync fetches in which order, what it stores,
 encrypted, in which transaction — lives in ``mcp_servers/<x>/``, not in the client. So this base
 declares only ``health_check()`` as abstract, and the concrete clients expose the *pieces* a sync is
-made of (one-page calls plus page iterators such as ``GmailClient.iter_history``), which
+made of (one-page calls plus page iterators such as ``iter_history``), which
 ``mcp_servers`` composes into ``sync()``. Clients never store anything.
 
 Every HTTP call goes through :meth:`BaseIntegration._send`: one shared, injected ``httpx.AsyncClient``,

@@ -2,7 +2,7 @@
 
 :class:`BrokerCredentials` is what an MCP server process uses. It holds that server's own broker API
 key (read once from a private file), mints a short-lived token restricted to the server's resource
-(``aud="aegis"``, ``scopes=["secrets.read"]``, e.g. ``resource="mcp:gmail"``), and reads a secret with
+(``aud="aegis"``, ``scopes=["secrets.read"]``, ``resource="mcp:<server>"``), and reads a secret with
 ``GET /v1/secrets/{name}``. Plaintext lives only in this object's memory and only until the token it
 was read with expires; nothing is ever written to disk. ``invalidate()`` drops it, so the next
 ``get()`` reads the current value (after an ``AuthExpired``, the owner may have reconnected).
@@ -65,6 +65,32 @@ class StaticCredentials:
 
     def __repr__(self) -> str:
         return f"StaticCredentials(names={sorted(self._values)!r})"
+
+
+class LayeredCredentials:
+    """The demo profile inside Aegis: the vendor's demo application keys are fixed, everything the
+    owner connects (an Item's access token, say) lives in the broker's vault like in production, so a
+    connected demo stays connected across restarts."""
+
+    def __init__(self, fixed: StaticCredentials, vault: CredentialProvider) -> None:
+        self.fixed = fixed
+        self.vault = vault
+
+    async def get(self, name: str) -> str:
+        try:
+            return await self.fixed.get(name)
+        except AuthExpired:
+            return await self.vault.get(name)
+
+    def invalidate(self, name: str | None = None) -> None:
+        self.fixed.invalidate(name)
+        self.vault.invalidate(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.fixed.set(name, value)
+
+    def __repr__(self) -> str:
+        return f"LayeredCredentials({self.fixed!r})"
 
 
 def read_api_key_file(path: Path) -> str:

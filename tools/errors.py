@@ -4,13 +4,13 @@
 
     IntegrationError                  base; never raised itself
     ├── AuthExpired                   the owner must re-authorise (401, revoked or missing grant,
-    │                                 Plaid ITEM_LOGIN_REQUIRED / INVALID_ACCESS_TOKEN / INVALID_API_KEYS)
+    │                                 a vendor's "login required" or "invalid token" codes)
     ├── RateLimited                   wait ``retry_after`` seconds (None: unknown), then try again
-    ├── NotFound                      the thing is gone (404; a stale Gmail history id → full resync)
+    ├── NotFound                      the thing is gone (404; a stale sync cursor → full resync)
     ├── UpstreamError                 the vendor failed (5xx, transport error, institution down); retryable
     └── InvalidRequest                our bug or bad input (other 4xx, malformed ids, bad arguments)
         └── SyncMutationDuringPagination
-                                      Plaid changed data mid-pagination: restart the sync loop from the
+                                      the vendor changed data mid-pagination: restart the sync loop from the
                                       cursor the loop started with
 
 Messages are built from status codes, vendor error codes and vendor messages, never from request
@@ -23,10 +23,10 @@ from __future__ import annotations
 class IntegrationError(Exception):
     """A failure talking to a third-party API.
 
-    ``integration`` names the client ("gmail", "plaid", "broker"); ``status`` is the HTTP status when
-    there was a response; ``code`` is the vendor's machine-readable reason (a Google ``reason`` or a
-    Plaid ``error_code``); ``request_id`` is the vendor's request id, for support tickets;
-    ``display_message`` is a vendor-supplied text meant for the end user (Plaid), if any.
+    ``integration`` names the client (an integration's name, or "broker"); ``status`` is the HTTP
+    status when there was a response; ``code`` is the vendor's machine-readable reason; ``request_id``
+    is the vendor's request id, for support tickets; ``display_message`` is a vendor-supplied text
+    meant for the end user, if any.
     """
 
     display_message: str | None = None
@@ -82,4 +82,4 @@ class InvalidRequest(IntegrationError):
 
 
 class SyncMutationDuringPagination(InvalidRequest):
-    """Plaid ``TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION``: restart from the loop's first cursor."""
+    """The vendor's data changed while a cursor sync was paging: restart from the loop's first cursor."""

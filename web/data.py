@@ -29,16 +29,14 @@ from agent.gateway.gateway import GatewayStatus, ToolGateway
 from agent.gateway.policy import PolicyContext
 from agent.gateway.policy import ToolCall as GatewayCall
 from agent.gateway.registry import Registry, ToolClass
-from agent.jobs.history import RunPage
+from agent.jobs.history import RunPage, RunView
 from agent.mcp_host import McpHost, ServerUnavailable
-from agent.toolrunner import TOOL_SCOPES
+from integrations import Catalog, Manifest
 from web.oauth import GoogleOAuth
 from web.vault import SecretVault, TokenSource, VaultError
 
 TOKEN_META = "aegis/token"  # noqa: S105 - the _meta key, not a secret
-# Console-only tools that are not in the registry because they exist only in the demo profile.
-SANDBOX_ONLY = frozenset({"plaid.sandbox_connect"})
-REAUTH_MARKERS = ("must reconnect", "auth_expired", "reconnect gmail", "invalid_grant")
+REAUTH_MARKERS = ("must reconnect", "auth_expired", "invalid_grant")
 PROBE_TTL = 60.0
 
 
@@ -71,12 +69,14 @@ class ToolAccess:
         registry: Registry,
         host: McpHost,
         tokens: TokenSource,
+        scopes: Mapping[str, str],
     ) -> None:
         self.gateway = gateway
         self._context = context
         self.registry = registry
         self.host = host
         self._tokens = tokens
+        self._scopes = scopes
 
     async def read(self, tool: str, args: Mapping[str, Any] | None = None) -> ToolResult:
         spec = self.registry.spec(tool)
@@ -90,10 +90,10 @@ class ToolAccess:
 
     async def console_only(self, tool: str, args: Mapping[str, Any] | None = None) -> ToolResult:
         spec = self.registry.spec(tool)
-        if tool not in SANDBOX_ONLY and (spec is None or spec.cls is not ToolClass.ADMIN):
+        if spec is None or spec.cls is not ToolClass.ADMIN:
             raise ValueError(f"{tool} is not a console-only tool")
         server, _, name = tool.partition(".")
-        scope = TOOL_SCOPES.get(tool)
+        scope = self._scopes.get(tool)
         if scope is None:
             return ToolResult(False, error=f"{tool} has no call scope configured")
         if not any(s == server and t.name == name for s, t in self.host.tools()):
@@ -109,33 +109,8 @@ class ToolAccess:
         return ToolResult(True, out.structured_content if out.structured_content is not None else text)
 
 
-@dataclass(frozen=True)
-class Integration:
-    name: str
-    title: str
-    server: str
-    sync_tool: str
-    probe_tool: str
-    job_id: str  # the scheduler's sync job
-    resource: str  # where its credentials live in the vault
-    credential: str | None  # the vault secret the console writes when connecting (None: the server does)
-
-
-GMAIL = Integration(
-    "gmail", "Gmail", "gmail", "gmail.sync", "gmail.list_labels", "sync_emails", "mcp:gmail", "gmail-oauth"
-)
-PLAID = Integration(
-    "plaid", "Bank accounts (Plaid)", "plaid", "plaid.sync", "plaid.balances", "sync_finances", "mcp:plaid", None
-)
-INTEGRATIONS: dict[str, Integration] = {i.name: i for i in (GMAIL, PLAID)}
-
-
-def _probe_connected(integration: Integration, result: ToolResult) -> bool:
-    if not result.ok:
-        return False
-    if integration is PLAID:
-        return bool(isinstance(result.content, dict) and result.content.get("accounts"))
-    return True
+def _probe_connected(integration: Manifest, result: ToolResult) -> bool:
+    return result.ok and integration.connect.is_connected(result.content)
 
 
 class SyncSchedule(Protocol):
@@ -144,6 +119,8 @@ class SyncSchedule(Protocol):
     async def runs(self, *, job_id: str | None = None, limit: int = 50, cursor: str | None = None) -> RunPage: ...
 
     async def next_run_times(self) -> dict[str, datetime | None]: ...
+
+    async def run_and_wait(self, job_id: str) -> RunView | None: ...
 
 
 @dataclass(frozen=True)
@@ -156,7 +133,7 @@ class SyncRecord:
 
 @dataclass
 class Status:
-    integration: Integration
+    integration: Manifest
     available: bool  # the console has a tool path at all
     server_up: bool
     server_error: str | None
@@ -169,6 +146,7 @@ class Status:
 
 @dataclass
 class ConsoleData:
+    catalog: Catalog = field(default_factory=Catalog.load)
     tools: ToolAccess | None = None
     vault: SecretVault | None = None
     scheduler: SyncSchedule | None = None
@@ -187,37 +165,54 @@ class ConsoleData:
         """Drop the cached connection probe (after connect, disconnect or sync)."""
         self._probes.pop(name, None)
 
-    async def probe(self, integration: Integration) -> ToolResult:
+    def integration(self, name: str) -> Manifest | None:
+        return self.catalog.get(name)
+
+    async def probe(self, integration: Manifest) -> ToolResult:
         held = self._probes.get(integration.name)
         if held is not None and held[0] > self.clock():
             return held[1]
         if self.tools is None:
             return ToolResult(False, error="the agent is not running in this console")
-        result = await self.tools.read(integration.probe_tool)
+        result = await self.tools.read(integration.connect.probe)
         self._probes[integration.name] = (self.clock() + PROBE_TTL, result)
         return result
 
-    async def has_credential(self, integration: Integration) -> bool | None:
+    async def has_credential(self, integration: Manifest) -> bool | None:
         """Whether the vault holds the credential the console stores for it (None: cannot tell)."""
-        if integration.credential is None or self.vault is None:
+        if integration.connect.credential is None or self.vault is None:
             return None
         try:
-            return any(m.name == integration.credential for m in await self.vault.list())
+            return any(m.name == integration.connect.credential for m in await self.vault.list())
         except VaultError:
             return None
 
-    async def connected(self, integration: Integration) -> bool:
+    async def connected(self, integration: Manifest) -> bool:
         return _probe_connected(integration, await self.probe(integration))
 
-    async def sync_now(self, integration: Integration) -> ToolResult:
+    async def sync_now(self, integration: Manifest) -> ToolResult:
+        """Run the integration's sync job now (recorded in the run history, so "last sync" survives a
+        restart). An integration that is not connected is not synced: the result says so."""
         assert self.tools is not None
-        result = await self.tools.read(integration.sync_tool)
-        detail = _summary(result.content) if result.ok else (result.error or "failed")
-        self.manual[integration.name] = SyncRecord(self.now(), result.ok, detail, "manual")
+        self.forget(integration.name)
+        if not await self.connected(integration):
+            return ToolResult(False, error="not connected: connect it first")
+        job = next(iter(integration.jobs), None)
+        if job is None:
+            return ToolResult(False, error="this integration has nothing to sync")
+        if self.scheduler is not None and job.job in await self.scheduler.next_run_times():
+            run = await self.scheduler.run_and_wait(job.job)
+            ok = run is not None and run.outcome == "ok"
+            detail = "failed" if run is None else (run.error or _summary(run.summary))
+            result = ToolResult(ok, run.summary if ok and run else None, None if ok else detail)
+        else:
+            result = await self.tools.read(job.tool)
+            detail = _summary(result.content) if result.ok else (result.error or "failed")
+            self.manual[integration.name] = SyncRecord(self.now(), result.ok, detail, "manual")
         self.forget(integration.name)
         return result
 
-    async def status(self, integration: Integration) -> Status:
+    async def status(self, integration: Manifest) -> Status:
         host_status = self.tools.host.status().get(integration.server, {}) if self.tools else {}
         up = bool(host_status.get("up"))
         probe = await self.probe(integration) if up else None
@@ -246,12 +241,13 @@ class ConsoleData:
             next_sync=nxt,
         )
 
-    async def _schedule(self, integration: Integration) -> tuple[SyncRecord | None, datetime | None, str | None]:
-        if self.scheduler is None:
+    async def _schedule(self, integration: Manifest) -> tuple[SyncRecord | None, datetime | None, str | None]:
+        job = next(iter(integration.jobs), None)
+        if self.scheduler is None or job is None:
             return None, None, None
         try:
-            page = await self.scheduler.runs(job_id=integration.job_id, limit=5)
-            nxt = (await self.scheduler.next_run_times()).get(integration.job_id)
+            page = await self.scheduler.runs(job_id=job.job, limit=5)
+            nxt = (await self.scheduler.next_run_times()).get(job.job)
         except Exception:  # noqa: BLE001 - a broken history must not break the page
             return None, None, "the run history is unavailable"
         done = [r for r in page.items if r.finished_at is not None and r.outcome in ("ok", "failed", "skipped")]
@@ -260,7 +256,8 @@ class ConsoleData:
         r = done[0]
         detail = r.error or _summary(r.summary)
         assert r.finished_at is not None
-        return SyncRecord(r.finished_at, r.outcome == "ok", f"{r.outcome}: {detail}"[:300], "scheduled"), nxt, None
+        source = "manual" if r.trigger == "manual" else "scheduled"
+        return SyncRecord(r.finished_at, r.outcome == "ok", f"{r.outcome}: {detail}"[:300], source), nxt, None
 
 
 def _summary(content: Any) -> str:

@@ -1,16 +1,18 @@
-"""Google OAuth 2.0 consent for Gmail: authorization code flow with PKCE (S256) and a state bound
-to the console session.
+"""Google OAuth 2.0 consent for the integrations whose manifest names the ``google`` provider:
+authorization code flow with PKCE (S256) and a state bound to the console session. Each
+integration asks for its own scopes; ``include_granted_scopes`` makes the consent incremental, so
+one Google client serves several integrations.
 
 1. :meth:`GoogleOAuth.begin` makes a random state and code verifier, remembers them (server side,
-   single use, ten minutes) with the session id that asked, and returns Google's consent URL with
-   the S256 challenge.
+   single use, ten minutes) with the session id that asked, the integration and its scopes, and
+   returns Google's consent URL with the S256 challenge.
 2. Google sends the browser back to ``redirect_uri``. That is the static page
    ``/static/oauth-return.html``: the session cookies are SameSite=Strict, so a navigation that
    comes from Google carries none; the page moves the browser on, same-site, to
-   ``/integrations/google/callback`` with the same query, which carries them.
+   ``/integrations/oauth/callback`` with the same query, which carries them.
 3. :meth:`GoogleOAuth.finish` takes the state back (once), checks it belongs to the same session,
    and exchanges the code at Google's token endpoint with the verifier. The token JSON is shaped as
-   the Gmail client reads it (``access_token``, ``refresh_token``, ``expires_at``...).
+   the integration clients read it (``access_token``, ``refresh_token``, ``expires_at``...).
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ import httpx
 
 AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
 TOKEN_URL = "https://oauth2.googleapis.com/token"  # noqa: S105 - an endpoint, not a secret
-GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.modify"
 STATE_TTL = 600.0
 MAX_PENDING = 20
 
@@ -52,7 +53,6 @@ class GoogleClient:
     client_id: str
     client_secret: str
     redirect_uri: str  # e.g. https://aegis.example/static/oauth-return.html, registered at Google
-    scopes: tuple[str, ...] = (GMAIL_SCOPE,)
 
     def __repr__(self) -> str:
         return f"GoogleClient(client_id={self.client_id!r}, redirect_uri={self.redirect_uri!r})"
@@ -63,6 +63,19 @@ class _Pending:
     session_id: str
     verifier: str
     expires: float
+    integration: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Granted:
+    """A finished consent: for which integration, and the token JSON to store."""
+
+    integration: str
+    token: str
+
+    def __repr__(self) -> str:
+        return f"Granted(integration={self.integration!r})"
 
 
 @dataclass
@@ -72,8 +85,8 @@ class GoogleOAuth:
     clock: Callable[[], float] = time.time
     _pending: dict[str, _Pending] = field(default_factory=dict)
 
-    def begin(self, session_id: str) -> str:
-        """Start a consent for this session; returns the URL to send the browser to."""
+    def begin(self, session_id: str, *, integration: str, scopes: tuple[str, ...]) -> str:
+        """Start a consent for this session and integration; returns the URL to send the browser to."""
         now = self.clock()
         for key in [k for k, p in self._pending.items() if p.expires <= now]:
             del self._pending[key]
@@ -81,12 +94,12 @@ class GoogleOAuth:
             self._pending.pop(next(iter(self._pending)))
         state = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]: within 43..128
-        self._pending[state] = _Pending(session_id, verifier, now + STATE_TTL)
+        self._pending[state] = _Pending(session_id, verifier, now + STATE_TTL, integration, tuple(scopes))
         query = {
             "client_id": self.client.client_id,
             "redirect_uri": self.client.redirect_uri,
             "response_type": "code",
-            "scope": " ".join(self.client.scopes),
+            "scope": " ".join(scopes),
             "state": state,
             "code_challenge": code_challenge(verifier),
             "code_challenge_method": "S256",
@@ -110,8 +123,8 @@ class GoogleOAuth:
             raise OAuthError("state_from_another_session")
         return pending
 
-    async def finish(self, *, state: str, code: str, session_id: str) -> str:
-        """Exchange the code; returns the token JSON to store (never logged, never shown)."""
+    async def finish(self, *, state: str, code: str, session_id: str) -> Granted:
+        """Exchange the code; returns the integration and the token JSON to store (never logged or shown)."""
         pending = self._take(state, session_id)
         form = {
             "grant_type": "authorization_code",
@@ -135,7 +148,7 @@ class GoogleOAuth:
         if not isinstance(token, str) or not token:
             raise OAuthError("token_response_without_access_token")
         granted = str(doc.get("scope", ""))
-        if not all(s in granted.split() for s in self.client.scopes):
+        if not all(s in granted.split() for s in pending.scopes):
             raise OAuthError("scope_not_granted")
         out = {
             "access_token": token,
@@ -146,7 +159,7 @@ class GoogleOAuth:
             "token_uri": TOKEN_URL,
             "client_id": self.client.client_id,
         }
-        return json.dumps({k: v for k, v in out.items() if v is not None})
+        return Granted(pending.integration, json.dumps({k: v for k, v in out.items() if v is not None}))
 
 
 def _google_error(r: httpx.Response) -> str:

@@ -35,7 +35,8 @@ CSP = render_csp()
 
 
 def widen_csp(scope: Scope, directive: str, *sources: str) -> None:
-    """Let one response load from exact HTTPS sources beyond this server (Plaid Link's script and frame).
+    """Let one response load from exact HTTPS sources beyond this server (a vendor's connect widget,
+    as its manifest lists them).
 
     No wildcards, no inline script, no scheme-only sources: each must be a full https:// URL or origin."""
     if directive not in WIDENABLE:

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from broker.ratelimit import RateLimiter
+from integrations.catalog import SERVERS_DIR
 from storage.audit import AuditLog
 from storage.audit_writer import AuditWriter
 from storage.crypto.keyring import Keyring
@@ -22,6 +23,13 @@ from web.auth.tokens import TokenKeys
 from web.config import ConsoleConfig
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+def template_loader() -> jinja2.BaseLoader:
+    """The console's templates, and each integration's own pages as ``<name>/<page>.html`` (from
+    ``mcp_servers/<name>/console/``)."""
+    own = {d.parent.name: jinja2.FileSystemLoader(d) for d in sorted(SERVERS_DIR.glob("*/console")) if d.is_dir()}
+    return jinja2.ChoiceLoader([jinja2.FileSystemLoader(TEMPLATES), jinja2.PrefixLoader(own)])
 
 
 @dataclass
@@ -42,7 +50,7 @@ class Console:
     @classmethod
     def build(cls, db: Database, keyring: Keyring, config: ConsoleConfig) -> Console:
         keys = TokenKeys(keyring)
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+        env = jinja2.Environment(loader=template_loader(), autoescape=True)
         audit_log = AuditLog(lambda v: keyring.blind_index("audit", v), clock=lambda: _utc(config.clock()))
         return cls(
             db=db,

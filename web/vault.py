@@ -5,7 +5,7 @@
 * **scoped** (the default, ``tokens`` given): every call carries a short-lived broker token minted
   with the console's own API key, scope ``secrets.write`` (or ``secrets.list``) and the secret's
   resource, so the console can write only secrets bound to resources in its ceiling
-  (``mcp:gmail``, ``mcp:plaid``);
+  (each installed integration's ``mcp:<name>``);
 * **admin** (``tokens=None``, a client built with the broker admin token): embedded mode only, for a
   console that was explicitly configured with the admin token.
 
@@ -102,7 +102,7 @@ class BrokerVault:
         client: BrokerClient,
         *,
         tokens: TokenSource | None,
-        resources: tuple[str, ...] = ("mcp:gmail", "mcp:plaid"),
+        resources: tuple[str, ...],
     ) -> None:
         self._client = client
         self._tokens = tokens

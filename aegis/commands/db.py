@@ -13,7 +13,7 @@ app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=
 
 
 @app.command()
-def upgrade(revision: str = "head") -> None:
+def upgrade(revision: str = "heads") -> None:
     """Apply migrations up to REVISION."""
     ctx = build_context()
     ctx.ensure_data_dir()

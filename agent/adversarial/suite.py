@@ -15,17 +15,26 @@ from agent.adversarial.evaluate import RunResult
 from agent.adversarial.harness import run_case
 from agent.adversarial.runtime import SetupCache
 from agent.adversarial.variants import DEFENDED, UNDEFENDED, Config
-from agent.gateway.registry import DEFAULT_PATH
+from agent.gateway.registry import DEFAULT_PATH, registry_data
 
-__all__ = ["Detection", "detect_mutant", "load_registry_data", "run_suite", "violations"]
+__all__ = ["Detection", "detect_mutant", "load_registry_data", "run_suite", "violations", "world_tools"]
 
 STRICT_APPROVERS = ("deny-all", "approve-clean")
 
 
-def load_registry_data(path: Path = DEFAULT_PATH) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+WORLD_TOOLS = Path(__file__).with_name("world_tools.yaml")
+
+
+def world_tools() -> dict[str, Any]:
+    """The simulated world's tools (beside the installed integrations' real ones)."""
+    data = yaml.safe_load(WORLD_TOOLS.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
-    return data
+    return dict(data["tools"])
+
+
+def load_registry_data(path: Path = DEFAULT_PATH) -> dict[str, Any]:
+    """The production registry (core file and manifests) with the simulated world's tools."""
+    return registry_data(path, extra_tools=world_tools())
 
 
 async def run_suite(

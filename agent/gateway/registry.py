@@ -18,7 +18,7 @@ YAML schema (``registry.yaml``)::
 
     version: 1
     servers:                         # optional operator notes per server
-      gmail: {notes: "..."}
+      mail: {notes: "..."}
     egress:
       allowlists:                    # named lists: exact hosts or explicit "*.domain" wildcards
         news: [apnews.com, "*.bbc.co.uk"]
@@ -42,7 +42,7 @@ YAML schema (``registry.yaml``)::
         budget: {per_day: 30}        # R6: calls per day
         limits: {amount_arg: notional, max_amount: 1000, per_day_amount: 2000}  # R6 (money)
     pins:                            # "sha256:<hex>" over (server, name, server description,
-      gmail.search: "sha256:..."     #  input_schema), canonical JSON; written by approve_pin()
+      mail.search: "sha256:..."      #  input_schema), canonical JSON; written by approve_pin()
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ from typing import Any
 import yaml
 
 from agent.gateway.labels import Conf, Integrity
+from integrations import Catalog
 
 __all__ = [
     "LiveTool",
@@ -291,6 +292,35 @@ def _spec(name: str, raw: Any, allowlists: Mapping[str, Sequence[str]]) -> ToolS
     return spec
 
 
+def registry_data(
+    path: Path = DEFAULT_PATH,
+    pins: Path | None = None,
+    *,
+    catalog: Catalog | None = None,
+    extra_tools: Mapping[str, Any] | None = None,
+    demo: bool = True,
+) -> dict[str, Any]:
+    """The registry as one mapping (see :meth:`Registry.load`)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise RegistryError(f"{path}: expected a mapping")
+    cat = catalog if catalog is not None else Catalog.load()
+    tools: dict[str, Any] = dict(data.get("tools") or {})
+    approved: dict[str, Any] = dict(data.get("pins") or {})
+    for name, entry in [*cat.registry_tools(demo=demo).items(), *(extra_tools or {}).items()]:
+        if name in tools:
+            raise RegistryError(f"duplicate tool {name}")
+        tools[name] = entry
+    if pins is None:
+        approved |= cat.pins()
+    elif pins.exists():
+        extra = (yaml.safe_load(pins.read_text(encoding="utf-8")) or {}).get("pins") or {}
+        if not isinstance(extra, Mapping):
+            raise RegistryError(f"{pins}: pins must map tool names to 'sha256:<hex>'")
+        approved |= dict(extra)
+    return {**data, "tools": tools, "pins": approved}
+
+
 class Registry:
     """Operator-owned tool classification, pins, and the live (approved) tool definitions."""
 
@@ -334,19 +364,19 @@ class Registry:
         return cls.from_dict(yaml.safe_load(text))
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_PATH, pins: Path | None = None) -> Registry:
-        """The registry file, plus the approved pins kept beside it in ``pins.yaml`` (if present)."""
-        registry = cls.from_yaml(path.read_text(encoding="utf-8"))
-        pins_path = pins if pins is not None else path.with_name("pins.yaml")
-        if pins_path.exists():
-            approved = yaml.safe_load(pins_path.read_text(encoding="utf-8")) or {}
-            extra = approved.get("pins") or {}
-            if not isinstance(extra, Mapping) or not all(str(v).startswith("sha256:") for v in extra.values()):
-                raise RegistryError(f"{pins_path}: pins must map tool names to 'sha256:<hex>'")
-            registry._pins.update({str(k): str(v) for k, v in extra.items()})
-        return registry
-
-    # -- lookup ---------------------------------------------------------------------------------
+    def load(
+        cls,
+        path: Path = DEFAULT_PATH,
+        pins: Path | None = None,
+        *,
+        catalog: Catalog | None = None,
+        extra_tools: Mapping[str, Any] | None = None,
+        demo: bool = True,
+    ) -> Registry:
+        """The core registry file merged with every installed integration's manifest entries and pins
+        (:mod:`integrations`), plus ``extra_tools`` (the adversarial suite's simulated world).
+        ``pins`` names a pins file that replaces the manifests' pins (tests reason without them)."""
+        return cls.from_dict(registry_data(path, pins, catalog=catalog, extra_tools=extra_tools, demo=demo))
 
     def spec(self, name: str) -> ToolSpec | None:
         return self._specs.get(self.resolve(name) or "")

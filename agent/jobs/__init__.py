@@ -19,17 +19,7 @@ Wiring at the composition root::
     scheduler = JobScheduler(engine); await scheduler.start(); ...; await scheduler.stop()
 """
 
-from agent.jobs.briefing import (
-    Balance,
-    BriefingDoc,
-    BriefingSources,
-    BriefingStore,
-    CalendarEvent,
-    DigestSources,
-    MailItem,
-    Section,
-    Transaction,
-)
+from agent.jobs.briefing import BriefingDoc, BriefingSources, BriefingStore, DigestSources, Section
 from agent.jobs.engine import CostGuard, Handler, JobBusy, JobContext, JobEngine, RetryPolicy
 from agent.jobs.handlers import default_handlers
 from agent.jobs.history import RunPage, RunStore, RunView
@@ -53,11 +43,9 @@ from agent.jobs.scheduler import JobScheduler
 from agent.jobs.tokens import Grant, JobTokens, minting_parent
 
 __all__ = [
-    "Balance",
     "BriefingDoc",
     "BriefingSources",
     "BriefingStore",
-    "CalendarEvent",
     "CostGuard",
     "DigestSources",
     "FixedActivity",
@@ -72,7 +60,6 @@ __all__ = [
     "JobScheduler",
     "JobSkipped",
     "JobTokens",
-    "MailItem",
     "MemoryNotifier",
     "Notification",
     "NotificationFeed",
@@ -88,7 +75,6 @@ __all__ = [
     "StaticIntegrations",
     "SyncRunner",
     "TokenSource",
-    "Transaction",
     "default_handlers",
     "load_schedule",
     "minting_parent",

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -28,61 +26,19 @@ DOMAIN = "conversation"
 _CONTENT = ENCRYPTED[0]
 MIN_PROSE_TOKENS = 64
 
-# --- what the sources return -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CalendarEvent:
-    start: datetime
-    title: str
-    location: str | None = None
-
-
-@dataclass(frozen=True)
-class MailItem:
-    sender: str
-    subject: str
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class Balance:
-    account: str
-    amount: Decimal
-    currency: str = "USD"
-
-
-@dataclass(frozen=True)
-class Transaction:
-    on: date
-    description: str
-    amount: Decimal
-    currency: str = "USD"
+# --- where the sections come from -------------------------------------------------------------
 
 
 class BriefingSources(Protocol):
-    """Each returns ``None`` when its integration is not connected."""
+    """The sections of a briefing (``daily``, for ``start`` = ``end`` = the day) or a digest
+    (``weekly``, over ``start``..``end``), one per section the installed integrations declare.
+    A section whose integration is not connected has status ``not connected``; one whose source
+    failed, ``unavailable``."""
 
-    async def calendar(self, day: date) -> Sequence[CalendarEvent] | None: ...
-
-    async def important_unread(self) -> Sequence[MailItem] | None: ...
-
-    async def balances(self) -> Sequence[Balance] | None: ...
-
-    async def notable_transactions(self, since: datetime) -> Sequence[Transaction] | None: ...
+    async def sections(self, kind: str, start: date, end: date) -> list[Section]: ...
 
 
-Figures = Mapping[str, int | float | Decimal]
-
-
-class DigestSources(Protocol):
-    """Week figures (counts, totals) per area; ``None`` when not connected."""
-
-    async def productivity(self, start: date, end: date) -> Figures | None: ...
-
-    async def email(self, start: date, end: date) -> Figures | None: ...
-
-    async def finance(self, start: date, end: date) -> Figures | None: ...
+DigestSources = BriefingSources
 
 
 # --- the document --------------------------------------------------------------------------

@@ -261,11 +261,10 @@ class JobEngine:
             return "ok"
 
     async def _attempt(self, spec: JobSpec, run_id: str, slot: datetime, attempt: int) -> dict[str, object]:
-        name = spec.info.integration
-        if name is not None:
-            check = await self._integrations.check(name)
-            if not check.connected:
-                raise JobSkipped(not_connected(name, check.reason))
+        if spec.info.integrations:
+            checks = [(n, await self._integrations.check(n)) for n in spec.info.integrations]
+            if not any(c.connected for _, c in checks):
+                raise JobSkipped("; ".join(not_connected(n, c.reason) for n, c in checks))
         now = self.now()
         budget, note = await self._model_budget(spec, now)
         if spec.info.model == "required" and budget is None:

@@ -110,7 +110,7 @@ class SyncRunner(Protocol):
     """Calls an integration's MCP sync tool through the gateway (audited like chat), authenticated
     by a job-scoped token. Returns the tool's small result (counts)."""
 
-    async def sync(self, integration: str, job_token: str) -> dict[str, Any]: ...
+    async def sync(self, integration: str, job_token: str, job_id: str) -> dict[str, Any]: ...
 
 
 class TokenSource(Protocol):

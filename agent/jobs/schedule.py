@@ -28,6 +28,8 @@ from apscheduler.triggers.calendarinterval import CalendarIntervalTrigger  # typ
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
+from integrations import Catalog
+
 DEFAULTS_FILE = Path(__file__).with_name("schedule.yaml")
 ANCHOR = date(2024, 1, 1)
 
@@ -38,25 +40,42 @@ class ScheduleError(ValueError):
 
 @dataclass(frozen=True)
 class JobInfo:
-    """What a job is, fixed in code: the integration it needs and whether it uses the model
-    (``none``; ``optional``: it still runs without prose; ``required``: it is skipped without)."""
+    """What a job is: the integrations it works on (none for the core jobs; it runs when any of them
+    is connected) and whether it uses the model (``none``; ``optional``: it still runs without
+    prose; ``required``: it is skipped without)."""
 
-    integration: str | None
+    integrations: tuple[str, ...] = ()
     model: str = "none"
 
 
-CATALOGUE: Mapping[str, JobInfo] = {
-    "sync_finances": JobInfo("finance"),
-    "sync_emails": JobInfo("mail"),
-    "sync_calendar": JobInfo("calendar"),
-    "sync_social": JobInfo("social"),
-    "run_crawlers": JobInfo("crawlers"),
-    "daily_briefing": JobInfo(None, "optional"),
-    "generate_content": JobInfo("content", "required"),
-    "weekly_digest": JobInfo(None, "optional"),
-    "grocery_order": JobInfo("grocery"),
-    "health_sync": JobInfo("health"),
+# The core jobs, whatever is installed. Integration jobs come from the installed manifests.
+CORE_JOBS: Mapping[str, JobInfo] = {
+    "daily_briefing": JobInfo((), "optional"),
+    "weekly_digest": JobInfo((), "optional"),
 }
+
+
+@dataclass(frozen=True)
+class IntegrationJob:
+    """An installed integration job: who takes part, and the owner's default schedule."""
+
+    integrations: tuple[str, ...]
+    default: Mapping[str, Any]
+    model: str = "none"
+
+
+def installed_jobs(catalog: Catalog | None = None) -> dict[str, IntegrationJob]:
+    """The installed integrations' jobs, from their manifests."""
+    catalog = Catalog.load() if catalog is None else catalog
+    defaults = catalog.default_schedule()
+    return {
+        job: IntegrationJob(tuple(m.integration for m in members), defaults[job])
+        for job, members in catalog.jobs.items()
+    }
+
+
+def catalogue(jobs: Mapping[str, IntegrationJob]) -> dict[str, JobInfo]:
+    return {**CORE_JOBS, **{k: JobInfo(v.integrations, v.model) for k, v in jobs.items()}}
 
 
 @dataclass(frozen=True)
@@ -97,18 +116,24 @@ class Schedule:
 
 _TOP = {"version", "defaults", "jobs"}
 _DEFAULT_KEYS = {"misfire_grace", "coalesce", "idle_after_days"}
+
 _JOB_KEYS = {"every", "at", "cron", "enabled", "misfire_grace", "coalesce", "budget"}
 _DURATION = re.compile(r"(\d{1,6})\s*([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _AT = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 
 
-def load_schedule(timezone: str, override: Path | None = None) -> Schedule:
-    """The shipped defaults, with ``override`` (if it exists) applied job by job."""
+def load_schedule(
+    timezone: str, override: Path | None = None, jobs: Mapping[str, IntegrationJob] | None = None
+) -> Schedule:
+    """The shipped core defaults and the installed integrations' defaults (``jobs``; by default
+    from the manifests), with ``override`` (if it exists) applied job by job."""
+    jobs = installed_jobs() if jobs is None else jobs
     data = _read(DEFAULTS_FILE)
+    data["jobs"] = {**{k: dict(v.default) for k, v in jobs.items()}, **(data.get("jobs") or {})}
     if override is not None and override.exists():
         data = merge(data, _read(override), source=str(override))
-    return parse_schedule(data, timezone, source=str(override or DEFAULTS_FILE))
+    return parse_schedule(data, timezone, source=str(override or DEFAULTS_FILE), known=catalogue(jobs))
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -143,11 +168,18 @@ def merge(base: Mapping[str, Any], over: Mapping[str, Any], *, source: str = "ov
     return {"version": 1, "defaults": defaults, "jobs": jobs}
 
 
-def parse_schedule(data: Mapping[str, Any], timezone: str, *, source: str = "schedule") -> Schedule:
+def parse_schedule(
+    data: Mapping[str, Any],
+    timezone: str,
+    *,
+    source: str = "schedule",
+    known: Mapping[str, JobInfo] | None = None,
+) -> Schedule:
     _keys(data, _TOP, source)
     if data.get("version", 1) != 1:
         raise ScheduleError(f"{source}: version must be 1")
     tz = ZoneInfo(timezone)
+    known = catalogue(installed_jobs()) if known is None else known
     defaults = _mapping(data.get("defaults"), source, "defaults")
     _keys(defaults, _DEFAULT_KEYS, f"{source}: defaults")
     grace = _duration(defaults.get("misfire_grace", "15m"), f"{source}: defaults.misfire_grace")
@@ -158,13 +190,19 @@ def parse_schedule(data: Mapping[str, Any], timezone: str, *, source: str = "sch
     jobs: dict[str, JobSpec] = {}
     for name, entry in _mapping(data.get("jobs"), source, "jobs").items():
         where = f"{source}: jobs.{name}"
-        if name not in CATALOGUE:
-            raise ScheduleError(f"{where}: unknown job (known jobs: {', '.join(sorted(CATALOGUE))})")
-        jobs[name] = _job(str(name), _mapping(entry, source, f"jobs.{name}"), tz, grace, coalesce, where)
+        if name not in known:
+            raise ScheduleError(
+                f"{where}: unknown job (known jobs: {', '.join(sorted(known))}; "
+                "a job of an integration that is not installed is not known)"
+            )
+        info = known[name]
+        jobs[name] = _job(str(name), _mapping(entry, source, f"jobs.{name}"), tz, grace, coalesce, where, info)
     return Schedule(tz, jobs, timedelta(days=idle_days))
 
 
-def _job(name: str, entry: Mapping[str, Any], tz: ZoneInfo, grace: timedelta, coalesce: bool, where: str) -> JobSpec:
+def _job(
+    name: str, entry: Mapping[str, Any], tz: ZoneInfo, grace: timedelta, coalesce: bool, where: str, info: JobInfo
+) -> JobSpec:
     _keys(entry, _JOB_KEYS, where)
     if ("every" in entry) == ("cron" in entry):
         raise ScheduleError(f"{where}: give exactly one of 'every' (e.g. 30m, 6h, 4d) or 'cron'")
@@ -191,7 +229,7 @@ def _job(name: str, entry: Mapping[str, Any], tz: ZoneInfo, grace: timedelta, co
         else grace,
         coalesce=_bool(entry.get("coalesce", coalesce), f"{where}.coalesce"),
         budget=JobBudget(tokens, float(cost)),
-        info=CATALOGUE[name],
+        info=info,
     )
 
 

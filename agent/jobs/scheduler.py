@@ -160,6 +160,12 @@ class JobScheduler:
         self._spawn(self.engine.execute(run_id))
         return run_id
 
+    async def run_and_wait(self, job_id: str) -> RunView | None:
+        """A manual run, awaited (the console's "Sync now"): recorded in the run history like any other."""
+        run_id = await self.engine.run_now(job_id)
+        await self.engine.execute(run_id)
+        return await self.engine.run(run_id)
+
     async def pause(self, job_id: str) -> None:
         await self.engine.pause(job_id)
         self._modify(job_id, None)

@@ -16,6 +16,7 @@ import httpx
 
 from agent.jobs.ports import JobError
 from broker.client import BrokerClient, BrokerClientError
+from integrations import Catalog
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,17 @@ class Grant:
     scopes: tuple[str, ...]
 
 
-DEFAULT_GRANTS: Mapping[str, Grant] = {
-    "mail": Grant("mcp-gmail", "mcp:gmail", ("mail.read",)),
-    "finance": Grant("mcp-plaid", "mcp:plaid", ("finance.read",)),
-}
+def grants_from(catalog: Catalog) -> dict[str, Grant]:
+    """Each installed integration's job grant: its server's audience and resource, and the union of
+    the scopes its jobs' grants name (from the manifests)."""
+    out: dict[str, Grant] = {}
+    for members in catalog.jobs.values():
+        for m in members:
+            held = out.get(m.integration)
+            scopes = tuple(sorted({*(held.scopes if held else ()), *m.scopes}))
+            out[m.integration] = Grant(m.audience, m.resource, scopes)
+    return out
+
 
 ParentToken = Callable[[Grant], Awaitable[str]]
 
@@ -56,11 +64,11 @@ class JobTokens:
         broker: TokenExchanger,
         parent: ParentToken,
         *,
-        grants: Mapping[str, Grant] = DEFAULT_GRANTS,
+        grants: Mapping[str, Grant] | None = None,
         ttl_seconds: int = 300,
     ) -> None:
         self._broker, self._parent = broker, parent
-        self._grants = dict(grants)
+        self._grants = dict(grants_from(Catalog.load()) if grants is None else grants)
         self._ttl = ttl_seconds
 
     async def for_job(self, job_id: str, integration: str) -> str:

@@ -23,4 +23,4 @@ def build(runtime: Runtime) -> MCPServer:
 
 
 if __name__ == "__main__":
-    run_server("gmail", "mail", demo, build)
+    run_server("gmail", demo, build)

@@ -19,11 +19,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcp_servers._store import Sealer, table_of, upsert
+from mcp_servers.gmail.models import ENCRYPTED, MailAccountRow, MailMessageRow
 from storage.audit import AuditEvent, AuditLog
 from storage.crypto.field import FieldCipher
 from storage.db import Database
 from storage.models.base import utcnow
-from storage.models.mail import ENCRYPTED, MailAccountRow, MailMessageRow
 from tools.gmail.mime import body_text
 from tools.gmail.models import Message
 
@@ -76,7 +76,7 @@ def _body(message: Message) -> str:
 class MailStore:
     def __init__(self, db: Database, cipher: FieldCipher) -> None:
         self._db = db
-        self._seal = Sealer(cipher, ENCRYPTED)
+        self._seal = Sealer(cipher, ENCRYPTED, table="mail_messages")
 
     def _row(self, account: str, message: Message) -> dict[str, Any]:
         mid = message.id

@@ -30,7 +30,7 @@ def build(runtime: Runtime) -> MCPServer:
         raise ConfigError("AEGIS_PLAID_ENV must be 'sandbox' or 'production'")
     client = PlaidClient(runtime.http, runtime.credentials, "sandbox" if environment == "sandbox" else "production")
     secrets: SecretStore
-    if isinstance(runtime.credentials, StaticCredentials):  # the demo profile
+    if runtime.standalone and isinstance(runtime.credentials, StaticCredentials):  # no broker at all
         secrets = MemorySecretStore(runtime.credentials)
     else:
         secrets = BrokerSecretStore(
@@ -42,4 +42,4 @@ def build(runtime: Runtime) -> MCPServer:
 
 
 if __name__ == "__main__":
-    run_server("plaid", "finance", demo, build)
+    run_server("plaid", demo, build)

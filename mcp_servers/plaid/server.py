@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, cast
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -68,6 +68,24 @@ class Balance(TypedDict):
 
 class BalancesResult(TypedDict):
     accounts: list[Balance]
+    sources: list[Source]
+
+
+class TransactionItem(TypedDict):
+    transaction_id: str
+    account_id: str
+    date: str
+    merchant: str
+    amount: str
+    currency: str
+    category: str
+    pending: bool
+
+
+class TransactionsResult(TypedDict):
+    start_date: str
+    end_date: str
+    transactions: list[TransactionItem]
     sources: list[Source]
 
 
@@ -193,6 +211,26 @@ def build_server(deps: PlaidDeps) -> MCPServer:
             "sources": [
                 {"channel": "bank", "server": NAME, "item_id": a.account_id, "principal": institutions.get(a.item_id)}
                 for a in accounts
+            ],
+        }
+
+    @server.tool(annotations=LOCAL_READ)
+    async def transactions(
+        start_date: dt.date, end_date: dt.date, ctx: Context, limit: Annotated[int, Field(ge=1, le=200)] = 25
+    ) -> TransactionsResult:
+        """The owner's transactions between two dates (inclusive), largest amounts first, from the
+        synced store: date, merchant, amount (positive = money out), currency and category."""
+        await gate.check(ctx, "finance.read", "transactions")
+        if end_date < start_date or (end_date - start_date).days > MAX_RANGE_DAYS:
+            raise ToolError(f"{NAME}: end_date must be on or after start_date, within {MAX_RANGE_DAYS} days")
+        rows = await svc.transactions(start_date, end_date, limit)
+        return {
+            "start_date": start_date.isoformat(),
+            "end_date": end_date.isoformat(),
+            "transactions": [cast(TransactionItem, r) for r in rows],
+            "sources": [
+                {"channel": "bank", "server": NAME, "item_id": r["transaction_id"], "principal": r["merchant"]}
+                for r in rows
             ],
         }
 

@@ -140,6 +140,7 @@ class PlaidService:
     async def sync(self, details: dict[str, Any]) -> SyncCounts:
         counts = SyncCounts()
         async with self._lock:
+            await self.store.repair_account_names()  # values an earlier version sealed under the wrong context
             for item in await self.store.items():
                 loop, restarts = await self._loop(item)
                 event = AuditEvent(
@@ -210,6 +211,9 @@ class PlaidService:
             token = await self._credentials.get(item.secret_name)
             response = await self.client.accounts_get(token)
             await self.store.save_accounts(item.item_id, response.item.institution_id, response.accounts)
+
+    async def transactions(self, start: dt.date, end: dt.date, limit: int) -> list[dict[str, Any]]:
+        return await self.store.transactions(start, end, limit)
 
     async def spending(self, start: dt.date, end: dt.date) -> Sequence[tuple[str, str, Decimal, int]]:
         """``(currency, category, total outflow, transactions)``, largest first."""

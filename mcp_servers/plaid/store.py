@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 
 from mcp_servers._store import Sealer, table_of, upsert
+from mcp_servers.plaid.models import ENCRYPTED, PlaidAccountRow, PlaidItemRow, PlaidTransactionRow
 from storage.audit import AuditEvent, AuditLog
+from storage.crypto.errors import DecryptionFailed
 from storage.crypto.field import FieldCipher
 from storage.db import Database
 from storage.models.base import utcnow
-from storage.models.finance import ENCRYPTED, PlaidAccountRow, PlaidItemRow, PlaidTransactionRow
 from tools.plaid.models import AccountBase, Transaction
 
 _DETAIL_EXCLUDE = frozenset(
@@ -72,7 +73,8 @@ def _money(value: Decimal | None) -> str | None:
 class FinanceStore:
     def __init__(self, db: Database, cipher: FieldCipher, audit: AuditLog) -> None:
         self._db = db
-        self._seal = Sealer(cipher, ENCRYPTED)
+        self._seal = Sealer(cipher, ENCRYPTED, table="plaid_transactions")
+        self._acct = Sealer(cipher, ENCRYPTED, table="plaid_accounts")
         self._audit = audit
 
     # ---- rows ------------------------------------------------------------------------------
@@ -106,10 +108,10 @@ class FinanceStore:
             "type": account.type,
             "subtype": account.subtype,
             "currency": b.iso_currency_code or b.unofficial_currency_code,
-            "name": self._seal.seal("name", aid, account.name),
-            "official_name": self._seal.seal_opt("official_name", aid, account.official_name),
-            "mask": self._seal.seal_opt("mask", aid, account.mask),
-            "balances": self._seal.seal_json("balances", aid, balances),
+            "name": self._acct.seal("name", aid, account.name),
+            "official_name": self._acct.seal_opt("official_name", aid, account.official_name),
+            "mask": self._acct.seal_opt("mask", aid, account.mask),
+            "balances": self._acct.seal_json("balances", aid, balances),
             "balances_at": now,
         }
 
@@ -194,6 +196,14 @@ class FinanceStore:
     # ---- reads -----------------------------------------------------------------------------
 
     async def accounts(self) -> list[StoredAccount]:
+        try:
+            return await self._accounts()
+        except DecryptionFailed:
+            if not await self.repair_account_names():
+                raise
+            return await self._accounts()
+
+    async def _accounts(self) -> list[StoredAccount]:
         async with self._db.transaction() as s:
             rows = (
                 await s.scalars(select(PlaidAccountRow).order_by(PlaidAccountRow.item_id, PlaidAccountRow.type))
@@ -208,14 +218,54 @@ class FinanceStore:
                     type=r.type,
                     subtype=r.subtype,
                     currency=r.currency,
-                    name=self._seal.open("name", aid, r.name),
-                    official_name=self._seal.open_opt("official_name", aid, r.official_name),
-                    mask=self._seal.open_opt("mask", aid, r.mask),
-                    balances=self._seal.open_json("balances", aid, r.balances),
+                    name=self._acct.open("name", aid, r.name),
+                    official_name=self._acct.open_opt("official_name", aid, r.official_name),
+                    mask=self._acct.open_opt("mask", aid, r.mask),
+                    balances=self._acct.open_json("balances", aid, r.balances),
                     balances_at=r.balances_at,
                 )
             )
         return out
+
+    async def repair_account_names(self) -> int:
+        """Re-seal account names that an earlier version sealed under the transactions table's
+        context (a data-key rotation could not rewrap them). Returns how many were repaired."""
+        async with self._db.transaction() as s:
+            rows = (await s.scalars(select(PlaidAccountRow))).all()
+            repaired = 0
+            for r in rows:
+                try:
+                    self._acct.open("name", r.account_id, r.name)
+                except DecryptionFailed:
+                    name = self._seal.open("name", r.account_id, r.name)  # the old context
+                    r.name = self._acct.seal("name", r.account_id, name)
+                    repaired += 1
+        return repaired
+
+    async def transactions(self, start: dt.date, end: dt.date, limit: int) -> list[dict[str, Any]]:
+        """Transactions dated ``start..end`` inclusive, largest amounts first (decrypted)."""
+        query = select(PlaidTransactionRow).where(PlaidTransactionRow.date >= start, PlaidTransactionRow.date <= end)
+        async with self._db.transaction() as s:
+            rows = (await s.scalars(query)).all()
+        out = []
+        for r in rows:
+            tid = r.transaction_id
+            amount = Decimal(self._seal.open("amount", tid, r.amount))
+            merchant = self._seal.open_opt("merchant_name", tid, r.merchant_name)
+            out.append(
+                {
+                    "transaction_id": tid,
+                    "account_id": r.account_id,
+                    "date": r.date.isoformat(),
+                    "merchant": merchant or self._seal.open("name", tid, r.name),
+                    "amount": str(amount),
+                    "currency": r.currency or "",
+                    "category": (r.category_primary or "UNCATEGORIZED").replace("_", " ").capitalize(),
+                    "pending": r.pending,
+                }
+            )
+        out.sort(key=lambda t: abs(Decimal(str(t["amount"]))), reverse=True)
+        return out[:limit]
 
     async def outflows(self, start: dt.date, end: dt.date) -> dict[tuple[str, str], tuple[Decimal, int]]:
         """``(currency, primary category) -> (sum of positive amounts, count)`` for ``start..end`` inclusive."""

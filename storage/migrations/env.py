@@ -8,9 +8,10 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from storage.db import Database
-from storage.models import Base
+from storage.models import Base, load_integration_models
 
 config = context.config
+load_integration_models()  # the installed integrations' tables join the one metadata
 target_metadata = Base.metadata
 
 

@@ -15,9 +15,9 @@ import pytest
 from mcp import Client, StdioServerParameters
 from sqlalchemy import func, select
 
+from mcp_servers.gmail.models import MailMessageRow
+from mcp_servers.plaid.models import PlaidTransactionRow
 from storage.db import Database
-from storage.models.finance import PlaidTransactionRow
-from storage.models.mail import MailMessageRow
 from tests.mcp_servers.conftest import key_file
 from tools.gmail.demo_data import mailbox
 from tools.plaid.demo_data import ledger

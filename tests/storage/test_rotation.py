@@ -15,7 +15,7 @@ from storage.crypto.keystore import ensure_keys, load_keyring
 from storage.crypto.master import KeyEncryptionKey, generate_master_key_file, load_master_key
 from storage.crypto.rotation import count_rows, pending_rotations, run_rotation, start_rotation
 from storage.db import Database
-from storage.models import ENCRYPTED_COLUMNS, DataKeyRow, SecretRow, SecretVersionRow
+from storage.models import DataKeyRow, SecretRow, SecretVersionRow, encrypted_columns
 from storage.models.base import utcnow
 from storage.models.broker import ENCRYPTED
 
@@ -94,7 +94,7 @@ async def test_rotation_killed_halfway_then_resumed_leaves_every_row_readable(
             raise Crash
 
     with pytest.raises(Crash):
-        await run_rotation(db, kek, rid, ENCRYPTED_COLUMNS, batch_size=50, progress=crash_after_two)
+        await run_rotation(db, kek, rid, encrypted_columns(), batch_size=50, progress=crash_after_two)
 
     values, kids = await _read_all(db, kek)
     assert values == expected  # halfway: every row still reads
@@ -102,7 +102,7 @@ async def test_rotation_killed_halfway_then_resumed_leaves_every_row_readable(
     assert await pending_rotations(db) == [rid]
 
     seen: list[int] = []
-    changed = await run_rotation(db, kek, rid, ENCRYPTED_COLUMNS, batch_size=50, progress=seen.append)
+    changed = await run_rotation(db, kek, rid, encrypted_columns(), batch_size=50, progress=seen.append)
     assert changed == 130
     assert sum(seen) == 130  # the progress bar resumes from the cursor, not from zero
     values, kids = await _read_all(db, kek)
@@ -128,7 +128,7 @@ async def test_rows_written_with_the_old_key_after_the_cursor_passed_are_caught_
         raise Crash
 
     with pytest.raises(Crash):
-        await run_rotation(db, kek, rid, ENCRYPTED_COLUMNS, batch_size=100, progress=stop_at_end)
+        await run_rotation(db, kek, rid, encrypted_columns(), batch_size=100, progress=stop_at_end)
     vid = "0000-early-id"  # sorts before every cursor position: the batch walk has passed it
     dek = os.urandom(32)
     async with db.transaction() as s:
@@ -141,7 +141,7 @@ async def test_rows_written_with_the_old_key_after_the_cursor_passed_are_caught_
                 wrapped_dek=stale.encrypt("vault", DEK.context({"id": vid}), dek),
             )
         )
-    await run_rotation(db, kek, rid, ENCRYPTED_COLUMNS)
+    await run_rotation(db, kek, rid, encrypted_columns())
     values, kids = await _read_all(db, kek)
     assert values[vid] == dek
     assert kids == {"vault.enc.v2": 11}
@@ -154,7 +154,7 @@ async def test_retired_versions_refuse_to_decrypt_after_rotation(db: Database, k
         old_blob = row.wrapped_dek
     assert old_blob is not None
     rid = await start_rotation(db, kek, "vault")
-    await run_rotation(db, kek, rid, ENCRYPTED_COLUMNS)
+    await run_rotation(db, kek, rid, encrypted_columns())
     async with db.transaction() as s:
         cipher = FieldCipher(await load_keyring(s, kek))
     with pytest.raises(KeyUnavailable, match="retired"):

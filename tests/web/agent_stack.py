@@ -27,6 +27,7 @@ from mcp.server.mcpserver import MCPServer
 
 from aegis import agent_root
 from aegis.identities import CONSOLE
+from agent.adversarial.suite import world_tools
 from agent.call_tokens import CallTokens
 from agent.gateway import ToolDef
 from agent.gateway.registry import Registry
@@ -232,7 +233,7 @@ async def agent_console(
             host = McpHost([ServerSpec("gmail", instance=lambda: gmail), ServerSpec("plaid", instance=lambda: plaid)])
             stack.push_async_callback(host.close)
             await host.start(wait=30)
-            registry = Registry.load()
+            registry = Registry.load(extra_tools=world_tools())
             pins = approve_live_pins(registry, host)
             tokens = CallTokens(BrokerClient(http), console_key, clock=broker_clock)
             keyring = console_keyring()

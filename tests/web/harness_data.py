@@ -25,6 +25,7 @@ from urllib.parse import parse_qs
 
 import httpx
 
+from agent.adversarial.suite import world_tools
 from agent.call_tokens import CallTokens
 from agent.gateway import ContextLabel, ToolDef, ToolGateway
 from agent.gateway.approvals import ApprovalService, InMemoryApprovalStore
@@ -201,7 +202,7 @@ async def start_live(
             call_timeout=20,
         )
         await host.start(wait=20)
-        registry = Registry.load()
+        registry = Registry.load(extra_tools=world_tools())
         for server_name, tool in host.tools():
             if registry.spec(f"{server_name}.{tool.name}") is not None:
                 registry.approve_pin(server_name, ToolDef(tool.name, tool.description or "", tool.input_schema))

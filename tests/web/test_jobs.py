@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -25,20 +24,17 @@ from agent.chat import ChatService
 from agent.conversations import ConversationStore
 from agent.gateway import ApprovalService, Policy, PolicyContext, ToolGateway
 from agent.jobs import (
-    Balance,
     BriefingStore,
-    CalendarEvent,
     FixedActivity,
     JobContext,
     JobEngine,
     JobError,
     JobScheduler,
-    MailItem,
     MemoryNotifier,
     RetryPolicy,
     RunStore,
+    Section,
     StaticIntegrations,
-    Transaction,
     load_schedule,
 )
 from agent.jobs.engine import Handler
@@ -50,6 +46,7 @@ from agent.services import AgentServices, ApprovalDesk
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import DataKey, Keyring
 from storage.db import Database
+from tests.agent.jobs.seed import SEED_JOBS
 from tests.web.conftest import Console, FakeClock, cookie_header, enroll, make_keyring, serve
 from web.app import create_app
 from web.config import ConsoleConfig
@@ -66,27 +63,22 @@ SOCIAL_ERROR = "the social network answered 503"
 class Sources:
     """What the morning briefing and the digest read; mail is not connected."""
 
-    async def calendar(self, day: date) -> Sequence[CalendarEvent] | None:
-        start = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=15)
-        return [CalendarEvent(start, "Dentist <b>bring card</b>", "Main St")]
-
-    async def important_unread(self) -> Sequence[MailItem] | None:
-        return None
-
-    async def balances(self) -> Sequence[Balance] | None:
-        return [Balance("Checking", Decimal("1234.50")), Balance("Savings", Decimal("800"))]
-
-    async def notable_transactions(self, since: datetime) -> Sequence[Transaction] | None:
-        return [Transaction(since.date(), "Rent", Decimal("-1500.00"))]
-
-    async def productivity(self, start: date, end: date) -> dict[str, int] | None:
-        return {"tasks_done": 12, "meetings": 4}
-
-    async def email(self, start: date, end: date) -> dict[str, int] | None:
-        return None
-
-    async def finance(self, start: date, end: date) -> dict[str, Decimal] | None:
-        return {"spent": Decimal("420.10")}
+    async def sections(self, kind: str, start: date, end: date) -> list[Section]:
+        if kind == "weekly":
+            return [
+                Section("productivity", "Productivity", "ok", ["meetings: 4", "tasks done: 12"], {"tasks_done": 12}),
+                Section("email", "Email", "not connected"),
+                Section("finance", "Finance", "ok", ["spent: 420.10"], {"spent": "420.10"}),
+            ]
+        yesterday = (end - timedelta(days=1)).isoformat()
+        return [
+            Section("calendar", "Today's calendar", "ok", ["10:00 Dentist <b>bring card</b> (Main St)"]),
+            Section("mail", "Important unread mail", "not connected"),
+            Section(
+                "balances", "Balances", "ok", ["Checking: 1,234.50 USD", "Savings: 800.00 USD", "Total: 2,034.50 USD"]
+            ),
+            Section("transactions", "Notable transactions", "ok", [f"{yesterday} Rent: -1,500.00 USD"]),
+        ]
 
 
 @dataclass
@@ -150,7 +142,7 @@ def _handlers(
     async def plain(ctx: JobContext) -> dict[str, object]:
         return {"n": 1}
 
-    out: dict[str, Handler] = dict.fromkeys(load_schedule(NY).jobs, plain)
+    out: dict[str, Handler] = dict.fromkeys(load_schedule(NY, jobs=SEED_JOBS).jobs, plain)
     out |= {"sync_emails": fetched, "sync_calendar": gated, "sync_social": broken}
     out["daily_briefing"] = briefing_handler(sources, store, notifier, None)
     out["weekly_digest"] = digest_handler(sources, store, notifier, None)
@@ -194,7 +186,7 @@ async def open_jobs(db_url: str, clock: FakeClock, console_config: ConsoleConfig
     store, notifier, gate, started = BriefingStore(db, cipher), MemoryNotifier(), asyncio.Event(), asyncio.Event()
     gate.set()
     engine = JobEngine(
-        load_schedule(NY),
+        load_schedule(NY, jobs=SEED_JOBS),
         RunStore(db),
         _handlers(gate, started, Sources(), store, notifier),
         integrations=StaticIntegrations(set(CONNECTED)),
@@ -236,7 +228,7 @@ async def test_every_job_is_listed_with_its_next_run_on_the_owners_clock(jobs: J
     cookies = await jobs.login()
     assert jobs.scheduler.running
     html = await jobs.page(cookies, "/jobs")
-    for job_id in load_schedule(NY).jobs:
+    for job_id in load_schedule(NY, jobs=SEED_JOBS).jobs:
         assert f'id="job-{job_id}"' in html
     # 2027-01-15 08:00 UTC is 03:00 in New York (EST): the next 06:00 briefing is that morning.
     assert "Fri 2027-01-15 06:00 EST" in html and 'title="2027-01-15T11:00:00+00:00"' in html
@@ -246,7 +238,7 @@ async def test_every_job_is_listed_with_its_next_run_on_the_owners_clock(jobs: J
     body = (await jobs.api(cookies, "GET", "/api/jobs")).json()
     assert body["running"] is True and body["timezone"] == NY
     by_id = {j["id"]: j for j in body["jobs"]}
-    assert set(by_id) == set(load_schedule(NY).jobs)
+    assert set(by_id) == set(load_schedule(NY, jobs=SEED_JOBS).jobs)
     brief = by_id["daily_briefing"]
     assert brief["schedule"] == "cron 0 6 * * *" and brief["paused"] is False and brief["last_run"] is None
     assert (brief["next_run_at"], brief["next_run_local"]) == ("2027-01-15T11:00:00+00:00", "2027-01-15T06:00:00-05:00")

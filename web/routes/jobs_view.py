@@ -122,7 +122,7 @@ async def job_list(scheduler: JobScheduler) -> list[dict[str, Any]]:
                 "paused": paused,
                 "running": running,
                 "state": _state_word(spec.enabled, paused, running),
-                "integration": spec.info.integration,
+                "integration": ", ".join(spec.info.integrations) or None,
                 "next_run_at": nexts.get(spec.job_id),
                 "due": (nxt := nexts.get(spec.job_id)) is not None and nxt <= now,
                 "last_run": latest[0] if latest else None,

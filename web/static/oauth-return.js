@@ -12,5 +12,5 @@
       allowed.set(key, value);
     }
   }
-  window.location.replace(`/integrations/google/callback?${allowed.toString()}`);
+  window.location.replace(`/integrations/oauth/callback?${allowed.toString()}`);
 })();

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agent.adversarial.suite import world_tools
 from agent.gateway.context import ContextLabel
 from agent.gateway.egress import EgressGuard
 from agent.gateway.labeller import default_labeller
@@ -49,6 +50,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "plaid.sync": _obj({}, []),
     "plaid.balances": _obj({}, []),
     "plaid.spending_by_category": _obj({"start": S, "end": S}, ["start", "end"]),
+    "plaid.transactions": _obj({"start_date": S, "end_date": S, "limit": {"type": "integer"}}, ["start_date", "end_date"]),
     "web.fetch": _obj({"url": S}, ["url"]),
     "x.post": _obj({"text": S}, ["text"]),
     "linkedin.post": _obj({"text": S}, ["text"]),
@@ -77,7 +79,7 @@ def tool_def(qualified: str, description: str = "server text") -> ToolDef:
 
 def approved_registry() -> Registry:
     """The shipped registry with every tool's definition approved and live."""
-    reg = Registry.load()
+    reg = Registry.load(extra_tools=world_tools())
     for name in SCHEMAS:
         reg.approve_pin(name.split(".", 1)[0], tool_def(name))
     return reg
@@ -105,7 +107,7 @@ def make_ctx(
 
 def read_email(ctx: PolicyContext, msg_id: str, sender: str, body: str, subject: str = "hello") -> None:
     """Append an email as gmail.read_thread would return it (labelled by the default labeller)."""
-    spec = ctx.registry.spec("gmail.read_thread") or Registry.load().spec("gmail.read_thread")
+    spec = ctx.registry.spec("gmail.read_thread") or Registry.load(extra_tools=world_tools()).spec("gmail.read_thread")
     assert spec is not None
     content = {"messages": [{"id": msg_id, "from": sender, "to": OWNER_EMAIL, "subject": subject, "body": body}]}
     label = default_labeller(spec, {"thread_id": msg_id}, content, ctx.clock(), ctx.owner_principals)

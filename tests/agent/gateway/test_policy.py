@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from agent.adversarial.suite import world_tools
 from agent.gateway.context import Origin
 from agent.gateway.labels import ALL, Conf, Integrity, Label, LabelledResult, Source
 from agent.gateway.policy import Decision, Plan, PlanEntry, Policy, PolicyContext, RuleHit, ToolCall, Verdict
@@ -37,7 +38,7 @@ def test_r0_unknown_tool_is_denied() -> None:
 
 
 def test_r0_unpinned_and_changed_tools_are_denied() -> None:
-    reg = Registry.load()
+    reg = Registry.load(extra_tools=world_tools())
     ctx = make_ctx(reg)
     assert decide(ctx, "gmail.search", {"query": "x"}).verdict is Verdict.DENY
     reg.approve_pin("gmail", tool_def("gmail.search"))

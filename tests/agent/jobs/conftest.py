@@ -14,18 +14,19 @@ import yaml
 from agent.jobs.engine import CostGuard, Handler, JobContext, JobEngine, RetryPolicy
 from agent.jobs.history import RunStore, RunView
 from agent.jobs.ports import FixedActivity, MemoryNotifier, StaticIntegrations
-from agent.jobs.schedule import CATALOGUE, DEFAULTS_FILE, Schedule, merge, next_slot, parse_schedule
+from agent.jobs.schedule import DEFAULTS_FILE, Schedule, catalogue, merge, next_slot, parse_schedule
 from agent.limits import MemoryLedger
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
+from tests.agent.jobs.seed import SEED_JOBS
 from tests.broker.conftest import broker, clock  # noqa: F401 - the real broker fixture, for JobTokens
 
 NY = "America/New_York"
 T0 = datetime(2026, 3, 2, 12, 7, tzinfo=UTC)  # a Monday, 07:07 in New York
 
 
-_ALL_INTEGRATIONS: set[str] = {info.integration for info in CATALOGUE.values() if info.integration}
+_ALL_INTEGRATIONS: set[str] = {n for j in SEED_JOBS.values() for n in j.integrations}
 
 
 @dataclass
@@ -85,7 +86,8 @@ class Rig:
 
 def make_schedule(tz: str = NY, /, **jobs: dict[str, Any]) -> Schedule:
     base = yaml.safe_load(DEFAULTS_FILE.read_text(encoding="utf-8"))
-    return parse_schedule(merge(base, {"jobs": jobs}) if jobs else base, tz)
+    base["jobs"] = {**{k: dict(v.default) for k, v in SEED_JOBS.items()}, **base["jobs"]}
+    return parse_schedule(merge(base, {"jobs": jobs}) if jobs else base, tz, known=catalogue(SEED_JOBS))
 
 
 @pytest.fixture

@@ -6,25 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
 
-from agent.jobs.briefing import (
-    Balance,
-    BriefingStore,
-    CalendarEvent,
-    Figures,
-    MailItem,
-    Transaction,
-)
+from agent.jobs.briefing import BriefingStore, Section
 from agent.jobs.handlers import default_handlers
 from agent.jobs.ports import SyncRunner
 from agent.jobs.schedule import JobBudget, Schedule
 from agent.model import Message, ModelPort, ModelReply, ScriptedModel, ScriptedStep, TextSink, ToolSpec, Usage
 from storage.db import Database
 from tests.agent.jobs.conftest import Rig, make_cipher
+from tests.agent.jobs.seed import SEED_JOBS
 
 pytestmark = pytest.mark.anyio
 
@@ -34,46 +27,45 @@ SUBJECT = "Offer letter from Globex - please sign"
 
 @dataclass
 class Sources:
+    """The sections the installed integrations' views would give (the views themselves are tested in
+    tests/integrations and tests/agent/test_job_wiring.py)."""
+
     calendar_on: bool = True
     mail_on: bool = True
     money_on: bool = True
     broken: bool = False
 
-    async def calendar(self, day: date) -> Sequence[CalendarEvent] | None:
-        if not self.calendar_on:
-            return None
-        return [
-            CalendarEvent(datetime(2026, 3, 3, 15, tzinfo=UTC), "Dentist", "Main St"),
-            CalendarEvent(datetime(2026, 3, 3, 14, tzinfo=UTC), "Standup"),
+    async def sections(self, kind: str, start: date, end: date) -> list[Section]:
+        if kind == "weekly":
+            assert (start, end) == (date(2026, 3, 2), date(2026, 3, 8))
+            return [
+                Section("productivity", "Productivity", "not connected"),
+                Section("email", "Email", "ok", ["important: 9", "received: 212", "replied: 31"], {"received": 212}),
+                Section("finance", "Finance", "ok", ["spent: 812.40"], {"spent": "812.40", "income": "0"})
+                if self.money_on
+                else Section("finance", "Finance", "not connected"),
+            ]
+        assert start == end == date(2026, 3, 3)
+        out = [
+            Section("calendar", "Today's calendar", "ok", ["09:00 Standup", "10:00 Dentist (Main St)"])
+            if self.calendar_on
+            else Section("calendar", "Today's calendar", "not connected")
         ]
-
-    async def important_unread(self) -> Sequence[MailItem] | None:
         if self.broken:
-            raise ConnectionError("gateway down")
-        return [MailItem("hr@globex.example", SUBJECT, SLOT - timedelta(hours=3))] if self.mail_on else None
-
-    async def balances(self) -> Sequence[Balance] | None:
-        if not self.money_on:
-            return None
-        return [Balance("Checking", Decimal("1520.10")), Balance("Savings", Decimal("8000"))]
-
-    async def notable_transactions(self, since: datetime) -> Sequence[Transaction] | None:
-        assert since == SLOT - timedelta(days=1)
-        return [Transaction(date(2026, 3, 2), "Rent", Decimal("-2100.00"))] if self.money_on else None
-
-    async def productivity(self, start: date, end: date) -> Figures | None:
-        return None
-
-    async def email(self, start: date, end: date) -> Figures | None:
-        assert (start, end) == (date(2026, 3, 2), date(2026, 3, 8))
-        return {"received": 212, "important": 9, "replied": 31}
-
-    async def finance(self, start: date, end: date) -> Figures | None:
-        return {"spent": Decimal("812.40"), "income": Decimal("0")} if self.money_on else None
+            out.append(Section("mail", "Important unread mail", "unavailable"))
+        elif self.mail_on:
+            out.append(Section("mail", "Important unread mail", "ok", [f"hr@globex.example: {SUBJECT}"]))
+        else:
+            out.append(Section("mail", "Important unread mail", "not connected"))
+        if self.money_on:
+            out.append(Section("balances", "Balances", "ok", ["Checking: 1,520.10 USD", "Total: 9,520.10 USD"]))
+            rent = ["2026-03-02 Rent: -2,100.00 USD"]
+            out.append(Section("transactions", "Notable transactions", "ok", rent, {"notable": 1}))
+        return out
 
 
 class NoSync:
-    async def sync(self, integration: str, job_token: str) -> dict[str, object]:
+    async def sync(self, integration: str, job_token: str, job_id: str) -> dict[str, object]:
         raise AssertionError("no sync expected")
 
 
@@ -95,6 +87,7 @@ def wire(
         store=store,
         notifier=rig.notifier,
         model=model,
+        jobs=SEED_JOBS,
     )
     return store, src
 
@@ -175,20 +168,6 @@ async def test_an_idle_owner_gets_no_model_spend(rig: Rig, db: Database) -> None
     assert await rig.ledger.spent(SLOT.date()) == (0, 0.0)
 
 
-async def test_a_model_only_job_is_skipped_while_the_owner_is_idle(rig: Rig, db: Database) -> None:
-    rig.activity.seen = None
-    wire(rig, db, ScriptedModel([]))
-    engine = rig.engine()
-    run_id = await engine.run_now("generate_content")
-    assert await engine.execute(run_id) == "skipped"
-    run = await engine.run(run_id)
-    assert run is not None and run.error == "model not used: the owner has not used Aegis yet"
-    rig.activity.seen = rig.clock.advance(seconds=1)
-    assert await engine.execute(await engine.run_now("generate_content")) == "skipped"
-    last = (await engine.runs(job_id="generate_content")).items[0]
-    assert last.error == "integration not connected: content (no such integration in this version of Aegis)"
-
-
 async def test_the_per_job_budget_is_never_exceeded(rig: Rig, db: Database) -> None:
     rig.activity.seen = SLOT
     jobs = dict(rig.schedule.jobs)
@@ -267,7 +246,7 @@ async def test_sync_jobs_run_under_a_job_token_and_keep_only_counts(rig: Rig, db
     calls: list[tuple[str, str]] = []
 
     class Runner:
-        async def sync(self, integration: str, job_token: str) -> dict[str, object]:
+        async def sync(self, integration: str, job_token: str, job_id: str) -> dict[str, object]:
             calls.append((integration, job_token))
             return {"new": 12, "updated": 3, "subject": "private text", "full": True}
 
@@ -285,6 +264,7 @@ async def test_sync_jobs_run_under_a_job_token_and_keep_only_counts(rig: Rig, db
         store=store,
         notifier=rig.notifier,
         model=None,
+        jobs=SEED_JOBS,
     )
     engine = rig.engine(handlers)
     assert await engine.execute(await engine.run_now("sync_emails")) == "ok"

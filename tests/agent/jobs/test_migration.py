@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from storage import migrate
 from storage.db import Database
-from storage.models import ENCRYPTED_COLUMNS
+from storage.models import encrypted_columns
 from storage.models.jobs import JobRunRow
 
 pytestmark = pytest.mark.anyio
@@ -36,7 +36,7 @@ async def _tables(db: Database) -> set[str]:
 async def test_the_job_tables_match_the_models(db: Database) -> None:
     assert await _tables(db) >= TABLES
     assert [d for d in await migrate.diff(db) if _touches_ours(d)] == []
-    assert ("briefings", "content", "conversation") in {(c.table, c.column, c.domain) for c in ENCRYPTED_COLUMNS}
+    assert ("briefings", "content", "conversation") in {(c.table, c.column, c.domain) for c in encrypted_columns()}
 
 
 async def test_0005_downgrades_and_upgrades(db: Database) -> None:

@@ -12,8 +12,9 @@ import pytest
 from pydantic import ValidationError
 
 from aegis.settings import Settings
-from agent.jobs.schedule import CATALOGUE, ScheduleError, load_schedule, next_slot, slots_between
+from agent.jobs.schedule import CORE_JOBS, ScheduleError, installed_jobs, load_schedule, next_slot, slots_between
 from tests.agent.jobs.conftest import NY, make_schedule
+from tests.agent.jobs.seed import SEED_JOBS
 
 NEW_YORK = ZoneInfo(NY)
 
@@ -22,9 +23,19 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def test_the_shipped_schedule_is_the_seed_schedule() -> None:
+def test_the_shipped_schedule_is_the_core_jobs_and_the_installed_integrations_jobs() -> None:
     s = load_schedule("UTC")
-    assert set(s.jobs) == set(CATALOGUE)
+    installed = installed_jobs()
+    assert set(s.jobs) == set(CORE_JOBS) | set(installed)
+    assert {"sync_emails", "sync_finances"} <= set(installed)  # gmail and plaid are installed
+    assert "sync_social" not in s.jobs  # no installed integration takes part: no job, no skipped runs
+    for job, spec in s.jobs.items():
+        assert spec.info.integrations == (installed[job].integrations if job in installed else ())
+
+
+def test_with_every_seed_integration_installed_the_schedule_is_the_seed_schedule() -> None:
+    s = load_schedule("UTC", jobs=SEED_JOBS)
+    assert set(s.jobs) == set(CORE_JOBS) | set(SEED_JOBS)
     when = {job: spec.when for job, spec in s.jobs.items()}
     assert when == {
         "sync_finances": "every 6h",
@@ -53,7 +64,7 @@ def test_an_override_file_replaces_only_what_it_names(tmp_path: Path) -> None:
         "  weekly_digest: {budget: {tokens: 5000}}\n"
         "defaults: {idle_after_days: 7}\n"
     )
-    s = load_schedule(NY, override)
+    s = load_schedule(NY, override, SEED_JOBS)
     assert s.jobs["daily_briefing"].when == "cron 30 5 * * mon-fri"
     assert s.jobs["daily_briefing"].budget.tokens == 20000  # kept from the defaults
     assert s.jobs["sync_social"].enabled is False and s.jobs["sync_social"].when == "every 2h"
@@ -91,16 +102,16 @@ def test_invalid_schedules_are_refused_with_a_clear_reason(jobs: dict[str, dict[
 def test_both_every_and_cron_is_an_error(tmp_path: Path) -> None:
     bad = tmp_path / "schedule.yaml"
     bad.write_text("jobs:\n  sync_emails: {cron: '*/5 * * * *'}\n")
-    assert load_schedule("UTC", bad).jobs["sync_emails"].when == "cron */5 * * * *"  # cron replaces every
+    assert load_schedule("UTC", bad, SEED_JOBS).jobs["sync_emails"].when == "cron */5 * * * *"  # cron replaces every
     bad.write_text("jobs: [1, 2]\n")
     with pytest.raises(ScheduleError, match="jobs must be a mapping"):
-        load_schedule("UTC", bad)
+        load_schedule("UTC", bad, SEED_JOBS)
     bad.write_text("jobs: {sync_emails: {every: 1h\n")
     with pytest.raises(ScheduleError, match="not valid YAML"):
-        load_schedule("UTC", bad)
+        load_schedule("UTC", bad, SEED_JOBS)
     bad.write_text("timezone: Europe/Paris\n")
     with pytest.raises(ScheduleError, match="unknown field"):
-        load_schedule("UTC", bad)
+        load_schedule("UTC", bad, SEED_JOBS)
 
 
 def test_daily_0600_fires_once_a_day_at_the_right_instant_across_spring_forward() -> None:

@@ -20,7 +20,7 @@ async def test_a_sync_job_gets_a_narrowed_token_naming_the_job(broker: Broker) -
     client = BrokerClient(broker.http)
     tokens = JobTokens(client, minting_parent(client, key), ttl_seconds=120)
 
-    token = await tokens.for_job("sync_emails", "mail")
+    token = await tokens.for_job("sync_emails", "gmail")
     claims = await verify(broker, token, "mcp-gmail")
     assert claims["scope"] == "mail.read"
     assert claims["resource"] == "mcp:gmail"
@@ -31,7 +31,7 @@ async def test_a_sync_job_gets_a_narrowed_token_naming_the_job(broker: Broker) -
     parent_jti = details(rows[0])["parent_jti"]
     assert parent_jti != claims["jti"]
 
-    finance = await tokens.for_job("sync_finances", "finance")
+    finance = await tokens.for_job("sync_finances", "plaid")
     _, fclaims = unverified(finance)
     assert (fclaims["aud"], fclaims["scope"], fclaims["act"]) == (
         "mcp-plaid",
@@ -45,7 +45,7 @@ async def test_a_refusal_becomes_a_job_error_without_the_token(broker: Broker) -
     client = BrokerClient(broker.http)
     tokens = JobTokens(client, minting_parent(client, key))
     with pytest.raises(JobError, match="the broker refused the job token") as err:
-        await tokens.for_job("sync_finances", "finance")  # finance.read is above the principal's ceiling
+        await tokens.for_job("sync_finances", "plaid")  # finance.read is above the principal's ceiling
     assert key not in str(err.value)
     with pytest.raises(JobError, match="no token grant configured for integration 'calendar'"):
         await tokens.for_job("sync_calendar", "calendar")

@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlalchemy import func, select, text, update
 
+from mcp_servers.gmail.models import MailAccountRow, MailMessageRow
 from storage.models import AuditRow
-from storage.models.mail import MailAccountRow, MailMessageRow
 from tests.mcp_servers.conftest import Gmail, call, error_text
 from tools.gmail.demo_data import mailbox as data
 

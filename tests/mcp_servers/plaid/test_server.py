@@ -11,11 +11,11 @@ from mcp import Client
 from sqlalchemy import func, select, text
 
 from mcp_servers._common import CallGate
+from mcp_servers.plaid.models import PlaidItemRow, PlaidTransactionRow
 from mcp_servers.plaid.secrets import NoSecretStore
 from mcp_servers.plaid.server import PlaidDeps, build_server
 from mcp_servers.plaid.service import PlaidService
 from storage.models import AuditRow
-from storage.models.finance import PlaidItemRow, PlaidTransactionRow
 from tests.mcp_servers.conftest import Plaid, call, error_text
 from tools.plaid import demo
 from tools.plaid.demo_data import ledger

@@ -29,7 +29,7 @@
     say("Asking Aegis for a link token…");
     let token;
     try {
-      token = (await post("/api/integrations/plaid/link-token")).link_token;
+      token = (await post("/api/integrations/plaid/connect/start")).link_token;
     } catch {
       say("Aegis could not create a link token. Check the Plaid integration's status.");
       button.disabled = false;
@@ -40,7 +40,7 @@
       onSuccess: async (publicToken) => {
         say("Connecting your bank…");
         try {
-          await post("/api/integrations/plaid/exchange", { public_token: publicToken });
+          await post("/api/integrations/plaid/connect/finish", { value: publicToken });
           window.location.assign("/integrations?notice=connected&i=plaid#plaid");
         } catch {
           say("Plaid finished, but Aegis could not store the connection. Nothing was saved.");

@@ -1,0 +1,13 @@
+"""The installed integrations: the one list. Adding an integration adds one line here.
+
+Each name is a folder ``mcp_servers/<name>/`` with a ``manifest.yaml`` (see
+:mod:`integrations.manifest`), a client under ``tools/<name>/`` and tests under
+``tests/tools/<name>/`` and ``tests/mcp_servers/<name>/``.
+"""
+
+from __future__ import annotations
+
+INSTALLED: tuple[str, ...] = (
+    "gmail",
+    "plaid",
+)
