@@ -26,7 +26,7 @@ import httpx
 from mcp.server.mcpserver import MCPServer
 
 from aegis import agent_root
-from aegis.identities import CONSOLE
+from aegis.identities import console_identity
 from agent.adversarial.suite import world_tools
 from agent.call_tokens import CallTokens
 from agent.gateway import ToolDef
@@ -37,6 +37,7 @@ from agent.services import AgentServices
 from agent.toolrunner import refresh_pins
 from broker.client import BrokerClient
 from broker.verify import Verifier
+from integrations import Catalog
 from mcp_servers._common import CallGate, audit_log
 from mcp_servers.gmail.server import GmailDeps
 from mcp_servers.gmail.server import build_server as build_gmail
@@ -212,10 +213,11 @@ async def agent_console(
         async with AsyncExitStack() as stack:
             http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=10))
             admin = BrokerClient(http, admin_token=state.config.admin_token)
-            scopes, resources = sorted(CONSOLE.scopes), sorted(CONSOLE.resources)
+            console = console_identity(Catalog.load())
+            scopes, resources = sorted(console.scopes), sorted(console.resources)
             created = await admin.create_key(
-                principal=CONSOLE.name,
-                description=CONSOLE.description,
+                principal=console.name,
+                description=console.description,
                 max_scopes=scopes,
                 max_resources=resources,
                 scopes=scopes,

@@ -36,6 +36,7 @@ from agent.gateway.registry import Registry
 from agent.mcp_host import McpHost, ServerSpec
 from agent.toolrunner import McpExecutor
 from broker.client import BrokerClient
+from integrations import Catalog
 from mcp_servers._common import CallGate, audit_log
 from mcp_servers.gmail.server import GmailDeps
 from mcp_servers.gmail.server import build_server as build_gmail
@@ -228,9 +229,19 @@ async def start_live(
                 session_id="console",
             )
 
-        tools = ToolAccess(gateway=gateway, context=system_context, registry=registry, host=host, tokens=NoTokens())
+        catalog = Catalog.load()
+        tools = ToolAccess(
+            gateway=gateway,
+            context=system_context,
+            registry=registry,
+            host=host,
+            tokens=NoTokens(),
+            scopes=catalog.tool_scopes,
+        )
         vault = BrokerVault(
-            BrokerClient(broker_http), tokens=CallTokens(BrokerClient(broker_http), console_key.read_text().strip())
+            BrokerClient(broker_http),
+            tokens=CallTokens(BrokerClient(broker_http), console_key.read_text().strip()),
+            resources=tuple(m.resource for m in catalog),
         )
         data = ConsoleData(
             tools=tools,

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from agent.jobs.history import RunPage, RunView
+from integrations import Catalog
 from tests.web.conftest import FakeClock, bearer, cookie_header
 from tests.web.harness_data import Live, demo_clock, start_live
 from web.config import ConsoleConfig
-from web.data import GMAIL, PLAID
 
 pytestmark = pytest.mark.anyio
+GMAIL, PLAID = Catalog.load().manifests["gmail"], Catalog.load().manifests["plaid"]
 GMAIL_TOKEN = '{"access_token": "ya29.demo-gmail-access-token-not-a-real-credential", "expires_at": 4102444800}'
 
 
@@ -63,7 +64,7 @@ async def test_status_page_before_and_after_connecting(live: Live) -> None:
     html = await s.page()
     gmail, plaid = _card(html, "gmail"), _card(html, "plaid")
     assert "not connected" in gmail and "no credential is stored" in gmail  # never connected: not "re-auth"
-    assert "not connected" in plaid and 'id="connect-sandbox"' in plaid
+    assert "not connected" in plaid and 'id="connect-sandbox-plaid"' in plaid
     assert "never" in gmail  # no sync yet
     await live.data.vault.put("gmail-oauth", GMAIL_TOKEN, kind="oauth-token", resource="mcp:gmail")  # type: ignore[union-attr]
     live.data.forget("gmail")
@@ -130,6 +131,9 @@ class FakeSchedule:
 
     async def next_run_times(self) -> dict[str, datetime | None]:
         return {"sync_finances": self.at + timedelta(hours=6), "sync_emails": None}
+
+    async def run_and_wait(self, job_id: str) -> RunView | None:
+        raise AssertionError("no manual run in this test")
 
 
 async def test_last_and_next_sync_come_from_the_scheduler(live: Live) -> None:
@@ -211,21 +215,25 @@ async def test_disconnecting_plaid_removes_the_item_at_plaid_then_forgets_it(liv
 
 async def test_plaid_link_server_side(live: Live) -> None:
     tokens = await live.console.login_tokens()
-    r = await live.console.http.post("/api/integrations/plaid/link-token", headers=bearer(tokens["access_token"]))
+    r = await live.console.http.post("/api/integrations/plaid/connect/start", headers=bearer(tokens["access_token"]))
     assert r.status_code == 200 and r.json()["link_token"].startswith("link-sandbox-")
     assert r.headers["cache-control"] == "no-store"
     bad = await live.console.http.post(
-        "/api/integrations/plaid/exchange", json={"public_token": "x"}, headers=bearer(tokens["access_token"])
+        "/api/integrations/plaid/connect/finish", json={"value": "x"}, headers=bearer(tokens["access_token"])
     )
-    assert bad.status_code == 422
+    assert bad.status_code == 409  # not the shape the manifest requires: nothing is sent to the server
+    wrong_type = await live.console.http.post(
+        "/api/integrations/plaid/connect/finish", json={"value": 12345678}, headers=bearer(tokens["access_token"])
+    )
+    assert wrong_type.status_code == 422
     unknown = await live.console.http.post(
-        "/api/integrations/plaid/exchange",
-        json={"public_token": "public-sandbox-00000000-0000-0000-0000-000000000000"},
+        "/api/integrations/plaid/connect/finish",
+        json={"value": "public-sandbox-00000000-0000-0000-0000-000000000000"},
         headers=bearer(tokens["access_token"]),
     )
     assert (unknown.status_code, unknown.json()) == (409, {"error": "not_configured"})
     page = await live.console.http.get(
-        "/integrations/plaid/link", headers=cookie_header(await live.console.browser_login())
+        "/integrations/plaid/connect", headers=cookie_header(await live.console.browser_login())
     )
     assert 'id="plaid-open"' in page.text and "<script>" not in page.text
     assert page.headers["content-security-policy"].count("https://cdn.plaid.com/") == 2  # script and frame

@@ -15,11 +15,13 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, Route, async_playwright, expect
 
+from integrations import Catalog
 from tests.web.conftest import FakeClock
 from tests.web.harness_data import Live, start_live
 from tests.web.test_browser import ARGS, CHROMIUM, SHOTS, _login, _watch_csp
 from web.config import ConsoleConfig
-from web.routes.integrations import PLAID_LINK_SCRIPT
+
+PLAID_LINK_SCRIPT = Catalog.load().manifests["plaid"].connect.csp["script-src"][0]
 
 pytestmark = pytest.mark.anyio
 
@@ -65,23 +67,23 @@ async def test_plaid_link_connects_a_bank_in_chromium(live: Live) -> None:
 
             # Plaid's script cannot be fetched: the page says so and offers nothing to click.
             await _serve_link(page, None)
-            await page.goto(f"{url}/integrations/plaid/link")
+            await page.goto(f"{url}/integrations/plaid/connect")
             await expect(page.locator("#plaid-status")).to_contain_text("could not be loaded")
             await expect(page.locator("#plaid-open")).to_be_disabled()
             await page.unroute(PLAID_LINK_SCRIPT)
 
             # A public token Plaid never issued: the exchange is refused and nothing is stored.
             await _serve_link(page, fake_link("public-sandbox-00000000-0000-0000-0000-000000000000"))
-            await page.goto(f"{url}/integrations/plaid/link")
+            await page.goto(f"{url}/integrations/plaid/connect")
             await page.click("#plaid-open")
             await expect(page.locator("#plaid-status")).to_contain_text("Nothing was saved")
-            assert page.url == f"{url}/integrations/plaid/link"
+            assert page.url == f"{url}/integrations/plaid/connect"
             await page.unroute(PLAID_LINK_SCRIPT)
 
             # The real path: link token from Aegis, Link finishes, Aegis exchanges on the server.
             exchanges = live.bank.calls.count("/item/public_token/exchange")
             await _serve_link(page, fake_link(live.bank.issue_public_token()))
-            response = await page.goto(f"{url}/integrations/plaid/link")
+            response = await page.goto(f"{url}/integrations/plaid/connect")
             assert response is not None
             policy = response.headers["content-security-policy"]
             assert f"script-src 'self' {PLAID_LINK_SCRIPT};" in policy

@@ -139,9 +139,8 @@ async def _connect_everything(live: Live) -> None:
     assert live.data.vault is not None and live.data.tools is not None
     await live.data.vault.put("gmail-oauth", token, kind="oauth-token", resource="mcp:gmail")
     assert (await live.data.tools.console_only("plaid.sandbox_connect")).ok
-    from web.data import GMAIL, PLAID
-
-    for integration in (PLAID, GMAIL):
+    catalog = live.data.catalog
+    for integration in (catalog.manifests["plaid"], catalog.manifests["gmail"]):
         assert (await live.data.sync_now(integration)).ok
 
 

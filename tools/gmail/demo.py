@@ -18,7 +18,8 @@ import email.policy
 import email.utils
 import html
 import json
-from datetime import datetime
+import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qs
 
@@ -71,19 +72,28 @@ def _not_found() -> httpx.Response:
     return _error(404, "Requested entity was not found.", "notFound", "NOT_FOUND")
 
 
-def _rfc822(spec: dict[str, Any], by_index: list[dict[str, Any]]) -> email.message.EmailMessage:
+_DAY_IN_QUERY = re.compile(r"\d{4}[/-]\d{1,2}[/-]\d{1,2}")
+_DAY_IN_TEXT = re.compile(r"\[\[(\d{4}-\d{2}-\d{2})\|([^\]]+)\]\]")
+
+
+def moved(text: str, shift: timedelta) -> str:
+    """Dates written in a demo mail's text, moved with the mailbox."""
+    return _DAY_IN_TEXT.sub(lambda m: (date.fromisoformat(m.group(1)) + shift).strftime(m.group(2)), text)
+
+
+def _rfc822(spec: dict[str, Any], by_index: list[dict[str, Any]], shift: timedelta) -> email.message.EmailMessage:
     msg = email.message.EmailMessage(policy=email.policy.SMTP)
     msg["From"], msg["To"] = spec["from"], spec["to"]
     if spec.get("cc"):
         msg["Cc"] = spec["cc"]
     msg["Subject"] = spec["subject"]
-    msg["Date"] = email.utils.format_datetime(datetime.fromisoformat(spec["date"]))
+    msg["Date"] = email.utils.format_datetime(datetime.fromisoformat(spec["date"]) + shift)
     msg["Message-ID"] = f"<{spec['id']}@mail.demo.example>"
     if "reply_to_index" in spec:
         parent = by_index[spec["reply_to_index"]]
         msg["In-Reply-To"] = f"<{parent['id']}@mail.demo.example>"
         msg["References"] = f"<{parent['thread']}@mail.demo.example> <{parent['id']}@mail.demo.example>"
-    msg.set_content(spec["text"])
+    msg.set_content(moved(spec["text"], shift))
     if spec.get("html"):
         msg.add_alternative(spec["html"], subtype="html")
     if spec.get("attachment"):
@@ -127,12 +137,18 @@ def _snippet(em: email.message.EmailMessage) -> str:
 class DemoMailbox:
     """One mailbox's state. ``sent`` keeps the raw RFC 822 bytes of everything sent, for assertions."""
 
-    def __init__(self) -> None:
+    def __init__(self, today: date | None = None) -> None:
+        """``today``: move the whole mailbox in time so its newest mail is from that day (the demo
+        profile passes the real date, so the demo looks alive on any day). Each day also moves the
+        history ids on, so a store synced on an earlier day gets Gmail's 404 and resyncs in full."""
+        days = 0 if today is None else (today - data.ANCHOR_DAY).days
+        self.shift = timedelta(days=days)
+        self.epoch = days * data.HISTORY_PER_DAY
         self.owner = data.OWNER
         self.messages: dict[str, dict[str, Any]] = {}
         self.order: list[str] = []
-        self.history: list[dict[str, Any]] = [dict(h) for h in data.HISTORY]
-        self.history_id = data.START_HISTORY_ID
+        self.history: list[dict[str, Any]] = [dict(h, id=h["id"] + self.epoch) for h in data.HISTORY]
+        self.history_id = data.START_HISTORY_ID + self.epoch
         self.drafts: dict[str, str] = {}
         self.sent: list[bytes] = []
         self.labels = {label["id"]: dict(label) for label in data.LABELS}
@@ -140,9 +156,10 @@ class DemoMailbox:
         self.revoke_fails = False  # tests: the revocation endpoint answers 503
         self._counter = 0
         for spec in data.MESSAGES:
-            em = _rfc822(spec, data.MESSAGES)
-            stamp = int(datetime.fromisoformat(spec["date"]).timestamp() * 1000)
-            self._store(spec["id"], spec["thread"], list(spec["labels"]), spec["history"], stamp, em)
+            em = _rfc822(spec, data.MESSAGES, self.shift)
+            stamp = int((datetime.fromisoformat(spec["date"]) + self.shift).timestamp() * 1000)
+            hid = spec["history"] + self.epoch
+            self._store(spec["id"], spec["thread"], list(spec["labels"]), hid, stamp, em)
 
     # ---- state -----------------------------------------------------------------------------
 
@@ -208,8 +225,13 @@ class DemoMailbox:
         headers = {h["name"].lower(): h["value"].lower() for h in msg["payload"]["headers"]}
         for term in query.lower().split():
             key, _, value = term.partition(":")
-            if key == "is" and value == "unread":
-                ok = "UNREAD" in msg["labelIds"]
+            if key == "is" and value in ("unread", "important", "starred"):
+                ok = value.upper() in msg["labelIds"]
+            elif key in ("after", "before") and _DAY_IN_QUERY.fullmatch(value):
+                # Gmail's after:/before: dates; compared with the message's date (UTC, to the day).
+                sent = datetime.fromtimestamp(int(msg["internalDate"]) / 1000, UTC).date()
+                bound = date(*(int(p) for p in value.replace("-", "/").split("/")))
+                ok = sent >= bound if key == "after" else sent < bound
             elif key == "in" and value in ("inbox", "sent"):
                 ok = value.upper() in msg["labelIds"]
             elif key == "label":
@@ -309,7 +331,7 @@ class DemoMailbox:
 
     def _history(self, params: httpx.QueryParams) -> httpx.Response:
         start = int(params["startHistoryId"])
-        if start < data.HISTORY_FLOOR:
+        if start < data.HISTORY_FLOOR + self.epoch:
             return _not_found()
         kinds = {_HISTORY_FIELD[k] for k in params.get_list("historyTypes") if k in _HISTORY_FIELD}
         records = [h for h in self.history if h["id"] > start and (not kinds or h["kind"] in kinds)]

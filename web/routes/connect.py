@@ -87,6 +87,37 @@ async def oauth_callback(request: Request, principal: CurrentPrincipal) -> Respo
     return back("oauth_connected", name)
 
 
+# ---- a pasted token ----------------------------------------------------------------------------
+
+
+@router.post("/integrations/{name}/token")
+async def token_connect(request: Request, name: str, principal: CurrentPrincipal) -> Response:
+    """A personal access token the owner pasted: straight into the vault under the manifest's
+    credential name, bound to the integration's resource. It is never shown again."""
+    manifest, data = integration(request, name), console_data(request)
+    credential = manifest.connect.credential
+    if manifest.connect.kind != "token" or credential is None:
+        raise NotFound("this integration is not connected with a token")
+    if data.vault is None:
+        return back("vault_unavailable", name)
+    form = await request.form()
+    value = form.get("token")
+    token = value.strip() if isinstance(value, str) else ""
+    pattern = manifest.connect.finish_pattern
+    if not token or len(token) > 4096 or (pattern and not re.fullmatch(pattern, token)):
+        await audit(request, principal, "integration.connect", "fail", resource=f"integration:{name}", reason="shape")
+        return back("token_malformed", name)
+    try:
+        meta = await data.vault.put(credential, token, kind="api-token", resource=manifest.resource)
+    except VaultError as exc:
+        await audit(request, principal, "integration.connect", "fail", resource=f"integration:{name}", reason=exc.code)
+        return back("vault_unavailable", name)
+    data.forget(name)
+    data.problems[name] = None
+    await audit(request, principal, "integration.connect", "ok", resource=f"integration:{name}", version=meta.version)
+    return back("connected", name)
+
+
 # ---- the demo profile's sandbox ----------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ NOTICES = {
     "health_failed": ("error", "Health check failed: the server did not answer; it is being restarted."),
     "connected": ("ok", "Connected."),
     "connect_failed": ("error", "Connecting failed: see the integration's status below."),
+    "token_malformed": ("error", "That does not look like a token for this service; nothing was stored."),
     "oauth_connected": ("ok", "Connected: the token is stored in the secrets vault."),
     "oauth_denied": ("error", "Consent was not given; nothing was stored."),
     "oauth_failed": ("error", "Connecting failed; nothing was stored."),

@@ -50,7 +50,9 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "plaid.sync": _obj({}, []),
     "plaid.balances": _obj({}, []),
     "plaid.spending_by_category": _obj({"start": S, "end": S}, ["start", "end"]),
-    "plaid.transactions": _obj({"start_date": S, "end_date": S, "limit": {"type": "integer"}}, ["start_date", "end_date"]),
+    "plaid.transactions": _obj(
+        {"start_date": S, "end_date": S, "limit": {"type": "integer"}}, ["start_date", "end_date"]
+    ),
     "web.fetch": _obj({"url": S}, ["url"]),
     "x.post": _obj({"text": S}, ["text"]),
     "linkedin.post": _obj({"text": S}, ["text"]),

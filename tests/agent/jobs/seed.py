@@ -13,7 +13,8 @@ SEED_JOBS: dict[str, IntegrationJob] = {
     "sync_social": IntegrationJob(("social",), {"every": "2h"}),
     "run_crawlers": IntegrationJob(("crawlers",), {"every": "4h"}),
     "generate_content": IntegrationJob(
-        ("content",), {"cron": "0 7 * * *", "misfire_grace": "1h", "budget": {"tokens": 20000, "cost_usd": 0.10}},
+        ("content",),
+        {"cron": "0 7 * * *", "misfire_grace": "1h", "budget": {"tokens": 20000, "cost_usd": 0.10}},
         "required",
     ),
     "grocery_order": IntegrationJob(("grocery",), {"every": "4d", "at": "09:00", "misfire_grace": "12h"}),

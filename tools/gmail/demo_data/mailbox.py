@@ -7,7 +7,13 @@ adversarial tests must show the gateway stopping it. Addresses use reserved ``.e
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Final
+
+# The day the mailbox's newest mail is from; the demo profile moves every date by (today - this),
+# dates written in the text too (``[[2026-12-10|%-d %b]]``: that day, moved, in that format).
+ANCHOR_DAY: Final = date(2026, 11, 8)
+HISTORY_PER_DAY: Final = 100_000  # history ids move on by this much a day (so older ones get 404)
 
 OWNER: Final = "Alex Rivera <alex.rivera@example.com>"
 SAM: Final = "Sam Okafor <sam.okafor@example.net>"
@@ -186,7 +192,7 @@ MESSAGES: Final[list[dict[str, Any]]] = [
         "to": OWNER,
         "subject": "Your flight confirmation: ABC123",
         "date": "2026-11-05T16:20:00-05:00",
-        "text": "Confirmation ABC123\n\nNew York (JFK) to Lisbon (LIS)\nDeparts Thu 10 Dec 2026 19:40, seat 23A\n"
+        "text": "Confirmation ABC123\n\nNew York (JFK) to Lisbon (LIS)\nDeparts [[2026-12-10|%a %-d %b %Y]] 19:40, seat 23A\n"
         "Total charged: $412.60 to card ending 3333.\n",
     },
     {
@@ -205,14 +211,14 @@ MESSAGES: Final[list[dict[str, Any]]] = [
         "id": "18f3b2e47c0d1289",
         "thread": "18f2e1b6c2f90d34",
         "history": 1946,
-        "labels": ["INBOX", "UNREAD", "CATEGORY_UPDATES", "Label_1"],
+        "labels": ["INBOX", "UNREAD", "IMPORTANT", "CATEGORY_UPDATES", "Label_1"],
         "from": BANK,
         "to": OWNER,
         "subject": "Reminder: Your October statement is ready",
         "date": "2026-11-06T07:15:00-05:00",
         "reply_to_index": 3,
         "text": "Hi Alex,\n\nA reminder that your October statement is available. The Plaid Credit Card (...3333) "
-        "statement balance of $471.76 is due on 25 November.\n\nFirst Platypus Bank\n",
+        "statement balance of $471.76 is due on [[2026-11-25|%-d %B]].\n\nFirst Platypus Bank\n",
     },
     {
         "id": "18f3c5a8e1f2139a",
@@ -231,13 +237,13 @@ MESSAGES: Final[list[dict[str, Any]]] = [
         "id": "18f3e7d2b5a914ab",
         "thread": "18f34c9e0b2a1178",
         "history": 2012,
-        "labels": ["INBOX", "UNREAD", "CATEGORY_UPDATES", "Label_2"],
+        "labels": ["INBOX", "UNREAD", "IMPORTANT", "CATEGORY_UPDATES", "Label_2"],
         "from": AIRLINE,
         "to": OWNER,
         "subject": "Schedule change for your trip: ABC123",
         "date": "2026-11-08T10:05:17-05:00",
         "reply_to_index": 7,
-        "text": "Your flight JFK to LIS on 10 Dec now departs at 20:15 (was 19:40). Your seat 23A is unchanged.\n",
+        "text": "Your flight JFK to LIS on [[2026-12-10|%-d %b]] now departs at 20:15 (was 19:40). Your seat 23A is unchanged.\n",
     },
 ]
 
