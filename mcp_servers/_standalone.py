@@ -45,14 +45,19 @@ def _no_broker(request: httpx.Request) -> httpx.Response:
 
 
 @asynccontextmanager
-async def demo_runtime(name: str, domain: str, demo: Demo) -> AsyncIterator[Runtime]:
-    """A runtime with no broker: a migrated throwaway database and random data keys."""
+async def demo_runtime(
+    name: str, domain: str, demo: Demo, *, db: Database | None = None, keyring: Keyring | None = None
+) -> AsyncIterator[Runtime]:
+    """A runtime with no broker: by default a migrated throwaway database and random data keys (the
+    conformance suite passes its own database and keyring instead)."""
     with tempfile.TemporaryDirectory(prefix=f"aegis-mcp-{name}-") as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}"
-        db = Database(url)
-        await migrate.upgrade(db)
-        keys = [DataKey(make_kid(domain, p, 1), os.urandom(32), ACTIVE) for p in ("enc", "idx")]
-        keyring = Keyring(keys)
+        own_db = db is None
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'demo.db'}" if db is None else str(db.url)
+        if db is None:
+            db = Database(url)
+            await migrate.upgrade(db)
+        if keyring is None:
+            keyring = Keyring([DataKey(make_kid(domain, p, 1), os.urandom(32), ACTIVE) for p in ("enc", "idx")])
         settings = ServerSettings(
             name=name,
             broker_url="http://broker.invalid",
@@ -80,7 +85,8 @@ async def demo_runtime(name: str, domain: str, demo: Demo) -> AsyncIterator[Runt
         finally:
             await http.aclose()
             await broker_http.aclose()
-            await db.dispose()
+            if own_db:
+                await db.dispose()
 
 
 def read_only(server: MCPServer, name: str) -> list[str]:

@@ -62,7 +62,7 @@ async def test_gmail_runs_as_its_own_stdio_process(broker_url: tuple[str, str], 
 
 async def test_plaid_runs_as_its_own_stdio_process(broker_url: tuple[str, str], db_url: str, tmp_path: Path) -> None:
     url, admin = broker_url
-    key = await key_file(url, admin, tmp_path, "plaid", "finance")
+    key = await key_file(url, admin, tmp_path, "plaid", "finance", ("datakeys.read", "secrets.read", "secrets.write"))
     async with Client(_params("plaid", url, key, db_url), read_timeout_seconds=60) as client:
         tools = {t.name for t in (await client.list_tools()).tools}
         assert {"sandbox_connect", "sync", "balances", "spending_by_category"} <= tools
@@ -74,3 +74,9 @@ async def test_plaid_runs_as_its_own_stdio_process(broker_url: tuple[str, str], 
         synced = await client.call_tool("sync", {})
         assert synced.structured_content is not None and synced.structured_content["added"] == len(ledger.ROWS)
     assert await _count(db_url, PlaidTransactionRow) == len(ledger.ROWS)
+    # The demo bank's access token went to the broker's vault, not process memory: after a restart
+    # the demo is still connected (no "needs re-auth").
+    async with Client(_params("plaid", url, key, db_url), read_timeout_seconds=60) as client:
+        again = await client.call_tool("balances", {})
+        assert not again.is_error, again.content
+        assert again.structured_content is not None and len(again.structured_content["accounts"]) == 2

@@ -71,6 +71,7 @@ async def test_tools_schemas_and_annotations(plaid: Plaid) -> None:
         "sync",
         "balances",
         "spending_by_category",
+        "transactions",
     }
     for name, tool in tools.items():
         assert tool.description and tool.annotations is not None and tool.output_schema is not None
@@ -308,3 +309,19 @@ async def test_disconnect_removes_items_at_plaid_and_forgets_them(plaid: Plaid) 
     # Plaid's scope for reading cannot disconnect.
     refused = await plaid.client.call_tool("disconnect", {}, meta=plaid.tokens.meta("finance.read"))
     assert "call refused: insufficient_scope" in error_text(refused)
+
+
+async def test_transactions_are_listed_largest_first_with_their_sources(plaid: Plaid) -> None:
+    await _connect(plaid)
+    await call(plaid.client, plaid.tokens, "sync", {}, READ)
+    args = {"start_date": "2026-09-01", "end_date": "2026-11-30", "limit": 5}
+    out = await call(plaid.client, plaid.tokens, "transactions", args, READ)
+    txs = out["transactions"]
+    assert len(txs) == 5
+    amounts = [abs(Decimal(t["amount"])) for t in txs]
+    assert amounts == sorted(amounts, reverse=True)
+    assert {s["item_id"] for s in out["sources"]} == {t["transaction_id"] for t in txs}
+    assert all(t["merchant"] and t["category"] for t in txs)
+    backwards = {"start_date": "2026-11-30", "end_date": "2026-09-01"}
+    bad = await plaid.client.call_tool("transactions", backwards, meta=plaid.tokens.meta(READ))
+    assert bad.is_error and "on or after start_date" in error_text(bad)
