@@ -158,6 +158,7 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
         scheduler=scheduler,
         google=google,
         sandbox=ctx.settings.demo_profile,
+        status_file=ctx.settings.data_dir / "integrations-status.json",
     )
     return AgentRuntime(services, host, http, data, google_http, push_http)
 

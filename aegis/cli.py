@@ -32,6 +32,25 @@ def up() -> None:
     run(build_context(), Console())
 
 
+@app.command("integrations")
+def integrations_list() -> None:
+    """The installed integrations: connected or not, last sync, health, next run."""
+    from aegis.commands.integrations import list_integrations
+
+    list_integrations()
+
+
+@app.command()
+def mcp(
+    name: str = typer.Argument(help="an installed integration, e.g. one listed by 'aegis integrations'"),
+    demo: bool = typer.Option(False, "--demo", help="demo data, a throwaway database, no broker: nothing else needed"),
+) -> None:
+    """Run one integration's MCP server over stdio for another MCP client (read tools only)."""
+    from aegis.commands.integrations import run_mcp
+
+    run_mcp(name, demo)
+
+
 def main() -> None:
     try:
         app()

@@ -16,11 +16,14 @@ The composition root builds one :class:`ConsoleData` and passes it to ``create_a
 
 from __future__ import annotations
 
+import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from fastapi import Request
@@ -156,6 +159,7 @@ class ConsoleData:
     manual: dict[str, SyncRecord] = field(default_factory=dict)
     health: dict[str, tuple[datetime, bool]] = field(default_factory=dict)
     problems: dict[str, str | None] = field(default_factory=dict)  # the last connect attempt's failure
+    status_file: Path | None = None  # a snapshot for `aegis integrations` (no content, no secrets)
     _probes: dict[str, tuple[float, ToolResult]] = field(default_factory=dict)
 
     def now(self) -> datetime:
@@ -229,7 +233,7 @@ class ConsoleData:
         reauth = bool(probe and probe.needs_reauth) or needs_reauth(problem)
         if reauth and await self.has_credential(integration) is False:
             reauth, problem = False, "no credential is stored: connect it below"
-        return Status(
+        status = Status(
             integration=integration,
             available=self.tools is not None,
             server_up=up,
@@ -240,6 +244,31 @@ class ConsoleData:
             last_sync=last,
             next_sync=nxt,
         )
+        self._remember(status)
+        return status
+
+    def _remember(self, status: Status) -> None:
+        """Keep the snapshot ``aegis integrations`` shows: states only, never content or errors."""
+        if self.status_file is None:
+            return
+        health = self.health.get(status.integration.name)
+        entry = {
+            "connected": status.connected,
+            "needs_reauth": status.needs_reauth,
+            "server_up": status.server_up,
+            "health": None if health is None else f"{'passed' if health[1] else 'failed'} {health[0]:%Y-%m-%d %H:%M}",
+        }
+        try:
+            old = json.loads(self.status_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = {}
+        known = old.get("integrations", {}) if isinstance(old, dict) else {}
+        doc = {"at": self.clock(), "integrations": {**known, status.integration.name: entry}}
+        tmp = self.status_file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh)
+        os.replace(tmp, self.status_file)
 
     async def _schedule(self, integration: Manifest) -> tuple[SyncRecord | None, datetime | None, str | None]:
         job = next(iter(integration.jobs), None)

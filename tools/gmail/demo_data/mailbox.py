@@ -137,9 +137,9 @@ MESSAGES: Final[list[dict[str, Any]]] = [
         "to": OWNER,
         "subject": "Your October statement is ready",
         "date": "2026-11-03T07:15:00-05:00",
-        "text": "Hi Alex,\n\nYour October statement for Plaid Checking (...0000) is ready. Closing balance: "
+        "text": "Hi Alex,\n\nYour October statement for your checking account (...0000) is ready. Closing balance: "
         "$5,474.80.\nSign in to First Platypus Bank to view it.\n\nFirst Platypus Bank\n",
-        "html": "<html><body><p>Hi Alex,</p><p>Your October statement for <b>Plaid Checking (...0000)</b> is "
+        "html": "<html><body><p>Hi Alex,</p><p>Your October statement for <b>your checking account (...0000)</b> is "
         "ready. Closing balance: <b>$5,474.80</b>.</p><p>Sign in to First Platypus Bank to view it.</p>"
         "</body></html>",
     },
@@ -217,7 +217,7 @@ MESSAGES: Final[list[dict[str, Any]]] = [
         "subject": "Reminder: Your October statement is ready",
         "date": "2026-11-06T07:15:00-05:00",
         "reply_to_index": 3,
-        "text": "Hi Alex,\n\nA reminder that your October statement is available. The Plaid Credit Card (...3333) "
+        "text": "Hi Alex,\n\nA reminder that your October statement is available. Your credit card (...3333) "
         "statement balance of $471.76 is due on [[2026-11-25|%-d %B]].\n\nFirst Platypus Bank\n",
     },
     {

@@ -2,7 +2,7 @@
 
 Two accounts: Plaid Checking (...0000) and Plaid Credit Card (...3333). Amounts follow Plaid's sign
 convention (positive = money out). Balances are derived from the rows, so they always agree with
-them; the flight and the Ethiopian dinner match mail in the Gmail demo mailbox.
+them; the flight and the Ethiopian dinner match mail in the demo mailbox.
 """
 
 from __future__ import annotations
