@@ -192,7 +192,8 @@ MESSAGES: Final[list[dict[str, Any]]] = [
         "to": OWNER,
         "subject": "Your flight confirmation: ABC123",
         "date": "2026-11-05T16:20:00-05:00",
-        "text": "Confirmation ABC123\n\nNew York (JFK) to Lisbon (LIS)\nDeparts [[2026-12-10|%a %-d %b %Y]] 19:40, seat 23A\n"
+        "text": "Confirmation ABC123\n\nNew York (JFK) to Lisbon (LIS)\n"
+        "Departs [[2026-12-10|%a %-d %b %Y]] 19:40, seat 23A\n"
         "Total charged: $412.60 to card ending 3333.\n",
     },
     {
@@ -243,7 +244,8 @@ MESSAGES: Final[list[dict[str, Any]]] = [
         "subject": "Schedule change for your trip: ABC123",
         "date": "2026-11-08T10:05:17-05:00",
         "reply_to_index": 7,
-        "text": "Your flight JFK to LIS on [[2026-12-10|%-d %b]] now departs at 20:15 (was 19:40). Your seat 23A is unchanged.\n",
+        "text": "Your flight JFK to LIS on [[2026-12-10|%-d %b]] now departs at 20:15 (was 19:40). "
+        "Your seat 23A is unchanged.\n",
     },
 ]
 
