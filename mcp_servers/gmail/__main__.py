@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from mcp.server.mcpserver import MCPServer
 
 from mcp_servers._common import Demo, Runtime, run_server
@@ -9,11 +11,12 @@ from mcp_servers.gmail.server import GmailDeps, build_server
 from mcp_servers.gmail.service import GmailService
 from mcp_servers.gmail.store import MailStore
 from tools.gmail.client import GmailClient
-from tools.gmail.demo import demo_credentials, demo_transport
+from tools.gmail.demo import DemoMailbox, demo_credentials, demo_transport
 
 
 def demo() -> Demo:
-    return Demo(demo_credentials(), demo_transport())
+    """The demo mailbox, dated so that its newest mail is from today."""
+    return Demo(demo_credentials(), demo_transport(DemoMailbox(today=datetime.now(UTC).date())))
 
 
 def build(runtime: Runtime) -> MCPServer:

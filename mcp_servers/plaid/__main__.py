@@ -7,6 +7,7 @@ in-memory sandbox.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 
 from mcp.server.mcpserver import MCPServer
 
@@ -17,11 +18,12 @@ from mcp_servers.plaid.service import PlaidService
 from mcp_servers.plaid.store import FinanceStore
 from tools.credentials import StaticCredentials
 from tools.plaid.client import PlaidClient
-from tools.plaid.demo import demo_credentials, demo_transport
+from tools.plaid.demo import DemoPlaid, demo_credentials, demo_transport
 
 
 def demo() -> Demo:
-    return Demo(demo_credentials(), demo_transport())
+    """The demo sandbox, dated so that its newest transactions are from today."""
+    return Demo(demo_credentials(), demo_transport(DemoPlaid(today=datetime.now(UTC).date())))
 
 
 def build(runtime: Runtime) -> MCPServer:

@@ -72,8 +72,10 @@ async def test_plaid_runs_as_its_own_stdio_process(broker_url: tuple[str, str], 
         assert balances.structured_content is not None
         assert {a["mask"] for a in balances.structured_content["accounts"]} == {"0000", "3333"}
         synced = await client.call_tool("sync", {})
-        assert synced.structured_content is not None and synced.structured_content["added"] == len(ledger.ROWS)
-    assert await _count(db_url, PlaidTransactionRow) == len(ledger.ROWS)
+        # The demo profile dates the ledger relative to today and reaches 90 days back.
+        expected = len(ledger.ROWS) + len(ledger.earlier_month())
+        assert synced.structured_content is not None and synced.structured_content["added"] == expected
+    assert await _count(db_url, PlaidTransactionRow) == expected
     # The demo bank's access token went to the broker's vault, not process memory: after a restart
     # the demo is still connected (no "needs re-auth").
     async with Client(_params("plaid", url, key, db_url), read_timeout_seconds=60) as client:

@@ -48,9 +48,13 @@ def _money(value: Decimal) -> float:
     return float(value.quantize(Decimal("0.01")))
 
 
-def build_transaction(index: int, row: tuple[str, str, str, str, bool]) -> dict[str, Any]:
-    """One ledger row as Plaid's ``Transaction`` object."""
-    day, account, name, amount, pending = row
+def build_transaction(
+    index: int, row: tuple[str, str, str, str, bool], shift: timedelta = timedelta(0), tag: str = "txn"
+) -> dict[str, Any]:
+    """One ledger row as Plaid's ``Transaction`` object, its date moved by ``shift`` (its id is not:
+    the same purchase keeps its id whatever day the demo runs on)."""
+    ledger_day, account, name, amount, pending = row
+    day = (date.fromisoformat(ledger_day) + shift).isoformat()
     merchant, website, channel, primary, detailed = ledger.MERCHANTS[name]
     in_store = channel == "in store"
     location = dict.fromkeys(("address", "city", "region", "postal_code", "country", "lat", "lon", "store_number"))
@@ -107,7 +111,7 @@ def build_transaction(index: int, row: tuple[str, str, str, str, bool]) -> dict[
         "personal_finance_category": {"primary": primary, "detailed": detailed, "confidence_level": "VERY_HIGH"},
         "personal_finance_category_icon_url": f"https://plaid-category-icons.plaid.com/PFC_{primary}.png",
         "transaction_code": None,
-        "transaction_id": _plaid_id(f"txn:{index}:{day}:{name}:{amount}"),
+        "transaction_id": _plaid_id(f"{tag}:{index}:{ledger_day}:{name}:{amount}"),
         "transaction_type": "place" if in_store else "digital" if channel == "online" else "special",
         "unofficial_currency_code": None,
         "website": website,
@@ -117,14 +121,24 @@ def build_transaction(index: int, row: tuple[str, str, str, str, bool]) -> dict[
 class DemoPlaid:
     """One sandbox Item's state. ``calls`` records every path requested, for assertions."""
 
-    def __init__(self, *, page_size: int = 25, now: datetime = DEMO_NOW) -> None:
+    def __init__(self, *, page_size: int = 25, now: datetime = DEMO_NOW, today: date | None = None) -> None:
+        """``today``: the demo profile's real date. The ledger moves so its newest day is yesterday
+        and today, and it reaches 90 days back (the recurring payments of its first month, once more,
+        a month earlier). A sync cursor from an earlier day gets every transaction again as modified
+        (their dates moved), so a store synced yesterday looks alive today."""
         self.page_size = page_size
-        self.now = now
+        days = 0 if today is None else (today - ledger.ANCHOR_DAY).days
+        self.shift_days = days
+        shift = timedelta(days=days)
+        self.now = now + shift
         self.calls: list[str] = []
         self.transactions: dict[str, dict[str, Any]] = {}
         self.events: list[tuple[str, dict[str, Any]]] = []
-        for i, row in enumerate(ledger.ROWS):
-            tx = build_transaction(i, row)
+        rows = [(i, row, "txn") for i, row in enumerate(ledger.ROWS)]
+        if today is not None:
+            rows = [(i, row, "early") for i, row in enumerate(ledger.earlier_month())] + rows
+        for i, row, tag in rows:
+            tx = build_transaction(i, row, shift, tag)
             self.transactions[tx["transaction_id"]] = tx
             self.events.append(("added", tx))
         self._public_tokens: set[str] = set()
@@ -312,8 +326,14 @@ class DemoPlaid:
 
     def _sync(self, body: dict[str, Any]) -> httpx.Response:
         cursor = body.get("cursor") or ""
+        stale = False
         try:
-            offset = int(base64.b64decode(cursor).decode().rsplit(":", 1)[1]) if cursor else 0
+            parts = base64.b64decode(cursor).decode().split(":") if cursor else []
+            offset = int(parts[3] if parts and parts[0] == "demo-v2" else parts[-1]) if parts else 0
+            if parts and (parts[0] != "demo-v2" or int(parts[2]) != self.shift_days):
+                stale, offset = True, 0  # issued on another day: every date moved, send them all again
+            elif parts and parts[-1] == "moved":
+                stale = True  # the rest of such a replay
         except (ValueError, IndexError):
             return self._error(400, "INVALID_REQUEST", "INVALID_FIELD", "cursor is not valid")
         if self._mutate_next and 0 < offset < len(self.events):
@@ -330,8 +350,10 @@ class DemoPlaid:
         end = offset + len(page)
         out: dict[str, Any] = {"added": [], "modified": [], "removed": []}
         for kind, payload in page:
-            out[kind].append(payload)
-        next_cursor = base64.b64encode(f"demo-v1:{ledger.ITEM_ID}:{end}".encode()).decode()
+            out["modified" if stale else kind].append(payload)
+        replay = ":moved" if stale and end < len(self.events) else ""
+        state = f"demo-v2:{ledger.ITEM_ID}:{self.shift_days}:{end}{replay}"
+        next_cursor = base64.b64encode(state.encode()).decode()
         return self._ok(
             out
             | {

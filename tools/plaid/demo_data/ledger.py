@@ -7,8 +7,13 @@ them; the flight and the Ethiopian dinner match mail in the demo mailbox.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Final
+
+# The ledger's "today": the demo profile moves every date by (the real today - this day).
+ANCHOR_DAY: Final = date(2026, 11, 14)
+ONE_OFF: Final = frozenset({"SKYWAY AIRLINES", "HABESHA ETHIOPIAN", "AMAZON REFUND"})
 
 INSTITUTION_ID: Final = "ins_109508"
 INSTITUTION_NAME: Final = "First Platypus Bank"
@@ -174,3 +179,15 @@ ROWS: Final[list[tuple[str, str, str, str, bool]]] = [
     ("2026-11-13", K, "SWEETGREEN 5TH AVE", "13.85", True),
     ("2026-11-13", K, "STARBUCKS STORE 08812", "5.95", True),
 ]
+
+
+def earlier_month() -> list[tuple[str, str, str, str, bool]]:
+    """The month before the ledger: its first month's recurring rows (pay, rent, bills, shopping),
+    30 days earlier and posted, so the demo reaches 90 days back."""
+    first = date.fromisoformat(ROWS[0][0])
+    out = []
+    for day, account, name, amount, _pending in ROWS:
+        when = date.fromisoformat(day)
+        if when - first < timedelta(days=30) and name not in ONE_OFF:
+            out.append(((when - timedelta(days=30)).isoformat(), account, name, amount, False))
+    return out
