@@ -157,6 +157,12 @@ async def test_without_a_model_chat_says_how_to_configure_one(
         assert 'id="no-model"' in html and "data/secrets/anthropic_api_key" in html
         assert NO_MODEL.split(".")[0] in html
         assert '<textarea id="text" name="text" rows="3" maxlength="8000" required disabled>' in html
+        # A post anyway (a script, or a page open from before): a clear error, nothing stored, the text kept.
+        before = len(await ac.services.conversations.recent(50))
+        r = await post_form(c, cookies, "/chat", text="What did I spend on groceries?")
+        assert r.status_code == 409 and "nothing was sent and nothing was stored" in r.text
+        assert "What did I spend on groceries?</textarea>" in r.text
+        assert len(await ac.services.conversations.recent(50)) == before
 
 
 async def test_pages_say_when_the_agent_is_not_running(console: Console) -> None:

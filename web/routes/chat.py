@@ -89,6 +89,7 @@ async def _page(
     *,
     error: str | None = None,
     status: int = 200,
+    draft: str = "",
 ) -> Response:
     c = console(request)
     agent = agent_of(request)
@@ -103,6 +104,7 @@ async def _page(
         "items": [],
         "turn": None,
         "error": error,
+        "draft": draft,
         "max_text": MAX_TEXT,
     }
     if agent is not None:
@@ -131,12 +133,20 @@ async def _not_running(request: Request, principal: CurrentPrincipal, cid: str |
     return await _page(request, principal, cid, error="The agent is not running, so nothing was sent.", status=503)
 
 
+async def _no_model(request: Request, principal: CurrentPrincipal, cid: str | None, text: str) -> Response:
+    """Nothing is stored (no conversation, no message); the message stays in the box."""
+    error = "No model is configured, so nothing was sent and nothing was stored. " + NO_MODEL
+    return await _page(request, principal, cid, error=error, status=409, draft=text)
+
+
 @router.post("/chat")
 async def chat_new(request: Request, text: Text, principal: CurrentPrincipal) -> Response:
     """A new conversation, titled by its first message, whose first turn starts now."""
     agent = agent_of(request)
     if agent is None:
         return await _not_running(request, principal, None)
+    if not agent.model_configured:
+        return await _no_model(request, principal, None, text)
     cid = await agent.conversations.create(title_for(text))
     turns_of(request, agent).start(cid, text)
     return RedirectResponse(f"/chat/{cid}", status_code=303)
@@ -149,6 +159,8 @@ async def chat_send(request: Request, cid: str, text: Text, principal: CurrentPr
         return await _not_running(request, principal, cid)
     if not await _exists(console(request), cid):
         raise NotFound("no such conversation")
+    if not agent.model_configured:
+        return await _no_model(request, principal, cid, text)
     try:
         turns_of(request, agent).start(cid, text)
     except TurnBusy:
