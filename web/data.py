@@ -199,7 +199,8 @@ class ConsoleData:
         restart). An integration that is not connected is not synced: the result says so."""
         assert self.tools is not None
         self.forget(integration.name)
-        if not await self.connected(integration):
+        probe = await self.probe(integration)
+        if not (_probe_connected(integration, probe) or probe.needs_reauth):
             return ToolResult(False, error="not connected: connect it first")
         job = next(iter(integration.jobs), None)
         if job is None:

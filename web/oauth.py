@@ -35,11 +35,13 @@ MAX_PENDING = 20
 
 
 class OAuthError(Exception):
-    """The flow failed; ``code`` is a fixed reason safe to show and audit."""
+    """The flow failed; ``code`` is a fixed reason safe to show and audit; ``integration`` names the
+    flow's integration once the state is known to belong to this session."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, integration: str | None = None) -> None:
         super().__init__(code)
         self.code = code
+        self.integration = integration
 
 
 def code_challenge(verifier: str) -> str:
@@ -109,18 +111,22 @@ class GoogleOAuth:
         }
         return f"{AUTH_URL}?{urlencode(query)}"
 
-    def discard(self, state: str) -> None:
-        """Forget a flow that ended without a code (the owner declined at Google)."""
-        self._pending.pop(state, None)
+    def discard(self, state: str, session_id: str) -> str | None:
+        """Forget a flow that ended without a code (the owner declined at Google); returns its
+        integration when the flow was this session's."""
+        pending = self._pending.pop(state, None)
+        if pending is None or not secrets.compare_digest(pending.session_id, session_id):
+            return None
+        return pending.integration
 
     def _take(self, state: str, session_id: str) -> _Pending:
         pending = self._pending.pop(state, None)  # single use, whatever happens next
         if pending is None:
             raise OAuthError("unknown_state")
-        if pending.expires <= self.clock():
-            raise OAuthError("expired_state")
         if not secrets.compare_digest(pending.session_id, session_id):
             raise OAuthError("state_from_another_session")
+        if pending.expires <= self.clock():
+            raise OAuthError("expired_state", pending.integration)
         return pending
 
     async def finish(self, *, state: str, code: str, session_id: str) -> Granted:
@@ -137,19 +143,19 @@ class GoogleOAuth:
         try:
             r = await self.http.post(TOKEN_URL, data=form, headers={"Accept": "application/json"})
         except httpx.HTTPError:
-            raise OAuthError("token_endpoint_unreachable") from None
+            raise OAuthError("token_endpoint_unreachable", pending.integration) from None
         if r.status_code != 200:
-            raise OAuthError(_google_error(r))
+            raise OAuthError(_google_error(r), pending.integration)
         try:
             doc = r.json()
         except ValueError:
-            raise OAuthError("token_response_not_json") from None
+            raise OAuthError("token_response_not_json", pending.integration) from None
         token = doc.get("access_token") if isinstance(doc, dict) else None
         if not isinstance(token, str) or not token:
-            raise OAuthError("token_response_without_access_token")
+            raise OAuthError("token_response_without_access_token", pending.integration)
         granted = str(doc.get("scope", ""))
         if not all(s in granted.split() for s in pending.scopes):
-            raise OAuthError("scope_not_granted")
+            raise OAuthError("scope_not_granted", pending.integration)
         out = {
             "access_token": token,
             "refresh_token": doc.get("refresh_token"),

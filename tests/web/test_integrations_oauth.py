@@ -34,7 +34,7 @@ async def live(db_url: str, tmp_path: Path, clock: FakeClock, console_config: Co
 
 async def _start(live: Live, cookies: dict[str, str]) -> dict[str, str]:
     r = await live.console.http.post(
-        "/integrations/google/start",
+        "/integrations/gmail/oauth/start",
         data={"csrf_token": cookies["__Host-aegis_csrf"]},
         headers=cookie_header(cookies),
     )
@@ -47,7 +47,7 @@ async def _start(live: Live, cookies: dict[str, str]) -> dict[str, str]:
 
 
 async def _callback(live: Live, cookies: dict[str, str], **query: str) -> str:
-    r = await live.console.http.get("/integrations/google/callback", params=query, headers=cookie_header(cookies))
+    r = await live.console.http.get("/integrations/oauth/callback", params=query, headers=cookie_header(cookies))
     assert r.status_code == 303, r.text
     location: str = r.headers["location"]
     return location
@@ -67,7 +67,7 @@ async def test_consent_round_trip_stores_the_token_and_gmail_uses_it(live: Live)
     assert q["access_type"] == "offline" and "gmail.modify" in q["scope"] and len(q["state"]) >= 40
     code = live.google.issue(q["code_challenge"])
     assert await _callback(live, cookies, code=code, state=q["state"]) == (
-        "/integrations?notice=google_connected&i=gmail#gmail"
+        "/integrations?notice=oauth_connected&i=gmail#gmail"
     )
     sent = {k: v[0] for k, v in live.google.requests[-1].items()}
     assert sent["grant_type"] == "authorization_code" and sent["code"] == code
@@ -78,14 +78,16 @@ async def test_consent_round_trip_stores_the_token_and_gmail_uses_it(live: Live)
     assert stored[0]["metadata"]["token_uri"] == "https://oauth2.googleapis.com/token"
     # The Gmail server now reads that token from the broker: the home panel fills.
     home = await live.console.http.get("/", headers=cookie_header(cookies))
-    assert 'id="panel-gmail" aria-labelledby="panel-gmail-title" data-state="ok"' in home.text
+    assert 'id="panel-gmail-important_mail" aria-labelledby="panel-gmail-important_mail-title" data-state="ok"' in (
+        home.text
+    )
     # Audited without the token, and the state is single use.
     tokens = await live.console.login_tokens()
     rows = await live.console.audit(tokens["access_token"], limit=200)
     assert ("integration.connect", "ok") in [(r["action"], r["result"]) for r in rows]
     assert live.google.access_token not in str(rows) and sent["code_verifier"] not in str(rows)
     replay = await _callback(live, cookies, code=live.google.issue(q["code_challenge"]), state=q["state"])
-    assert replay == "/integrations?notice=google_failed&i=gmail#gmail"
+    assert replay == "/integrations?notice=oauth_failed#top"  # an unknown state names no integration
     last = (await live.console.audit(tokens["access_token"], action="integration.connect"))[0]
     assert (last["result"], last["reason"]) == ("fail", "unknown_state")
 
@@ -95,14 +97,10 @@ async def test_a_state_from_another_session_is_refused_before_google_is_called(l
     second = await live.console.browser_login()
     q = await _start(live, first)
     code = live.google.issue(q["code_challenge"])
-    assert await _callback(live, second, code=code, state=q["state"]) == (
-        "/integrations?notice=google_failed&i=gmail#gmail"
-    )
+    assert await _callback(live, second, code=code, state=q["state"]) == "/integrations?notice=oauth_failed#top"
     assert live.google.requests == []
     # Consumed by the attempt: the rightful session cannot use it afterwards either.
-    assert await _callback(live, first, code=code, state=q["state"]) == (
-        "/integrations?notice=google_failed&i=gmail#gmail"
-    )
+    assert await _callback(live, first, code=code, state=q["state"]) == "/integrations?notice=oauth_failed#top"
     assert not [m for m in await live.broker.list_secrets() if m["name"] == "gmail-oauth"]
 
 
@@ -111,17 +109,17 @@ async def test_expired_state_denied_consent_and_google_errors_store_nothing(live
     q = await _start(live, cookies)
     clock.advance(STATE_TTL + 1)
     assert await _callback(live, cookies, code=live.google.issue(q["code_challenge"]), state=q["state"]) == (
-        "/integrations?notice=google_failed&i=gmail#gmail"
+        "/integrations?notice=oauth_failed&i=gmail#gmail"
     )
     cookies = await live.console.browser_login()
     q = await _start(live, cookies)
     assert await _callback(live, cookies, error="access_denied", state=q["state"]) == (
-        "/integrations?notice=google_denied&i=gmail#gmail"
+        "/integrations?notice=oauth_denied&i=gmail#gmail"
     )
     q = await _start(live, cookies)
     live.google.fail_with = (400, {"error": "invalid_grant", "error_description": "<script>x</script>"})
     assert await _callback(live, cookies, code="4/whatever", state=q["state"]) == (
-        "/integrations?notice=google_failed&i=gmail#gmail"
+        "/integrations?notice=oauth_failed&i=gmail#gmail"
     )
     tokens = await live.console.login_tokens()
     reasons = [r["reason"] for r in await live.console.audit(tokens["access_token"], action="integration.connect")]
@@ -134,4 +132,4 @@ async def test_the_static_return_page_hands_over_same_site(live: Live) -> None:
     script = await live.console.http.get("/static/oauth-return.js")
     assert page.status_code == 200 and '<script src="/static/oauth-return.js"' in page.text
     assert "<script>" not in page.text  # CSP: no inline script
-    assert "/integrations/google/callback?" in script.text and "location.replace" in script.text
+    assert "/integrations/oauth/callback?" in script.text and "location.replace" in script.text

@@ -182,10 +182,10 @@ async def test_home_content_keyboard_and_dark_mode(live: Live, chromium: Path) -
             context = await _context(browser, False, color_scheme="dark")
             page = await context.new_page()
             await _login(page, live.console)
-            assert await page.locator("#panel-plaid svg[role=img] rect").count() >= 2
-            assert await page.locator("#panel-gmail .mail-list li").count() >= 1
-            await page.click("#panel-plaid details summary")
-            assert await page.locator("#panel-plaid details table tbody tr").count() >= 2
+            assert await page.locator("#panel-plaid-money svg[role=img] rect").count() >= 2
+            assert await page.locator("#panel-gmail-important_mail .view-items li").count() >= 1
+            await page.click("#panel-plaid-money details summary")
+            assert await page.locator("#panel-plaid-money details table tbody tr").count() >= 2
             # Keyboard: the first Tab lands on the skip link, which is visible and focus-styled.
             await page.goto(f"{live.console.url}/integrations")
             await page.keyboard.press("Tab")

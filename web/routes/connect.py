@@ -61,15 +61,16 @@ async def oauth_callback(request: Request, principal: CurrentPrincipal) -> Respo
         return back("oauth_unconfigured")
     state, code, error = q.get("state", ""), q.get("code", ""), q.get("error")
     if error or not code:
-        if state:
-            data.google.discard(state)
-        await audit(request, principal, "integration.connect", "fail", resource="integration:oauth", reason="denied")
-        return back("oauth_denied")
+        which = data.google.discard(state, principal.session_id) if state else None
+        resource = f"integration:{which or 'oauth'}"
+        await audit(request, principal, "integration.connect", "fail", resource=resource, reason="denied")
+        return back("oauth_denied", which)
     try:
         granted = await data.google.finish(state=state, code=code, session_id=principal.session_id)
     except OAuthError as exc:
-        await audit(request, principal, "integration.connect", "fail", resource="integration:oauth", reason=exc.code)
-        return back("oauth_failed")
+        resource = f"integration:{exc.integration or 'oauth'}"
+        await audit(request, principal, "integration.connect", "fail", resource=resource, reason=exc.code)
+        return back("oauth_failed", exc.integration)
     manifest = data.integration(granted.integration)
     if manifest is None or manifest.connect.credential is None:
         return back("oauth_failed")

@@ -112,7 +112,8 @@ async def sync_now(request: Request, name: str, principal: CurrentPrincipal) -> 
     manifest, data = integration(request, name), console_data(request)
     if data.tools is None:
         return back("agent_unavailable", name)
-    if not await data.connected(manifest):
+    state = await data.status(manifest)
+    if not (state.connected or state.needs_reauth):
         await audit(
             request, principal, "integration.sync", "fail", resource=f"integration:{name}", reason="not_connected"
         )
