@@ -109,7 +109,7 @@ class AgentRuntime:
 
 
 async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRuntime:
-    http = httpx.AsyncClient(base_url=ctx.settings.resolved_broker_url, timeout=30)
+    http = httpx.AsyncClient(base_url=ctx.settings.resolved_broker_url, timeout=30, verify=ctx.settings.broker_verify)
     broker = BrokerClient(http)
     console_key = read_key(ctx, await ensure_key(ctx, broker, CONSOLE))
     specs = []
@@ -124,6 +124,8 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
             "AEGIS_LOG_LEVEL": ctx.settings.log_level,
             "PYTHONPATH": PROJECT_ROOT,
         }
+        if ctx.settings.broker_ca_file is not None:
+            env["AEGIS_BROKER_CA_FILE"] = str(ctx.settings.broker_ca_file.resolve())
         specs.append(ServerSpec(name, command=[sys.executable, "-m", module], env=env))
     host = McpHost(specs)
     await host.start(wait=90)
