@@ -115,10 +115,10 @@ class Stack:
                 self.proc.wait()
         self.proc = None
 
-    def run(self, *args: str, timeout: float = 180, **env: str) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         """A script or command with this stack's environment (plus ``env``)."""
         return subprocess.run(
-            list(args), env={**self.env(), **env}, capture_output=True, text=True, timeout=timeout, cwd=self.root
+            list(args), env={**self.env(), **env}, capture_output=True, text=True, timeout=240, cwd=self.root
         )
 
     def aegis(self, *args: str) -> subprocess.CompletedProcess[str]:
