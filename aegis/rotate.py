@@ -1,7 +1,8 @@
 """``python -m aegis.rotate``: the steps of ``deploy/rotate-secrets.sh`` that the ``aegis`` command
 does not already have. Each prints what it did, never a secret value.
 
-- ``domains``: the data-key domains, one per line (the script rotates each).
+- ``broker-keys``: the broker's signing key, then every domain's data key (waiting for each domain's
+  data to be re-encrypted), then the master key (re-wrapping every data key), in one process.
 - ``service-keys``: the console's and MCP servers' broker API keys. Embedded: each key is revoked and
   its file removed; ``aegis up`` creates a new one at the next start. Production: a new key per
   identity is written to ``OUT_DIR/<identity>_api_key`` (mode 0600) for SOPS, and the old keys'
@@ -49,6 +50,28 @@ def _key_id(path: Path) -> str | None:
 async def _admin(ctx: Context) -> tuple[httpx.AsyncClient, BrokerClient]:
     http = httpx.AsyncClient(base_url=ctx.settings.resolved_broker_url, timeout=30, verify=ctx.settings.broker_verify)
     return http, BrokerClient(http, admin_token=read_admin_token(ctx))
+
+
+async def broker_keys(ctx: Context) -> None:
+    http, admin = await _admin(ctx)
+    try:
+        out = await admin.admin_post("/v1/admin/signing-key/rotate")
+        print(f"signing key: now {out['active_kid']}")  # noqa: T201
+        for domain in sorted(DOMAINS):
+            started = await admin.admin_post(f"/v1/admin/data-keys/{domain}/rotate")
+            while True:
+                st = await admin.admin_get(f"/v1/admin/rotations/{int(started['rotation'])}")
+                if st["state"] == "done":
+                    break
+                await asyncio.sleep(0.2)
+            print(f"data key {domain}: new version, {st['rows_done']} values re-encrypted")  # noqa: T201
+        out = await admin.admin_post("/v1/admin/master-key/rotate")
+        print(  # noqa: T201
+            f"master key rotated ({out['data_keys_rewrapped']} data keys re-wrapped); the previous key is at "
+            f"{out['previous_key_file']}: destroy it once the new key is backed up"
+        )
+    finally:
+        await http.aclose()
 
 
 async def service_keys(ctx: Context, out_dir: Path | None) -> None:
@@ -115,14 +138,13 @@ def admin_token(ctx: Context, out_dir: Path | None) -> None:
 
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m aegis.rotate")
-    p.add_argument("step", choices=["domains", "service-keys", "revoke-retired", "admin-token"])
+    p.add_argument("step", choices=["broker-keys", "service-keys", "revoke-retired", "admin-token"])
     p.add_argument("--out", type=Path, help="production: the secrets tmpfs folder for new values")
     args = p.parse_args(argv)
-    if args.step == "domains":
-        print("\n".join(sorted(DOMAINS)))  # noqa: T201
-        return 0
     ctx = build_context()
-    if args.step == "service-keys":
+    if args.step == "broker-keys":
+        asyncio.run(broker_keys(ctx))
+    elif args.step == "service-keys":
         asyncio.run(service_keys(ctx, args.out))
     elif args.step == "revoke-retired":
         asyncio.run(revoke_retired(ctx, args.out or Path(".")))

@@ -20,23 +20,13 @@ sops_file="${AEGIS_SOPS_FILE:-$here/secrets/aegis.enc.yaml}"
 
 step() { printf '\n== %s ==\n' "$*"; }
 if [ "$mode" = production ]; then
-    aegis() { "${compose[@]}" exec -T broker aegis "$@"; }
     helper() { "${compose[@]}" exec -T broker python -m aegis.rotate "$@"; }
 else
-    aegis() { "${py[@]}" -m aegis "$@"; }
     helper() { "${py[@]}" -m aegis.rotate "$@"; }
 fi
 
-step "broker signing key"
-aegis broker rotate-signing-key
-
-step "data keys (each domain's data is re-encrypted under its new key)"
-for domain in $(helper domains); do
-    aegis datakeys rotate "$domain"
-done
-
-step "master key (every data key is re-wrapped)"
-aegis broker rotate-master-key --yes
+step "broker signing key, data keys (each domain's data re-encrypted), master key (data keys re-wrapped)"
+helper broker-keys
 
 step "service API keys"
 if [ "$mode" = production ]; then
