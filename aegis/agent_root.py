@@ -43,6 +43,7 @@ from agent.jobs import (
     load_schedule,
     minting_parent,
 )
+from agent.jobs.rotation import AuditRotationSource
 from agent.limits import Prices, TurnLimits
 from agent.mcp_host import McpHost, ServerSpec
 from agent.model import ModelPort
@@ -308,6 +309,7 @@ def build_scheduler(
         store=briefings,
         notifier=notifier,
         model=model,
+        rotation=AuditRotationSource(db),
     )
     schedule = load_schedule(ctx.settings.timezone, ctx.settings.data_dir / "schedule.yaml")
     engine = JobEngine(

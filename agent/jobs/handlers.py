@@ -20,6 +20,7 @@ from agent.jobs.briefing import (
 )
 from agent.jobs.engine import Handler, JobContext
 from agent.jobs.ports import JobSkipped, Notification, Notifier, SyncRunner, TokenSource, not_connected, small_summary
+from agent.jobs.rotation import RotationSource, rotation_reminder_handler
 from agent.jobs.schedule import CATALOGUE
 from agent.model import ModelPort
 
@@ -209,6 +210,7 @@ def default_handlers(
     store: BriefingStore,
     notifier: Notifier,
     model: ModelPort | None,
+    rotation: RotationSource | None = None,
 ) -> dict[str, Handler]:
     """Every job in the catalogue, wired. Jobs without an implementation skip as not connected."""
     handlers: dict[str, Handler] = {job: sync_handler(name, runner, tokens) for job, name in SYNC_JOBS.items()}
@@ -216,4 +218,5 @@ def default_handlers(
     handlers["weekly_digest"] = digest_handler(digest_sources, store, notifier, model)
     handlers["generate_content"] = unavailable_handler("content")
     handlers["grocery_order"] = unavailable_handler("grocery")
+    handlers["rotation_reminder"] = rotation_reminder_handler(rotation, notifier)
     return handlers

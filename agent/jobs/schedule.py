@@ -56,6 +56,7 @@ CATALOGUE: Mapping[str, JobInfo] = {
     "weekly_digest": JobInfo(None, "optional"),
     "grocery_order": JobInfo("grocery"),
     "health_sync": JobInfo("health"),
+    "rotation_reminder": JobInfo(None),
 }
 
 
