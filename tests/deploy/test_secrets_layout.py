@@ -7,6 +7,7 @@ tests feed deploy/secrets_install.py the JSON that ``sops --decrypt --output-typ
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -108,13 +109,12 @@ def test_unknown_or_missing_names_are_refused_without_echoing_values(tmp_path: P
 
 
 def test_the_template_names_exactly_what_the_installer_expects() -> None:
-    sys.path.insert(0, str(DEPLOY))
-    try:
-        from secrets_install import LAYOUT
-    finally:
-        sys.path.remove(str(DEPLOY))
+    spec = importlib.util.spec_from_file_location("secrets_install", DEPLOY / "secrets_install.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     template = yaml.safe_load((DEPLOY / "secrets.template.yaml").read_text(encoding="utf-8"))
-    assert set(template) == set(LAYOUT)
+    assert set(template) == set(module.LAYOUT)
 
 
 # ---- git: nothing unencrypted ---------------------------------------------------------------------
