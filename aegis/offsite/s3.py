@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
@@ -61,8 +61,8 @@ def sign_v4(
     signed = {k.lower(): v.strip() for k, v in headers.items()}
     signed |= {"host": parts.netloc, "x-amz-content-sha256": payload_sha256, "x-amz-date": amz_date}
     names = sorted(signed)
-    query = sorted(
-        (quote(k, safe="-_.~"), quote(v, safe="-_.~"))
+    query = sorted(  # each name and value decoded once, then encoded the way SigV4 wants
+        (quote(unquote(k), safe="-_.~"), quote(unquote(v), safe="-_.~"))
         for k, _, v in (p.partition("=") for p in parts.query.split("&") if p)
     )
     canonical = "\n".join(
