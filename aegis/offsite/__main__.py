@@ -21,13 +21,13 @@ import httpx
 from aegis.offsite.s3 import Credentials, S3Client, S3Error
 from aegis.offsite.store import BackupError, Retention, complete, prune, pull, push
 from aegis.secrets import SecretError, SecretSource
-from aegis.settings import Settings
 from tools._http import build_http_client
 
 
 def _client(http: httpx.AsyncClient, env: dict[str, str]) -> tuple[S3Client, str]:
-    settings = Settings()
-    secrets = SecretSource(settings.secrets_dir, production=settings.production)
+    # Not the whole Settings: the backup container has no database of its own to configure.
+    production = env.get("AEGIS_MODE") == "production"
+    secrets = SecretSource(Path(env.get("AEGIS_SECRETS_DIR", "/run/secrets")), production=production, environ=env)
     access, secret = secrets.get("s3_access_key_id"), secrets.get("s3_secret_access_key")
     assert access is not None and secret is not None  # required=True raises instead
     endpoint, bucket = env.get("AEGIS_BACKUP_S3_ENDPOINT"), env.get("AEGIS_BACKUP_S3_BUCKET")
