@@ -14,18 +14,22 @@ from aegis.broker_root import master_key_path
 from aegis.runtime import build_context
 from storage.audit import verify_chain
 from storage.crypto.check import decrypt_everything
+from storage.crypto.errors import CryptoError
 from storage.crypto.master import KeyEncryptionKey, load_master_key
 from storage.models import ENCRYPTED_COLUMNS
 
 
 async def run() -> int:
     ctx = build_context()
-    kek = KeyEncryptionKey(load_master_key(master_key_path(ctx)))
     db = ctx.database()
     try:
+        kek = KeyEncryptionKey(load_master_key(master_key_path(ctx)))
         report = await decrypt_everything(db, kek, ENCRYPTED_COLUMNS)
         async with db.transaction() as session:
             chain = await verify_chain(session)
+    except CryptoError as exc:
+        sys.stderr.write(f"the master key does not open this data: {exc}\n")
+        return 1
     finally:
         await db.dispose()
     for failure in report.failures[:20]:

@@ -91,4 +91,4 @@ def test_rotate_secrets_rotates_everything_and_nothing_breaks(tmp_path: Path, mo
 
     # The previous master key no longer opens anything.
     stale = stack.run(sys.executable, "-m", "aegis.restore_check", AEGIS_MASTER_KEY_FILE=str(previous_keys[0]))
-    assert stale.returncode != 0
+    assert stale.returncode == 1 and "does not open this data" in stale.stderr
