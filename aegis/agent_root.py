@@ -43,6 +43,7 @@ from agent.jobs import (
     load_schedule,
     minting_parent,
 )
+from agent.jobs.rotation import AuditRotationSource
 from agent.jobs.schedule import installed_jobs
 from agent.jobs.tokens import grants_from
 from agent.limits import Prices, TurnLimits
@@ -108,7 +109,7 @@ class AgentRuntime:
 
 
 async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRuntime:
-    http = httpx.AsyncClient(base_url=ctx.settings.resolved_broker_url, timeout=30)
+    http = httpx.AsyncClient(base_url=ctx.settings.resolved_broker_url, timeout=30, verify=ctx.settings.broker_verify)
     broker = BrokerClient(http)
     catalog = ctx.catalog
     console_key = read_key(ctx, await ensure_key(ctx, broker, console_identity(catalog)))
@@ -124,6 +125,8 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
             "AEGIS_LOG_LEVEL": ctx.settings.log_level,
             "PYTHONPATH": PROJECT_ROOT,
         }
+        if ctx.settings.broker_ca_file is not None:
+            env["AEGIS_BROKER_CA_FILE"] = str(ctx.settings.broker_ca_file.resolve())
         specs.append(ServerSpec(manifest.server, command=[sys.executable, "-m", manifest.module], env=env))
     host = McpHost(specs)
     await host.start(wait=90)
@@ -322,6 +325,7 @@ def build_scheduler(
         notifier=notifier,
         model=model,
         jobs=jobs,
+        rotation=AuditRotationSource(db),
     )
     schedule = load_schedule(ctx.settings.timezone, ctx.settings.data_dir / "schedule.yaml", jobs)
     engine = JobEngine(

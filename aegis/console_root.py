@@ -14,7 +14,9 @@ DOMAINS = frozenset({"auth", "audit", "conversation"})
 
 
 async def console_keyring(ctx: Context) -> Keyring:
-    async with httpx.AsyncClient(base_url=ctx.settings.resolved_broker_url, timeout=30) as http:
+    async with httpx.AsyncClient(
+        base_url=ctx.settings.resolved_broker_url, timeout=30, verify=ctx.settings.broker_verify
+    ) as http:
         client = BrokerClient(http)
         key = read_key(ctx, await ensure_key(ctx, client, console_identity(ctx.catalog)))
         return await fetch_keyring(client, key, set(DOMAINS))

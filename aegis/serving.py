@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import ssl
 import sys
 from collections.abc import Iterator
 
@@ -40,8 +41,9 @@ class ChildExited(RuntimeError):
 class BrokerProcess:
     """The broker as a child process: the only process that reads the master key."""
 
-    def __init__(self, url: str, *, spawn: bool = True) -> None:
+    def __init__(self, url: str, *, spawn: bool = True, verify: ssl.SSLContext | bool = True) -> None:
         self.url = url
+        self.verify = verify
         self.spawn = spawn  # False: the broker runs elsewhere (its own container); only wait for it
         self.proc: asyncio.subprocess.Process | None = None
 
@@ -50,7 +52,7 @@ class BrokerProcess:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "aegis", "broker", "serve", start_new_session=True
             )
-        async with httpx.AsyncClient(base_url=self.url, timeout=2) as http:
+        async with httpx.AsyncClient(base_url=self.url, timeout=2, verify=self.verify) as http:
             try:
                 async with asyncio.timeout(wait_seconds):
                     await self._wait_healthy(http)

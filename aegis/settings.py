@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from broker.tls import client_verify
 
 
 class Mode(StrEnum):
@@ -53,6 +56,12 @@ class Settings(BaseSettings):
     # The console's address as the owner's phone reaches it (the tunnel's HTTPS URL), for the links
     # in push notifications. Push itself is on when the push_url secret file (an ntfy topic URL) exists.
     console_url: str | None = None
+    # TLS between services (the deployed setup; embedded mode stays on plain loopback HTTP).
+    # This process serves HTTPS with this certificate and key (TLS 1.3 only)...
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    # ...and trusts only this CA for the broker's certificate.
+    broker_ca_file: Path | None = None
 
     @field_validator("log_level")
     @classmethod
@@ -79,6 +88,8 @@ class Settings(BaseSettings):
                     f"refusing to bind {host!r}: Aegis binds loopback only unless "
                     "AEGIS_ALLOW_PUBLIC_BIND=true (deployed behind a private network)"
                 )
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("set both AEGIS_TLS_CERT_FILE and AEGIS_TLS_KEY_FILE, or neither")
         if self.mode is Mode.production:
             self._check_production_database()
         return self
@@ -121,7 +132,15 @@ class Settings(BaseSettings):
 
     @property
     def resolved_broker_url(self) -> str:
-        return self.broker_url or f"http://{self.broker_host}:{self.broker_port}"
+        if self.broker_url:
+            return self.broker_url
+        scheme = "https" if self.tls_cert_file is not None else "http"
+        return f"{scheme}://{self.broker_host}:{self.broker_port}"
+
+    @property
+    def broker_verify(self) -> ssl.SSLContext | bool:
+        """httpx's ``verify`` for calls to the broker."""
+        return client_verify(self.broker_ca_file)
 
 
 def _is_loopback(host: str) -> bool:

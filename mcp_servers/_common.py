@@ -37,6 +37,7 @@ from typing_extensions import TypedDict
 
 from broker.client import BrokerClient, BrokerClientError
 from broker.grants import fetch_keyring
+from broker.tls import client_verify
 from broker.verify import KeySet, VerificationError, Verifier, require_scopes, verify_token
 from storage.audit import AuditEvent, AuditLog
 from storage.crypto.field import FieldCipher
@@ -86,6 +87,7 @@ class ServerSettings:
     database_url: str
     demo: bool
     call_tokens: bool
+    broker_ca_file: Path | None = None
 
     @property
     def audience(self) -> str:
@@ -118,6 +120,7 @@ class ServerSettings:
             database_url=database,
             demo=demo == "1",
             call_tokens=tokens == "required",
+            broker_ca_file=Path(env["AEGIS_BROKER_CA_FILE"]) if env.get("AEGIS_BROKER_CA_FILE") else None,
         )
 
 
@@ -249,7 +252,13 @@ async def open_runtime(settings: ServerSettings, *, domain: str, demo: Demo | No
     """Everything a server needs, closed in reverse order on exit."""
     async with AsyncExitStack() as stack:
         broker_http = await stack.enter_async_context(
-            httpx.AsyncClient(base_url=settings.broker_url, timeout=30, trust_env=False, follow_redirects=False)
+            httpx.AsyncClient(
+                base_url=settings.broker_url,
+                timeout=30,
+                trust_env=False,
+                follow_redirects=False,
+                verify=client_verify(settings.broker_ca_file),
+            )
         )
         broker = BrokerClient(broker_http)
         keyring = await fetch_keyring(broker, read_api_key_file(settings.key_file), {domain})

@@ -14,6 +14,7 @@ from aegis.broker_root import broker_config, ensure_admin_token, read_admin_toke
 from aegis.runtime import Context, build_context
 from aegis.serving import Server
 from broker.client import BrokerClient, BrokerClientError
+from broker.tls import server_options
 
 app = typer.Typer(help="The credential broker.", no_args_is_help=True)
 T = TypeVar("T")
@@ -25,7 +26,9 @@ def with_client(fn: Callable[[BrokerClient], Awaitable[T]], *, admin: bool = Tru
 
     async def go() -> T:
         token = read_admin_token(ctx) if admin else None
-        async with httpx.AsyncClient(base_url=ctx.settings.resolved_broker_url, timeout=30) as http:
+        async with httpx.AsyncClient(
+            base_url=ctx.settings.resolved_broker_url, timeout=30, verify=ctx.settings.broker_verify
+        ) as http:
             return await fn(BrokerClient(http, admin_token=token))
 
     try:
@@ -54,6 +57,7 @@ def serve_broker(ctx: Context) -> None:
             log_config=None,
             access_log=False,
             server_header=False,
+            **server_options(ctx.settings.tls_cert_file, ctx.settings.tls_key_file),
         )
     )
     asyncio.run(server.serve())

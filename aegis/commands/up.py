@@ -14,6 +14,7 @@ from aegis.broker_root import ensure_admin_token
 from aegis.console_root import console_keyring
 from aegis.runtime import Context
 from aegis.serving import BrokerProcess, Server
+from broker.tls import server_options
 from storage import migrate
 from storage.crypto.errors import MasterKeyError
 from storage.crypto.master import generate_master_key_file, load_master_key
@@ -49,7 +50,11 @@ def prepare(ctx: Context, console: Console) -> None:
 
 async def serve(ctx: Context) -> None:
     db = ctx.database()
-    broker = BrokerProcess(ctx.settings.resolved_broker_url, spawn=ctx.settings.broker_url is None)
+    broker = BrokerProcess(
+        ctx.settings.resolved_broker_url,
+        spawn=ctx.settings.broker_url is None,
+        verify=ctx.settings.broker_verify,
+    )
     try:
         await migrate.upgrade(db)
         log.info("migrations applied", revision=await migrate.current(db))
@@ -67,8 +72,10 @@ async def serve(ctx: Context) -> None:
             server_header=False,
             proxy_headers=False,  # the console decides which proxies to trust (settings.trusted_proxies)
             lifespan="on",
+            **server_options(ctx.settings.tls_cert_file, ctx.settings.tls_key_file),
         )
-        log.info("aegis starting", url=f"http://{ctx.settings.host}:{ctx.settings.port}")
+        scheme = "https" if ctx.settings.tls_cert_file is not None else "http"
+        log.info("aegis starting", url=f"{scheme}://{ctx.settings.host}:{ctx.settings.port}")
         try:
             await Server(config).serve()
         finally:

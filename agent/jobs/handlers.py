@@ -16,6 +16,7 @@ from agent.jobs.briefing import (
 )
 from agent.jobs.engine import Handler, JobContext
 from agent.jobs.ports import Notification, Notifier, SyncRunner, TokenSource, small_summary
+from agent.jobs.rotation import RotationSource, rotation_reminder_handler
 from agent.jobs.schedule import IntegrationJob, installed_jobs
 from agent.model import ModelPort
 
@@ -135,10 +136,12 @@ def default_handlers(
     notifier: Notifier,
     model: ModelPort | None,
     jobs: Mapping[str, IntegrationJob] | None = None,
+    rotation: RotationSource | None = None,
 ) -> dict[str, Handler]:
     """The core jobs and every installed integration's sync jobs, wired."""
     jobs = installed_jobs() if jobs is None else jobs
     handlers: dict[str, Handler] = {job: sync_handler(j.integrations, runner, tokens) for job, j in jobs.items()}
     handlers["daily_briefing"] = briefing_handler(briefing_sources, store, notifier, model)
     handlers["weekly_digest"] = digest_handler(digest_sources, store, notifier, model)
+    handlers["rotation_reminder"] = rotation_reminder_handler(rotation, notifier)
     return handlers

@@ -52,6 +52,7 @@ class JobInfo:
 CORE_JOBS: Mapping[str, JobInfo] = {
     "daily_briefing": JobInfo((), "optional"),
     "weekly_digest": JobInfo((), "optional"),
+    "rotation_reminder": JobInfo(()),
 }
 
 

@@ -60,7 +60,7 @@ async def test_jobs_and_briefings_in_chromium(jobs: Jobs) -> None:
 
             await page.click("nav >> text=Jobs")
             await page.wait_for_url(f"{url}/jobs")
-            assert await page.locator("#jobs tbody tr").count() == 10
+            assert await page.locator("#jobs tbody tr").count() == 11  # the catalogue, with the rotation reminder
             assert await page.get_attribute("#job-health_sync", "data-state") == "paused"
             await page.click("#job-sync_emails button.run-now")
             await page.wait_for_url(f"{url}/jobs?done=run&target=sync_emails")

@@ -48,6 +48,7 @@ def test_with_every_seed_integration_installed_the_schedule_is_the_seed_schedule
         "weekly_digest": "cron 0 20 * * sun",
         "grocery_order": "every 4d at 09:00",
         "health_sync": "every 1h",
+        "rotation_reminder": "every 1d at 09:00",  # the 90-day secret rotation (deploy/rotate-secrets.sh)
     }
     assert all(spec.enabled and spec.coalesce for spec in s.jobs.values())
     assert s.jobs["sync_emails"].misfire_grace == timedelta(minutes=15)
