@@ -51,7 +51,7 @@ from agent.push import PushConfig, PushConfigError, PushSender
 from agent.services import AgentServices, ApprovalDesk
 from agent.toolrunner import GatewayToolRunner, McpExecutor, TokenSource, refresh_pins
 from broker.client import BrokerClient
-from storage.audit import AuditEvent, AuditLog
+from storage.audit import AuditEvent, AuditLog, ChainKey
 from storage.audit_writer import AuditWriter
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
@@ -179,7 +179,7 @@ class Assembly:
 def gateway_audit_sink(db: Database, keyring: Keyring) -> AuditSink:
     """The gateway's audit rows: hash-chained, each committed before its call's outcome is used;
     parallel calls share commits (group commit)."""
-    writer = AuditWriter(db, AuditLog(lambda v: keyring.blind_index("audit", v)))
+    writer = AuditWriter(db, AuditLog(lambda v: keyring.blind_index("audit", v), key=ChainKey.of(keyring)))
 
     async def audit(event: AuditEvent) -> None:
         await writer.write(event)

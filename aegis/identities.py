@@ -45,16 +45,16 @@ CONSOLE = Identity(
         "secrets.write",
         "tokens.exchange",
     ),
-    ("domain:audit", "domain:auth", "domain:conversation", "mcp:gmail", "mcp:plaid"),
+    ("domain:audit", "domain:auth", "domain:chain", "domain:conversation", "mcp:gmail", "mcp:plaid"),
 )
 MCP_GMAIL = Identity(
-    "mcp-gmail", "the Gmail MCP server", ("datakeys.read", "secrets.read"), ("domain:mail", "mcp:gmail")
+    "mcp-gmail", "the Gmail MCP server", ("datakeys.read", "secrets.read"), ("domain:chain", "domain:mail", "mcp:gmail")
 )
 MCP_PLAID = Identity(
     "mcp-plaid",
     "the Plaid MCP server",
     ("datakeys.read", "secrets.read", "secrets.write"),
-    ("domain:finance", "mcp:plaid"),
+    ("domain:chain", "domain:finance", "mcp:plaid"),
 )
 ALL = (CONSOLE, MCP_GMAIL, MCP_PLAID)
 

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # The console's address as the owner's phone reaches it (the tunnel's HTTPS URL), for the links
     # in push notifications. Push itself is on when the push_url secret file (an ntfy topic URL) exists.
     console_url: str | None = None
+    # How often the broker signs a checkpoint of the audit chain's head (and once more when it stops).
+    audit_checkpoint_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # Migrations run with this URL when set (a role that owns the schema); the application's own
+    # database_url then names a role that cannot alter the audit tables (see storage/roles.py).
+    migration_database_url: str | None = None
 
     @field_validator("log_level")
     @classmethod

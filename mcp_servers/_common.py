@@ -38,7 +38,7 @@ from typing_extensions import TypedDict
 from broker.client import BrokerClient, BrokerClientError
 from broker.grants import fetch_keyring
 from broker.verify import KeySet, VerificationError, Verifier, require_scopes, verify_token
-from storage.audit import AuditEvent, AuditLog
+from storage.audit import AuditEvent, AuditLog, ChainKey
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
 from storage.db import Database
@@ -229,7 +229,7 @@ class Runtime:
 
 def audit_log(keyring: Keyring, domain: str) -> AuditLog:
     """Audit writer; sensitive identifiers are hashed with this server's own domain index key."""
-    return AuditLog(lambda value: keyring.blind_index(domain, value))
+    return AuditLog(lambda value: keyring.blind_index(domain, value), key=ChainKey.of(keyring))
 
 
 async def record(db: Database, audit: AuditLog, event: AuditEvent) -> None:
@@ -245,7 +245,7 @@ async def open_runtime(settings: ServerSettings, *, domain: str, demo: Demo | No
             httpx.AsyncClient(base_url=settings.broker_url, timeout=30, trust_env=False, follow_redirects=False)
         )
         broker = BrokerClient(broker_http)
-        keyring = await fetch_keyring(broker, read_api_key_file(settings.key_file), {domain})
+        keyring = await fetch_keyring(broker, read_api_key_file(settings.key_file), {domain, "chain"})
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
         credentials: CredentialProvider

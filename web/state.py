@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
 from broker.ratelimit import RateLimiter
-from storage.audit import AuditLog
+from storage.audit import AuditLog, ChainKey
 from storage.audit_writer import AuditWriter
 from storage.crypto.keyring import Keyring
 from storage.db import Database
@@ -35,6 +35,7 @@ class Console:
     templates: Jinja2Templates
     auth_limiter: RateLimiter
     api_limiter: RateLimiter
+    chain_key: ChainKey
 
     def now(self) -> float:
         return self.config.clock()
@@ -43,7 +44,10 @@ class Console:
     def build(cls, db: Database, keyring: Keyring, config: ConsoleConfig) -> Console:
         keys = TokenKeys(keyring)
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
-        audit_log = AuditLog(lambda v: keyring.blind_index("audit", v), clock=lambda: _utc(config.clock()))
+        chain_key = ChainKey.of(keyring)
+        audit_log = AuditLog(
+            lambda v: keyring.blind_index("audit", v), clock=lambda: _utc(config.clock()), key=chain_key
+        )
         return cls(
             db=db,
             config=config,
@@ -54,6 +58,7 @@ class Console:
             templates=Jinja2Templates(env=env),
             auth_limiter=RateLimiter(config.auth_rate[0], config.auth_rate[1], config.clock),
             api_limiter=RateLimiter(config.api_rate[0], config.api_rate[1], config.clock),
+            chain_key=chain_key,
         )
 
 

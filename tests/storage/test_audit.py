@@ -20,17 +20,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from typer.testing import CliRunner
 
 from aegis.cli import app
+from aegis.commands import audit as audit_command
 from storage.audit import (
     GENESIS,
     AuditError,
     AuditEvent,
     AuditLog,
+    ChainKey,
     ChainReport,
     Sensitive,
     query,
     row_hash,
     verify_chain,
 )
+from storage.audit_checkpoint import FILE_NAME, Checkpointer, CheckpointFile
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
 from storage.models import AuditHeadRow, AuditRow, DataKeyRow
@@ -392,8 +395,14 @@ def test_cli_verify_exits_nonzero_on_a_broken_chain(
     root = logging.getLogger()  # build_context replaces the root log handlers and sets the umask
     monkeypatch.setattr(root, "handlers", root.handlers[:])
     monkeypatch.setattr(root, "level", root.level)
+    key = ChainKey(os.urandom(32))  # what the broker grants the console (the grant is tested in tests/broker)
 
-    async def run(fn: Callable[[Database], Awaitable[None]]) -> None:
+    async def granted(_ctx: object) -> ChainKey:
+        return key
+
+    monkeypatch.setattr(audit_command, "chain_key", granted)
+
+    async def run(fn: Callable[[Database], Awaitable[object]]) -> None:
         database = Database(db_url)
         try:
             await fn(database)
@@ -402,14 +411,19 @@ def test_cli_verify_exits_nonzero_on_a_broken_chain(
 
     umask = os.umask(0o077)
     try:
-        asyncio.run(run(lambda d: _append(d, AuditLog(hasher), 4)))
+        asyncio.run(run(lambda d: _append(d, AuditLog(hasher), 2)))  # from before the chain was keyed
+        asyncio.run(run(lambda d: _append(d, AuditLog(hasher, key=key), 2)))
         ok = CliRunner().invoke(app, ["audit", "verify"])
+        asyncio.run(run(lambda d: Checkpointer(d, key, CheckpointFile(tmp_path / FILE_NAME, key)).checkpoint()))
+        anchored = CliRunner().invoke(app, ["audit", "verify"])
         asyncio.run(run(lambda d: _as_superuser(d, "UPDATE audit_log SET reason = 'x' WHERE seq = 3")))
         broken = CliRunner().invoke(app, ["audit", "verify"])
     finally:
         os.umask(umask)
     assert ok.exit_code == 0, ok.output
-    assert "audit chain intact: 4 rows" in ok.output
+    assert "audit chain intact: 4 rows (2 keyed, 2 from before the chain was keyed); no checkpoint" in ok.output
+    assert anchored.exit_code == 0, anchored.output
+    assert "matches the signed checkpoint of row 4" in anchored.output
     assert broken.exit_code == 1, broken.output
     assert "BROKEN at row 3" in broken.output
     assert "2 rows verified" in broken.output

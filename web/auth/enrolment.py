@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from storage.audit import AuditEvent, AuditLog
+from storage.audit import AuditEvent, AuditLog, ChainKey
 from storage.crypto.keyring import Keyring
 from storage.db import Database
 from web.auth import recovery, totp
@@ -37,7 +37,7 @@ class AdminSetup:
         self._db = db
         self._config = config
         self._account = Account(keyring, config)
-        self._audit = AuditLog(lambda v: keyring.blind_index("audit", v))
+        self._audit = AuditLog(lambda v: keyring.blind_index("audit", v), key=ChainKey.of(keyring))
 
     def now(self) -> float:
         return self._config.clock()
