@@ -51,7 +51,7 @@ async def serve(ctx: Context) -> None:
     db = ctx.database()
     broker = BrokerProcess(ctx.settings.resolved_broker_url, spawn=ctx.settings.broker_url is None)
     try:
-        await migrate.upgrade(db)
+        await migrate.upgrade_owned(ctx.database_url, ctx.migration_database_url)
         log.info("migrations applied", revision=await migrate.current(db))
         await broker.start()
         log.info("broker ready", url=broker.url)
