@@ -14,6 +14,8 @@ from web.auth.account import Account
 from web.auth.passwords import check_strength
 from web.config import ConsoleConfig
 
+CLI_ADDRESS = "cli:admin-init"  # where `aegis admin init` checks the current factors from
+
 
 @dataclass
 class Enrolment:
@@ -55,9 +57,9 @@ class AdminSetup:
         now = self._config.clock()
         async with self._db.transaction() as s:
             email = await self._account.email(s) or ""
-            pre = await self._account.precheck(s, email, passphrase, code, now)
+            pre = await self._account.precheck(s, email, passphrase, code, now, address=CLI_ADDRESS)
         async with self._db.transaction() as s:
-            decision = await self._account.settle(s, pre, now)
+            decision = await self._account.settle(s, pre, now, address=CLI_ADDRESS)
             await self._audit.append(
                 s,
                 AuditEvent(
