@@ -102,15 +102,19 @@ class Checkpointer:
         self._key = key
         self.file = file
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._last: Checkpoint | None = None
+        self._loaded = False
 
     async def checkpoint(self) -> Checkpoint | None:
         """Write a checkpoint of the current head; None (and an error in the log) if the chain
         does not verify from the last checkpoint on, or the file cannot be trusted."""
         try:
-            latest = self.file.latest()
+            if not self._loaded:  # read the file once; later runs go on from what they wrote
+                self._last, self._loaded = self.file.latest(), True
         except CheckpointError as exc:
             log.error("audit.checkpoint_refused", problem=str(exc))
             return None
+        latest = self._last
         async with self._db.transaction() as session:
             report: ChainReport = await verify_chain(session, key=self._key, checkpoint=latest, resume=True)
         if not report.ok:
@@ -121,6 +125,7 @@ class Checkpointer:
         ts = self._clock().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         cp = Checkpoint(report.rows, report.head_hash, report.keyed_from, ts)
         self.file.append(cp)
+        self._last = cp
         return cp
 
     async def run(self, interval: float) -> None:
