@@ -41,10 +41,11 @@ class ChildExited(RuntimeError):
 class BrokerProcess:
     """The broker as a child process: the only process that reads the master key.
 
-    After :meth:`start` a supervisor watches it: if it exits (a crash, ``kill -9``) it is started
-    again after a backoff that doubles from ``backoff`` up to ``max_backoff`` while it keeps
-    failing. When it runs elsewhere (``spawn=False``, its own container) the supervisor only probes
-    its /health, so :meth:`status` still says whether it is up.
+    After :meth:`start` a supervisor watches it: if it exits (a crash, ``kill -9``), or stops
+    answering /health ``hung_after`` probes in a row (it is then killed), it is started again after
+    a backoff that doubles from ``backoff`` up to ``max_backoff`` while it keeps failing. When it
+    runs elsewhere (``spawn=False``, its own container) the supervisor only probes its /health, so
+    :meth:`status` still says whether it is up. A sealed broker answers, and is left sealed.
     """
 
     def __init__(
@@ -55,6 +56,7 @@ class BrokerProcess:
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         probe_every: float = 2.0,
+        hung_after: int = 3,
         command: tuple[str, ...] = (sys.executable, "-m", "aegis", "broker", "serve"),
     ) -> None:
         self.url = url
@@ -65,6 +67,7 @@ class BrokerProcess:
         self.last_error: str | None = None
         self._backoff = (backoff, max_backoff)
         self._probe_every = probe_every
+        self._hung_after = hung_after
         self._command = command
         self._stop = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
@@ -112,7 +115,7 @@ class BrokerProcess:
             proc = self.proc
             assert proc is not None
             began = asyncio.get_running_loop().time()
-            await proc.wait()
+            await self._watch(proc)
             if self._stop.is_set():
                 return
             if asyncio.get_running_loop().time() - began > 60:
@@ -127,7 +130,7 @@ class BrokerProcess:
                 self.restarts += 1
                 try:
                     await self._launch(wait_seconds)
-                except ChildExited as exc:
+                except (ChildExited, OSError) as exc:
                     self.state = "sealed" if self.state == "sealed" else "restarting"
                     self.last_error = str(exc)
                     log.error("the broker did not come back; retrying", error=str(exc), in_seconds=delay)
@@ -135,6 +138,29 @@ class BrokerProcess:
                 self.state, self.last_error = "up", None
                 log.info("broker restarted", restarts=self.restarts)
                 break
+
+    async def _watch(self, proc: asyncio.subprocess.Process) -> None:
+        """Return when ``proc`` has exited; kill it first if it stops answering /health."""
+        misses = 0
+        async with httpx.AsyncClient(base_url=self.url, timeout=self._probe_every) as http:
+            while proc.returncode is None:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._probe_every):
+                        await proc.wait()
+                        return
+                try:
+                    body = (await http.get("/health")).json()
+                except httpx.TransportError:  # no answer at all (a sealed broker still answers)
+                    misses += 1
+                except ValueError:
+                    misses = 0
+                else:
+                    misses = 0
+                    self.state = "sealed" if body.get("sealed") else "up"  # ``aegis broker seal``: left sealed
+                if misses >= self._hung_after and proc.returncode is None:
+                    log.error("the broker stopped answering; killing it", misses=misses)
+                    proc.kill()
+                    await proc.wait()
 
     async def _probe(self) -> None:
         async with httpx.AsyncClient(base_url=self.url, timeout=2) as http:
