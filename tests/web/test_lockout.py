@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from storage.models import LoginAddressRow
 from tests.web.conftest import CHEAP_ARGON2, Console, FakeClock
 from web.config import ConsoleConfig
 
@@ -82,3 +84,18 @@ async def test_a_recovery_code_cannot_be_guessed_past_the_address_limit(console:
     assert (await _login(console, "203.0.113.77", console.recovery_codes[1])).status_code == 429
     console.clock.advance(15 * 60)
     assert (await _login(console, "203.0.113.77", console.recovery_codes[1])).status_code == 200
+
+
+async def test_addresses_that_only_failed_are_forgotten_after_a_day(console: Console) -> None:
+    assert (await _login(console, HOME)).status_code == 200
+    await _fail_until_locked(console, "203.0.113.5")
+    assert await _addresses(console) == 2
+    console.clock.advance(25 * 3600)
+    assert (await _login(console, "203.0.113.6", passphrase="guess")).status_code == 401
+    assert await _addresses(console) == 2  # home (kept: the owner logged in from it) and the new one
+    assert (await _login(console, "203.0.113.5")).status_code == 200  # the forgotten one starts afresh
+
+
+async def _addresses(console: Console) -> int:
+    async with console.db.transaction() as s:
+        return int(await s.scalar(select(func.count()).select_from(LoginAddressRow)) or 0)

@@ -36,6 +36,7 @@ from web.auth.passwords import Hasher
 from web.config import ConsoleConfig
 
 ACCOUNT_ID = 1
+STALE_ADDRESS_SECONDS = 24 * 3600  # longer than any address lockout
 _TOTP_COLUMN = ENCRYPTED[0]
 # Recovery codes carry 60 random bits, so a lighter argon2id cost is enough (OWASP's minimum).
 RECOVERY_PARAMS = Parameters(
@@ -193,6 +194,15 @@ class Account:
         else:
             reason = "bad_code"
         if reason != "ok":
+            # Addresses that failed long ago and never logged in are forgotten: a botnet's cost.
+            stale = _dt(now - STALE_ADDRESS_SECONDS)
+            await session.execute(
+                delete(LoginAddressRow).where(
+                    LoginAddressRow.last_success_at.is_(None),
+                    LoginAddressRow.updated_at < stale,
+                    LoginAddressRow.address != key,
+                )
+            )
             return self._fail(row, place, reason, now)
         if pre.totp_step is not None:
             row.totp_last_step = pre.totp_step
