@@ -89,6 +89,11 @@ class Settings(BaseSettings):
 
     def _check_production_database(self) -> None:
         """Production uses PostgreSQL. A URL holding a password is a secret: it must come from a file."""
+        if self.migration_database_url is not None and make_url(self.migration_database_url).password:
+            raise ValueError(
+                "AEGIS_MIGRATION_DATABASE_URL holds a password; in production put the URL in the "
+                "migration_database_url secret (/run/secrets/migration_database_url)"
+            )
         if self.database_url is None:
             if "AEGIS_DATABASE_URL_FILE" in os.environ or (self.secrets_dir / "database_url").exists():
                 return
