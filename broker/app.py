@@ -50,7 +50,7 @@ def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAP
         for task in list(state.background):
             task.cancel()
         if checkpoints is not None:  # the last checkpoint, at shutdown
-            await checkpoints.checkpoint()
+            await checkpoints.try_checkpoint()
         await state.db.dispose()
 
     app = FastAPI(title="Aegis broker", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

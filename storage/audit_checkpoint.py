@@ -128,11 +128,16 @@ class Checkpointer:
         self._last = cp
         return cp
 
+    async def try_checkpoint(self) -> Checkpoint | None:
+        """:meth:`checkpoint`, logging instead of raising (the database may be down)."""
+        try:
+            return await self.checkpoint()
+        except Exception as exc:  # noqa: BLE001 - keep checkpointing; the next run retries
+            log.error("audit.checkpoint_failed", error=type(exc).__name__)
+            return None
+
     async def run(self, interval: float) -> None:
         """Checkpoint every ``interval`` seconds until cancelled."""
         while True:
             await asyncio.sleep(interval)
-            try:
-                await self.checkpoint()
-            except Exception as exc:  # noqa: BLE001 - keep checkpointing; the next run retries
-                log.error("audit.checkpoint_failed", error=type(exc).__name__)
+            await self.try_checkpoint()
