@@ -126,7 +126,7 @@ def keyring() -> Keyring:
     return Keyring(
         [
             DataKey(f"{domain}.{purpose}.v1", os.urandom(32), ACTIVE)
-            for domain in ("mail", "finance")
+            for domain in ("mail", "finance", "chain")
             for purpose in ("enc", "idx")
         ]
     )
