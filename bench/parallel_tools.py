@@ -255,7 +255,7 @@ async def bench(db: Database, rounds: int) -> None:
     # The bench tool's broker scope (the production table knows only the real servers' tools).
     agent.toolrunner.TOOL_SCOPES = {**agent.toolrunner.TOOL_SCOPES, f"{SERVER}.wait": SCOPE}
 
-    domains = ("audit", "conversation")
+    domains = ("audit", "chain", "conversation")
     keyring = Keyring([DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in domains for p in ("enc", "idx")])
     audit = gateway_audit_sink(db, keyring)
 
