@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -427,3 +428,28 @@ def test_cli_verify_exits_nonzero_on_a_broken_chain(
     assert broken.exit_code == 1, broken.output
     assert "BROKEN at row 3" in broken.output
     assert "2 rows verified" in broken.output
+
+
+def test_cli_verify_says_when_it_cannot_get_the_chain_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the broker there is no chain key: exit 2 (cannot check), never a false "intact"."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("AEGIS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AEGIS_BROKER_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("AEGIS_MODE", raising=False)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", root.handlers[:])
+    monkeypatch.setattr(root, "level", root.level)
+    (tmp_path / "keys").mkdir(mode=0o700)
+    key = tmp_path / "keys" / "console.key"
+    key.write_text("aegis_k_0123456789abcdef_" + "x" * 43 + "\n")
+    key.chmod(0o600)
+    umask = os.umask(0o077)
+    try:
+        result = CliRunner().invoke(app, ["audit", "verify"])
+    finally:
+        os.umask(umask)
+    assert result.exit_code == 2, result.output
+    assert "cannot get the audit chain key from the broker" in result.output
+    assert "intact" not in result.output
