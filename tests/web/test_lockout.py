@@ -73,6 +73,8 @@ async def test_guesses_spread_over_addresses_hit_the_account_limit_but_not_the_o
     ]
     assert reasons.count("bad_passphrase") == 20
     assert reasons.count("locked") == 30
+    locks = await console.audit(tokens["access_token"], action="auth.lockout")
+    assert [r["details"]["scope"] for r in locks] == ["account"]  # once, when the 20th failure came in
 
 
 async def test_a_recovery_code_cannot_be_guessed_past_the_address_limit(console: Console) -> None:

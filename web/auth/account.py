@@ -62,8 +62,9 @@ class Decision:
     ok: bool
     reason: str  # ok, unknown_email, bad_passphrase, bad_code, replayed_code, used_recovery_code, backoff, locked...
     retry_after: int = 0
-    failures: int = 0
+    failures: int = 0  # from this client address
     locked: bool = False
+    account_locked: bool = False  # this failure locked the account for unknown addresses
 
 
 def _dt(unix: float) -> datetime:
@@ -229,10 +230,11 @@ class Account:
         place.locked_until = _dt(now + wait) if wait else None
         place.updated_at = _dt(now)
         row.failed_attempts += 1  # the account-wide count, slower to lock and not for the owner's places
-        if row.failed_attempts >= cfg.global_lockout_after:
+        account_locked = row.failed_attempts >= cfg.global_lockout_after
+        if account_locked:
             row.locked_until = _dt(now + cfg.global_lockout_seconds)
         row.updated_at = _dt(now)
-        return Decision(False, reason, wait, n, n >= cfg.lockout_after)
+        return Decision(False, reason, wait, n, n >= cfg.lockout_after, account_locked)
 
     def _address_key(self, address: str) -> str:
         return self._keyring.blind_index("auth", "login-address:" + address)

@@ -101,7 +101,17 @@ async def _audit_login(
             action="auth.lockout",
             result="locked",
             reason=f"{d.failures} failed attempts",
-            details={"seconds": d.retry_after},
+            details={"seconds": d.retry_after, "scope": "address"},
+        )
+    if not d.ok and d.account_locked:
+        await c.auditor.record(
+            s,
+            request,
+            actor=ANONYMOUS,
+            action="auth.lockout",
+            result="locked",
+            reason="failed attempts from all addresses",
+            details={"seconds": c.config.global_lockout_seconds, "scope": "account"},
         )
 
 
