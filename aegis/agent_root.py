@@ -55,7 +55,7 @@ from agent.services import AgentServices, ApprovalDesk
 from agent.toolrunner import GatewayToolRunner, McpExecutor, TokenSource, refresh_pins
 from broker.client import BrokerClient
 from integrations import Catalog
-from storage.audit import AuditEvent, AuditLog
+from storage.audit import AuditEvent, AuditLog, ChainKey
 from storage.audit_writer import AuditWriter
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
@@ -185,7 +185,7 @@ class Assembly:
 def gateway_audit_sink(db: Database, keyring: Keyring) -> AuditSink:
     """The gateway's audit rows: hash-chained, each committed before its call's outcome is used;
     parallel calls share commits (group commit)."""
-    writer = AuditWriter(db, AuditLog(lambda v: keyring.blind_index("audit", v)))
+    writer = AuditWriter(db, AuditLog(lambda v: keyring.blind_index("audit", v), key=ChainKey.of(keyring)))
 
     async def audit(event: AuditEvent) -> None:
         await writer.write(event)

@@ -9,6 +9,7 @@ from pathlib import Path
 from aegis.runtime import Context
 from aegis.secrets import SecretError, check_private_file
 from broker.config import BrokerConfig
+from storage.audit_checkpoint import FILE_NAME
 
 ADMIN_TOKEN = "broker_admin_token"  # noqa: S105 - the name of the secret file
 MASTER_KEY = "master_key"
@@ -65,4 +66,6 @@ def broker_config(ctx: Context) -> BrokerConfig:
         master_key_path=master_key_path(ctx),
         admin_token=read_admin_token(ctx),
         issuer=s.resolved_broker_issuer,
+        checkpoint_path=s.data_dir / FILE_NAME,
+        checkpoint_seconds=s.audit_checkpoint_seconds,
     )

@@ -10,7 +10,7 @@ from broker.client import BrokerClient
 from broker.grants import fetch_keyring
 from storage.crypto.keyring import Keyring
 
-DOMAINS = frozenset({"auth", "audit", "conversation"})
+DOMAINS = frozenset({"auth", "audit", "chain", "conversation"})
 
 
 async def console_keyring(ctx: Context) -> Keyring:

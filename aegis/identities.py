@@ -34,7 +34,7 @@ class Identity:
 # What the console and the agent loop hold whatever is installed: the data keys of their own
 # domains, writing and listing the vault, and exchanging tokens for jobs.
 CONSOLE_CORE_SCOPES = ("datakeys.read", "secrets.list", "secrets.write", "tokens.exchange")
-CONSOLE_CORE_RESOURCES = ("domain:audit", "domain:auth", "domain:conversation")
+CONSOLE_CORE_RESOURCES = ("domain:audit", "domain:auth", "domain:chain", "domain:conversation")
 
 
 def console_identity(catalog: Catalog) -> Identity:
@@ -46,7 +46,7 @@ def console_identity(catalog: Catalog) -> Identity:
 
 def server_identity(manifest: Manifest) -> Identity:
     """An integration server's own principal: its declared scopes, its data domain and resource."""
-    resources = (f"domain:{manifest.identity.data_domain}", manifest.resource)
+    resources = ("domain:chain", f"domain:{manifest.identity.data_domain}", manifest.resource)
     return Identity(manifest.principal, f"the {manifest.title} MCP server", manifest.identity.scopes, resources)
 
 

@@ -29,6 +29,16 @@ class Context:
             return secret.reveal()
         return self.settings.resolved_database_url
 
+    @property
+    def migration_database_url(self) -> str | None:
+        """The role that owns the schema and runs migrations (secret file or settings); None: the app's own."""
+        secret = self.secrets.get("migration_database_url", required=False)
+        if secret is not None:
+            if not secret.reveal().startswith("postgresql"):
+                raise SecretError("the migration_database_url secret is not a postgresql:// URL")
+            return secret.reveal()
+        return self.settings.migration_database_url
+
     def database(self) -> Database:
         return Database(self.database_url)
 

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     tls_key_file: Path | None = None
     # ...and trusts only this CA for the broker's certificate.
     broker_ca_file: Path | None = None
+    # How often the broker signs a checkpoint of the audit chain's head (and once more when it stops).
+    audit_checkpoint_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # Migrations run with this URL when set (a role that owns the schema); the application's own
+    # database_url then names a role that cannot alter the audit tables (see storage/roles.py).
+    migration_database_url: str | None = None
 
     @field_validator("log_level")
     @classmethod
@@ -96,6 +101,11 @@ class Settings(BaseSettings):
 
     def _check_production_database(self) -> None:
         """Production uses PostgreSQL. A URL holding a password is a secret: it must come from a file."""
+        if self.migration_database_url is not None and make_url(self.migration_database_url).password:
+            raise ValueError(
+                "AEGIS_MIGRATION_DATABASE_URL holds a password; in production put the URL in the "
+                "migration_database_url secret (/run/secrets/migration_database_url)"
+            )
         if self.database_url is None:
             if "AEGIS_DATABASE_URL_FILE" in os.environ or (self.secrets_dir / "database_url").exists():
                 return

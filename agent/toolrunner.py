@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+import httpx
+
 from agent.gateway import ContextLabel, Label, LabelledResult, ToolDef, ToolGateway
 from agent.gateway.gateway import ExecRequest, GatewayStatus, ToolFailed
 from agent.gateway.policy import PolicyContext
@@ -15,11 +17,15 @@ from agent.gateway.registry import Registry
 from agent.loop import ToolOutcome
 from agent.mcp_host import McpHost, ServerUnavailable
 from agent.model import ToolCall, ToolSpec
+from broker.client import BrokerClientError
 from integrations import Catalog
 
 
 class TokenSource(Protocol):
     async def token(self, audience: str, scope: str, resource: str) -> str: ...
+
+
+BROKER_DOWN = "the credential broker is restarting; the call was not made, try again in a moment"
 
 
 class McpExecutor:
@@ -36,7 +42,14 @@ class McpExecutor:
         scope = self._scopes.get(name)
         if scope is None:
             raise ToolFailed(f"{name} has no call scope configured")
-        token = await self._tokens.token(f"mcp-{req.server}", scope, f"mcp:{req.server}")
+        try:
+            token = await self._tokens.token(f"mcp-{req.server}", scope, f"mcp:{req.server}")
+        except httpx.TransportError:  # the broker is down; its supervisor restarts it
+            raise ToolFailed(BROKER_DOWN) from None
+        except BrokerClientError as exc:
+            if exc.status < 500:
+                raise
+            raise ToolFailed(BROKER_DOWN) from None  # sealed or failing
         try:
             result = await self._host.call(req.server, req.spec.tool, dict(req.call.args), meta={"aegis/token": token})
         except ServerUnavailable as exc:

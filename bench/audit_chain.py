@@ -23,7 +23,7 @@ from sqlalchemy import MetaData, Table, text
 from sqlalchemy.engine import URL, make_url
 
 from storage import migrate
-from storage.audit import AuditEvent, AuditLog, verify_chain
+from storage.audit import AuditEvent, AuditLog, ChainKey, verify_chain
 from storage.db import Database
 from storage.models import AuditRow
 from storage.models.base import utcnow
@@ -95,7 +95,8 @@ async def _timed(n: int, write: Callable[[int], Awaitable[None]], start: int) ->
 
 
 async def bench(db: Database) -> None:
-    log = AuditLog(lambda v: v)
+    key = ChainKey(os.urandom(32))
+    log = AuditLog(lambda v: v, key=key)
 
     async def chained(i: int) -> None:
         async with db.transaction() as s:
@@ -119,7 +120,7 @@ async def bench(db: Database) -> None:
 
     began = time.perf_counter()
     async with db.transaction() as s:
-        report = await verify_chain(s)
+        report = await verify_chain(s, key=key)
     took = time.perf_counter() - began
     state = "intact" if report.ok else f"BROKEN at row {report.first_bad_seq}: {report.problem}"
     print(f"  chain {state}: {report.rows} rows verified in {took:.2f} s ({report.rows / took:,.0f} rows/s)")

@@ -45,7 +45,7 @@ PASSPHRASE = "bench-passphrase-Vivid-42-otter"
 
 def keyring() -> Keyring:
     return Keyring(
-        [DataKey(f"{d}.{p}.v1", os.urandom(32), "active") for d in ("auth", "audit") for p in ("enc", "idx")]
+        [DataKey(f"{d}.{p}.v1", os.urandom(32), "active") for d in ("auth", "audit", "chain") for p in ("enc", "idx")]
     )
 
 

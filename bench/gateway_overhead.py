@@ -85,8 +85,12 @@ GOAL_MS = 2.0
 CONSOLE_KEY = "aegk_benchconsolekey.0123456789abcdefABCDEF"  # registered with the scanner, as agent_root does
 
 
+CHAIN = DataKey("chain.idx.v1", os.urandom(32), ACTIVE)  # the audit chain key every writer shares
+
+
 def _keyring(domains: tuple[str, ...]) -> Keyring:
-    return Keyring([DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in domains for p in ("enc", "idx")])
+    keys = [DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in domains for p in ("enc", "idx")]
+    return Keyring([*keys, CHAIN])
 
 
 @contextlib.asynccontextmanager

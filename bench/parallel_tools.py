@@ -252,7 +252,7 @@ async def bench(db: Database, rounds: int) -> None:
         now=now,
     )
 
-    domains = ("audit", "conversation")
+    domains = ("audit", "chain", "conversation")
     keyring = Keyring([DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in domains for p in ("enc", "idx")])
     audit = gateway_audit_sink(db, keyring)
 

@@ -138,7 +138,9 @@ async def _admin(url: URL, sql: str) -> None:
 
 
 async def bench(db: Database, rows: int, rounds: int, profile: bool) -> None:
-    keyring = Keyring([DataKey(f"finance.{p}.v1", os.urandom(32), ACTIVE) for p in ("enc", "idx")])
+    keyring = Keyring(
+        [DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in ("finance", "chain") for p in ("enc", "idx")]
+    )
     began = time.perf_counter()
     sandbox = BenchPlaid(rows)
     print(f"plaid sync into PostgreSQL: {rows:,} transactions, pages of {PAGE}, median of {rounds} runs per side")

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from broker import admin, datakeys, routes
+from broker.anchor import start_checkpoints
 from broker.errors import BadRequest, BrokerError
 from broker.guard import RequestInfo, record
 from broker.state import BrokerState
@@ -44,9 +45,12 @@ def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAP
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if auto_unseal and await unseal(state):
             await admin.resume_rotations(state)
+        checkpoints = start_checkpoints(state)
         yield
         for task in list(state.background):
             task.cancel()
+        if checkpoints is not None:  # the last checkpoint, at shutdown
+            await checkpoints.try_checkpoint()
         await state.db.dispose()
 
     app = FastAPI(title="Aegis broker", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)

@@ -24,6 +24,8 @@ class BrokerConfig:
     key_burst: float = 200.0
     auth_fail_rate: float = 1.0
     auth_fail_burst: float = 10.0
+    checkpoint_path: Path | None = None  # signed audit-chain checkpoints; None: none are written
+    checkpoint_seconds: float = 60.0
 
     def __repr__(self) -> str:
         return f"BrokerConfig(issuer={self.issuer!r}, audience={self.audience!r})"

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.state import BrokerState, Unsealed
 from broker.tokens import SigningKey
-from storage.audit import AuditLog
+from storage.audit import AuditLog, ChainKey
 from storage.crypto.errors import CryptoError
 from storage.crypto.field import FieldCipher
 from storage.crypto.keystore import ensure_keys, load_keyring
@@ -67,7 +67,7 @@ async def unseal(state: BrokerState) -> bool:
     state.unsealed = Unsealed(
         keyring=keyring,
         cipher=FieldCipher(keyring),
-        audit=AuditLog(lambda v: keyring.blind_index("audit", v)),
+        audit=AuditLog(lambda v: keyring.blind_index("audit", v), key=ChainKey.of(keyring)),
         pepper=keyring.index_key("broker"),
         kek_id=kek.kek_id,
     )

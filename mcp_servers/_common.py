@@ -39,7 +39,7 @@ from broker.client import BrokerClient, BrokerClientError
 from broker.grants import fetch_keyring
 from broker.tls import client_verify
 from broker.verify import KeySet, VerificationError, Verifier, require_scopes, verify_token
-from storage.audit import AuditEvent, AuditLog
+from storage.audit import AuditEvent, AuditLog, ChainKey
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
 from storage.db import Database
@@ -239,7 +239,7 @@ class Runtime:
 
 def audit_log(keyring: Keyring, domain: str) -> AuditLog:
     """Audit writer; sensitive identifiers are hashed with this server's own domain index key."""
-    return AuditLog(lambda value: keyring.blind_index(domain, value))
+    return AuditLog(lambda value: keyring.blind_index(domain, value), key=ChainKey.of(keyring))
 
 
 async def record(db: Database, audit: AuditLog, event: AuditEvent) -> None:
@@ -261,7 +261,7 @@ async def open_runtime(settings: ServerSettings, *, domain: str, demo: Demo | No
             )
         )
         broker = BrokerClient(broker_http)
-        keyring = await fetch_keyring(broker, read_api_key_file(settings.key_file), {domain})
+        keyring = await fetch_keyring(broker, read_api_key_file(settings.key_file), {domain, "chain"})
         db = Database(settings.database_url)
         stack.push_async_callback(db.dispose)
         credentials: CredentialProvider

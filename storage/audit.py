@@ -8,6 +8,7 @@ transaction: if it fails, the action it records fails with it (fail-closed).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +21,7 @@ from sqlalchemy import Dialect, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from storage.crypto.keyring import Keyring
 from storage.models import AuditHeadRow, AuditRow
 from storage.models.base import utcnow
 
@@ -74,15 +76,43 @@ def _canonical(row: AuditRow) -> bytes:
 
 
 def row_hash(prev: str, row: AuditRow) -> str:
+    """The unkeyed (version 1) link: rows written before the chain was keyed."""
     return hashlib.sha256(prev.encode("ascii") + b"\n" + _canonical(row)).hexdigest()
 
 
-class AuditLog:
-    """Appends audit rows. ``hasher`` turns sensitive identifiers into keyed hashes."""
+class ChainKey:
+    """The key of the keyed chain (version 2): each link is HMAC-SHA256 over the previous hash and
+    the row. The database never holds it: it is derived from the ``chain`` data key, which is
+    stored wrapped by the master key that only the broker reads."""
 
-    def __init__(self, hasher: Hasher, *, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("the audit chain key must be at least 32 bytes")
+        self._base = hmac.new(key, b"aegis-audit-v2\n", hashlib.sha256)
+        self.checkpoint_key = hmac.new(key, b"aegis/audit-checkpoint/v1", hashlib.sha256).digest()
+
+    @classmethod
+    def of(cls, keyring: Keyring) -> ChainKey:
+        """The chain key of a keyring granted the ``chain`` domain (raises KeyUnavailable if not)."""
+        return cls(hmac.new(keyring.index_key("chain"), b"aegis/audit-chain/v1", hashlib.sha256).digest())
+
+    def row_hash(self, prev: str, row: AuditRow) -> str:
+        mac = self._base.copy()
+        mac.update(prev.encode("ascii") + b"\n" + _canonical(row))
+        return mac.hexdigest()
+
+    def __repr__(self) -> str:
+        return "ChainKey(**)"
+
+
+class AuditLog:
+    """Appends audit rows. ``hasher`` turns sensitive identifiers into keyed hashes; with ``key`` the
+    chain is keyed (every production writer passes it)."""
+
+    def __init__(self, hasher: Hasher, *, clock: Callable[[], datetime] = utcnow, key: ChainKey | None = None) -> None:
         self._hash = hasher
         self._clock = clock
+        self._link = key.row_hash if key is not None else row_hash
 
     def _value(self, v: Any) -> Any:
         if isinstance(v, Sensitive):
@@ -193,7 +223,7 @@ class AuditLog:
             details=json.dumps(details, sort_keys=True, separators=(",", ":")) if details else None,
             prev_hash=prev,
         )
-        row.row_hash = row_hash(prev, row)
+        row.row_hash = self._link(prev, row)
         return row
 
 
@@ -234,11 +264,26 @@ def _clip(v: Any, n: int) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A signed record, kept outside the database, that the chain held ``seq`` rows ending in ``hash``.
+    ``keyed_from`` is the first keyed row (rows from there on must all be keyed)."""
+
+    seq: int
+    hash: str
+    keyed_from: int | None
+    ts: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChainReport:
     ok: bool
     rows: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    keyed_rows: int = field(default=0, compare=False)
+    keyed_from: int | None = field(default=None, compare=False)
+    head_hash: str = field(default=GENESIS, compare=False)
+    checkpoint_seq: int | None = field(default=None, compare=False)
 
 
 async def _head(session: AsyncSession) -> tuple[int, str] | None:
@@ -248,19 +293,46 @@ async def _head(session: AsyncSession) -> tuple[int, str] | None:
     return None if r is None else (int(r[0]), str(r[1]))
 
 
-async def verify_chain(session: AsyncSession, *, batch: int = 5000) -> ChainReport:
+async def verify_chain(
+    session: AsyncSession,
+    *,
+    key: ChainKey | None = None,
+    checkpoint: Checkpoint | None = None,
+    resume: bool = False,
+    batch: int = 5000,
+) -> ChainReport:
     """Walk the chain from the start up to the head; report the first broken link.
 
     The head is read first and only rows up to it are walked, so rows that other writers commit
     while the walk runs (PostgreSQL, READ COMMITTED) are left for the next run instead of being
     mistaken for tampering. Every committed state has ``max(seq) == head.seq``; a row beyond the
     head is therefore forged.
+
+    A row links either with ``key`` (keyed) or without (rows from before the chain was keyed); once
+    a keyed row is seen, or from the checkpoint's ``keyed_from`` on, every row must be keyed. With a
+    ``checkpoint`` the chain must reach it and its row must carry its hash: otherwise the tail was
+    truncated or the history rewritten. ``resume`` starts the walk at the checkpoint (its row is
+    still checked) instead of at the first row.
     """
     head = await _head(session)
     if head is None:
         return ChainReport(False, 0, None, "the chain head row is missing")
     top, top_hash = head
-    prev, expected, count, last = GENESIS, 1, 0, 0
+    prev, last, keyed_from, keyed = GENESIS, 0, None, 0
+    if checkpoint is not None:
+        keyed_from = checkpoint.keyed_from
+        anchor = await session.scalar(select(AuditRow.row_hash).where(AuditRow.seq == checkpoint.seq))
+        if checkpoint.seq > 0 and (top < checkpoint.seq or anchor is None):
+            return ChainReport(
+                False, min(top, checkpoint.seq), top + 1, f"truncated: the checkpoint covers {checkpoint.seq} rows"
+            )
+        if checkpoint.seq > 0 and anchor != checkpoint.hash:
+            return ChainReport(
+                False, 0, checkpoint.seq, "history rewritten: the row differs from the signed checkpoint"
+            )
+        if resume:
+            prev, last = checkpoint.hash, checkpoint.seq
+    expected, count = last + 1, last
     while True:
         rows = (
             await session.scalars(
@@ -276,8 +348,14 @@ async def verify_chain(session: AsyncSession, *, batch: int = 5000) -> ChainRepo
                 return ChainReport(False, count, expected, f"row {expected} is missing")
             if row.prev_hash != prev:
                 return ChainReport(False, count, row.seq, "prev_hash does not match the previous row")
-            if row_hash(prev, row) != row.row_hash:
-                return ChainReport(False, count, row.seq, "row contents do not match its hash")
+            if key is not None and key.row_hash(prev, row) == row.row_hash:
+                keyed += 1
+                keyed_from = row.seq if keyed_from is None else keyed_from
+            elif row_hash(prev, row) != row.row_hash:
+                hint = "" if key is not None else " (or it is keyed and no chain key was given)"
+                return ChainReport(False, count, row.seq, "row contents do not match its hash" + hint)
+            elif keyed_from is not None and row.seq >= keyed_from:
+                return ChainReport(False, count, row.seq, "history rewritten: an unkeyed row where the chain is keyed")
             prev, expected, count, last = row.row_hash, expected + 1, count + 1, row.seq
         if len(rows) < batch:
             break
@@ -289,7 +367,8 @@ async def verify_chain(session: AsyncSession, *, batch: int = 5000) -> ChainRepo
     now = await _head(session)
     if highest is not None and (now is None or highest > now[0]):
         return ChainReport(False, count, top + 1, "rows beyond the chain head were inserted")
-    return ChainReport(True, count)
+    cp_seq = checkpoint.seq if checkpoint is not None else None
+    return ChainReport(True, count, keyed_rows=keyed, keyed_from=keyed_from, head_hash=prev, checkpoint_seq=cp_seq)
 
 
 async def query(

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from storage.db import Database
 from storage.models import Base, load_integration_models
+from storage.roles import app_role, grant_app_role
 
 SCRIPTS = Path(__file__).parent / "migrations"
 
@@ -73,6 +74,19 @@ async def diff(db: Database) -> list[Any]:
 
     async with db.engine.connect() as conn:
         return await conn.run_sync(compare)
+
+
+async def upgrade_owned(app_url: str, migration_url: str | None, revision: str = "head") -> None:
+    """Apply migrations as the owning role (``migration_url``), then give the application's role
+    (the user of ``app_url``, when it differs) only row access: see storage/roles.py."""
+    db = Database(migration_url or app_url)
+    try:
+        await upgrade(db, revision)
+        role = app_role(app_url, migration_url) if migration_url else None
+        if role is not None:
+            await grant_app_role(db, role)
+    finally:
+        await db.dispose()
 
 
 def upgrade_sync(url: str) -> None:

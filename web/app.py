@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,8 @@ from web.state import Console
 log = structlog.get_logger("aegis.web")
 STATIC = Path(__file__).parent / "static"
 
+Parts = Callable[[], Mapping[str, Mapping[str, Any]]]
+
 
 def create_app(
     db: Database,
@@ -39,8 +41,10 @@ def create_app(
     version: str = "0.1.0",
     agent: AgentServices | None = None,
     data: ConsoleData | None = None,
+    parts: Parts | None = None,
 ) -> FastAPI:
-    """``agent``: the chat and approvals backend; without it those pages say the agent is not running."""
+    """``agent``: the chat and approvals backend; without it those pages say the agent is not running.
+    ``parts``: the state of each supervised part (the broker, the MCP servers) for /health."""
     config = config or ConsoleConfig()
 
     @asynccontextmanager
@@ -75,6 +79,11 @@ def create_app(
         except Exception:  # noqa: BLE001 - health reports, never raises
             body["status"], body["database"] = "degraded", "unreachable"
             return JSONResponse(body, status_code=503)
+        if parts is not None:
+            body["parts"] = {name: dict(part) for name, part in parts().items()}
+            if not all(part.get("up") for part in body["parts"].values()):
+                body["status"] = "degraded"
+                return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
     for module in (auth, home, sessions, audit, chat, approvals, integrations, connect, secrets, jobs):

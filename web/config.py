@@ -24,7 +24,12 @@ class ConsoleConfig:
     backoff_after: int = 3
     backoff_cap: int = 300
     lockout_after: int = 10
-    lockout_seconds: int = 15 * 60
+    lockout_seconds: int = 15 * 60  # per client address
+    # Failures from all addresses together, since the last success: the account then refuses
+    # password and authenticator logins from addresses the owner has not logged in from lately.
+    global_lockout_after: int = 20
+    global_lockout_seconds: int = 30 * 60
+    known_address_days: int = 30
     # Token buckets per client IP: (per second, burst).
     auth_rate: tuple[float, float] = (10 / 60, 10)
     api_rate: tuple[float, float] = (20.0, 60)

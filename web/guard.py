@@ -229,9 +229,9 @@ async def require_step_up(request: Request, principal: CurrentPrincipal) -> Prin
             )
         raise StepUpRequired("a fresh authenticator code is required")
     async with c.db.transaction() as s:
-        pre = await c.account.step_up_precheck(s, code, now)
+        pre = await c.account.step_up_precheck(s, code, now, address=client_ip(request) or "unknown")
     async with c.db.transaction() as s:
-        decision = await c.account.settle(s, pre, now, step_up=True)
+        decision = await c.account.settle(s, pre, now, step_up=True, address=client_ip(request) or "unknown")
         await c.auditor.record(
             s,
             request,

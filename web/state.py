@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from broker.ratelimit import RateLimiter
 from integrations.catalog import SERVERS_DIR
-from storage.audit import AuditLog
+from storage.audit import AuditLog, ChainKey
 from storage.audit_writer import AuditWriter
 from storage.crypto.keyring import Keyring
 from storage.db import Database
@@ -43,6 +43,7 @@ class Console:
     templates: Jinja2Templates
     auth_limiter: RateLimiter
     api_limiter: RateLimiter
+    chain_key: ChainKey
 
     def now(self) -> float:
         return self.config.clock()
@@ -51,7 +52,10 @@ class Console:
     def build(cls, db: Database, keyring: Keyring, config: ConsoleConfig) -> Console:
         keys = TokenKeys(keyring)
         env = jinja2.Environment(loader=template_loader(), autoescape=True)
-        audit_log = AuditLog(lambda v: keyring.blind_index("audit", v), clock=lambda: _utc(config.clock()))
+        chain_key = ChainKey.of(keyring)
+        audit_log = AuditLog(
+            lambda v: keyring.blind_index("audit", v), clock=lambda: _utc(config.clock()), key=chain_key
+        )
         return cls(
             db=db,
             config=config,
@@ -62,6 +66,7 @@ class Console:
             templates=Jinja2Templates(env=env),
             auth_limiter=RateLimiter(config.auth_rate[0], config.auth_rate[1], config.clock),
             api_limiter=RateLimiter(config.api_rate[0], config.api_rate[1], config.clock),
+            chain_key=chain_key,
         )
 
 

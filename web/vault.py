@@ -34,6 +34,8 @@ MESSAGES = {
     "invalid_type": "Unknown secret type.",
     "invalid_resource": "That resource cannot hold secrets.",
     "no_admin_token": "The console has no way to write secrets (no broker access configured).",
+    "unreachable": "The credential broker is restarting: try again in a moment.",
+    "sealed": "The credential broker is sealed (its master key is missing or wrong): see its log.",
 }
 
 
@@ -125,6 +127,8 @@ class BrokerVault:
             return await self._tokens.token(AUDIENCE, scope, resource)
         except BrokerClientError as exc:
             raise VaultError(exc.code) from None
+        except httpx.HTTPError:  # the broker is down (its supervisor restarts it)
+            raise VaultError("unreachable") from None
 
     async def _guard(self, call: Any) -> Any:
         try:

@@ -8,6 +8,7 @@ import typer
 
 from aegis.runtime import build_context
 from storage import migrate
+from storage.db import Database
 
 app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
 
@@ -19,9 +20,9 @@ def upgrade(revision: str = "heads") -> None:
     ctx.ensure_data_dir()
 
     async def go() -> None:
+        await migrate.upgrade_owned(ctx.database_url, ctx.migration_database_url, revision)
         db = ctx.database()
         try:
-            await migrate.upgrade(db, revision)
             typer.echo(f"schema at {await migrate.current(db)}")
         finally:
             await db.dispose()
@@ -36,7 +37,7 @@ def downgrade(revision: str = typer.Argument(..., help="Target revision, or 'bas
     typer.confirm(f"Revert the schema to {revision}? Tables dropped on the way lose their data.", abort=True)
 
     async def go() -> None:
-        db = ctx.database()
+        db = Database(ctx.migration_database_url or ctx.database_url)
         try:
             await migrate.downgrade(db, revision)
         finally:

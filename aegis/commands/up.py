@@ -56,7 +56,7 @@ async def serve(ctx: Context) -> None:
         verify=ctx.settings.broker_verify,
     )
     try:
-        await migrate.upgrade(db)
+        await migrate.upgrade_owned(ctx.database_url, ctx.migration_database_url)
         log.info("migrations applied", revision=await migrate.current(db))
         await broker.start()
         log.info("broker ready", url=broker.url)
@@ -64,7 +64,14 @@ async def serve(ctx: Context) -> None:
         agent = await build_agent(ctx, db, keyring)
         console_config = ConsoleConfig(trusted_proxies=tuple(ctx.settings.trusted_proxies))
         config = uvicorn.Config(
-            create_app(db, keyring=keyring, config=console_config, agent=agent.services, data=agent.data),
+            create_app(
+                db,
+                keyring=keyring,
+                config=console_config,
+                agent=agent.services,
+                data=agent.data,
+                parts=lambda: {"broker": broker.status()} | {f"mcp:{n}": s for n, s in agent.host.status().items()},
+            ),
             host=ctx.settings.host,
             port=ctx.settings.port,
             log_config=None,

@@ -23,6 +23,7 @@ DOMAINS: Final = frozenset(
         "auth",
         "broker",
         "calendar",
+        "chain",
         "conversation",
         "coursework",
         "finance",

@@ -20,7 +20,13 @@ from storage.models.broker import (
     SecretVersionRow,
     SigningKeyRow,
 )
-from storage.models.console import AdminAccountRow, ConsoleSessionRow, RecoveryCodeRow, RefreshTokenRow
+from storage.models.console import (
+    AdminAccountRow,
+    ConsoleSessionRow,
+    LoginAddressRow,
+    RecoveryCodeRow,
+    RefreshTokenRow,
+)
 from storage.models.keys import DataKeyRow, KeyRotationRow
 
 CORE_ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
@@ -59,6 +65,7 @@ __all__ = [
     "DataKeyRow",
     "IssuedTokenRow",
     "KeyRotationRow",
+    "LoginAddressRow",
     "PrincipalRow",
     "RecoveryCodeRow",
     "RefreshTokenRow",

@@ -162,3 +162,15 @@ def test_settings_are_frozen() -> None:
     with pytest.raises(ValidationError):
         s.port = 1  # type: ignore[misc]
     assert s.port == 8420
+
+
+def test_production_refuses_a_migration_password_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "database_url").write_text("postgresql+asyncpg://aegis_app:pw@db:5432/aegis\n")
+    monkeypatch.setenv("AEGIS_MODE", "production")
+    monkeypatch.setenv("AEGIS_SECRETS_DIR", str(tmp_path))
+    monkeypatch.setenv("AEGIS_MIGRATION_DATABASE_URL", "postgresql+asyncpg://aegis_owner:s3cret-canary@db/aegis")
+    with pytest.raises(ValidationError, match="migration_database_url secret") as err:
+        Settings()
+    assert "s3cret-canary" not in str(err.value)

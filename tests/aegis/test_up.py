@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -146,6 +147,7 @@ def test_first_start_serves_health_and_stops_cleanly(start: Any, tmp_path: Path,
     assert body["database"] == "ok"
     assert body["schema"] == _head()
     assert body["schema"]
+    assert body["parts"]["broker"] == {"state": "up", "up": True, "restarts": 0, "error": None}
 
     data = tmp_path / "data"
     key = data / "master.key"
@@ -157,6 +159,8 @@ def test_first_start_serves_health_and_stops_cleanly(start: Any, tmp_path: Path,
 
     assert run.stop(stop_signal) == 0, run.stderr()
     assert "aegis stopped" in run.stderr()
+    checkpoint = json.loads((data / "audit-checkpoints.jsonl").read_text().splitlines()[-1])  # the broker's last
+    assert checkpoint["seq"] >= 1 and len(checkpoint["sig"]) == 64
     notice = run.stdout()
     assert f"{NOTICE} {key.resolve()}" in notice  # the path is printed whole, on one line
     assert "Back this file up" in _flat(notice)
@@ -243,3 +247,52 @@ def test_refuses_a_public_bind(start: Any, tmp_path: Path) -> None:
     assert "refusing to bind '0.0.0.0'" in message
     assert "AEGIS_ALLOW_PUBLIC_BIND=true" in message
     assert not (tmp_path / "data").exists()
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the direct children of ``pid``, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append((int(entry.name), cmd))
+    return found
+
+
+def _health(run: Run) -> tuple[int, dict[str, Any]]:
+    r = httpx.get(f"{run.url}/health", timeout=2.0)
+    body: dict[str, Any] = r.json()
+    return r.status_code, body
+
+
+def test_the_broker_is_restarted_after_kill_9_and_health_says_so_meanwhile(start: Any) -> None:
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("no /proc to find the broker's process")
+    run = start()
+    run.wait_healthy()
+    brokers = [pid for pid, cmd in _children(run.proc.pid) if "broker serve" in cmd]
+    assert len(brokers) == 1, _children(run.proc.pid)
+    os.kill(brokers[0], signal.SIGKILL)
+    seen: list[tuple[int, str]] = []
+    deadline = time.monotonic() + START_DEADLINE
+    while time.monotonic() < deadline:
+        status, body = _health(run)
+        seen.append((status, body["parts"]["broker"]["state"]))
+        if body["parts"]["broker"]["restarts"] == 1 and body["parts"]["broker"]["up"]:
+            break
+        threading.Event().wait(0.05)
+    else:
+        pytest.fail(f"the broker did not come back: {seen[-3:]}\n{run.stderr()}")
+    assert (503, "restarting") in seen  # not "ok" while it was down
+    assert (status, body["status"]) == (200, "ok")
+    again = [pid for pid, cmd in _children(run.proc.pid) if "broker serve" in cmd]
+    assert len(again) == 1 and again != brokers
+    assert "the broker exited; restarting it" in run.stderr()
+    assert run.stop() == 0, run.stderr()
+    assert not Path(f"/proc/{again[0]}").exists()  # the restarted broker is stopped with the rest

@@ -8,7 +8,7 @@ from typing import NoReturn
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.audit import AuditError, AuditEvent, AuditLog, verify_chain
+from storage.audit import AuditError, AuditEvent, AuditLog, ChainKey, verify_chain
 from tests.broker.conftest import Broker
 from tests.broker.test_api_support import (
     add_secret,
@@ -36,7 +36,7 @@ async def _issued(broker: Broker) -> int:
 
 async def _chain_ok(broker: Broker) -> int:
     async with broker.state.db.transaction() as s:
-        report = await verify_chain(s)
+        report = await verify_chain(s, key=ChainKey.of(broker.state.keys().keyring))
     assert report.ok, report
     return report.rows
 

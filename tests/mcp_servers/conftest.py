@@ -126,7 +126,7 @@ def keyring() -> Keyring:
     return Keyring(
         [
             DataKey(f"{domain}.{purpose}.v1", os.urandom(32), ACTIVE)
-            for domain in ("mail", "finance")
+            for domain in ("mail", "finance", "chain")
             for purpose in ("enc", "idx")
         ]
     )
@@ -284,9 +284,9 @@ async def key_file(
     body = {
         "principal": principal or f"mcp-{name}",
         "scopes": list(scopes),
-        "resources": [f"domain:{domain}", f"mcp:{name}"],
+        "resources": [f"domain:{domain}", "domain:chain", f"mcp:{name}"],
         "max_scopes": list(scopes),
-        "max_resources": [f"domain:{domain}", f"mcp:{name}"],
+        "max_resources": [f"domain:{domain}", "domain:chain", f"mcp:{name}"],
     }
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         r = await http.post("/v1/keys", json=body, headers={"X-Admin-Token": admin})

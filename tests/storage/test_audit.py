@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import socket
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -20,17 +21,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from typer.testing import CliRunner
 
 from aegis.cli import app
+from aegis.commands import audit as audit_command
 from storage.audit import (
     GENESIS,
     AuditError,
     AuditEvent,
     AuditLog,
+    ChainKey,
     ChainReport,
     Sensitive,
     query,
     row_hash,
     verify_chain,
 )
+from storage.audit_checkpoint import FILE_NAME, Checkpointer, CheckpointFile
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
 from storage.models import AuditHeadRow, AuditRow, DataKeyRow
@@ -392,8 +396,14 @@ def test_cli_verify_exits_nonzero_on_a_broken_chain(
     root = logging.getLogger()  # build_context replaces the root log handlers and sets the umask
     monkeypatch.setattr(root, "handlers", root.handlers[:])
     monkeypatch.setattr(root, "level", root.level)
+    key = ChainKey(os.urandom(32))  # what the broker grants the console (the grant is tested in tests/broker)
 
-    async def run(fn: Callable[[Database], Awaitable[None]]) -> None:
+    async def granted(_ctx: object) -> ChainKey:
+        return key
+
+    monkeypatch.setattr(audit_command, "chain_key", granted)
+
+    async def run(fn: Callable[[Database], Awaitable[object]]) -> None:
         database = Database(db_url)
         try:
             await fn(database)
@@ -402,14 +412,44 @@ def test_cli_verify_exits_nonzero_on_a_broken_chain(
 
     umask = os.umask(0o077)
     try:
-        asyncio.run(run(lambda d: _append(d, AuditLog(hasher), 4)))
+        asyncio.run(run(lambda d: _append(d, AuditLog(hasher), 2)))  # from before the chain was keyed
+        asyncio.run(run(lambda d: _append(d, AuditLog(hasher, key=key), 2)))
         ok = CliRunner().invoke(app, ["audit", "verify"])
+        asyncio.run(run(lambda d: Checkpointer(d, key, CheckpointFile(tmp_path / FILE_NAME, key)).checkpoint()))
+        anchored = CliRunner().invoke(app, ["audit", "verify"])
         asyncio.run(run(lambda d: _as_superuser(d, "UPDATE audit_log SET reason = 'x' WHERE seq = 3")))
         broken = CliRunner().invoke(app, ["audit", "verify"])
     finally:
         os.umask(umask)
     assert ok.exit_code == 0, ok.output
-    assert "audit chain intact: 4 rows" in ok.output
+    assert "audit chain intact: 4 rows (2 keyed, 2 from before the chain was keyed); no checkpoint" in ok.output
+    assert anchored.exit_code == 0, anchored.output
+    assert "matches the signed checkpoint of row 4" in anchored.output
     assert broken.exit_code == 1, broken.output
     assert "BROKEN at row 3" in broken.output
     assert "2 rows verified" in broken.output
+
+
+def test_cli_verify_says_when_it_cannot_get_the_chain_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the broker there is no chain key: exit 2 (cannot check), never a false "intact"."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("AEGIS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AEGIS_BROKER_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("AEGIS_MODE", raising=False)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", root.handlers[:])
+    monkeypatch.setattr(root, "level", root.level)
+    (tmp_path / "keys").mkdir(mode=0o700)
+    key = tmp_path / "keys" / "console.key"
+    key.write_text("aegis_k_0123456789abcdef_" + "x" * 43 + "\n")
+    key.chmod(0o600)
+    umask = os.umask(0o077)
+    try:
+        result = CliRunner().invoke(app, ["audit", "verify"])
+    finally:
+        os.umask(umask)
+    assert result.exit_code == 2, result.output
+    assert "cannot get the audit chain key from the broker" in result.output
+    assert "intact" not in result.output

@@ -73,19 +73,21 @@ def console_keyring() -> Keyring:
     return Keyring(
         [
             DataKey(f"{domain}.{purpose}.v1", os.urandom(32), "active")
-            for domain in ("auth", "audit", "conversation")
+            for domain in ("auth", "audit", "chain", "conversation")
             for purpose in ("enc", "idx")
         ]
     )
 
 
-def _data_keyring() -> Keyring:
+def _data_keyring(console: Keyring) -> Keyring:
+    """The integrations' keys, and the audit chain key every writer shares."""
     return Keyring(
         [
             DataKey(f"{domain}.{purpose}.v1", os.urandom(32), "active")
             for domain in ("mail", "finance")
             for purpose in ("enc", "idx")
         ]
+        + console.export({"chain"})
     )
 
 
@@ -170,9 +172,13 @@ def approve_live_pins(registry: Registry, host: McpHost) -> dict[str, str]:
 
 
 async def _servers(
-    stack: AsyncExitStack, db: Database, mailbox: DemoMailbox, gate: Callable[[str], CallGate]
+    stack: AsyncExitStack,
+    db: Database,
+    mailbox: DemoMailbox,
+    gate: Callable[[str], CallGate],
+    keyring: Keyring,
 ) -> tuple[MCPServer, MCPServer, PlaidService]:
-    data_keys = _data_keyring()
+    data_keys = _data_keyring(keyring)
     cipher = FieldCipher(data_keys)
     mail_http = await stack.enter_async_context(build_http_client(transport=demo_transport(mailbox)))
     gmail_service = GmailService(
@@ -230,7 +236,8 @@ async def agent_console(
             def gate(name: str) -> CallGate:
                 return _gate(name, url, state.config.issuer, http, broker_clock)
 
-            gmail, plaid, plaid_service = await _servers(stack, db, mailbox, gate)
+            keyring = console_keyring()
+            gmail, plaid, plaid_service = await _servers(stack, db, mailbox, gate, keyring)
             await plaid_service.sandbox_connect({"setup": "test"})
             host = McpHost([ServerSpec("gmail", instance=lambda: gmail), ServerSpec("plaid", instance=lambda: plaid)])
             stack.push_async_callback(host.close)
@@ -238,7 +245,6 @@ async def agent_console(
             registry = Registry.load(extra_tools=world_tools())
             pins = approve_live_pins(registry, host)
             tokens = CallTokens(BrokerClient(http), console_key, clock=broker_clock)
-            keyring = console_keyring()
             services = assemble(db, keyring, host, registry, tokens, console_key, model)
             secret, codes = await enroll(db, keyring, config, clock.now)
             app = create_app(db, keyring=keyring, config=config, agent=services)

@@ -62,6 +62,7 @@ def make_keyring() -> Keyring:
             DataKey("auth.idx.v1", os.urandom(32), "active"),
             DataKey("audit.enc.v1", os.urandom(32), "active"),
             DataKey("audit.idx.v1", os.urandom(32), "active"),
+            DataKey("chain.idx.v1", os.urandom(32), "active"),
         ]
     )
 

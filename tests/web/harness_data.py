@@ -47,7 +47,7 @@ from mcp_servers.plaid.server import PlaidDeps
 from mcp_servers.plaid.server import build_server as build_plaid
 from mcp_servers.plaid.service import PlaidService
 from mcp_servers.plaid.store import FinanceStore
-from storage.audit import AuditEvent, AuditLog
+from storage.audit import AuditEvent, AuditLog, ChainKey
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
@@ -138,9 +138,11 @@ class Live:
     bank: plaid_demo.DemoPlaid  # Plaid's side of the sandbox
 
 
-def _data_keyring() -> Keyring:
+def _data_keyring(console: Keyring) -> Keyring:
+    """The integrations' keys, and the audit chain key every writer shares."""
     return Keyring(
         [DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in ("mail", "finance") for p in ("enc", "idx")]
+        + console.export({"chain"})
     )
 
 
@@ -162,7 +164,7 @@ async def start_live(
     db = Database(db_url)
     keyring = make_keyring()
     secret, codes = await enroll(db, keyring, config, clock.now)
-    data_ring = _data_keyring()
+    data_ring = _data_keyring(keyring)
     cipher = FieldCipher(data_ring)
     google = FakeGoogle()
     async with (
@@ -207,7 +209,7 @@ async def start_live(
         for server_name, tool in host.tools():
             if registry.spec(f"{server_name}.{tool.name}") is not None:
                 registry.approve_pin(server_name, ToolDef(tool.name, tool.description or "", tool.input_schema))
-        audit = AuditLog(lambda v: keyring.blind_index("audit", v))
+        audit = AuditLog(lambda v: keyring.blind_index("audit", v), key=ChainKey.of(keyring))
 
         async def sink(event: AuditEvent) -> None:
             async with db.transaction() as s:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import text
 
+from agent.call_tokens import CallTokens
+from broker.client import BrokerClient
 from tests.web.conftest import Console, FakeClock, cookie_header
 from tests.web.harness_data import Live, demo_clock, start_live
 from web.config import ConsoleConfig
+from web.vault import BrokerVault
 
 pytestmark = pytest.mark.anyio
 CANARY = "sk-live-CANARY-4f1d9a7c-never-echo"
@@ -124,3 +129,29 @@ async def test_without_a_vault_the_page_says_so(console: Console) -> None:
         headers=cookie_header(cookies),
     )
     assert (r.status_code, r.headers["location"]) == (303, "/secrets?notice=unavailable")
+
+
+async def test_pages_say_the_broker_is_restarting_instead_of_failing(live: Live) -> None:
+    """As after ``kill -9`` of the broker: nothing listens on its port until the supervisor restarts it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    async with httpx.AsyncClient(base_url=dead, timeout=2) as http:
+        live.data.vault = BrokerVault(
+            BrokerClient(http), tokens=CallTokens(BrokerClient(http), "aegis_k_dead"), resources=("mcp:gmail",)
+        )
+        cookies = await live.console.browser_login()
+        page = await live.console.http.get("/secrets", headers=cookie_header(cookies))
+        assert page.status_code == 200, page.text
+        assert "The credential broker is restarting" in page.text
+        added = await _post(
+            live,
+            cookies,
+            "/secrets/add",
+            name="k",
+            type="api-token",
+            resource="mcp:gmail",
+            value=CANARY,
+            step_up_code=live.console.fresh_code(),
+        )
+        assert added == "/secrets?notice=vault_unreachable"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.audit import verify_chain
+from storage.audit import ChainKey, verify_chain
 from tests.web.conftest import Console, bearer, cookie_header
 
 pytestmark = pytest.mark.anyio
@@ -69,7 +69,7 @@ async def test_every_auth_event_and_access_is_audited(console: Console) -> None:
     assert seen[6][:3] == ("admin", "auth.logout", "ok")
     assert seen[7][:2] == ("admin", "access.read")  # this very listing
     async with console.db.transaction() as s:
-        report = await verify_chain(s)
+        report = await verify_chain(s, key=ChainKey.of(console.keyring))
     assert report.ok
     assert report.rows == len(rows)
 

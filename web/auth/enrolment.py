@@ -6,13 +6,15 @@ from dataclasses import dataclass, field
 
 import anyio
 
-from storage.audit import AuditEvent, AuditLog
+from storage.audit import AuditEvent, AuditLog, ChainKey
 from storage.crypto.keyring import Keyring
 from storage.db import Database
 from web.auth import recovery, totp
 from web.auth.account import Account
 from web.auth.passwords import check_strength
 from web.config import ConsoleConfig
+
+CLI_ADDRESS = "cli:admin-init"  # where `aegis admin init` checks the current factors from
 
 
 @dataclass
@@ -37,7 +39,7 @@ class AdminSetup:
         self._db = db
         self._config = config
         self._account = Account(keyring, config)
-        self._audit = AuditLog(lambda v: keyring.blind_index("audit", v))
+        self._audit = AuditLog(lambda v: keyring.blind_index("audit", v), key=ChainKey.of(keyring))
 
     def now(self) -> float:
         return self._config.clock()
@@ -55,9 +57,9 @@ class AdminSetup:
         now = self._config.clock()
         async with self._db.transaction() as s:
             email = await self._account.email(s) or ""
-            pre = await self._account.precheck(s, email, passphrase, code, now)
+            pre = await self._account.precheck(s, email, passphrase, code, now, address=CLI_ADDRESS)
         async with self._db.transaction() as s:
-            decision = await self._account.settle(s, pre, now)
+            decision = await self._account.settle(s, pre, now, address=CLI_ADDRESS)
             await self._audit.append(
                 s,
                 AuditEvent(

@@ -79,7 +79,7 @@ async def audit_page(request: Request, f: Filters, _p: CurrentPrincipal) -> Resp
     c = console(request)
     items, nxt = await _page(request, f)
     async with c.db.transaction() as s:
-        chain = await audit.verify_chain(s)
+        chain = await audit.verify_chain(s, key=c.chain_key)
     query = {k: v for k, v in request.query_params.items() if k != "before_seq"}
     ctx = {"items": items, "next": nxt, "chain": chain, "f": f, "query": query, "nav": "audit"}
     ctx["csrf"] = c.keys.csrf_token(_p.session_id)

@@ -55,10 +55,12 @@ async def login(request: Request) -> Response:
     email, passphrase, code = fields.get("email", ""), fields.get("passphrase", ""), fields.get("code", "")
     now = c.now()
     async with c.db.transaction() as s:
-        pre = await c.account.precheck(s, email[:320], passphrase[:1024], code[:64], now)
+        pre = await c.account.precheck(
+            s, email[:320], passphrase[:1024], code[:64], now, address=client_ip(request) or "unknown"
+        )
     tokens: IssuedTokens | None = None
     async with c.db.transaction() as s:
-        decision = await c.account.settle(s, pre, now)
+        decision = await c.account.settle(s, pre, now, address=client_ip(request) or "unknown")
         if decision.ok:
             tokens = await c.sessions.create(
                 s, ip=client_ip(request), user_agent=request.headers.get("user-agent"), now=now
@@ -99,7 +101,17 @@ async def _audit_login(
             action="auth.lockout",
             result="locked",
             reason=f"{d.failures} failed attempts",
-            details={"seconds": d.retry_after},
+            details={"seconds": d.retry_after, "scope": "address"},
+        )
+    if not d.ok and d.account_locked:
+        await c.auditor.record(
+            s,
+            request,
+            actor=ANONYMOUS,
+            action="auth.lockout",
+            result="locked",
+            reason="failed attempts from all addresses",
+            details={"seconds": c.config.global_lockout_seconds, "scope": "account"},
         )
 
 
