@@ -57,7 +57,8 @@ async def demo_runtime(
             db = Database(url)
             await migrate.upgrade(db)
         if keyring is None:
-            keyring = Keyring([DataKey(make_kid(domain, p, 1), os.urandom(32), ACTIVE) for p in ("enc", "idx")])
+            keys = [DataKey(make_kid(d, p, 1), os.urandom(32), ACTIVE) for d in (domain, "chain") for p in ("enc", "idx")]
+            keyring = Keyring(keys)
         settings = ServerSettings(
             name=name,
             broker_url="http://broker.invalid",

@@ -103,4 +103,4 @@ def test_an_integration_is_its_manifest_alone() -> None:
     from aegis.identities import console_identity, server_identity
 
     assert "weather.read" in console_identity(catalog).scopes and "mcp:weather" in console_identity(catalog).resources
-    assert server_identity(extra).resources == ("domain:social", "mcp:weather")
+    assert server_identity(extra).resources == ("domain:chain", "domain:social", "mcp:weather")
