@@ -23,10 +23,11 @@ const PROBLEMS = new Set(['phone_offline', 'conflict', 'logged_out', 'auth_failu
 const WEB_CHANGED_RE = /Evaluation failed|is not a function|Cannot read propert|WWebJS|AuthStore|Execution context was destroyed|DEPRECATED_VERSION/i;
 
 export class BridgeError extends Error {
-    constructor(status, code, message) {
+    constructor(status, code, message, extra = {}) {
         super(message);
         this.status = status;
         this.code = code;
+        this.extra = extra;
     }
 }
 
@@ -180,7 +181,9 @@ export class Bridge {
 
     #ready() {
         if (!this.client || this.status.state !== 'connected') {
-            throw new BridgeError(409, 'not_connected', `WhatsApp is not connected (state: ${this.status.state})`);
+            throw new BridgeError(409, 'not_connected', `WhatsApp is not connected (state: ${this.status.state})`, {
+                state: this.status.state,
+            });
         }
         return this.client;
     }
@@ -234,7 +237,9 @@ export class Bridge {
             throw new BridgeError(400, 'bad_phone_number', 'phone_number must be 6-15 digits, country code first');
         }
         if (!this.client || this.status.state !== 'pairing') {
-            throw new BridgeError(409, 'not_pairing', `no pairing in progress (state: ${this.status.state})`);
+            throw new BridgeError(409, 'not_pairing', `no pairing in progress (state: ${this.status.state})`, {
+                state: this.status.state,
+            });
         }
         const code = await this.client.requestPairingCode(phoneNumber);
         this.#set('pairing', 'enter the pairing code on the phone', { code, qr: null });

@@ -137,7 +137,7 @@ export function createServer({ bridge, verify, log = () => {} }) {
         } catch (error) {
             if (error instanceof AuthError || error instanceof BridgeError || error instanceof HttpError) {
                 status = error.status;
-                payload = { error: error.code, message: error.message };
+                payload = { error: error.code, message: error.message, ...(error.extra || {}) };
             } else {
                 status = 502;
                 payload = { error: 'whatsapp_error', message: 'WhatsApp Web failed to answer' };

@@ -213,6 +213,7 @@ describe('messages', () => {
             const early = await h.call('POST', '/v1/messages', { body: { chat_id: ALICE, body: 'hi' } });
             assert.equal(early.status, 409);
             assert.equal(early.body.error, 'not_connected');
+            assert.equal(early.body.state, 'pairing');
             h.world.client.connect();
             assert.equal((await h.call('POST', '/v1/messages', { body: { chat_id: 'alice', body: 'hi' } })).status, 400);
             assert.equal((await h.call('POST', '/v1/messages', { body: { chat_id: ALICE, body: '  ' } })).status, 400);
