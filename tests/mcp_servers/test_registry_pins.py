@@ -31,7 +31,9 @@ async def _defs(server: str, client: Client) -> dict[str, str]:
 
 
 async def test_shipped_pins_match_the_servers_and_make_every_tool_live(
-    gmail: Gmail, plaid: Plaid, whatsapp: WhatsApp  # noqa: F811 - the fixture imported above
+    gmail: Gmail,
+    plaid: Plaid,
+    whatsapp: WhatsApp,  # noqa: F811 - the fixture imported above
 ) -> None:
     servers = (("gmail", gmail.client), ("plaid", plaid.client), ("whatsapp", whatsapp.client))
     current = {k: v for server, client in servers for k, v in (await _defs(server, client)).items()}
