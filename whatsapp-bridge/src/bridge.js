@@ -17,6 +17,9 @@ export const STATES = Object.freeze([
     'stopped',
 ]);
 
+const CATCH_UP_CHATS = 50;
+const CATCH_UP_MESSAGES = 50;
+
 // Kept as `last_problem` in the status until the next problem, so a relaunch never hides it.
 const PROBLEMS = new Set(['phone_offline', 'conflict', 'logged_out', 'auth_failure', 'web_changed', 'blocked', 'reconnecting']);
 
@@ -113,6 +116,7 @@ export class Bridge {
         on('ready', () => {
             this.attempts = 0;
             this.#set('connected');
+            this.#catchUp(client).catch((error) => this.log('catch_up.error', { error: error && error.name }));
         });
         on('change_state', (state) => this.#changeState(state));
         on('disconnected', (reason) => this.#disconnected(client, reason));
@@ -169,6 +173,25 @@ export class Bridge {
         this.client = null;
         client.destroy().catch(() => {});
         this.timer = this.timers.setTimeout(() => this.#launch(), delay);
+    }
+
+    // Unread messages that arrived while the bridge was down: WhatsApp Web syncs them as history, not
+    // always as 'message' events, so they are read from unread chats once connected. What is still
+    // pending is stored once; what Aegis already acknowledged comes again and Aegis stores it once.
+    async #catchUp(client) {
+        const chats = (await client.getChats()).filter((c) => c.unreadCount > 0);
+        let found = 0;
+        for (const chat of chats.slice(0, CATCH_UP_CHATS)) {
+            if (!this.#current(client)) return;
+            const messages = await chat.fetchMessages({ limit: Math.min(chat.unreadCount, CATCH_UP_MESSAGES) });
+            for (const message of messages) {
+                if (!message.fromMe) {
+                    await this.#receive(message);
+                    found += 1;
+                }
+            }
+        }
+        this.log('catch_up', { chats: Math.min(chats.length, CATCH_UP_CHATS), messages: found });
     }
 
     async #receive(message) {

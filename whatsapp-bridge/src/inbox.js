@@ -17,6 +17,7 @@ export class Inbox {
         this.dir = dir;
         this.seq = 0;
         this.byKey = new Map(); // key -> file name
+        this.writing = new Set();
     }
 
     async open() {
@@ -41,21 +42,27 @@ export class Inbox {
     // Store a message once; returns false when it was already pending.
     async put(message) {
         const key = keyOf(message.id);
-        if (this.byKey.has(key)) return false;
-        this.seq += 1;
-        const name = `${String(this.seq).padStart(16, '0')}-${key}.json`;
-        const tmp = path.join(this.dir, `${name}.tmp`);
-        const handle = await fs.open(tmp, 'wx', 0o600);
+        if (this.byKey.has(key) || this.writing.has(key)) return false;
+        this.writing.add(key); // a concurrent put of the same message is refused, not duplicated
         try {
-            await handle.writeFile(JSON.stringify({ ...message, seq: this.seq }), 'utf8');
-            await handle.sync();
+            this.seq += 1;
+            const seq = this.seq;
+            const name = `${String(seq).padStart(16, '0')}-${key}.json`;
+            const tmp = path.join(this.dir, `${name}.tmp`);
+            const handle = await fs.open(tmp, 'wx', 0o600);
+            try {
+                await handle.writeFile(JSON.stringify({ ...message, seq }), 'utf8');
+                await handle.sync();
+            } finally {
+                await handle.close();
+            }
+            await fs.rename(tmp, path.join(this.dir, name));
+            await this.#syncDir();
+            this.byKey.set(key, name);
+            return true;
         } finally {
-            await handle.close();
+            this.writing.delete(key);
         }
-        await fs.rename(tmp, path.join(this.dir, name));
-        await this.#syncDir();
-        this.byKey.set(key, name);
-        return true;
     }
 
     // Pending messages, oldest first.

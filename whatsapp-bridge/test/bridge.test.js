@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 
-import { FakeWorld } from './support/fake-client.js';
+import { FakeMessage, FakeWorld } from './support/fake-client.js';
 import { harness, until } from './support/harness.js';
 
 const ALICE = '15550000002@c.us';
@@ -173,6 +173,27 @@ describe('messages', () => {
         } finally {
             if (second) await second.close();
             else await h.close();
+        }
+    });
+
+    test('unread messages that arrived while the bridge was down are picked up once connected', async () => {
+        const world = new FakeWorld({ paired: false });
+        const h = await harness({ world });
+        try {
+            await until(async () => (await state(h)).state === 'pairing');
+            const missed = world.arrivedWhileOffline({ chatId: ALICE, body: 'sent while you were away' });
+            world.client.connect();
+            await until(() => h.app.inbox.size === 1);
+            const [first] = (await h.call('GET', '/v1/inbox')).body.messages;
+            assert.equal(first.id, missed.id._serialized);
+            assert.equal(first.body, 'sent while you were away');
+            // The live event for the same message, if it comes too, is not stored twice.
+            world.client.emit('message', new FakeMessage(world.client, missed));
+            await new Promise((r) => setTimeout(r, 50));
+            assert.equal(h.app.inbox.size, 1);
+            assert.ok(h.logs.some((l) => l.event === 'catch_up' && l.messages === 1));
+        } finally {
+            await h.close();
         }
     });
 

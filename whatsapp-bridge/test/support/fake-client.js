@@ -18,7 +18,7 @@ export class FakeWorld {
             ['15550000003@c.us', { name: undefined, pushname: 'Aegis Owner', isMyContact: false }],
         ]);
         this.chats = new Map([
-            ['15550000002@c.us', { name: 'Alice Saved', isGroup: false, unreadCount: 1, t: 1_790_000_100, messages: [] }],
+            ['15550000002@c.us', { name: 'Alice Saved', isGroup: false, unreadCount: 0, t: 1_790_000_100, messages: [] }],
             ['120363000000000001@g.us', { name: 'Family', isGroup: true, unreadCount: 0, t: 1_790_000_050, messages: [] }],
         ]);
         this.seq = 0;
@@ -26,6 +26,15 @@ export class FakeWorld {
 
     get client() {
         return this.clients.at(-1);
+    }
+
+    // A message that arrived while no client was running: only in the chat's history, unread.
+    arrivedWhileOffline(fields) {
+        const data = this.rawMessage(fields);
+        const chat = this.chats.get(fields.chatId);
+        chat.messages.push(data);
+        chat.unreadCount += 1;
+        return data;
     }
 
     // A raw message as WhatsApp Web's model gives it (the `data` Message._patch reads).
@@ -113,7 +122,10 @@ export class FakeClient extends EventEmitter {
     receive(fields) {
         const data = this.world.rawMessage(fields);
         const chat = this.world.chats.get(fields.chatId);
-        if (chat) chat.messages.push(data);
+        if (chat) {
+            chat.messages.push(data);
+            if (!data.id.fromMe) chat.unreadCount += 1;
+        }
         const message = new FakeMessage(this, data);
         this.emit('message_create', message);
         if (!data.id.fromMe) this.emit('message', message);
