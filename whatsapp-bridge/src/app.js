@@ -19,10 +19,10 @@ export async function privateDir(dir) {
     return dir;
 }
 
-export async function startBridge({ config, createClient, keys, log = jsonLog(), backoff, listen = true }) {
+export async function startBridge({ config, createClient, keys, log = jsonLog(), backoff, startTimeoutMs, listen = true }) {
     await privateDir(config.dataDir);
     const inbox = await new Inbox(path.join(config.dataDir, 'inbox')).open();
-    const bridge = new Bridge({ createClient: () => createClient(config), inbox, log, backoff });
+    const bridge = new Bridge({ createClient: () => createClient(config), inbox, log, backoff, startTimeoutMs });
     const verify = makeVerifier({ keys: keys ?? remoteKeys(config.jwksUrl), issuer: config.issuer, resources: config.resources });
     const server = createServer({ bridge, verify, log });
     if (listen) {

@@ -17,6 +17,21 @@ export const STATES = Object.freeze([
     'stopped',
 ]);
 
+// Not messages someone wrote: system notices, undecrypted placeholders (the library emits those again
+// as 'message' once decrypted), deleted ones.
+const SKIP_TYPES = new Set([
+    'ciphertext',
+    'e2e_notification',
+    'notification',
+    'notification_template',
+    'gp2',
+    'group_notification',
+    'broadcast_notification',
+    'call_log',
+    'protocol',
+    'revoked',
+    'debug',
+]);
 const CATCH_UP_CHATS = 50;
 const CATCH_UP_MESSAGES = 50;
 
@@ -35,7 +50,18 @@ export class BridgeError extends Error {
 }
 
 export class Bridge {
-    constructor({ createClient, inbox, log = () => {}, backoff = {}, random = Math.random, now = Date.now, timers = globalThis }) {
+    constructor({
+        createClient,
+        inbox,
+        log = () => {},
+        backoff = {},
+        startTimeoutMs = 180_000,
+        random = Math.random,
+        now = Date.now,
+        timers = globalThis,
+    }) {
+        this.startTimeoutMs = startTimeoutMs;
+        this.watchdog = null;
         this.createClient = createClient;
         this.inbox = inbox;
         this.log = log;
@@ -77,6 +103,7 @@ export class Bridge {
 
     async stop() {
         this.stopped = true;
+        this.#loaded();
         if (this.timer) this.timers.clearTimeout(this.timer);
         this.timer = null;
         const client = this.client;
@@ -92,7 +119,20 @@ export class Bridge {
         this.client = client;
         this.#set('starting');
         this.#listen(client);
+        // WhatsApp Web that never shows a QR code nor a session is a failure too, not a silent wait.
+        this.watchdog = this.timers.setTimeout(() => {
+            this.watchdog = null;
+            if (!this.#current(client)) return;
+            const seconds = Math.round(this.startTimeoutMs / 1000);
+            this.#set('reconnecting', `WhatsApp Web did not load within ${seconds} s`);
+            this.#relaunch(client);
+        }, this.startTimeoutMs);
         client.initialize().catch((error) => this.#initFailed(client, error));
+    }
+
+    #loaded() {
+        if (this.watchdog) this.timers.clearTimeout(this.watchdog);
+        this.watchdog = null;
     }
 
     #current(client) {
@@ -104,6 +144,7 @@ export class Bridge {
             client.on(event, (...args) => {
                 if (this.#current(client)) handler(...args);
             });
+        for (const event of ['qr', 'code', 'authenticated', 'ready']) on(event, () => this.#loaded());
         on('qr', (qr) => this.#set('pairing', 'scan the QR code with WhatsApp on the phone', { qr, code: null }));
         on('code', (code) => this.#set('pairing', 'enter the pairing code on the phone', { code, qr: null }));
         on('loading_screen', (percent) => {
@@ -166,6 +207,7 @@ export class Bridge {
 
     #relaunch(client) {
         if (!this.#current(client) || this.timer) return;
+        this.#loaded();
         const delay = Math.min(this.backoff.maxMs, this.backoff.baseMs * 2 ** this.attempts) * (0.5 + this.random() / 2);
         this.attempts += 1;
         this.status.next_attempt_ms = Math.round(delay);
@@ -196,6 +238,7 @@ export class Bridge {
 
     async #receive(message) {
         if (message.fromMe || message.isStatus || message.from === 'status@broadcast') return;
+        if (SKIP_TYPES.has(message.type)) return;
         const shaped = await describeMessage(message, new Map());
         if (!shaped.id) return;
         const stored = await this.inbox.put({ ...shaped, received_at: Math.floor(this.now() / 1000) });

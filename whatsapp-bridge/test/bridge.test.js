@@ -88,6 +88,23 @@ describe('pairing and states', () => {
         }
     });
 
+    test('WhatsApp Web that never loads is reported and relaunched', async () => {
+        const world = new FakeWorld({ paired: true });
+        world.hangs = 1;
+        const h = await harness({ world, startTimeoutMs: 40 });
+        try {
+            await until(() => h.app.bridge.history.includes('reconnecting'));
+            assert.match(h.app.bridge.status.last_problem.detail, /did not load within/);
+            await until(async () => (await state(h)).state === 'connected');
+            assert.equal(world.clients.length, 2);
+            assert.ok(world.clients[0].destroyed);
+            await new Promise((r) => setTimeout(r, 80));
+            assert.equal((await state(h)).state, 'connected', 'no watchdog once connected');
+        } finally {
+            await h.close();
+        }
+    });
+
     test('disconnects back off exponentially and reset once ready', async () => {
         const h = await harness({ backoff: { baseMs: 10, maxMs: 1000 } });
         try {
@@ -130,6 +147,7 @@ describe('messages', () => {
             await until(async () => (await state(h)).state === 'connected');
             h.world.client.receive({ chatId: ALICE, body: 'hello from Alice' });
             h.world.client.receive({ chatId: FAMILY, author: '15550000003@c.us', body: 'group hi', links: ['evil.example/x'] });
+            h.world.client.receive({ chatId: ALICE, body: '', type: 'e2e_notification' }); // not a message anyone wrote
             await h.world.client.sendMessage(ALICE, 'my own message'); // 'message_create' only: not an incoming message
             await until(() => h.app.inbox.size === 2);
             const inbox = (await h.call('GET', '/v1/inbox')).body.messages;

@@ -11,6 +11,7 @@ export class FakeWorld {
     constructor({ paired = false } = {}) {
         this.paired = paired;
         this.initFailure = null; // an Error the next initialize() rejects with
+        this.hangs = 0; // how many next initialize() calls load nothing at all
         this.clients = [];
         this.sent = [];
         this.contacts = new Map([
@@ -103,6 +104,10 @@ export class FakeClient extends EventEmitter {
             const failure = this.world.initFailure;
             this.world.initFailure = null;
             throw failure;
+        }
+        if (this.world.hangs > 0) {
+            this.world.hangs -= 1;
+            return;
         }
         setImmediate(() => {
             if (this.world.paired) this.connect();

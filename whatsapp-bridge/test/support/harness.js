@@ -8,7 +8,7 @@ import { startBridge } from '../../src/app.js';
 import { FakeClient, FakeWorld } from './fake-client.js';
 import { ISSUER, mint, newKey, serveJwks } from './keys.js';
 
-export async function harness({ paired = true, dataDir, world, backoff = { baseMs: 5, maxMs: 40 } } = {}) {
+export async function harness({ paired = true, dataDir, world, backoff = { baseMs: 5, maxMs: 40 }, startTimeoutMs } = {}) {
     const key = await newKey('ks-test-1');
     const jwks = await serveJwks([key]);
     const dir = dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'wa-bridge-')));
@@ -21,6 +21,7 @@ export async function harness({ paired = true, dataDir, world, backoff = { baseM
         keys: remoteKeys(jwks.url),
         log: (event, fields) => logs.push({ event, ...fields }),
         backoff,
+        startTimeoutMs,
     });
     const base = `http://127.0.0.1:${app.port}`;
     const token = await mint(key);
