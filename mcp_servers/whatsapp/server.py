@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, NotRequired
+from typing import Annotated, Literal, NotRequired
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -86,6 +86,12 @@ class ChatsResult(TypedDict):
 class MessagesResult(TypedDict):
     messages: list[MessageItem]
     sources: list[Source]
+
+
+class SearchResult(TypedDict):
+    messages: list[MessageItem]
+    sources: list[Source]
+    searched: Literal["whatsapp", "stored messages"]
 
 
 class SendResult(TypedDict):
@@ -216,12 +222,19 @@ def build_server(deps: WhatsAppDeps) -> MCPServer:
         ctx: Context,
         chat_id: ChatId | None = None,
         limit: Annotated[int, Field(ge=1, le=50)] = 20,
-    ) -> MessagesResult:
-        """Search the owner's WhatsApp messages for words, optionally in one chat."""
+    ) -> SearchResult:
+        """Search the owner's WhatsApp messages for words, optionally in one chat.
+
+        When WhatsApp is not connected, searches the messages already stored here instead.
+        """
         await gate.check(ctx, "whatsapp.read", "search")
         with _errors():
-            found = await svc.search(query, chat_id, limit)
-        return {"messages": [message_item(m) for m in found], "sources": [source(m) for m in found]}
+            found, local = await svc.search(query, chat_id, limit)
+        return {
+            "messages": [message_item(m) for m in found],
+            "sources": [source(m) for m in found],
+            "searched": "stored messages" if local else "whatsapp",
+        }
 
     @server.tool(annotations=SEND)
     async def send_message(

@@ -17,12 +17,14 @@ from mcp_servers.whatsapp.store import MessageStore, StoredMessage
 from storage.audit import AuditEvent, AuditLog, Sensitive
 from storage.db import Database
 from tools.whatsapp.client import WhatsAppClient, check_chat_id
+from tools.whatsapp.errors import NotConnected
 from tools.whatsapp.models import Chat, SentMessage, WhatsAppMessage
 
 log = structlog.get_logger("aegis.mcp_servers.whatsapp")
 
 ACTOR = "mcp:whatsapp"
 BATCH = 200
+LOCAL_SEARCH_WINDOW = 2000
 MAX_BATCHES = 25
 
 
@@ -58,9 +60,18 @@ class WhatsAppService:
         found = await self.client.chat_messages(chat_id, limit)
         return await self._keep(found)
 
-    async def search(self, query: str, chat_id: str | None, limit: int) -> list[StoredMessage]:
-        found = await self.client.search(query, chat_id=chat_id, limit=limit)
-        return await self._keep(found)
+    async def search(self, query: str, chat_id: str | None, limit: int) -> tuple[list[StoredMessage], bool]:
+        """WhatsApp's own search; when WhatsApp is not connected, the messages stored here (newest
+        :data:`LOCAL_SEARCH_WINDOW`). Returns the messages and whether they came from the local store."""
+        try:
+            found = await self.client.search(query, chat_id=chat_id, limit=limit)
+        except NotConnected:
+            if chat_id is not None:
+                check_chat_id(chat_id)
+            needle = query.casefold()
+            recent = await self.store.recent(LOCAL_SEARCH_WINDOW, chat_id)
+            return [m for m in recent if needle in m.body.casefold()][:limit], True
+        return await self._keep(found), False
 
     async def _keep(self, found: list[WhatsAppMessage]) -> list[StoredMessage]:
         """Store what was read (encrypted, once), and return it as the store gives it back."""

@@ -127,6 +127,19 @@ async def test_recent_chats_and_send(whatsapp: WhatsApp) -> None:
     assert list(results) == ["attempt", "ok"]
 
 
+async def test_search_falls_back_to_stored_messages_when_whatsapp_is_offline(whatsapp: WhatsApp) -> None:
+    await call(whatsapp.client, whatsapp.tokens, "sync", {}, READ)
+    whatsapp.bridge.state = "phone_offline"
+    out = await call(whatsapp.client, whatsapp.tokens, "search", {"query": "LUNCH"}, READ)
+    assert out["searched"] == "stored messages"
+    assert [m["text"] for m in out["messages"]] == ["Still on for lunch Thursday?"]
+    other = await call(whatsapp.client, whatsapp.tokens, "search", {"query": "lunch", "chat_id": FAMILY}, READ)
+    assert other["messages"] == []
+    whatsapp.bridge.state = "connected"
+    live = await call(whatsapp.client, whatsapp.tokens, "search", {"query": "dinner"}, READ)
+    assert live["searched"] == "whatsapp" and len(live["messages"]) == 1
+
+
 async def test_calls_need_a_token_with_the_tool_scope(whatsapp: WhatsApp) -> None:
     result = await whatsapp.client.call_tool(
         "send_message", {"recipient": SAM, "message": "hi"}, meta=whatsapp.tokens.meta(READ)
