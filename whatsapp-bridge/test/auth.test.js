@@ -99,6 +99,19 @@ describe('every request needs a valid broker token', () => {
         assert.equal(r.status, 401);
     });
 
+    test('after the token: unknown routes 404, wrong methods 405, bad bodies 400', async () => {
+        assert.equal((await h.call('GET', '/nowhere')).status, 404);
+        assert.equal((await h.call('DELETE', '/v1/inbox')).status, 405);
+        const res = await fetch(`http://127.0.0.1:${h.app.port}/v1/inbox/ack`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/json' },
+            body: '[1,2',
+        });
+        assert.equal(res.status, 400);
+        const big = await h.call('POST', '/v1/inbox/ack', { body: { ids: ['x'.repeat(70_000)] } });
+        assert.equal(big.status, 413);
+    });
+
     test('the token never appears in the logs', async () => {
         await h.call('GET', '/v1/status');
         assert.ok(h.logs.length > 0);
