@@ -156,3 +156,21 @@ async def _auth(tokens: BridgeTokens, scope: str) -> dict[str, str]:
 
 async def _connected(client: WhatsAppClient) -> bool:
     return (await client.status()).state == "connected"
+
+
+async def test_logout_then_a_fresh_qr_and_the_problem_stays_visible(
+    bridge_factory: Start, tokens: BridgeTokens, http: httpx.AsyncClient
+) -> None:
+    bridge = await bridge_factory()
+    client = make_client(http, tokens, bridge)
+    await until(lambda: _connected(client))
+    after = await client.logout()
+    assert after.state == "logged_out"
+
+    async def pairing_again() -> bool:
+        return (await client.pairing()).qr is not None
+
+    await until(pairing_again)
+    shown = await client.pairing()
+    assert shown.state == "pairing"
+    assert shown.last_problem is not None and shown.last_problem.state == "logged_out"
