@@ -39,7 +39,11 @@ CONSOLE_CORE_RESOURCES = ("domain:audit", "domain:auth", "domain:chain", "domain
 
 def console_identity(catalog: Catalog) -> Identity:
     """The console's ceiling: its core scopes plus the call scope of every installed tool."""
-    scopes = {*CONSOLE_CORE_SCOPES, *catalog.tool_scopes.values()}
+    scopes = {
+        *CONSOLE_CORE_SCOPES,
+        *catalog.tool_scopes.values(),
+        *(s for m in catalog for s in m.identity.console_scopes),
+    }
     resources = {*CONSOLE_CORE_RESOURCES, *(m.resource for m in catalog)}
     return Identity("console", "the web console and the agent loop", tuple(sorted(scopes)), tuple(sorted(resources)))
 

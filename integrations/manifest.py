@@ -34,8 +34,9 @@ class BrokerIdentity(_Strict):
     scopes: tuple[str, ...]
     data_domain: str = Field(pattern=r"^[a-z]{2,31}$")  # a data-key domain: lowercase letters
     secret_write: bool = False  # may store credentials under its own resource (e.g. after a link)
+    console_scopes: tuple[str, ...] = ()  # scopes the console needs beyond the tools' (e.g. pairing)
 
-    @field_validator("scopes")
+    @field_validator("scopes", "console_scopes")
     @classmethod
     def _scopes(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         bad = [s for s in v if not SCOPE.match(s)]

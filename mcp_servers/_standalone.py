@@ -57,7 +57,9 @@ async def demo_runtime(
             db = Database(url)
             await migrate.upgrade(db)
         if keyring is None:
-            keys = [DataKey(make_kid(d, p, 1), os.urandom(32), ACTIVE) for d in (domain, "chain") for p in ("enc", "idx")]
+            keys = [
+                DataKey(make_kid(d, p, 1), os.urandom(32), ACTIVE) for d in (domain, "chain") for p in ("enc", "idx")
+            ]
             keyring = Keyring(keys)
         settings = ServerSettings(
             name=name,

@@ -98,7 +98,7 @@ def readers_allow(readers: Readers, principal: str) -> bool:
 class Source:
     """One provenance atom.
 
-    ``channel`` is e.g. "email", "whatsapp", "web", "calendar", "memory", "mcp_meta" or "owner";
+    ``channel`` is e.g. "email", "messages", "web", "calendar", "mcp_meta" or "owner";
     ``server``/``tool`` the pinned tool that produced it; ``item_id`` a message-id, URL, event-id
     or memory key; ``principal`` the sender address, page host or organiser when known.
     """

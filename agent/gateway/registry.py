@@ -307,10 +307,12 @@ def registry_data(
     cat = catalog if catalog is not None else Catalog.load()
     tools: dict[str, Any] = dict(data.get("tools") or {})
     approved: dict[str, Any] = dict(data.get("pins") or {})
-    for name, entry in [*cat.registry_tools(demo=demo).items(), *(extra_tools or {}).items()]:
+    for name, entry in cat.registry_tools(demo=demo).items():
         if name in tools:
             raise RegistryError(f"duplicate tool {name}")
         tools[name] = entry
+    for name, entry in (extra_tools or {}).items():
+        tools.setdefault(name, entry)  # an installed integration's own entry wins over a simulated one
     if pins is None:
         approved |= cat.pins()
     elif pins.exists():

@@ -56,6 +56,10 @@ EXPECTED = {
     "plaid.sandbox_connect": ToolClass.ADMIN,
     "plaid.disconnect": ToolClass.ADMIN,
     "gmail.disconnect": ToolClass.ADMIN,
+    "whatsapp.sync": ToolClass.READ,
+    "whatsapp.recent_chats": ToolClass.READ,
+    "whatsapp.read_chat": ToolClass.READ,
+    "whatsapp.search": ToolClass.READ,
 }
 
 

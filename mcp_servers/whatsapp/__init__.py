@@ -1,0 +1,1 @@
+"""The WhatsApp MCP server (through the bridge in ``whatsapp-bridge/``)."""

@@ -1,0 +1,96 @@
+"""WhatsApp service logic: hand-off of received messages, reads through the bridge, sending.
+
+Hand-off (:meth:`WhatsAppService.sync`): take what the bridge keeps pending, store it encrypted
+(one upsert per message id, with the audit row, in one transaction), and only after that commit
+acknowledge it to the bridge. A crash between the two leaves the messages pending: the next sync
+stores them again, once, and acknowledges them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+
+from mcp_servers.whatsapp.store import MessageStore, StoredMessage
+from storage.audit import AuditEvent, AuditLog, Sensitive
+from storage.db import Database
+from tools.whatsapp.client import WhatsAppClient, check_chat_id
+from tools.whatsapp.errors import NotConnected
+from tools.whatsapp.models import Chat, SentMessage, WhatsAppMessage
+
+log = structlog.get_logger("aegis.mcp_servers.whatsapp")
+
+ACTOR = "mcp:whatsapp"
+BATCH = 200
+LOCAL_SEARCH_WINDOW = 2000
+MAX_BATCHES = 25
+
+
+class WhatsAppService:
+    def __init__(self, client: WhatsAppClient, store: MessageStore, db: Database, audit: AuditLog) -> None:
+        self.client = client
+        self.store = store
+        self._db = db
+        self._audit = audit
+        self._sync_lock = asyncio.Lock()
+
+    async def sync(self, details: dict[str, Any]) -> tuple[int, int]:
+        """Store and acknowledge what the bridge holds; returns ``(stored, still_pending)``."""
+        stored = 0
+        async with self._sync_lock:
+            for _ in range(MAX_BATCHES):
+                batch = await self.client.pending(BATCH)
+                if not batch:
+                    return stored, 0
+                event = AuditEvent(
+                    ACTOR, "whatsapp.sync", "ok", resource=ACTOR, details={**details, "stored": len(batch)}
+                )
+                stored += await self.store.save(batch, audit=self._audit, event=event)
+                await self.client.acknowledge([m.id for m in batch])
+                log.info("whatsapp.sync", stored=len(batch))
+            pending = (await self.client.status()).pending
+        return stored, pending
+
+    async def recent_chats(self, limit: int) -> list[Chat]:
+        return await self.client.recent_chats(limit)
+
+    async def read_chat(self, chat_id: str, limit: int) -> list[StoredMessage]:
+        found = await self.client.chat_messages(chat_id, limit)
+        return await self._keep(found)
+
+    async def search(self, query: str, chat_id: str | None, limit: int) -> tuple[list[StoredMessage], bool]:
+        """WhatsApp's own search; when WhatsApp is not connected, the messages stored here (newest
+        :data:`LOCAL_SEARCH_WINDOW`). Returns the messages and whether they came from the local store."""
+        try:
+            found = await self.client.search(query, chat_id=chat_id, limit=limit)
+        except NotConnected:
+            if chat_id is not None:
+                check_chat_id(chat_id)
+            needle = query.casefold()
+            recent = await self.store.recent(LOCAL_SEARCH_WINDOW, chat_id)
+            return [m for m in recent if needle in m.body.casefold()][:limit], True
+        return await self._keep(found), False
+
+    async def _keep(self, found: list[WhatsAppMessage]) -> list[StoredMessage]:
+        """Store what was read (encrypted, once), and return it as the store gives it back."""
+        await self.store.save(found)
+        return await self.store.get([m.id for m in found])
+
+    async def send(self, chat_id: str, text: str, details: dict[str, Any]) -> SentMessage:
+        check_chat_id(chat_id)
+        details = {**details, "recipient": Sensitive(chat_id), "length": len(text)}
+        # The intent is audited before anything leaves: if the audit cannot be written, nothing is sent.
+        await self._record("whatsapp.send", "attempt", details)
+        try:
+            sent = await self.client.send(chat_id, text)
+        except Exception:
+            await self._record("whatsapp.send", "error", details)
+            raise
+        await self._record("whatsapp.send", "ok", {**details, "message_id": sent.id})
+        return sent
+
+    async def _record(self, action: str, result: str, details: dict[str, Any]) -> None:
+        async with self._db.transaction() as s:
+            await self._audit.append(s, AuditEvent(ACTOR, action, result, resource=ACTOR, details=details))

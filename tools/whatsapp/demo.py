@@ -1,0 +1,100 @@
+"""The demo profile's bridge: an in-memory ``httpx`` transport answering like ``whatsapp-bridge``
+(same routes, shapes and errors), connected, with two chats and one pending message."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+
+DEMO_TOKEN = "demo-bridge-token"  # noqa: S105 - the demo's fixed token, not a secret
+ME = "15550000001@c.us"
+
+
+def demo_credentials() -> dict[str, str]:
+    return dict.fromkeys(("whatsapp.status", "whatsapp.read", "whatsapp.send", "whatsapp.pair"), DEMO_TOKEN)
+
+
+def _message(seq: int, chat: str, name: str, group: bool, body: str, **extra: Any) -> dict[str, Any]:
+    author = extra.pop("author", None)
+    mid = f"false_{chat}_3EB0DEMO{seq:08d}" + (f"_{author}" if author else "")
+    return {
+        "id": mid,
+        "chat_id": chat,
+        "chat_name": name,
+        "is_group": group,
+        "from_me": False,
+        "author": author or chat,
+        "timestamp": 1_790_000_000 + seq * 60,
+        "type": "chat",
+        "body": body,
+        **extra,
+    }
+
+
+class DemoBridge:
+    def __init__(self) -> None:
+        self.chats: dict[str, dict[str, Any]] = {
+            "15550000002@c.us": {"name": "Sam Rivera", "group": False, "messages": []},
+            "120363000000000001@g.us": {"name": "Family", "group": True, "messages": []},
+        }
+        first = _message(1, "15550000002@c.us", "Sam Rivera", False, "Still on for lunch Thursday?")
+        first["sender_saved_name"] = "Sam Rivera"
+        group = _message(
+            2, "120363000000000001@g.us", "Family", True, "Dinner at 7 on Sunday", author="15550000003@c.us"
+        )
+        group["sender_push_name"] = "Mum"
+        self.chats["15550000002@c.us"]["messages"].append(first)
+        self.chats["120363000000000001@g.us"]["messages"].append(group)
+        self.inbox: dict[str, dict[str, Any]] = {first["id"]: first}
+        self.sent: list[tuple[str, str]] = []
+        self.state = "connected"  # set another bridge state to make WhatsApp calls answer 409
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        if request.headers.get("Authorization") != f"Bearer {DEMO_TOKEN}":
+            return httpx.Response(401, json={"error": "missing_token", "message": "a bearer token is required"})
+        path, params = request.url.path, request.url.params
+        limit = int(params.get("limit", "20"))
+        if path == "/v1/status" or path == "/v1/pairing":
+            return httpx.Response(200, json=self._status())
+        if self.state != "connected" and not path.startswith("/v1/inbox"):
+            message = f"WhatsApp is not connected (state: {self.state})"
+            return httpx.Response(409, json={"error": "not_connected", "message": message, "state": self.state})
+        if path == "/v1/chats":
+            return httpx.Response(200, json={"chats": [self._chat(cid) for cid in self.chats][:limit]})
+        if path.startswith("/v1/chats/") and path.endswith("/messages"):
+            chat = self.chats.get(unquote(path.split("/")[3]))
+            if chat is None:
+                return httpx.Response(404, json={"error": "no_such_chat", "message": "no such chat"})
+            return httpx.Response(200, json={"messages": chat["messages"][-limit:]})
+        if path == "/v1/search":
+            q = params.get("q", "").lower()
+            hits = [m for c in self.chats.values() for m in c["messages"] if q in m["body"].lower()]
+            return httpx.Response(200, json={"messages": hits[:limit]})
+        if path == "/v1/inbox":
+            return httpx.Response(200, json={"messages": list(self.inbox.values())[:limit]})
+        if path == "/v1/inbox/ack":
+            ids = json.loads(request.content)["ids"]
+            gone = [i for i in ids if self.inbox.pop(i, None) is not None]
+            return httpx.Response(200, json={"acknowledged": len(gone), "pending": len(self.inbox)})
+        if path == "/v1/messages":
+            body = json.loads(request.content)
+            self.sent.append((body["chat_id"], body["body"]))
+            sent = {"id": f"true_{body['chat_id']}_3EB0SENT{len(self.sent):06d}", "chat_id": body["chat_id"]}
+            return httpx.Response(200, json={"message": {**sent, "timestamp": int(time.time())}})
+        return httpx.Response(404, json={"error": "not_found", "message": "no such route"})
+
+    def _status(self) -> dict[str, Any]:
+        return {"state": self.state, "detail": "demo", "since": 0, "pending": len(self.inbox)}
+
+    def _chat(self, chat_id: str) -> dict[str, Any]:
+        c = self.chats[chat_id]
+        last = c["messages"][-1] if c["messages"] else None
+        return {"id": chat_id, "name": c["name"], "is_group": c["group"], "unread_count": 1, "last_message": last}
+
+
+def demo_transport(bridge: DemoBridge | None = None) -> httpx.MockTransport:
+    return httpx.MockTransport((bridge or DemoBridge()).handler)

@@ -1,0 +1,80 @@
+"""How ``aegis up`` starts the bridge: :func:`bridge_process_spec` builds the command, its working
+folder and its whole environment (nothing inherited: the bridge needs no secret), or raises
+:class:`BridgeUnavailable` saying exactly what is missing (Node, the installed packages, chromium).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tools.errors import InvalidRequest
+
+BRIDGE_DIR = Path(__file__).resolve().parents[2] / "whatsapp-bridge"
+ENTRY = "src/main.js"
+CHROMIUM = Path("/usr/bin/chromium")
+MIN_NODE_MAJOR = 20
+
+
+class BridgeUnavailable(InvalidRequest):
+    """The bridge cannot start here; ``missing`` lists what to install, one sentence each."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__("the WhatsApp bridge cannot start: " + "; ".join(missing), integration="whatsapp")
+        self.missing = missing
+
+
+@dataclass(frozen=True)
+class BridgeProcessSpec:
+    argv: tuple[str, ...]
+    cwd: Path
+    env: Mapping[str, str] = field(repr=False)
+    url: str
+    data_dir: Path
+
+
+def bridge_process_spec(
+    *,
+    data_dir: Path,
+    broker_issuer: str,
+    broker_jwks_url: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 3001,
+    allow_network: bool = False,
+    bridge_dir: Path = BRIDGE_DIR,
+    entry: str = ENTRY,
+    chromium: Path = CHROMIUM,
+    which: Callable[[str], str | None] = shutil.which,
+) -> BridgeProcessSpec:
+    """The bridge's process: ``node <entry>`` in ``bridge_dir``, its data in ``data_dir/whatsapp-bridge``."""
+    missing: list[str] = []
+    node = which("node")
+    if node is None:
+        missing.append(f"Node.js {MIN_NODE_MAJOR}+ is not installed (Debian: apt-get install nodejs npm)")
+    if not (bridge_dir / "node_modules" / "whatsapp-web.js").is_dir():
+        missing.append(f"its packages are not installed (run: cd {bridge_dir} && PUPPETEER_SKIP_DOWNLOAD=true npm ci)")
+    if not chromium.exists():
+        missing.append(f"{chromium} is missing (Debian: apt-get install chromium)")
+    if missing:
+        raise BridgeUnavailable(missing)
+    assert node is not None
+    bridge_data = (data_dir / "whatsapp-bridge").resolve()
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(bridge_data),
+        "NODE_ENV": "production",
+        "WHATSAPP_BRIDGE_HOST": host,
+        "WHATSAPP_BRIDGE_PORT": str(port),
+        "WHATSAPP_BRIDGE_DATA_DIR": str(bridge_data),
+        "WHATSAPP_BRIDGE_CHROMIUM": str(chromium),
+        "AEGIS_BROKER_ISSUER": broker_issuer,
+        "AEGIS_BROKER_JWKS_URL": broker_jwks_url or broker_issuer.rstrip("/") + "/.well-known/jwks.json",
+    }
+    if allow_network:
+        env["WHATSAPP_BRIDGE_ALLOW_NETWORK"] = "true"
+    url_host = f"[{host}]" if ":" in host else host
+    return BridgeProcessSpec(
+        argv=(node, entry), cwd=bridge_dir, env=env, url=f"http://{url_host}:{port}", data_dir=bridge_data
+    )
