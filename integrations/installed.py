@@ -11,4 +11,5 @@ INSTALLED: tuple[str, ...] = (
     "gmail",
     "plaid",
     "canvas",
+    "activitywatch",
 )
