@@ -164,3 +164,18 @@ async def test_an_unreachable_site_and_an_off_site_link_need_attention(
         async with runner.session(_source(site), MemoryVault().jar(), snapshots) as s:
             await s.goto("https://collector.example/steal")
     assert off.value.reason == "layout_changed"
+
+
+async def test_navigations_are_paced_per_source_with_jitter(site: str, snapshots: EncryptedSnapshots) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    paced = Source("pearson", site, min_interval=30.0, jitter=5.0, timeout_ms=5000)
+    async with BrowserRunner(sleep=record).session(paced, MemoryVault().jar(), snapshots) as s:
+        await s.goto("/assignments.html")
+        await s.goto("/assignments.html")
+    assert len(waits) == 1 and 25.0 < waits[0] <= 35.0  # the second navigation waited its turn
