@@ -1,5 +1,7 @@
 """Canvas LMS REST client: ``https://<school>/api/v1/...``, JSON over the shared client.
 
+Site: ``https://canvas.drexel.edu`` unless the vault holds ``canvas-site`` (another school's URL).
+
 Auth: the credential ``canvas-token`` is the owner's personal access token (Account → Settings →
 "New Access Token"), sent as ``Authorization: Bearer``. A 401 drops the cached credential (the
 owner may paste a new one) and raises :class:`AuthExpired`.
@@ -32,6 +34,7 @@ from tools.errors import AuthExpired, IntegrationError, InvalidRequest, RateLimi
 
 DEFAULT_SITE: Final = "https://canvas.drexel.edu"
 CREDENTIAL_NAME: Final = "canvas-token"
+SITE_SETTING: Final = "canvas-site"  # optional: the school's Canvas URL, if not the default
 PER_PAGE: Final = 100
 MAX_PAGES: Final = 50  # a runaway Link chain stops here
 LOW_WATER: Final = 150.0  # X-Rate-Limit-Remaining under this: slow down
@@ -63,6 +66,13 @@ def _canvas_message(response: httpx.Response) -> str:
     return "error"
 
 
+def site_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        raise InvalidRequest("the Canvas site must be an https URL", integration="canvas")
+    return f"https://{parts.netloc.lower()}"
+
+
 def _check_id(value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise InvalidRequest("invalid Canvas id", integration="canvas")
@@ -77,17 +87,13 @@ class CanvasClient(BaseIntegration):
         http: httpx.AsyncClient,
         credentials: CredentialProvider,
         *,
-        site: str = DEFAULT_SITE,
+        site: str | None = None,
         credential_name: str = CREDENTIAL_NAME,
         retry: RetryPolicy | None = None,
         low_water: float = LOW_WATER,
     ) -> None:
         super().__init__(http, credentials, retry=retry)
-        parts = urlsplit(site)
-        if parts.scheme != "https" or not parts.hostname:
-            raise InvalidRequest("the Canvas site must be an https URL", integration="canvas")
-        self.site = f"https://{parts.netloc}"
-        self._host = parts.netloc.lower()
+        self._site = None if site is None else site_url(site)
         self._secret = credential_name
         self._low_water = low_water
         self.remaining: float | None = None  # the last X-Rate-Limit-Remaining seen
@@ -100,6 +106,16 @@ class CanvasClient(BaseIntegration):
         if not token:
             raise AuthExpired("no Canvas access token is stored", integration="canvas")
         return token
+
+    async def site(self) -> str:
+        """The school's Canvas: fixed by the caller, else the vault's ``canvas-site``, else the default."""
+        if self._site is None:
+            try:
+                configured: str | None = await self.get_credential(SITE_SETTING)
+            except AuthExpired:
+                configured = None
+            self._site = site_url(configured or DEFAULT_SITE)
+        return self._site
 
     async def _pace(self) -> None:
         """Wait before a request while the bucket is low (Canvas refills it over time)."""
@@ -123,7 +139,8 @@ class CanvasClient(BaseIntegration):
                 self.cost += value
 
     async def _get(self, url: str, params: Any = None) -> httpx.Response:
-        if urlsplit(url).netloc.lower() != self._host or not url.startswith("https://"):
+        site = await self.site()
+        if urlsplit(url).netloc.lower() != urlsplit(site).netloc.lower() or not url.startswith("https://"):
             raise InvalidRequest("Canvas pointed outside its own site; not followed", integration="canvas")
         token = await self._token()
         await self._pace()
@@ -154,7 +171,7 @@ class CanvasClient(BaseIntegration):
 
     async def iter_list(self, path: str, params: Sequence[tuple[str, str | int]] = ()) -> AsyncIterator[dict[str, Any]]:
         """Every element of a paginated list, following ``rel="next"`` verbatim."""
-        url: str | None = f"{self.site}/api/v1{path}"
+        url: str | None = f"{await self.site()}/api/v1{path}"
         query: Any = [*params, ("per_page", PER_PAGE)]
         for _ in range(MAX_PAGES):
             if url is None:
@@ -186,7 +203,7 @@ class CanvasClient(BaseIntegration):
 
     async def submission(self, course_id: int, assignment_id: int) -> Submission:
         path = f"/courses/{_check_id(course_id)}/assignments/{_check_id(assignment_id)}/submissions/self"
-        response = await self._get(f"{self.site}/api/v1{path}")
+        response = await self._get(f"{await self.site()}/api/v1{path}")
         return Submission.model_validate(response.json())
 
     async def announcements(self, course_ids: Sequence[int], start: str, end: str) -> list[Announcement]:

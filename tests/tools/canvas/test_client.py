@@ -149,3 +149,21 @@ async def test_the_demo_pages_and_flags_pearson_work(policy: RetryPolicy) -> Non
     wrong = CanvasClient(http, StaticCredentials({"canvas-token": DEMO_TOKEN + "x"}), retry=policy)
     with pytest.raises(AuthExpired):
         await wrong.courses()
+
+
+async def test_another_school_comes_from_the_vault_and_must_be_https(policy: RetryPolicy) -> None:
+    hosts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        return _page([])
+
+    http = build_http_client(transport=httpx.MockTransport(handler))
+    other = StaticCredentials({"canvas-token": TOKEN, "canvas-site": "https://school.instructure.com/"})
+    await CanvasClient(http, other, retry=policy).courses()
+    await CanvasClient(http, StaticCredentials({"canvas-token": TOKEN}), retry=policy).courses()
+    assert hosts == ["school.instructure.com", "canvas.drexel.edu"]
+    plain = StaticCredentials({"canvas-token": TOKEN, "canvas-site": "http://school.instructure.com"})
+    with pytest.raises(InvalidRequest):
+        await CanvasClient(http, plain, retry=policy).courses()
+    assert len(hosts) == 2
