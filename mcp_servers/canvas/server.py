@@ -86,6 +86,7 @@ class GradePointInfo(TypedDict):
 
 class CourseGrade(CourseInfo):
     history: list[GradePointInfo]
+    change: float | None  # the score now minus the first score of the period (None: no history)
 
 
 class GradedWork(TypedDict):
@@ -294,13 +295,12 @@ def build_server(deps: CanvasDeps) -> MCPServer:
         await gate.check(ctx, "coursework.read", "grades")
         courses, points, graded = await svc.grades(course, days)
         codes = {c.id: c.code for c in courses}
-        out: list[CourseGrade] = [
-            {
-                **_course(c),
-                "history": [{"day": p.day, "score": p.score} for p in points if p.course_id == c.id],
-            }
-            for c in courses
-        ]
+        out: list[CourseGrade] = []
+        for c in courses:
+            history: list[GradePointInfo] = [{"day": p.day, "score": p.score} for p in points if p.course_id == c.id]
+            first = next((h["score"] for h in history if h["score"] is not None), None)
+            change = None if first is None or c.score is None else round(c.score - first, 2)
+            out.append({**_course(c), "history": history, "change": change})
         work: list[GradedWork] = [
             {
                 "course": codes.get(a.course_id, a.course_id),

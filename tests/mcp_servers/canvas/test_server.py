@@ -13,7 +13,7 @@ from integrations import Catalog, load_manifest
 from integrations.views import render, resolve_args
 from mcp_servers.canvas.models import CanvasAssignmentRow, CanvasCourseRow, CanvasGradePointRow
 from storage.models import AuditRow
-from tests.mcp_servers.canvas.conftest import TODAY, Canvas
+from tests.mcp_servers.canvas.conftest import NOW, TODAY, Canvas
 from tests.mcp_servers.conftest import call, error_text
 from tools.canvas.demo_data import term
 
@@ -206,3 +206,19 @@ async def test_disconnect_deletes_everything(canvas: Canvas) -> None:
     out = await call(canvas.client, canvas.tokens, "disconnect", {}, "coursework.link")
     assert out == {"removed": ["canvas-data"]}
     assert await _count(canvas, CanvasAssignmentRow) == 0 and await _count(canvas, CanvasCourseRow) == 0
+
+
+async def test_grade_changes_over_the_week(canvas: Canvas, monkeypatch: pytest.MonkeyPatch) -> None:
+    canvas.service._clock = lambda: NOW - timedelta(days=3)
+    await _sync(canvas)
+    raised = [
+        (cid, code, name, 91.0 if code == "CS 260" else score, grade) for cid, code, name, score, grade in term.COURSES
+    ]
+    monkeypatch.setattr(term, "COURSES", raised)
+    canvas.service._clock = lambda: NOW
+    await _sync(canvas)
+    out = await call(canvas.client, canvas.tokens, "grades", {"course": "CS 260", "days": 7}, READ)
+    assert [h["score"] for h in out["courses"][0]["history"]] == [88.4, 91.0]
+    assert out["courses"][0]["change"] == 2.6
+    lines = await _view(canvas, "digest", "grade_changes")
+    assert "CS 260: B+, change 2.6 (91.0)" in lines
