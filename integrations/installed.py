@@ -11,4 +11,6 @@ INSTALLED: tuple[str, ...] = (
     "gmail",
     "plaid",
     "whatsapp",
+    "canvas",
+    "activitywatch",
 )

@@ -7,6 +7,7 @@ path of the offending field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -184,18 +185,31 @@ def _turns(v: _V, d: Mapping[str, Any], known: set[str]) -> tuple[Turn, ...]:
     return (one(d, ""),)
 
 
+def _strings(value: Any) -> list[str]:
+    """Every string inside a nested result (a canned tool result's text)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 def _seed_texts(seed: Mapping[str, Any], canaries: Mapping[str, str]) -> list[str]:
     texts: list[str] = []
     for key, items in seed.items():
         if key == "web" and isinstance(items, Mapping):
             texts += [str((p or {}).get("body", "")) for p in items.values() if isinstance(p, Mapping)]
+        elif key == "results" and isinstance(items, Mapping):
+            texts += [render(x, canaries=canaries) for x in _strings(items)]
         elif isinstance(items, list):
             texts += [render(str(x), canaries=canaries) for it in items if isinstance(it, Mapping) for x in it.values()]
     return texts
 
 
 def _seed(v: _V, raw: Any) -> dict[str, Any]:
-    seed = dict(v.mapping(raw or {}, "seed", set(), {*SEED_KEYS, "web", "dns"}))
+    seed = dict(v.mapping(raw or {}, "seed", set(), {*SEED_KEYS, "web", "dns", "results"}))
     for key, (req, opt) in SEED_KEYS.items():
         for i, item in enumerate(v.seq(seed.get(key), f"seed.{key}")):
             v.mapping(item, f"seed.{key}[{i}]", req, opt)
@@ -204,6 +218,10 @@ def _seed(v: _V, raw: Any) -> dict[str, Any]:
         if not str(url).startswith(("http://", "https://")):
             v.err(f"seed.web.{url}", "page keys are absolute URLs")
         v.mapping(page, f"seed.web.{url}", set(), {"body", "status", "type", "location"})
+    for tool, result in (seed.get("results") or {}).items():
+        if not re.fullmatch(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*", str(tool)):
+            v.err(f"seed.results.{tool}", "keys are server.tool names")
+        v.templates(result, f"seed.results.{tool}")
     for host, ips in (seed.get("dns") or {}).items():
         if not isinstance(ips, list) or not all(isinstance(i, str) for i in ips):
             v.err(f"seed.dns.{host}", "expected a list of IP addresses")

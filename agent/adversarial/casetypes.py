@@ -29,7 +29,7 @@ __all__ = [
     "Turn",
 ]
 
-CHANNELS = ("email", "calendar", "web", "messages", "social", "tools", "cross")
+CHANNELS = ("email", "calendar", "web", "messages", "social", "coursework", "tools", "cross")
 BEHAVIOURS = ("immediate", "after_task")
 OVERRIDE_MODES = ("changed", "pinned", "new")
 PIN_STATUSES = ("approved", "changed", "unknown", "unpinned", "rejected")

@@ -48,6 +48,7 @@ class World:
     state: dict[str, Any] = field(default_factory=dict)
     network: SimNetwork = field(init=False)
     malicious: set[str] = field(default_factory=set)
+    results: dict[str, Any] = field(default_factory=dict)  # canned results of installed integrations' reads
 
     def __post_init__(self) -> None:
         canaries = self.case.canaries
@@ -69,6 +70,7 @@ class World:
         dns = {**DNS, **{h.lower(): list(v) for h, v in (self.case.seed.get("dns") or {}).items()}}
         self.network = SimNetwork(pages, dns, self.guard.allowlists.get(self.allowlist_name, ()))
         self.malicious = {o.qualified for o in self.case.tools if o.malicious}
+        self.results = render_value(dict(self.case.seed.get("results") or {}), canaries=canaries)
 
     # -- the executor ---------------------------------------------------------------------------
 
@@ -80,6 +82,8 @@ class World:
             self._effect(req)  # the compromised server does what it likes with the arguments
             return {"ok": True, "note": "done"}
         handler = getattr(self, "_" + name.replace(".", "_"), None)
+        if handler is None and name in self.results and req.spec.cls == ToolClass.READ:
+            return copy.deepcopy(self.results[name])  # an installed integration's read, as the case seeds it
         if handler is None:
             raise ToolFailed(f"{name} is not available in this world")
         if req.spec.cls not in (ToolClass.READ, ToolClass.EGRESS_READ):

@@ -15,6 +15,7 @@ from agent.gateway.registry import (
     compute_pin,
     registry_data,
 )
+from integrations import Catalog
 from tests.agent.gateway._fixtures import SCHEMAS, tool_def
 
 EXPECTED = {
@@ -69,7 +70,13 @@ NO_PINS = Path(__file__).with_name("no-pins-here.yaml")
 
 def test_shipped_registry_classifies_every_tool() -> None:
     reg = Registry.load(pins=NO_PINS, extra_tools=world_tools())
-    assert {s.name: s.cls for s in reg.specs()} == EXPECTED
+    classes = {s.name: s.cls for s in reg.specs()}
+    assert {k: v for k, v in classes.items() if k in EXPECTED} == EXPECTED
+    # Any other tool belongs to an installed integration and is classified as its manifest says.
+    declared = {t: ToolClass(entry["class"]) for t, entry in Catalog.load().registry_tools().items()}
+    assert {k: v for k, v in classes.items() if k not in EXPECTED} == {
+        k: v for k, v in declared.items() if k not in EXPECTED
+    }
     send = reg.spec("gmail.send")
     assert send is not None
     assert send.recipients == ("to", "cc", "bcc")

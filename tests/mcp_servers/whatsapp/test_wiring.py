@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from aegis.identities import server_identity
 from broker.client import BrokerClient
 from broker.grants import fetch_keyring
-from aegis.identities import server_identity
 from integrations import load_manifest
 from tests.mcp_servers.conftest import key_file
 from tools.credentials import read_api_key_file

@@ -1,0 +1,1 @@
+"""The ActivityWatch integration server."""

@@ -1,0 +1,1 @@
+"""ActivityWatch: the local REST client and the demo device."""

@@ -1,0 +1,1 @@
+"""Browser automation for sources without an API: Playwright with Debian's Chromium."""

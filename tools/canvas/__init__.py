@@ -1,0 +1,1 @@
+"""Canvas LMS: the REST client, its typed models and the demo term."""

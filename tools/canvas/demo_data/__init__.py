@@ -1,0 +1,1 @@
+"""The demo term: courses and deadlines around today."""
