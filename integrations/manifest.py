@@ -105,6 +105,7 @@ class Connect(_Strict):
     csp: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # widget page: extra CSP sources
     sandbox_tool: str | None = None  # the demo profile's one-click connect (ADMIN, demo only)
     disconnect_tool: str | None = None  # revokes at the vendor, deletes and purges (ADMIN)
+    vendor_grant: bool = True  # False: the vendor keeps no grant to revoke (a pasted token, a local API)
     instructions: str = ""  # plain words for the owner: what connecting needs
 
     def is_connected(self, probe_result: Any) -> bool:

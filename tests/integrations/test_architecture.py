@@ -5,6 +5,10 @@ name of an installed integration may appear only in its own folders (``tools/<na
 ``mcp_servers/<name>/``, ``tests/tools/<name>/``, ``tests/mcp_servers/<name>/``) and in the one
 list (``integrations/installed.py``). Adding an integration therefore touches its own folders and
 one line.
+
+Another integration's folders may mention the word as content (a device-usage source naming the
+"Canvas" window title, say); what they may not do is reach into it: import its modules, call its
+tools or use its broker identity or resource.
 """
 
 from __future__ import annotations
@@ -53,15 +57,27 @@ def _exempt(path: str) -> bool:
     return any(path == e or (e.endswith("/") and path.startswith(e)) for e in EXEMPT)
 
 
+def _other_integration(path: str) -> bool:
+    return any(path.startswith((f"tools/{n}/", f"mcp_servers/{n}/")) for n in INSTALLED)
+
+
+def _reach(name: str) -> re.Pattern[str]:
+    """How code reaches an integration: its modules, its tools, its identity or resource."""
+    n = re.escape(name)
+    return re.compile(rf"(?:mcp_servers|tools)[./]{n}\b|[\"']{n}\.[a-z_]+[\"']|mcp[:-]{n}\b|/{n}/")
+
+
 @pytest.mark.parametrize("name", INSTALLED)
 def test_no_module_outside_its_own_folders_names_the_integration(name: str) -> None:
     word = re.compile(rf"(?<![A-Za-z0-9]){re.escape(name)}(?![A-Za-z0-9])", re.IGNORECASE)
+    reach = _reach(name)
     offenders = []
     for path in _tracked():
         if _own(path, name) or _exempt(path):
             continue
+        pattern = reach if _other_integration(path) else word
         for number, line in enumerate((ROOT / path).read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-            if word.search(line):
+            if pattern.search(line):
                 offenders.append(f"{path}:{number}: {line.strip()[:100]}")
     assert offenders == [], f"{name} is named outside its own folders:\n" + "\n".join(offenders)
 
@@ -71,6 +87,9 @@ def test_the_scan_would_catch_a_mention(tmp_path: Path) -> None:
     word = re.compile(r"(?<![A-Za-z0-9])gmail(?![A-Za-z0-9])", re.IGNORECASE)
     assert word.search('SERVER_OF = {"mail": "gmail"}') and not word.search("mcp_gmailx = 1")
     assert "web/data.py" in _tracked() and not _exempt("web/data.py") and not _own("web/data.py", INSTALLED[0])
+    reach = _reach("gmail")
+    assert reach.search("from mcp_servers.gmail.store import MailStore") and reach.search('call("gmail.search")')
+    assert reach.search('resource="mcp:gmail"') and not reach.search('("Mail", re.compile(r"gmail|outlook"))')
 
 
 def test_an_integration_is_its_manifest_alone() -> None:

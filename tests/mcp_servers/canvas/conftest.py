@@ -55,7 +55,9 @@ class Canvas:
 
 @pytest.fixture
 def keyring() -> Keyring:
-    return Keyring([DataKey(f"coursework.{p}.v1", os.urandom(32), ACTIVE) for p in ("enc", "idx")])
+    return Keyring(
+        [DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in ("coursework", "chain") for p in ("enc", "idx")]
+    )
 
 
 @pytest.fixture
