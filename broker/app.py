@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -44,6 +45,9 @@ def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAP
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if auto_unseal and await unseal(state):
             await admin.resume_rotations(state)
+        refresh = asyncio.create_task(admin.refresh_signing_keys(state, state.config.keyset_refresh_seconds))
+        state.background.add(refresh)
+        refresh.add_done_callback(state.background.discard)
         yield
         for task in list(state.background):
             task.cancel()

@@ -24,6 +24,7 @@ class BrokerConfig:
     key_burst: float = 200.0
     auth_fail_rate: float = 1.0
     auth_fail_burst: float = 10.0
+    keyset_refresh_seconds: float = 30.0
 
     def __repr__(self) -> str:
         return f"BrokerConfig(issuer={self.issuer!r}, audience={self.audience!r})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Header, Query, Request
+from fastapi import APIRouter, Depends, Form, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -40,6 +40,7 @@ ACTIONS = {
     "principal_disable": "principal.disable",
     "audit": "audit.query",
     "rotate_signing": "signing_key.rotate",
+    "revoke_signing": "signing_key.revoke",
     "rotate_master": "master_key.rotate",
     "rotate_data_key": "data_key.rotate",
     "rotation": "data_key.status",
@@ -365,6 +366,19 @@ async def audit(
 async def rotate_signing(ctx: CtxDep, x_admin_token: AdminToken = None) -> dict[str, Any]:
     await ctx.admin("signing_key.rotate", x_admin_token)
     return await admin.rotate_signing_key(ctx.state, ctx.info)
+
+
+class RevokeSigningKey(Strict):
+    reason: str = Field(default="compromised", max_length=64, pattern=r"^[a-z0-9_.-]{1,64}$")
+
+
+@router.post("/admin/signing-key/{kid}/revoke")
+async def revoke_signing(
+    kid: Annotated[str, Path(max_length=64)], body: RevokeSigningKey, ctx: CtxDep, x_admin_token: AdminToken = None
+) -> dict[str, Any]:
+    """Emergency revocation of a signing key, effective at once."""
+    await ctx.admin("signing_key.revoke", x_admin_token)
+    return await admin.revoke_signing_key(ctx.state, ctx.info, kid, body.reason)
 
 
 @router.post("/admin/master-key/rotate")
