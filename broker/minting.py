@@ -131,7 +131,8 @@ async def _fail(state: BrokerState, info: RequestInfo, reason: str, who: str | S
 def _ceiling_violations(key: ApiKeyRow, principal: PrincipalRow, scopes: list[str], resource: str) -> str | None:
     if check_ceiling(scopes, loads_list(principal.max_scopes)):
         return "scope_exceeds_principal_ceiling"
-    if check_ceiling(scopes, loads_list(key.allowed_scopes)):
+    # A key's own list is never "unlimited": missing or empty grants nothing (keys from older versions).
+    if check_ceiling(scopes, loads_list(key.allowed_scopes) or []):
         return "scope_not_allowed_for_key"
     if check_ceiling([resource], loads_list(principal.max_resources)):
         return "resource_exceeds_principal_ceiling"

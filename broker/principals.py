@@ -76,6 +76,9 @@ async def create_key(state: BrokerState, info: RequestInfo, req: KeyRequest) -> 
             action=action,
         )
     try:
+        if not req.scopes:
+            # Deny by default: a key names what it may mint; a key that names nothing grants nothing.
+            raise BadRequest("scopes_required", "a key must name the scopes it may mint")
         max_scopes, max_resources = _clean(req.max_scopes, req.max_resources)
         scopes, resources = _clean(req.scopes, req.resources)
     except BadRequest as exc:

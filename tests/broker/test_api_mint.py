@@ -93,7 +93,11 @@ async def test_scopes_beyond_the_principal_ceiling_are_forbidden(broker: Broker)
 
 
 async def test_an_empty_ceiling_denies_everything(broker: Broker) -> None:
-    key = await _key(broker, max_scopes=[], max_resources=[])
+    key = await _key(broker)
+    r = await broker.http.put(
+        "/v1/principals/svc/policy", json={"max_scopes": [], "max_resources": []}, headers=broker.admin
+    )
+    assert r.status_code == 200, r.text
     for scopes in (["secrets.read"], ["repo.read"], ["tokens.exchange"]):
         r = await broker.mint(key, scopes=scopes)
         await assert_denied(broker, r, 403, "scope_exceeds_principal_ceiling", MINT)
