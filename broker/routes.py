@@ -49,8 +49,13 @@ ACTIONS = {
 }
 
 
+MAX_ID = 2**63 - 1  # the largest id the database stores; larger ones are refused, not passed on
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Request bodies: unknown members refused, and no coercion ("900", 900.0 and true are not 900)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Ctx:
@@ -147,7 +152,7 @@ async def token_exchange(
     audience: Annotated[str, Form()],
     resource: Annotated[str, Form()],
     scope: Annotated[str, Form()],
-    ttl_seconds: Annotated[int | None, Form()] = None,
+    ttl_seconds: Annotated[str | None, Form(pattern=r"^[1-9][0-9]{0,5}$")] = None,
     actor: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
     ctx.act(minting.EXCHANGE)
@@ -160,7 +165,7 @@ async def token_exchange(
         audience=audience,
         scopes=scope.split(),
         resource=resource,
-        ttl_seconds=ttl_seconds,
+        ttl_seconds=None if ttl_seconds is None else int(ttl_seconds),
         actor_name=actor,
     )
     return JSONResponse(
@@ -326,7 +331,7 @@ async def audit(
     action: str | None = None,
     result: str | None = None,
     trace_id: str | None = None,
-    before: int | None = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     await ctx.admin("audit.query", x_admin_token)
@@ -394,7 +399,9 @@ async def rotate_data_key(domain: str, ctx: CtxDep, x_admin_token: AdminToken = 
 
 
 @router.get("/admin/rotations/{rid}")
-async def rotation(rid: int, ctx: CtxDep, x_admin_token: AdminToken = None) -> dict[str, Any]:
+async def rotation(
+    rid: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: CtxDep, x_admin_token: AdminToken = None
+) -> dict[str, Any]:
     await ctx.admin("data_key.status", x_admin_token)
     return await admin.rotation_status(ctx.state, rid)
 

@@ -200,3 +200,13 @@ def test_a_page_may_widen_only_fetch_directives_with_exact_https_sources() -> No
         with pytest.raises(ValueError, match="refusing CSP source"):
             widen_csp({}, "script-src", source)
     assert render_csp() == "; ".join(f"{d} {' '.join(v)}" for d, v in BASE_POLICY.items())
+
+
+async def test_ids_beyond_64_bits_are_a_clear_refusal(console: Console) -> None:
+    tokens = await console.login_tokens()
+    for value in (2**63, 2**70):
+        r = await console.http.get("/api/audit", params={"before_seq": value}, headers=bearer(tokens["access_token"]))
+        assert r.status_code == 422, r.text
+        _assert_hardened(r)
+    rows = await console.audit(tokens["access_token"], limit=5)
+    assert any(row["trace_id"] == r.headers["x-trace-id"] for row in rows)

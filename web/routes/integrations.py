@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from web.auditing import ADMIN
@@ -269,6 +269,8 @@ async def plaid_link_token(request: Request, principal: CurrentPrincipal) -> JSO
 
 
 class PublicToken(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     public_token: str = Field(min_length=8, max_length=128, pattern=r"^public-[a-z]+-[A-Za-z0-9-]+$")
 
 
