@@ -94,6 +94,12 @@ async def deny(
     raise error
 
 
+def _charged(state: BrokerState, info: RequestInfo, error: BrokerError) -> BrokerError:
+    """A credential that failed counts against its address: past the budget, the answer is 429."""
+    wait = state.ip_limiter.check(info.ip)
+    return TooManyRequests("rate_limited", "too many requests", retry_after=wait) if wait else error
+
+
 def limit_ip(state: BrokerState, info: RequestInfo) -> None:
     wait = state.ip_limiter.check(info.ip)
     if wait:
@@ -168,7 +174,7 @@ async def require_token(
         await deny(
             state,
             info,
-            Unauthorized("missing_token", "bearer token required"),
+            _charged(state, info, Unauthorized("missing_token", "bearer token required")),
             actor="anonymous",
             action=action,
         )
@@ -178,12 +184,23 @@ async def require_token(
         await deny(
             state,
             info,
-            Unauthorized(f"token_{exc.code}", "invalid token"),
+            _charged(state, info, Unauthorized(f"token_{exc.code}", "invalid token")),
             actor="anonymous",
             action=action,
             resource=resource,
         )
     actor = f"principal:{claims['sub']}"
+    wait = state.key_limiter.check(str(claims["client_id"]))
+    if wait:
+        await deny(
+            state,
+            info,
+            TooManyRequests("rate_limited", "too many requests", retry_after=wait),
+            actor=actor,
+            action=action,
+            resource=resource,
+            details={"key_id": claims["client_id"]},
+        )
     async with state.db.transaction() as s:
         reason = await token_is_active(s, claims, state.now())
     if reason is not None:

@@ -115,7 +115,7 @@ async def _count_failure(state: BrokerState, key_id: str, now: datetime) -> str:
 
 
 async def _fail(state: BrokerState, info: RequestInfo, reason: str, who: str | Sensitive) -> NoReturn:
-    wait = state.fail_limiter.check(info.ip)
+    wait = max(state.fail_limiter.check(info.ip), state.ip_limiter.check(info.ip))
     actor = who if isinstance(who, str) else "anonymous"
     details: dict[str, Any] = {} if isinstance(who, str) else {"presented": who}
     error = (

@@ -69,7 +69,11 @@ class Ctx:
         # those refusals are recorded under the same action as the request's other outcomes.
         route = getattr(request.scope.get("route"), "name", "")
         self.act(ACTIONS.get(route, request.url.path[:64]))
-        limit_ip(self.state, self.info)
+        # A request that presents a key or token is limited by that credential's own budget (per key),
+        # so one key's flood does not throttle the other keys behind the same address. A failed
+        # credential is charged to the address (guard.require_token, minting._fail).
+        if request.headers.get("authorization") is None:
+            limit_ip(self.state, self.info)
 
     def act(self, action: str, actor: str = "anonymous") -> None:
         self.request.state.action, self.request.state.actor = action, actor
@@ -152,7 +156,7 @@ async def token_exchange(
     audience: Annotated[str, Form()],
     resource: Annotated[str, Form()],
     scope: Annotated[str, Form()],
-    ttl_seconds: Annotated[str | None, Form(pattern=r"^[1-9][0-9]{0,5}$")] = None,
+    ttl_seconds: Annotated[str | None, Form(pattern=r"^-?[0-9]{1,6}$")] = None,
     actor: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
     ctx.act(minting.EXCHANGE)

@@ -73,10 +73,11 @@ async def test_admin_token_guessing_is_rate_limited(broker: Broker) -> None:
 
 async def test_ip_request_rate_limit(db_url: str, tmp_path: Path, clock: FakeClock) -> None:
     async with running_broker(db_url, tmp_path, clock, ip_rate=1, ip_burst=3) as b:
-        key = (await b.create_key("svc"))["api_key"]
-        assert (await b.mint(key)).status_code == 200
-        assert (await b.mint(key)).status_code == 200
-        r = await b.mint(key)
+        await b.create_key("svc")
+        assert (await b.http.get("/v1/principals", headers=b.admin)).status_code == 200
+        # A wrong credential is charged to the address.
+        assert (await b.mint(unknown_key(1))).status_code == 401
+        r = await b.mint(unknown_key(2))
         assert r.status_code == 429, r.text
         assert r.json()["error"] == "rate_limited"
         assert int(r.headers["Retry-After"]) >= 1
@@ -102,3 +103,30 @@ async def test_per_key_rate_limit(db_url: str, tmp_path: Path, clock: FakeClock)
         assert int(r.headers["Retry-After"]) >= 1
         clock.advance(1)
         assert (await b.mint(created["api_key"])).status_code == 200
+
+
+async def test_one_keys_flood_does_not_throttle_other_keys_from_the_same_address(
+    db_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    async with running_broker(db_url, tmp_path, clock, ip_rate=1, ip_burst=5, key_rate=1, key_burst=3) as b:
+        noisy = (await b.create_key("noisy"))["api_key"]
+        quiet = (await b.create_key("quiet"))["api_key"]
+        statuses = [(await b.mint(noisy)).status_code for _ in range(20)]
+        assert statuses[:3] == [200] * 3 and set(statuses[3:]) == {429}
+        assert (await b.mint(quiet)).status_code == 200
+        assert (await b.mint(quiet)).status_code == 200
+
+
+async def test_a_token_flood_is_limited_per_key(db_url: str, tmp_path: Path, clock: FakeClock) -> None:
+    async with running_broker(db_url, tmp_path, clock, ip_rate=1, ip_burst=5, key_rate=1, key_burst=4) as b:
+        noisy = (await b.create_key("noisy"))["api_key"]
+        quiet = (await b.create_key("quiet"))["api_key"]
+        token = (await b.mint(noisy)).json()["access_token"]
+        statuses = [
+            (await b.http.get("/v1/secrets/none", headers={"Authorization": f"Bearer {token}"})).status_code
+            for _ in range(10)
+        ]
+        assert 429 in statuses
+        r = await b.http.get("/v1/secrets/none", headers={"Authorization": f"Bearer {token}"})
+        await assert_denied(b, r, 429, "rate_limited", "secret.read")
+        assert (await b.mint(quiet)).status_code == 200
