@@ -189,6 +189,7 @@ async def introspect(
     authorization: Authorization = None,
 ) -> dict[str, Any]:
     """RFC 7662. The caller authenticates: the admin token, or a token with ``tokens.introspect``."""
+    viewer: str | None = None
     if x_admin_token is not None or authorization is None:
         await ctx.admin("token.introspect", x_admin_token)
         caller = "admin"
@@ -197,8 +198,8 @@ async def introspect(
         claims = await require_token(
             ctx.state, ctx.info, authorization, scopes=[INTROSPECT_SCOPE], action="token.introspect"
         )
-        caller = f"principal:{claims['sub']}"
-    return await lifecycle.introspect(ctx.state, ctx.info, body.token, caller=caller)
+        caller, viewer = f"principal:{claims['sub']}", str(claims["sub"])
+    return await lifecycle.introspect(ctx.state, ctx.info, body.token, caller=caller, viewer=viewer)
 
 
 class RevokeToken(Strict):
