@@ -12,28 +12,50 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import Scope
 
 from broker import admin, datakeys, routes
 from broker.errors import BadRequest, BrokerError
 from broker.guard import RequestInfo, record
 from broker.state import BrokerState
 from broker.unseal import unseal
+from storage.http_guard import Limits, RequestGuard
 
 log = structlog.get_logger("aegis.broker")
-_TRACE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_TRACE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 OPEN_PATHS = frozenset({"/health"})
+
+
+def trace_of(scope: Scope) -> str:
+    """The caller's X-Trace-Id when it is well formed, else a new one."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-trace-id":
+            raw = value.decode("latin-1")
+            return raw if _TRACE.fullmatch(raw) else uuid.uuid4().hex
+    return uuid.uuid4().hex
+
+
+def info_of(scope: Scope) -> RequestInfo:
+    state = scope.setdefault("state", {})
+    trace = state.get("trace_id") or trace_of(scope)
+    client = scope.get("client")
+    ua = next((v.decode("latin-1") for n, v in scope.get("headers", ()) if n == b"user-agent"), "")
+    return RequestInfo(ip=client[0] if client else "unknown", user_agent=ua[:256] or None, trace_id=trace)
 
 
 def request_info(request: Request) -> RequestInfo:
     info = getattr(request.state, "info", None)
     if isinstance(info, RequestInfo):
         return info
-    raw = request.headers.get("x-trace-id", "")
-    trace = raw if _TRACE.match(raw) else uuid.uuid4().hex
-    ip = request.client.host if request.client else "unknown"
-    info = RequestInfo(ip=ip, user_agent=request.headers.get("user-agent", "")[:256] or None, trace_id=trace)
+    info = info_of(request.scope)
     request.state.info = info
     return info
+
+
+# Body limits per route; the default covers every small JSON request.
+SECRET_BODY = 512 * 1024  # a 64 KiB secret, JSON-escaped
+ROUTE_BODY = {"/v1/secrets": SECRET_BODY, "/v1/secrets/*": SECRET_BODY}
+HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 def _error_body(exc: BrokerError) -> dict[str, str]:
@@ -106,6 +128,15 @@ def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAP
     async def jwks() -> JSONResponse:
         return JSONResponse(state.jwks_doc, headers={"Cache-Control": "public, max-age=60"})
 
+    async def rejected(scope: Scope, status: int, code: str) -> None:
+        if state.sealed:
+            return
+        info = info_of(scope)
+        details = {"method": scope.get("method"), "path": str(scope.get("path", ""))[:128], "status": status}
+        await record(state, info, actor="anonymous", action="http.request", result="deny", reason=code, details=details)
+
     app.include_router(routes.router)
     app.include_router(datakeys.router)
+    limits = Limits(max_body=16 * 1024, route_body=ROUTE_BODY, body_timeout=state.config.body_timeout_seconds)
+    app.add_middleware(RequestGuard, limits=limits, on_reject=rejected, trace=trace_of, headers=HEADERS)
     return app

@@ -25,6 +25,7 @@ class BrokerConfig:
     auth_fail_rate: float = 1.0
     auth_fail_burst: float = 10.0
     keyset_refresh_seconds: float = 30.0
+    body_timeout_seconds: float = 10.0
 
     def __repr__(self) -> str:
         return f"BrokerConfig(issuer={self.issuer!r}, audience={self.audience!r})"

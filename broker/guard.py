@@ -79,7 +79,9 @@ async def deny(
     action: str,
     resource: str | Sensitive | None = None,
     details: Mapping[str, Any] | None = None,
+    reason: str | None = None,
 ) -> NoReturn:
+    """Record the refusal (``reason``, else the error's code) and raise it."""
     await record(
         state,
         info,
@@ -87,7 +89,7 @@ async def deny(
         action=action,
         result="deny",
         resource=resource,
-        reason=error.code,
+        reason=reason or error.code,
         details=details,
     )
     error.audited = True

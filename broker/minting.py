@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 from sqlalchemy import insert, select, update
 
 from broker.apikeys import MalformedApiKey, parse_api_key, verify_api_key_hash
-from broker.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
+from broker.errors import BadRequest, BrokerError, Forbidden, TooManyRequests, Unauthorized
 from broker.guard import RequestInfo, deny, loads_list, record, token_is_active
 from broker.scopes import ScopeError, check_ceiling, validate_audience, validate_resource, validate_scopes
 from broker.state import BrokerState
@@ -27,6 +27,9 @@ MINT = "token.mint"
 EXCHANGE = "token.exchange"
 EXCHANGE_SCOPE = "tokens.exchange"
 MAX_DEPTH = 2
+INVALID_KEY = "invalid_key"
+SECRET_FAILURES = frozenset({"malformed_key", "unknown_key", "bad_secret", "bad_secret_locked_out", "key_locked"})
+_NO_KEY_HASH = "0" * 64
 
 
 @dataclass(frozen=True)
@@ -82,11 +85,12 @@ async def _authenticate(state: BrokerState, info: RequestInfo, presented: str | 
         ).first()
     key, principal = (found[0], found[1]) if found is not None else (None, None)
     if key is None:
-        reason = "unknown_key"
+        verify_api_key_hash(state.keys().pepper, presented, _NO_KEY_HASH)  # the same work as a real check
+        await _refuse_secret(state, info, parsed.key_id, now)
     elif key.locked_until is not None and key.locked_until > now:
         reason = "key_locked"
     elif not verify_api_key_hash(state.keys().pepper, presented, key.key_hash):
-        reason = await _count_failure(state, parsed.key_id, now)
+        await _refuse_secret(state, info, parsed.key_id, now)
     elif key.revoked_at is not None:
         reason = "key_revoked"
     elif key.expires_at is not None and key.expires_at <= now:
@@ -101,31 +105,53 @@ async def _authenticate(state: BrokerState, info: RequestInfo, presented: str | 
     await _fail(state, info, reason, f"key:{parsed.key_id}")
 
 
-async def _count_failure(state: BrokerState, key_id: str, now: datetime) -> str:
+async def _refuse_secret(state: BrokerState, info: RequestInfo, key_id: str, now: datetime) -> NoReturn:
+    """An unknown key and a wrong secret take the same path: one transaction that counts the failure
+    (no row to count for an unknown key) and writes the audit row, and the same answer."""
+    wait = max(state.fail_limiter.check(info.ip), state.ip_limiter.check(info.ip))
     async with state.db.transaction() as s:
         key = await s.get(ApiKeyRow, key_id, with_for_update=True)
-        if key is None:
-            return "unknown_key"
-        key.failed_attempts += 1
-        if key.failed_attempts >= state.config.lockout_threshold:
-            key.locked_until = now + timedelta(seconds=state.config.lockout_seconds)
-            key.failed_attempts = 0
-            return "bad_secret_locked_out"
-        return "bad_secret"
+        reason = "unknown_key"
+        if key is not None:
+            key.failed_attempts += 1
+            reason = "bad_secret"
+            if key.failed_attempts >= state.config.lockout_threshold:
+                key.locked_until = now + timedelta(seconds=state.config.lockout_seconds)
+                key.failed_attempts = 0
+                reason = "bad_secret_locked_out"
+        error: BrokerError = (
+            TooManyRequests("rate_limited", "too many failed attempts", retry_after=wait)
+            if wait
+            else Unauthorized(INVALID_KEY, "invalid API key")
+        )
+        await record(
+            state,
+            info,
+            actor=f"key:{key_id}",
+            action=MINT,
+            result="deny",
+            reason="rate_limited" if wait else reason,
+            details={"after": reason} if wait else {},
+            session=s,
+        )
+    error.audited = True
+    raise error
 
 
 async def _fail(state: BrokerState, info: RequestInfo, reason: str, who: str | Sensitive) -> NoReturn:
     wait = max(state.fail_limiter.check(info.ip), state.ip_limiter.check(info.ip))
     actor = who if isinstance(who, str) else "anonymous"
     details: dict[str, Any] = {} if isinstance(who, str) else {"presented": who}
+    # Whether a key exists, is locked or has another secret is never told apart in the answer.
+    code = INVALID_KEY if reason in SECRET_FAILURES else reason
     error = (
         TooManyRequests("rate_limited", "too many failed attempts", retry_after=wait)
         if wait
-        else Unauthorized(reason, "invalid API key")
+        else Unauthorized(code, "invalid API key")
     )
     if wait:
         details["after"] = reason
-    await deny(state, info, error, actor=actor, action=MINT, details=details)
+    await deny(state, info, error, actor=actor, action=MINT, details=details, reason=None if wait else reason)
 
 
 def _ceiling_violations(key: ApiKeyRow, principal: PrincipalRow, scopes: list[str], resource: str) -> str | None:

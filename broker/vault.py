@@ -29,7 +29,7 @@ from storage.crypto.field import open_sealed, seal
 from storage.models import SecretRow, SecretVersionRow
 from storage.models.broker import ENCRYPTED
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")  # fullmatch: "$" would accept a final newline
 _DEK_COLUMN = ENCRYPTED[1]
 _VALUE_KID = "secret-dek"
 READ_SCOPE = "secrets.read"
@@ -52,7 +52,7 @@ def _aad(secret: SecretRow, version_id: str, version: int) -> bytes:
 
 
 def _check_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise BadRequest("invalid_name", "secret names are 1-128 of A-Z a-z 0-9 . _ : @ -")
     return name
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,11 +15,14 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.responses import Response
+from starlette.types import Scope
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from agent.services import AgentServices
 from storage.crypto.keyring import Keyring
 from storage.db import Database
+from storage.http_guard import Limits, RequestGuard
+from web.auditing import ANONYMOUS
 from web.config import ConsoleConfig
 from web.data import ConsoleData
 from web.errors import AuditUnavailable, ConsoleError, NotAuthenticated
@@ -28,6 +32,8 @@ from web.security import SecurityHeaders
 from web.state import Console
 
 log = structlog.get_logger("aegis.web")
+# Body limits before parsing: small for the sign-in routes, larger for the pages that take text.
+LIMITS = Limits(max_body=256 * 1024, route_body={"/auth/*": 8 * 1024})
 STATIC = Path(__file__).parent / "static"
 
 
@@ -82,7 +88,17 @@ def create_app(
     app.mount("/static", ShellStatic(directory=STATIC), name="static")
     app.add_exception_handler(ConsoleError, _console_error)  # type: ignore[arg-type]
 
-    # add_middleware: the last added runs first, so proxy headers are resolved before anything else.
+    console_state: Console = app.state.console
+
+    async def rejected(scope: Scope, status: int, code: str) -> None:
+        details = {"method": scope.get("method"), "status": status}
+        await console_state.auditor.commit(
+            Request(scope), actor=ANONYMOUS, action="http.request", result="denied", reason=code, details=details
+        )
+
+    # add_middleware: the last added runs first, so proxy headers are resolved before anything else,
+    # and the security headers wrap every answer, the limits' refusals and 500s included.
+    app.add_middleware(RequestGuard, limits=LIMITS, on_reject=rejected, trace=lambda _scope: uuid.uuid4().hex)
     app.add_middleware(SecurityHeaders)
     if config.trusted_proxies:
         # Only these peers may set X-Forwarded-For/-Proto; anyone else's are ignored.

@@ -24,20 +24,22 @@ async def test_lockout_after_threshold_bad_secrets_then_recovery(broker: Broker)
     created = await broker.create_key("svc")
     key = created["api_key"]
     for i in range(4):
-        await assert_denied(broker, await broker.mint(wrong_secret(key, i)), 401, "bad_secret", MINT)
+        await assert_denied(
+            broker, await broker.mint(wrong_secret(key, i)), 401, "bad_secret", MINT, error="invalid_key"
+        )
     r = await broker.mint(wrong_secret(key, 4))
-    await assert_denied(broker, r, 401, "bad_secret_locked_out", MINT)
+    await assert_denied(broker, r, 401, "bad_secret_locked_out", MINT, error="invalid_key")
     detail = (await broker.http.get("/v1/principals/svc", headers=broker.admin)).json()
     assert detail["keys"][0]["locked"] is True
     # Even the right key is refused while locked, and that refusal is audited too.
-    await assert_denied(broker, await broker.mint(key), 401, "key_locked", MINT)
+    await assert_denied(broker, await broker.mint(key), 401, "key_locked", MINT, error="invalid_key")
     broker.clock.advance(299)
-    await assert_denied(broker, await broker.mint(key), 401, "key_locked", MINT)
+    await assert_denied(broker, await broker.mint(key), 401, "key_locked", MINT, error="invalid_key")
     broker.clock.advance(2)
     r = await broker.mint(key)
     assert r.status_code == 200, r.text
     # The failure counter restarted: one more bad secret is a plain bad_secret, not a new lockout.
-    await assert_denied(broker, await broker.mint(wrong_secret(key, 9)), 401, "bad_secret", MINT)
+    await assert_denied(broker, await broker.mint(wrong_secret(key, 9)), 401, "bad_secret", MINT, error="invalid_key")
     assert (await broker.mint(key)).status_code == 200
 
 
@@ -46,20 +48,20 @@ async def test_a_locked_key_does_not_lock_other_keys(broker: Broker) -> None:
     other = (await broker.create_key("svc"))["api_key"]
     for i in range(5):
         await broker.mint(wrong_secret(victim, i))
-    await assert_denied(broker, await broker.mint(victim), 401, "key_locked", MINT)
+    await assert_denied(broker, await broker.mint(victim), 401, "key_locked", MINT, error="invalid_key")
     assert (await broker.mint(other)).status_code == 200
 
 
 async def test_per_ip_failure_limit_answers_429_with_retry_after(broker: Broker) -> None:
     await broker.create_key("svc")
     for i in range(10):
-        await assert_denied(broker, await broker.mint(unknown_key(i)), 401, "unknown_key", MINT)
+        await assert_denied(broker, await broker.mint(unknown_key(i)), 401, "unknown_key", MINT, error="invalid_key")
     r = await broker.mint(unknown_key(99))
     row = await assert_denied(broker, r, 429, "rate_limited", MINT)
     assert int(r.headers["Retry-After"]) >= 1
     assert details(row)["after"] == "unknown_key"
     broker.clock.advance(int(r.headers["Retry-After"]))
-    await assert_denied(broker, await broker.mint(unknown_key(100)), 401, "unknown_key", MINT)
+    await assert_denied(broker, await broker.mint(unknown_key(100)), 401, "unknown_key", MINT, error="invalid_key")
 
 
 async def test_admin_token_guessing_is_rate_limited(broker: Broker) -> None:

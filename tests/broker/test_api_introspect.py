@@ -134,7 +134,7 @@ async def test_inactive_tokens_answer_only_active_false(broker: Broker, case: Ca
 
 async def test_introspection_rejects_oversized_and_extra_fields(broker: Broker) -> None:
     r = await broker.http.post("/v1/introspect", json={"token": "a" * 20000}, headers=broker.admin)
-    await assert_denied(broker, r, 400, "invalid_request", ACTION)
+    await assert_denied(broker, r, 413, "body_too_large", "http.request")
     r = await broker.http.post("/v1/introspect", json={"token": "x", "hint": "y"}, headers=broker.admin)
     await assert_denied(broker, r, 400, "invalid_request", ACTION)
 
