@@ -12,13 +12,15 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
 from broker import admin, datakeys, routes
-from broker.errors import BadRequest, BrokerError
-from broker.guard import RequestInfo, record
+from broker.errors import BadRequest, BrokerError, TooManyRequests
+from broker.guard import FloodContext, RequestInfo, deny, record, write_flood_row
 from broker.state import BrokerState
 from broker.unseal import unseal
+from storage.flood_trace import FloodTrace
 from storage.http_guard import Limits, RequestGuard
 
 log = structlog.get_logger("aegis.broker")
@@ -71,12 +73,22 @@ def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAP
         state.background.add(refresh)
         refresh.add_done_callback(state.background.discard)
         yield
+        if not state.sealed:
+            try:
+                await flood.flush()
+            except BrokerError:
+                log.warning("could not write the last flood summaries")
         for task in list(state.background):
             task.cancel()
         await state.db.dispose()
 
     app = FastAPI(title="Aegis broker", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.broker = state
+
+    async def flood_row(kind: str, source: str, count: int, first: bool, ctx: object) -> None:
+        await write_flood_row(state, kind, source, count, first, ctx)
+
+    flood = state.flood = FloodTrace(flood_row, clock=state.clock)
 
     @app.middleware("http")
     async def gate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -85,6 +97,10 @@ def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAP
             response: Response = JSONResponse({"error": "sealed", "message": "the broker is sealed"}, status_code=503)
         else:
             response = await call_next(request)
+            try:
+                await flood.close_due()
+            except BrokerError:
+                log.warning("could not write a flood summary row")
         response.headers["X-Trace-Id"] = info.trace_id
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -95,6 +111,14 @@ def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAP
         info = request_info(request)
         if not exc.audited and not state.sealed:
             try:
+                if isinstance(exc, TooManyRequests):
+                    await deny(
+                        state,
+                        info,
+                        exc,
+                        actor=getattr(request.state, "actor", "anonymous"),
+                        action=getattr(request.state, "action", request.url.path[:64]),
+                    )
                 await record(
                     state,
                     info,
@@ -103,6 +127,8 @@ def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAP
                     result="deny",
                     reason=exc.code,
                 )
+            except TooManyRequests:
+                pass
             except BrokerError as audit_exc:
                 exc = audit_exc
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
@@ -111,6 +137,21 @@ def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAP
         if exc.code == "insufficient_scope":
             headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
         return JSONResponse(_error_body(exc), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Unknown routes and methods: one aggregated trace per source and window, not a row each."""
+        info = request_info(request)
+        code = (
+            "not_found" if exc.status_code == 404 else "method_not_allowed" if exc.status_code == 405 else "http_error"
+        )
+        if exc.status_code in (404, 405) and not state.sealed:
+            context = FloodContext(info, "anonymous", "http.unknown_route", code, {"path": request.url.path[:128]})
+            try:
+                await flood.note("http.unknown_route", info.ip, context)
+            except BrokerError as audit_exc:
+                return JSONResponse(_error_body(audit_exc), status_code=audit_exc.status)
+        return JSONResponse({"error": code, "message": code.replace("_", " ")}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -34,6 +34,24 @@ class RequestInfo:
     trace_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class FloodContext:
+    info: RequestInfo
+    actor: str
+    action: str
+    reason: str
+    details: dict[str, Any]
+
+
+async def write_flood_row(state: BrokerState, kind: str, source: str, count: int, first: bool, ctx: Any) -> None:
+    """A FloodTrace row: the first refusal of its window as it came, or the window's summary."""
+    assert isinstance(ctx, FloodContext)
+    details = {**ctx.details, "aggregated": True}
+    if not first:
+        details.update(count=count, summary=True)
+    await record(state, ctx.info, actor=ctx.actor, action=ctx.action, result="deny", reason=ctx.reason, details=details)
+
+
 async def record(
     state: BrokerState,
     info: RequestInfo,
@@ -81,7 +99,13 @@ async def deny(
     details: Mapping[str, Any] | None = None,
     reason: str | None = None,
 ) -> NoReturn:
-    """Record the refusal (``reason``, else the error's code) and raise it."""
+    """Record the refusal (``reason``, else the error's code) and raise it. A 429 is recorded in
+    aggregate (storage.flood_trace): a flood is not one row per request."""
+    if isinstance(error, TooManyRequests) and state.flood is not None:
+        context = FloodContext(info, actor, action, reason or error.code, dict(details or {}))
+        await state.flood.note(action, info.ip, context)
+        error.audited = True
+        raise error
     await record(
         state,
         info,

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 from sqlalchemy import insert, select, update
 
 from broker.apikeys import MalformedApiKey, parse_api_key, verify_api_key_hash
-from broker.errors import BadRequest, BrokerError, Forbidden, TooManyRequests, Unauthorized
+from broker.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
 from broker.guard import RequestInfo, deny, loads_list, record, token_is_active
 from broker.scopes import ScopeError, check_ceiling, validate_audience, validate_resource, validate_scopes
 from broker.state import BrokerState
@@ -109,6 +109,7 @@ async def _refuse_secret(state: BrokerState, info: RequestInfo, key_id: str, now
     """An unknown key and a wrong secret take the same path: one transaction that counts the failure
     (no row to count for an unknown key) and writes the audit row, and the same answer."""
     wait = max(state.fail_limiter.check(info.ip), state.ip_limiter.check(info.ip))
+    error = Unauthorized(INVALID_KEY, "invalid API key")
     async with state.db.transaction() as s:
         key = await s.get(ApiKeyRow, key_id, with_for_update=True)
         reason = "unknown_key"
@@ -119,21 +120,11 @@ async def _refuse_secret(state: BrokerState, info: RequestInfo, key_id: str, now
                 key.locked_until = now + timedelta(seconds=state.config.lockout_seconds)
                 key.failed_attempts = 0
                 reason = "bad_secret_locked_out"
-        error: BrokerError = (
-            TooManyRequests("rate_limited", "too many failed attempts", retry_after=wait)
-            if wait
-            else Unauthorized(INVALID_KEY, "invalid API key")
-        )
-        await record(
-            state,
-            info,
-            actor=f"key:{key_id}",
-            action=MINT,
-            result="deny",
-            reason="rate_limited" if wait else reason,
-            details={"after": reason} if wait else {},
-            session=s,
-        )
+        if not wait:
+            await record(state, info, actor=f"key:{key_id}", action=MINT, result="deny", reason=reason, session=s)
+    if wait:
+        limited = TooManyRequests("rate_limited", "too many failed attempts", retry_after=wait)
+        await deny(state, info, limited, actor=f"key:{key_id}", action=MINT, details={"after": reason})
     error.audited = True
     raise error
 
@@ -217,6 +208,7 @@ async def _issue(
     parent: IssuedTokenRow | None,
     act: dict[str, Any] | None,
     last_used: datetime | None = None,
+    details: dict[str, Any] | None = None,
 ) -> Minted:
     now = state.now()
     txn = parent.txn if parent is not None else info.trace_id
@@ -266,6 +258,7 @@ async def _issue(
                 "scopes": scopes,
                 "ttl": ttl,
                 "parent_jti": None if parent is None else parent.jti,
+                **({"label": details["label"]} if details and "label" in details else {}),
             },
         )
     return Minted(token, claims)
@@ -280,9 +273,15 @@ async def exchange(
     scopes: list[str],
     resource: str,
     ttl_seconds: int | None,
-    actor_name: str | None,
+    label: str | None,
+    actor_token: str | None = None,
 ) -> Minted:
-    """RFC 8693: derive a job-scoped token. Scopes only narrow, exp never exceeds the parent's."""
+    """RFC 8693: derive a job-scoped token. Scopes only narrow, exp never exceeds the parent's.
+
+    ``act.sub`` is the authenticated caller, never a name it supplies: the principal of
+    ``actor_token`` when given (allowed only if the subject token's ``may_act`` names it), else the
+    subject token's own principal. ``label`` (e.g. ``job:sync_emails``) is recorded in the audit row only.
+    """
     try:
         parent_claims = state.verify_own_token(subject_token)
     except VerificationError as exc:
@@ -295,6 +294,9 @@ async def exchange(
         )
     actor = f"principal:{parent_claims['sub']}"
     details: dict[str, Any] = {"parent_jti": parent_claims["jti"]}
+    act_sub = str(parent_claims["sub"])
+    if actor_token is not None:
+        act_sub = await _actor_of(state, info, actor_token, parent_claims, actor, details)
     async with state.db.transaction() as s:
         reason = await token_is_active(s, parent_claims, state.now())
         parent = await s.get(IssuedTokenRow, parent_claims["jti"])
@@ -332,7 +334,8 @@ async def exchange(
     ttl = remaining if ttl_seconds is None else ttl_seconds
     try:
         aud, wanted, res = _validate(state, audience, scopes, resource, ttl)
-        act_sub = validate_resource(actor_name) if actor_name else None
+        if label:
+            details["label"] = validate_resource(label)
     except (BadRequest, ScopeError) as exc:
         err = exc if isinstance(exc, BadRequest) else BadRequest("invalid_request", str(exc))
         await deny(state, info, err, actor=actor, action=EXCHANGE, details=details)
@@ -377,7 +380,7 @@ async def exchange(
             action=EXCHANGE,
             details=details,
         )
-    act: dict[str, Any] = {"sub": act_sub or str(parent_claims["sub"])}
+    act: dict[str, Any] = {"sub": act_sub}
     if "act" in parent_claims:
         act["act"] = parent_claims["act"]
     return await _issue(
@@ -385,6 +388,7 @@ async def exchange(
         info,
         actor=actor,
         action=EXCHANGE,
+        details=details,
         principal_id=principal.id,
         key_id=key.key_id,
         aud=aud,
@@ -394,3 +398,34 @@ async def exchange(
         parent=parent,
         act=act,
     )
+
+
+async def _actor_of(
+    state: BrokerState,
+    info: RequestInfo,
+    actor_token: str,
+    subject: dict[str, Any],
+    actor: str,
+    details: dict[str, Any],
+) -> str:
+    """The principal an actor token authenticates, if the subject token lets it act (``may_act``)."""
+    try:
+        claims = state.verify_own_token(actor_token)
+    except VerificationError as exc:
+        await deny(state, info, Unauthorized(f"actor_{exc.code}", "invalid actor_token"), actor=actor, action=EXCHANGE)
+    async with state.db.transaction() as s:
+        reason = await token_is_active(s, claims, state.now())
+    if reason is not None:
+        await deny(state, info, Unauthorized(f"actor_{reason}", "invalid actor_token"), actor=actor, action=EXCHANGE)
+    who = str(claims["sub"])
+    may_act = subject.get("may_act")
+    if who != subject["sub"] and not (isinstance(may_act, dict) and may_act.get("sub") == who):
+        await deny(
+            state,
+            info,
+            Forbidden("actor_not_allowed", "the subject token does not let this caller act for it (may_act)"),
+            actor=actor,
+            action=EXCHANGE,
+            details={**details, "actor": who},
+        )
+    return who

@@ -157,11 +157,15 @@ async def token_exchange(
     resource: Annotated[str, Form()],
     scope: Annotated[str, Form()],
     ttl_seconds: Annotated[str | None, Form(pattern=r"^-?[0-9]{1,6}$")] = None,
-    actor: Annotated[str | None, Form()] = None,
+    actor: Annotated[str | None, Form(max_length=128)] = None,
+    actor_token: Annotated[str | None, Form(max_length=16384)] = None,
+    actor_token_type: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
     ctx.act(minting.EXCHANGE)
     if grant_type != TOKEN_EXCHANGE or subject_token_type != ACCESS_TOKEN_TYPE:
         raise BadRequest("unsupported_grant_type", "expected an RFC 8693 token exchange of an access token")
+    if (actor_token is None) != (actor_token_type is None) or actor_token_type not in (None, ACCESS_TOKEN_TYPE):
+        raise BadRequest("invalid_request", "actor_token and actor_token_type go together (an access token)")
     minted = await minting.exchange(
         ctx.state,
         ctx.info,
@@ -170,7 +174,8 @@ async def token_exchange(
         scopes=scope.split(),
         resource=resource,
         ttl_seconds=None if ttl_seconds is None else int(ttl_seconds),
-        actor_name=actor,
+        label=actor,
+        actor_token=actor_token,
     )
     return JSONResponse(
         _token_response(minted, issued_token_type=ACCESS_TOKEN_TYPE), headers={"Cache-Control": "no-store"}

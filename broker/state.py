@@ -21,6 +21,7 @@ from storage.audit import AuditLog
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
 from storage.db import Database
+from storage.flood_trace import FloodTrace
 from storage.models import SigningKeyRow
 
 Clock = Callable[[], float]
@@ -47,6 +48,7 @@ class BrokerState:
     ip_limiter: RateLimiter = field(init=False)
     key_limiter: RateLimiter = field(init=False)
     fail_limiter: RateLimiter = field(init=False)
+    flood: FloodTrace | None = None  # aggregated rows for 429s and unknown routes (set by the app)
 
     def __post_init__(self) -> None:
         c = self.config

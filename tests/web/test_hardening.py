@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
 
 import httpx
 import pytest
@@ -270,3 +272,37 @@ async def test_a_500_carries_the_security_headers_and_the_trace_id(
     _assert_hardened(r)
     assert len(r.headers["x-trace-id"]) == 32
     assert "internal detail" not in r.text
+
+
+async def test_429s_and_unknown_routes_leave_an_aggregated_trace(db_url: str, clock: FakeClock) -> None:
+    config = ConsoleConfig(clock=clock, api_rate=(0.001, 3))
+    db = Database(db_url)
+    keyring = make_keyring()
+    await enroll(db, keyring, config, clock.now)
+    server, task, url = await serve(create_app(db, keyring=keyring, config=config))
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+            statuses = [(await http.get("/api/me")).status_code for _ in range(40)]
+            assert statuses.count(429) == 37
+            for i in range(20):
+                assert (await http.get(f"/no/such/{i}")).status_code == 404
+            clock.advance(3600)
+            assert (await http.get("/api/me")).status_code == 401  # a new window: its first 429 is not yet
+            assert (await http.get("/no/such/page")).status_code == 404
+        async with db.transaction() as s:
+            limited = await query(s, action="http.rate_limited", limit=10)
+            unknown = await query(s, action="http.unknown_route", limit=10)
+        assert _counts(unknown) == [None, 20, None]
+        assert _counts(limited) == [37, None]
+    finally:
+        server.should_exit = True
+        await task
+        await db.dispose()
+
+
+def _counts(rows: list[Any]) -> list[object]:
+    out: list[object] = []
+    for r in rows:
+        details = json.loads(r.details) if isinstance(r.details, str) else (r.details or {})
+        out.append(details.get("count"))
+    return out
