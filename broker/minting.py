@@ -11,17 +11,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.apikeys import MalformedApiKey, parse_api_key, verify_api_key_hash
-from broker.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
+from broker.errors import BadRequest, BrokerError, Forbidden, TooManyRequests, Unauthorized
 from broker.guard import RequestInfo, deny, loads_list, record, token_is_active
 from broker.scopes import ScopeError, check_ceiling, validate_audience, validate_resource, validate_scopes
 from broker.state import BrokerState
 from broker.tokens import mint_token
 from broker.verify import VerificationError
 from storage.audit import Sensitive
-from storage.models import ApiKeyRow, IssuedTokenRow, PrincipalRow
+from storage.models import ApiKeyRow, IssuedTokenRow, PrincipalRow, SecretRow
 
 MINT = "token.mint"
 EXCHANGE = "token.exchange"
@@ -226,41 +227,45 @@ async def _issue(
         act=act,
     )
     async with state.db.transaction() as s:
-        if parent is None and (last_used is None or (state.now_dt() - last_used).total_seconds() >= 60):
-            await s.execute(update(ApiKeyRow).where(ApiKeyRow.key_id == key_id).values(last_used_at=state.now_dt()))
-        await s.execute(
-            insert(IssuedTokenRow).values(
-                jti=claims["jti"],
-                principal_id=principal_id,
-                key_id=key_id,
-                parent_jti=None if parent is None else parent.jti,
-                depth=0 if parent is None else parent.depth + 1,
-                audience=aud,
-                scope=claims["scope"],
-                resource=resource,
-                txn=txn,
-                issued_at=datetime.fromtimestamp(now, UTC),
-                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        refused = await _recheck(s, key_id, resource)
+        if refused is None:
+            if parent is None and (last_used is None or (state.now_dt() - last_used).total_seconds() >= 60):
+                await s.execute(update(ApiKeyRow).where(ApiKeyRow.key_id == key_id).values(last_used_at=state.now_dt()))
+            await s.execute(
+                insert(IssuedTokenRow).values(
+                    jti=claims["jti"],
+                    principal_id=principal_id,
+                    key_id=key_id,
+                    parent_jti=None if parent is None else parent.jti,
+                    depth=0 if parent is None else parent.depth + 1,
+                    audience=aud,
+                    scope=claims["scope"],
+                    resource=resource,
+                    txn=txn,
+                    issued_at=datetime.fromtimestamp(now, UTC),
+                    expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+                )
             )
-        )
-        await record(
-            state,
-            info,
-            actor=actor,
-            action=action,
-            result="allow",
-            resource=resource,
-            session=s,
-            details={
-                "jti": claims["jti"],
-                "key_id": key_id,
-                "aud": aud,
-                "scopes": scopes,
-                "ttl": ttl,
-                "parent_jti": None if parent is None else parent.jti,
-                **({"label": details["label"]} if details and "label" in details else {}),
-            },
-        )
+            await record(
+                state,
+                info,
+                actor=actor,
+                action=action,
+                result="allow",
+                resource=resource,
+                session=s,
+                details={
+                    "jti": claims["jti"],
+                    "key_id": key_id,
+                    "aud": aud,
+                    "scopes": scopes,
+                    "ttl": ttl,
+                    "parent_jti": None if parent is None else parent.jti,
+                    **({"label": details["label"]} if details and "label" in details else {}),
+                },
+            )
+    if refused is not None:
+        await deny(state, info, refused, actor=actor, action=action, resource=resource, details={"key_id": key_id})
     return Minted(token, claims)
 
 
@@ -429,3 +434,24 @@ async def _actor_of(
             details={**details, "actor": who},
         )
     return who
+
+
+async def _recheck(s: AsyncSession, key_id: str, resource: str) -> BrokerError | None:
+    """In the issuing transaction, with the key's row locked: a key revoked meanwhile mints nothing
+    (its revocation either sees this token or is seen here), and neither does a resource whose
+    secrets are all deleted."""
+    gone = (
+        select(func.min(case((SecretRow.deleted_at.is_(None), 0), else_=1)))
+        .where(SecretRow.resource == resource)
+        .scalar_subquery()
+    )
+    row = (
+        await s.execute(
+            select(ApiKeyRow.revoked_at, gone).where(ApiKeyRow.key_id == key_id).with_for_update(of=ApiKeyRow)
+        )
+    ).first()
+    if row is None or row[0] is not None:
+        return Unauthorized("key_revoked", "invalid API key")
+    if row[1] == 1:
+        return Forbidden("resource_deleted", "every secret of that resource is deleted")
+    return None

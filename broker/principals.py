@@ -212,3 +212,10 @@ async def ceiling_resources(state: BrokerState, principal_id: str) -> list[str] 
     async with state.db.transaction() as s:
         p = await s.get(PrincipalRow, principal_id)
     return [] if p is None else loads_list(p.max_resources)
+
+
+async def name_and_id(state: BrokerState, ident: str) -> set[str]:
+    """The name and the id of the principal ``ident`` names (either); just ``ident`` if none does."""
+    async with state.db.transaction() as s:
+        row = await s.scalar(select(PrincipalRow).where((PrincipalRow.name == ident) | (PrincipalRow.id == ident)))
+    return {ident} if row is None else {row.name, row.id}

@@ -345,20 +345,25 @@ async def audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     await ctx.admin("audit.query", x_admin_token)
+    actors: list[str | None] = [principal]
     if principal is not None and ":" not in principal:
-        principal = f"principal:{principal}"
+        # Rows name a principal by name (mints) or by id (token use): ask for both.
+        actors = [*sorted({f"principal:{x}" for x in await principals.name_and_id(ctx.state, principal)})]
     async with ctx.state.db.transaction() as s:
-        rows = await audit_log.query(
-            s,
-            since=since,
-            until=until,
-            actor=principal,
-            action=action,
-            result=result,
-            trace_id=trace_id,
-            before_seq=before,
-            limit=limit,
-        )
+        rows = []
+        for actor in actors:
+            rows += await audit_log.query(
+                s,
+                since=since,
+                until=until,
+                actor=actor,
+                action=action,
+                result=result,
+                trace_id=trace_id,
+                before_seq=before,
+                limit=limit,
+            )
+    rows = sorted(rows, key=lambda r: r.seq, reverse=True)[:limit]
     items = [
         {
             "seq": r.seq,
