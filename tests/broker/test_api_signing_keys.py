@@ -141,3 +141,12 @@ async def test_emergency_revocation_of_a_retiring_key_and_its_refusals(broker: B
     r = await broker.http.post(f"/v1/admin/signing-key/{new_kid}/revoke", json={}, headers={"X-Admin-Token": "no"})
     await assert_denied(broker, r, 401, "admin_auth_failed", "signing_key.revoke")
     assert await _kids(broker) == {new_kid}
+
+
+async def test_the_client_revokes_a_signing_key(broker: Broker) -> None:
+    from broker.client import BrokerClient
+
+    (kid,) = await _kids(broker)
+    out = await BrokerClient(broker.http, admin_token=broker.admin_token).revoke_signing_key(kid)
+    assert out["revoked"] == kid and await _kids(broker) == {out["active_kid"]}
+    assert (await broker.audit(action="signing_key.revoke"))[0]["reason"] == "compromised"
