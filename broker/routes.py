@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from broker import admin, lifecycle, minting, principals, vault
+from broker import admin, exchange, lifecycle, minting, principals, vault
 from broker.errors import BadRequest
 from broker.guard import RequestInfo, bearer, limit_ip, require_admin, require_token
 from broker.state import BrokerState
@@ -166,7 +166,7 @@ async def token_exchange(
         raise BadRequest("unsupported_grant_type", "expected an RFC 8693 token exchange of an access token")
     if (actor_token is None) != (actor_token_type is None) or actor_token_type not in (None, ACCESS_TOKEN_TYPE):
         raise BadRequest("invalid_request", "actor_token and actor_token_type go together (an access token)")
-    minted = await minting.exchange(
+    minted = await exchange.exchange(
         ctx.state,
         ctx.info,
         subject_token=subject_token,
