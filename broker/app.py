@@ -95,6 +95,11 @@ def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAP
         info = request_info(request)
         if state.sealed and request.url.path not in OPEN_PATHS:
             response: Response = JSONResponse({"error": "sealed", "message": "the broker is sealed"}, status_code=503)
+            context = FloodContext(info, "anonymous", "broker.sealed", "sealed", {"path": request.url.path[:128]})
+            try:  # recorded in aggregate: a sealed broker polled in a loop is not a row per request
+                await flood.note("broker.sealed", info.ip, context)
+            except BrokerError:
+                log.warning("could not record a sealed-mode refusal")
         else:
             response = await call_next(request)
             try:

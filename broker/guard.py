@@ -76,7 +76,7 @@ async def record(
         trace_id=info.trace_id,
         details=dict(details or {}),
     )
-    audit = state.keys().audit
+    audit = state.unsealed.audit if state.unsealed is not None else state.sealed_audit
     try:
         if session is not None:
             await audit.append(session, event)

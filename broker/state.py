@@ -49,6 +49,8 @@ class BrokerState:
     key_limiter: RateLimiter = field(init=False)
     fail_limiter: RateLimiter = field(init=False)
     flood: FloodTrace | None = None  # aggregated rows for 429s and unknown routes (set by the app)
+    # Sealed, there is no keyring: refusals are still recorded, with sensitive values withheld.
+    sealed_audit: AuditLog = field(default_factory=lambda: AuditLog(lambda _value: "withheld-while-sealed"))
 
     def __post_init__(self) -> None:
         c = self.config

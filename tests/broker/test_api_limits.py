@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -59,12 +58,12 @@ async def test_a_body_just_over_the_limit_is_refused(broker: Broker) -> None:
 
 
 async def test_a_chunked_body_is_counted_as_it_arrives(broker: Broker) -> None:
-    async def chunks() -> AsyncIterator[bytes]:
-        for _ in range(64):
-            yield b"x" * 1024
-
-    r = await broker.http.post("/v1/token", content=chunks(), headers={"Content-Type": "application/json"})
-    await _assert_refused(broker, r, 413, "body_too_large")
+    head = b"POST /v1/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunks = b"".join(b"400\r\n" + b"x" * 1024 + b"\r\n" for _ in range(17))  # 17 KiB, no length announced
+    answer = await _raw(broker, head + chunks)
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    row = await broker.last_audit()
+    assert (row["action"], row["reason"]) == ("http.request", "body_too_large")
 
 
 async def test_a_secret_route_takes_a_larger_body(broker: Broker) -> None:
