@@ -10,20 +10,81 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import h11
 import httpx
 import structlog
 import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 log = structlog.get_logger("aegis.serving")
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+HEADER_TIMEOUT = 10.0
+MAX_HEADER_BYTES = 16 * 1024
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for the request head.
+
+    uvicorn waits for request headers without a limit, so a client that connects and sends nothing,
+    or sends its headers a byte at a time, holds a connection open for ever. Here the head of each
+    request must arrive within ``header_timeout`` seconds of the connection (or of its first byte on
+    a kept-alive connection), or the connection is closed. The body's deadline is the application's
+    (``storage.http_guard``), which can answer 408 with its headers and audit row.
+    """
+
+    header_timeout = HEADER_TIMEOUT
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self._head_timer is None and self.conn.their_state is h11.IDLE:
+            self._arm_head_timer()
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._cancel_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self._head_timer = asyncio.get_running_loop().call_later(self.header_timeout, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            log.info("closing a connection whose request head did not arrive in time", client=self.client)
+            self.transport.close()
+
+
+def harden(config: uvicorn.Config) -> uvicorn.Config:
+    """The request-head deadline and an explicit header size limit, on every server we run."""
+    if config.http in ("auto", "h11"):
+        config.http = GuardedH11Protocol
+    config.h11_max_incomplete_event_size = MAX_HEADER_BYTES
+    return config
+
+
 class Server(uvicorn.Server):
-    """uvicorn, stopped by SIGINT or SIGTERM as a normal end.
+    """uvicorn, stopped by SIGINT or SIGTERM as a normal end, with slow request heads cut off.
 
     uvicorn re-raises the stop signal once it has shut down, so Ctrl-C would end the process with
     status 130 and SIGTERM (``docker stop``) with 143. A requested stop is not a failure: exit 0.
     """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(harden(config))
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:

@@ -99,7 +99,12 @@ async def main(quick: bool) -> None:
                 await http.post(
                     "/v1/keys",
                     headers=admin,
-                    json={"principal": "bench", "max_scopes": ["secrets.read"], "max_resources": ["host:bench"]},
+                    json={
+                        "principal": "bench",
+                        "max_scopes": ["secrets.read"],
+                        "max_resources": ["host:bench"],
+                        "scopes": ["secrets.read"],
+                    },
                 )
             ).json()
             await http.post(

@@ -8,30 +8,47 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from broker.errors import BadRequest, Conflict, NotFound
 from broker.guard import ADMIN, RequestInfo, record
+from broker.signing import MAX_PUBLISHED, PUBLISHED_STATES, load_rows
 from broker.state import BrokerState
 from broker.unseal import add_signing_key, pending_path, unseal
 from storage.crypto.keyring import DOMAINS
 from storage.crypto.keystore import rewrap_all
 from storage.crypto.master import KeyEncryptionKey, generate_master_key_file, load_master_key
 from storage.crypto.rotation import count_rows, run_rotation, start_rotation
-from storage.models import KeyRotationRow, SigningKeyRow, encrypted_columns
+from storage.models import IssuedTokenRow, KeyRotationRow, SigningKeyRow, encrypted_columns
 
 log = structlog.get_logger("aegis.broker.admin")
 
 
 async def rotate_signing_key(state: BrokerState, info: RequestInfo) -> dict[str, Any]:
-    """A new active key. The old one stays published until every token it signed has expired."""
+    """A new active key. The old one stays published until every token it signed has expired.
+
+    Bounded and atomic: refused while ``MAX_PUBLISHED`` keys are published, and the new in-memory set
+    is built inside the transaction, so a set the broker could not load is never committed.
+    """
+    now = state.now_dt()
     async with state.db.transaction() as s:
-        old = (await s.scalars(select(SigningKeyRow).where(SigningKeyRow.state == "active"))).all()
+        rows = list((await s.scalars(select(SigningKeyRow).where(SigningKeyRow.state.in_(PUBLISHED_STATES)))).all())
+        live = [r for r in rows if r.state == "active" or (r.unpublish_after is not None and r.unpublish_after > now)]
+        if len(live) >= MAX_PUBLISHED:
+            soonest = min(r.unpublish_after for r in live if r.unpublish_after is not None)
+            wait = max(1, int((soonest - now).total_seconds()) + 1)
+            raise Conflict(
+                "too_many_signing_keys",
+                f"{len(live)} signing keys are published; the next one retires in {wait} s",
+                retry_after=wait,
+            )
+        old = [r for r in rows if r.state == "active"]
         for row in old:
             row.state = "retiring"
-            row.retired_at = state.now_dt()
-            row.unpublish_after = state.now_dt() + state.retire_window()
-        key = add_signing_key(state, s)
+            row.retired_at = now
+            row.unpublish_after = now + state.retire_window()
+        key, new_row = add_signing_key(state, s)
+        prepared = load_rows(state.keys().cipher, [*rows, new_row], now)
         await record(
             state,
             info,
@@ -41,8 +58,64 @@ async def rotate_signing_key(state: BrokerState, info: RequestInfo) -> dict[str,
             session=s,
             details={"new_kid": key.kid, "retiring": [r.kid for r in old]},
         )
-    await state.load_signing_keys()
+    state.signing_set = prepared
     return {"active_kid": key.kid, "retiring": [r.kid for r in old]}
+
+
+async def revoke_signing_key(state: BrokerState, info: RequestInfo, kid: str, reason: str) -> dict[str, Any]:
+    """Emergency revocation: the key leaves the JWKS and the verifier at once, and every live token
+    issued while it was active is recorded as revoked (online verifiers refuse it at their next check).
+    Revoking the active key makes a new one active in the same transaction."""
+    now = state.now_dt()
+    async with state.db.transaction() as s:
+        row = await s.get(SigningKeyRow, kid, with_for_update=True)
+        if row is None or row.state not in PUBLISHED_STATES:
+            raise NotFound("unknown_kid", "no published signing key with that kid")
+        was_active = row.state == "active"
+        row.state, row.retired_at, row.unpublish_after = "revoked", row.retired_at or now, now
+        rows = list((await s.scalars(select(SigningKeyRow).where(SigningKeyRow.state.in_(PUBLISHED_STATES)))).all())
+        new_kid = None
+        if was_active:
+            key, new_row = add_signing_key(state, s)
+            rows.append(new_row)
+            new_kid = key.kid
+        prepared = load_rows(state.keys().cipher, rows, now)
+        signed_until = now if was_active else row.retired_at
+        result = await s.execute(
+            update(IssuedTokenRow)
+            .where(
+                IssuedTokenRow.revoked_at.is_(None),
+                IssuedTokenRow.expires_at > now,
+                IssuedTokenRow.issued_at >= row.created_at,
+                IssuedTokenRow.issued_at <= signed_until,
+            )
+            .values(revoked_at=now, revoke_reason=f"signing_key_revoked:{reason}"[:128])
+        )
+        count = int(getattr(result, "rowcount", 0) or 0)
+        await record(
+            state,
+            info,
+            actor=ADMIN,
+            action="signing_key.revoke",
+            result="allow",
+            reason=reason,
+            session=s,
+            details={"kid": kid, "new_kid": new_kid, "tokens_revoked": count},
+        )
+    state.signing_set = prepared
+    return {"revoked": kid, "active_kid": prepared.active_kid, "tokens_revoked": count}
+
+
+async def refresh_signing_keys(state: BrokerState, every: float) -> None:
+    """The schedule: reload the key set (retired keys marked, other changes picked up) every ``every`` s."""
+    while True:
+        await asyncio.sleep(every)
+        if state.sealed:
+            continue
+        try:
+            await state.load_signing_keys()
+        except Exception:
+            log.exception("signing key reload failed; keeping the current set")
 
 
 async def rotate_master_key(state: BrokerState, info: RequestInfo) -> dict[str, Any]:

@@ -159,6 +159,12 @@ class BrokerClient:
         out: dict[str, Any] = await self.call("POST", path, admin=True)
         return out
 
+    async def revoke_signing_key(self, kid: str, reason: str = "compromised") -> dict[str, Any]:
+        out: dict[str, Any] = await self.call(
+            "POST", f"/v1/admin/signing-key/{kid}/revoke", admin=True, json={"reason": reason}
+        )
+        return out
+
     async def admin_get(self, path: str) -> dict[str, Any]:
         out: dict[str, Any] = await self.call("GET", path, admin=True)
         return out

@@ -26,6 +26,8 @@ class BrokerConfig:
     auth_fail_burst: float = 10.0
     checkpoint_path: Path | None = None  # signed audit-chain checkpoints; None: none are written
     checkpoint_seconds: float = 60.0
+    keyset_refresh_seconds: float = 30.0
+    body_timeout_seconds: float = 10.0
 
     def __repr__(self) -> str:
         return f"BrokerConfig(issuer={self.issuer!r}, audience={self.audience!r})"

@@ -34,6 +34,24 @@ class RequestInfo:
     trace_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class FloodContext:
+    info: RequestInfo
+    actor: str
+    action: str
+    reason: str
+    details: dict[str, Any]
+
+
+async def write_flood_row(state: BrokerState, kind: str, source: str, count: int, first: bool, ctx: Any) -> None:
+    """A FloodTrace row: the first refusal of its window as it came, or the window's summary."""
+    assert isinstance(ctx, FloodContext)
+    details = {**ctx.details, "aggregated": True}
+    if not first:
+        details.update(count=count, summary=True)
+    await record(state, ctx.info, actor=ctx.actor, action=ctx.action, result="deny", reason=ctx.reason, details=details)
+
+
 async def record(
     state: BrokerState,
     info: RequestInfo,
@@ -58,7 +76,7 @@ async def record(
         trace_id=info.trace_id,
         details=dict(details or {}),
     )
-    audit = state.keys().audit
+    audit = state.unsealed.audit if state.unsealed is not None else state.sealed_audit
     try:
         if session is not None:
             await audit.append(session, event)
@@ -79,7 +97,15 @@ async def deny(
     action: str,
     resource: str | Sensitive | None = None,
     details: Mapping[str, Any] | None = None,
+    reason: str | None = None,
 ) -> NoReturn:
+    """Record the refusal (``reason``, else the error's code) and raise it. A 429 is recorded in
+    aggregate (storage.flood_trace): a flood is not one row per request."""
+    if isinstance(error, TooManyRequests) and state.flood is not None:
+        context = FloodContext(info, actor, action, reason or error.code, dict(details or {}))
+        await state.flood.note(action, info.ip, context)
+        error.audited = True
+        raise error
     await record(
         state,
         info,
@@ -87,11 +113,17 @@ async def deny(
         action=action,
         result="deny",
         resource=resource,
-        reason=error.code,
+        reason=reason or error.code,
         details=details,
     )
     error.audited = True
     raise error
+
+
+def _charged(state: BrokerState, info: RequestInfo, error: BrokerError) -> BrokerError:
+    """A credential that failed counts against its address: past the budget, the answer is 429."""
+    wait = state.ip_limiter.check(info.ip)
+    return TooManyRequests("rate_limited", "too many requests", retry_after=wait) if wait else error
 
 
 def limit_ip(state: BrokerState, info: RequestInfo) -> None:
@@ -168,7 +200,7 @@ async def require_token(
         await deny(
             state,
             info,
-            Unauthorized("missing_token", "bearer token required"),
+            _charged(state, info, Unauthorized("missing_token", "bearer token required")),
             actor="anonymous",
             action=action,
         )
@@ -178,12 +210,23 @@ async def require_token(
         await deny(
             state,
             info,
-            Unauthorized(f"token_{exc.code}", "invalid token"),
+            _charged(state, info, Unauthorized(f"token_{exc.code}", "invalid token")),
             actor="anonymous",
             action=action,
             resource=resource,
         )
     actor = f"principal:{claims['sub']}"
+    wait = state.key_limiter.check(str(claims["client_id"]))
+    if wait:
+        await deny(
+            state,
+            info,
+            TooManyRequests("rate_limited", "too many requests", retry_after=wait),
+            actor=actor,
+            action=action,
+            resource=resource,
+            details={"key_id": claims["client_id"]},
+        )
     async with state.db.transaction() as s:
         reason = await token_is_active(s, claims, state.now())
     if reason is not None:

@@ -11,13 +11,26 @@ from broker.errors import NotFound
 from broker.guard import RequestInfo, record, token_is_active
 from broker.state import BrokerState
 from broker.verify import VerificationError, verify_token
-from storage.models import ApiKeyRow, IssuedTokenRow
+from storage.models import ApiKeyRow, IssuedTokenRow, PrincipalRow
 
 INACTIVE: dict[str, Any] = {"active": False}
 
 
-async def introspect(state: BrokerState, info: RequestInfo, token: str, *, caller: str) -> dict[str, Any]:
-    """``{"active": false}`` for every invalid, unknown, revoked or expired token, whatever the cause."""
+async def _visible(state: BrokerState, claims: dict[str, Any], viewer: str) -> bool:
+    """A principal sees its own tokens, and tokens addressed to it (``aud`` = its name): a resource
+    server checking what it was handed. Never another principal's token for somebody else."""
+    if claims.get("sub") == viewer:
+        return True
+    async with state.db.transaction() as s:
+        name = await s.scalar(select(PrincipalRow.name).where(PrincipalRow.id == viewer))
+    return name is not None and claims.get("aud") == name
+
+
+async def introspect(
+    state: BrokerState, info: RequestInfo, token: str, *, caller: str, viewer: str | None = None
+) -> dict[str, Any]:
+    """``{"active": false}`` for every invalid, unknown, revoked or expired token, whatever the cause,
+    and for a live token the caller may not see (``viewer``: the calling principal; None for the admin)."""
     claims: dict[str, Any] | None = None
     reason: str | None
     try:
@@ -35,6 +48,8 @@ async def introspect(state: BrokerState, info: RequestInfo, token: str, *, calle
     else:
         async with state.db.transaction() as s:
             reason = await token_is_active(s, claims, state.now())
+        if reason is None and viewer is not None and not await _visible(state, claims, viewer):
+            reason = "not_visible"
     details: dict[str, Any] = {"jti": claims["jti"]} if claims else {}
     await record(
         state,

@@ -11,22 +11,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from broker.apikeys import MalformedApiKey, parse_api_key, verify_api_key_hash
-from broker.errors import BadRequest, Forbidden, TooManyRequests, Unauthorized
-from broker.guard import RequestInfo, deny, loads_list, record, token_is_active
+from broker.errors import BadRequest, BrokerError, Forbidden, TooManyRequests, Unauthorized
+from broker.guard import RequestInfo, deny, loads_list, record
 from broker.scopes import ScopeError, check_ceiling, validate_audience, validate_resource, validate_scopes
 from broker.state import BrokerState
 from broker.tokens import mint_token
-from broker.verify import VerificationError
 from storage.audit import Sensitive
-from storage.models import ApiKeyRow, IssuedTokenRow, PrincipalRow
+from storage.models import ApiKeyRow, IssuedTokenRow, PrincipalRow, SecretRow
 
 MINT = "token.mint"
 EXCHANGE = "token.exchange"
 EXCHANGE_SCOPE = "tokens.exchange"
 MAX_DEPTH = 2
+INVALID_KEY = "invalid_key"
+SECRET_FAILURES = frozenset({"malformed_key", "unknown_key", "bad_secret", "bad_secret_locked_out", "key_locked"})
+_NO_KEY_HASH = "0" * 64
 
 
 @dataclass(frozen=True)
@@ -82,11 +85,12 @@ async def _authenticate(state: BrokerState, info: RequestInfo, presented: str | 
         ).first()
     key, principal = (found[0], found[1]) if found is not None else (None, None)
     if key is None:
-        reason = "unknown_key"
+        verify_api_key_hash(state.keys().pepper, presented, _NO_KEY_HASH)  # the same work as a real check
+        await _refuse_secret(state, info, parsed.key_id, now)
     elif key.locked_until is not None and key.locked_until > now:
         reason = "key_locked"
     elif not verify_api_key_hash(state.keys().pepper, presented, key.key_hash):
-        reason = await _count_failure(state, parsed.key_id, now)
+        await _refuse_secret(state, info, parsed.key_id, now)
     elif key.revoked_at is not None:
         reason = "key_revoked"
     elif key.expires_at is not None and key.expires_at <= now:
@@ -101,37 +105,51 @@ async def _authenticate(state: BrokerState, info: RequestInfo, presented: str | 
     await _fail(state, info, reason, f"key:{parsed.key_id}")
 
 
-async def _count_failure(state: BrokerState, key_id: str, now: datetime) -> str:
+async def _refuse_secret(state: BrokerState, info: RequestInfo, key_id: str, now: datetime) -> NoReturn:
+    """An unknown key and a wrong secret take the same path: one transaction that counts the failure
+    (no row to count for an unknown key) and writes the audit row, and the same answer."""
+    wait = max(state.fail_limiter.check(info.ip), state.ip_limiter.check(info.ip))
+    error = Unauthorized(INVALID_KEY, "invalid API key")
     async with state.db.transaction() as s:
         key = await s.get(ApiKeyRow, key_id, with_for_update=True)
-        if key is None:
-            return "unknown_key"
-        key.failed_attempts += 1
-        if key.failed_attempts >= state.config.lockout_threshold:
-            key.locked_until = now + timedelta(seconds=state.config.lockout_seconds)
-            key.failed_attempts = 0
-            return "bad_secret_locked_out"
-        return "bad_secret"
+        reason = "unknown_key"
+        if key is not None:
+            key.failed_attempts += 1
+            reason = "bad_secret"
+            if key.failed_attempts >= state.config.lockout_threshold:
+                key.locked_until = now + timedelta(seconds=state.config.lockout_seconds)
+                key.failed_attempts = 0
+                reason = "bad_secret_locked_out"
+        if not wait:
+            await record(state, info, actor=f"key:{key_id}", action=MINT, result="deny", reason=reason, session=s)
+    if wait:
+        limited = TooManyRequests("rate_limited", "too many failed attempts", retry_after=wait)
+        await deny(state, info, limited, actor=f"key:{key_id}", action=MINT, details={"after": reason})
+    error.audited = True
+    raise error
 
 
 async def _fail(state: BrokerState, info: RequestInfo, reason: str, who: str | Sensitive) -> NoReturn:
-    wait = state.fail_limiter.check(info.ip)
+    wait = max(state.fail_limiter.check(info.ip), state.ip_limiter.check(info.ip))
     actor = who if isinstance(who, str) else "anonymous"
     details: dict[str, Any] = {} if isinstance(who, str) else {"presented": who}
+    # Whether a key exists, is locked or has another secret is never told apart in the answer.
+    code = INVALID_KEY if reason in SECRET_FAILURES else reason
     error = (
         TooManyRequests("rate_limited", "too many failed attempts", retry_after=wait)
         if wait
-        else Unauthorized(reason, "invalid API key")
+        else Unauthorized(code, "invalid API key")
     )
     if wait:
         details["after"] = reason
-    await deny(state, info, error, actor=actor, action=MINT, details=details)
+    await deny(state, info, error, actor=actor, action=MINT, details=details, reason=None if wait else reason)
 
 
 def _ceiling_violations(key: ApiKeyRow, principal: PrincipalRow, scopes: list[str], resource: str) -> str | None:
     if check_ceiling(scopes, loads_list(principal.max_scopes)):
         return "scope_exceeds_principal_ceiling"
-    if check_ceiling(scopes, loads_list(key.allowed_scopes)):
+    # A key's own list is never "unlimited": missing or empty grants nothing (keys from older versions).
+    if check_ceiling(scopes, loads_list(key.allowed_scopes) or []):
         return "scope_not_allowed_for_key"
     if check_ceiling([resource], loads_list(principal.max_resources)):
         return "resource_exceeds_principal_ceiling"
@@ -190,6 +208,7 @@ async def _issue(
     parent: IssuedTokenRow | None,
     act: dict[str, Any] | None,
     last_used: datetime | None = None,
+    details: dict[str, Any] | None = None,
 ) -> Minted:
     now = state.now()
     txn = parent.txn if parent is not None else info.trace_id
@@ -207,163 +226,64 @@ async def _issue(
         act=act,
     )
     async with state.db.transaction() as s:
-        if parent is None and (last_used is None or (state.now_dt() - last_used).total_seconds() >= 60):
-            await s.execute(update(ApiKeyRow).where(ApiKeyRow.key_id == key_id).values(last_used_at=state.now_dt()))
-        await s.execute(
-            insert(IssuedTokenRow).values(
-                jti=claims["jti"],
-                principal_id=principal_id,
-                key_id=key_id,
-                parent_jti=None if parent is None else parent.jti,
-                depth=0 if parent is None else parent.depth + 1,
-                audience=aud,
-                scope=claims["scope"],
-                resource=resource,
-                txn=txn,
-                issued_at=datetime.fromtimestamp(now, UTC),
-                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        refused = await _recheck(s, key_id, resource)
+        if refused is None:
+            if parent is None and (last_used is None or (state.now_dt() - last_used).total_seconds() >= 60):
+                await s.execute(update(ApiKeyRow).where(ApiKeyRow.key_id == key_id).values(last_used_at=state.now_dt()))
+            await s.execute(
+                insert(IssuedTokenRow).values(
+                    jti=claims["jti"],
+                    principal_id=principal_id,
+                    key_id=key_id,
+                    parent_jti=None if parent is None else parent.jti,
+                    depth=0 if parent is None else parent.depth + 1,
+                    audience=aud,
+                    scope=claims["scope"],
+                    resource=resource,
+                    txn=txn,
+                    issued_at=datetime.fromtimestamp(now, UTC),
+                    expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+                )
             )
-        )
-        await record(
-            state,
-            info,
-            actor=actor,
-            action=action,
-            result="allow",
-            resource=resource,
-            session=s,
-            details={
-                "jti": claims["jti"],
-                "key_id": key_id,
-                "aud": aud,
-                "scopes": scopes,
-                "ttl": ttl,
-                "parent_jti": None if parent is None else parent.jti,
-            },
-        )
+            await record(
+                state,
+                info,
+                actor=actor,
+                action=action,
+                result="allow",
+                resource=resource,
+                session=s,
+                details={
+                    "jti": claims["jti"],
+                    "key_id": key_id,
+                    "aud": aud,
+                    "scopes": scopes,
+                    "ttl": ttl,
+                    "parent_jti": None if parent is None else parent.jti,
+                    **({"label": details["label"]} if details and "label" in details else {}),
+                },
+            )
+    if refused is not None:
+        await deny(state, info, refused, actor=actor, action=action, resource=resource, details={"key_id": key_id})
     return Minted(token, claims)
 
 
-async def exchange(
-    state: BrokerState,
-    info: RequestInfo,
-    *,
-    subject_token: str,
-    audience: str,
-    scopes: list[str],
-    resource: str,
-    ttl_seconds: int | None,
-    actor_name: str | None,
-) -> Minted:
-    """RFC 8693: derive a job-scoped token. Scopes only narrow, exp never exceeds the parent's."""
-    try:
-        parent_claims = state.verify_own_token(subject_token)
-    except VerificationError as exc:
-        await deny(
-            state,
-            info,
-            Unauthorized(f"subject_{exc.code}", "invalid subject_token"),
-            actor="anonymous",
-            action=EXCHANGE,
-        )
-    actor = f"principal:{parent_claims['sub']}"
-    details: dict[str, Any] = {"parent_jti": parent_claims["jti"]}
-    async with state.db.transaction() as s:
-        reason = await token_is_active(s, parent_claims, state.now())
-        parent = await s.get(IssuedTokenRow, parent_claims["jti"])
-        key = await s.get(ApiKeyRow, str(parent_claims["client_id"]))
-        principal = await s.get(PrincipalRow, str(parent_claims["sub"]))
-    if reason is not None or parent is None or key is None or principal is None:
-        await deny(
-            state,
-            info,
-            Unauthorized(f"subject_{reason or 'unknown'}", "invalid subject_token"),
-            actor=actor,
-            action=EXCHANGE,
-            details=details,
-        )
-    parent_scopes = str(parent_claims["scope"]).split()
-    if EXCHANGE_SCOPE not in parent_scopes:
-        await deny(
-            state,
-            info,
-            Forbidden("exchange_not_allowed", f"subject_token lacks {EXCHANGE_SCOPE}"),
-            actor=actor,
-            action=EXCHANGE,
-            details=details,
-        )
-    if parent.depth + 1 > MAX_DEPTH:
-        await deny(
-            state,
-            info,
-            BadRequest("chain_too_deep", f"delegation chains are at most {MAX_DEPTH} deep"),
-            actor=actor,
-            action=EXCHANGE,
-            details=details,
-        )
-    remaining = int(parent_claims["exp"]) - state.now()
-    ttl = remaining if ttl_seconds is None else ttl_seconds
-    try:
-        aud, wanted, res = _validate(state, audience, scopes, resource, ttl)
-        act_sub = validate_resource(actor_name) if actor_name else None
-    except (BadRequest, ScopeError) as exc:
-        err = exc if isinstance(exc, BadRequest) else BadRequest("invalid_request", str(exc))
-        await deny(state, info, err, actor=actor, action=EXCHANGE, details=details)
-    if check_ceiling(wanted, parent_scopes):
-        await deny(
-            state,
-            info,
-            Forbidden("scope_not_narrowing", "scopes may only narrow"),
-            actor=actor,
-            action=EXCHANGE,
-            details={**details, "scopes": wanted},
-        )
-    if res != parent_claims["resource"]:
-        # Like scopes, the resource only narrows: a token bound to one resource must not yield one for another.
-        await deny(
-            state,
-            info,
-            Forbidden("resource_not_narrowing", "the resource must be the subject_token's resource"),
-            actor=actor,
-            action=EXCHANGE,
-            resource=res,
-            details=details,
-        )
-    violation = _ceiling_violations(key, principal, wanted, res)
-    if violation:
-        await deny(
-            state,
-            info,
-            Forbidden(violation, "request exceeds the principal's ceiling"),
-            actor=actor,
-            action=EXCHANGE,
-            resource=res,
-            details=details,
-        )
-    ttl = min(ttl, remaining)
-    if ttl < 1:
-        await deny(
-            state,
-            info,
-            Unauthorized("subject_expired", "invalid subject_token"),
-            actor=actor,
-            action=EXCHANGE,
-            details=details,
-        )
-    act: dict[str, Any] = {"sub": act_sub or str(parent_claims["sub"])}
-    if "act" in parent_claims:
-        act["act"] = parent_claims["act"]
-    return await _issue(
-        state,
-        info,
-        actor=actor,
-        action=EXCHANGE,
-        principal_id=principal.id,
-        key_id=key.key_id,
-        aud=aud,
-        scopes=wanted,
-        resource=res,
-        ttl=ttl,
-        parent=parent,
-        act=act,
+async def _recheck(s: AsyncSession, key_id: str, resource: str) -> BrokerError | None:
+    """In the issuing transaction, with the key's row locked: a key revoked meanwhile mints nothing
+    (its revocation either sees this token or is seen here), and neither does a resource whose
+    secrets are all deleted."""
+    gone = (
+        select(func.min(case((SecretRow.deleted_at.is_(None), 0), else_=1)))
+        .where(SecretRow.resource == resource)
+        .scalar_subquery()
     )
+    row = (
+        await s.execute(
+            select(ApiKeyRow.revoked_at, gone).where(ApiKeyRow.key_id == key_id).with_for_update(of=ApiKeyRow)
+        )
+    ).first()
+    if row is None or row[0] is not None:
+        return Unauthorized("key_revoked", "invalid API key")
+    if row[1] == 1:
+        return Forbidden("resource_deleted", "every secret of that resource is deleted")
+    return None

@@ -76,6 +76,9 @@ async def create_key(state: BrokerState, info: RequestInfo, req: KeyRequest) -> 
             action=action,
         )
     try:
+        if not req.scopes:
+            # Deny by default: a key names what it may mint; a key that names nothing grants nothing.
+            raise BadRequest("scopes_required", "a key must name the scopes it may mint")
         max_scopes, max_resources = _clean(req.max_scopes, req.max_resources)
         scopes, resources = _clean(req.scopes, req.resources)
     except BadRequest as exc:
@@ -209,3 +212,10 @@ async def ceiling_resources(state: BrokerState, principal_id: str) -> list[str] 
     async with state.db.transaction() as s:
         p = await s.get(PrincipalRow, principal_id)
     return [] if p is None else loads_list(p.max_resources)
+
+
+async def name_and_id(state: BrokerState, ident: str) -> set[str]:
+    """The name and the id of the principal ``ident`` names (either); just ``ident`` if none does."""
+    async with state.db.transaction() as s:
+        row = await s.scalar(select(PrincipalRow).where((PrincipalRow.name == ident) | (PrincipalRow.id == ident)))
+    return {ident} if row is None else {row.name, row.id}

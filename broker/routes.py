@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Header, Query, Request
+from fastapi import APIRouter, Depends, Form, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from broker import admin, lifecycle, minting, principals, vault
+from broker import admin, exchange, lifecycle, minting, principals, vault
 from broker.errors import BadRequest
 from broker.guard import RequestInfo, bearer, limit_ip, require_admin, require_token
 from broker.state import BrokerState
@@ -40,6 +40,7 @@ ACTIONS = {
     "principal_disable": "principal.disable",
     "audit": "audit.query",
     "rotate_signing": "signing_key.rotate",
+    "revoke_signing": "signing_key.revoke",
     "rotate_master": "master_key.rotate",
     "rotate_data_key": "data_key.rotate",
     "rotation": "data_key.status",
@@ -48,8 +49,13 @@ ACTIONS = {
 }
 
 
+MAX_ID = 2**63 - 1  # the largest id the database stores; larger ones are refused, not passed on
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Request bodies: unknown members refused, and no coercion ("900", 900.0 and true are not 900)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Ctx:
@@ -63,7 +69,11 @@ class Ctx:
         # those refusals are recorded under the same action as the request's other outcomes.
         route = getattr(request.scope.get("route"), "name", "")
         self.act(ACTIONS.get(route, request.url.path[:64]))
-        limit_ip(self.state, self.info)
+        # A request that presents a key or token is limited by that credential's own budget (per key),
+        # so one key's flood does not throttle the other keys behind the same address. A failed
+        # credential is charged to the address (guard.require_token, minting._fail).
+        if request.headers.get("authorization") is None:
+            limit_ip(self.state, self.info)
 
     def act(self, action: str, actor: str = "anonymous") -> None:
         self.request.state.action, self.request.state.actor = action, actor
@@ -146,21 +156,26 @@ async def token_exchange(
     audience: Annotated[str, Form()],
     resource: Annotated[str, Form()],
     scope: Annotated[str, Form()],
-    ttl_seconds: Annotated[int | None, Form()] = None,
-    actor: Annotated[str | None, Form()] = None,
+    ttl_seconds: Annotated[str | None, Form(pattern=r"^-?[0-9]{1,6}$")] = None,
+    actor: Annotated[str | None, Form(max_length=128)] = None,
+    actor_token: Annotated[str | None, Form(max_length=16384)] = None,
+    actor_token_type: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
     ctx.act(minting.EXCHANGE)
     if grant_type != TOKEN_EXCHANGE or subject_token_type != ACCESS_TOKEN_TYPE:
         raise BadRequest("unsupported_grant_type", "expected an RFC 8693 token exchange of an access token")
-    minted = await minting.exchange(
+    if (actor_token is None) != (actor_token_type is None) or actor_token_type not in (None, ACCESS_TOKEN_TYPE):
+        raise BadRequest("invalid_request", "actor_token and actor_token_type go together (an access token)")
+    minted = await exchange.exchange(
         ctx.state,
         ctx.info,
         subject_token=subject_token,
         audience=audience,
         scopes=scope.split(),
         resource=resource,
-        ttl_seconds=ttl_seconds,
-        actor_name=actor,
+        ttl_seconds=None if ttl_seconds is None else int(ttl_seconds),
+        label=actor,
+        actor_token=actor_token,
     )
     return JSONResponse(
         _token_response(minted, issued_token_type=ACCESS_TOKEN_TYPE), headers={"Cache-Control": "no-store"}
@@ -179,6 +194,7 @@ async def introspect(
     authorization: Authorization = None,
 ) -> dict[str, Any]:
     """RFC 7662. The caller authenticates: the admin token, or a token with ``tokens.introspect``."""
+    viewer: str | None = None
     if x_admin_token is not None or authorization is None:
         await ctx.admin("token.introspect", x_admin_token)
         caller = "admin"
@@ -187,8 +203,8 @@ async def introspect(
         claims = await require_token(
             ctx.state, ctx.info, authorization, scopes=[INTROSPECT_SCOPE], action="token.introspect"
         )
-        caller = f"principal:{claims['sub']}"
-    return await lifecycle.introspect(ctx.state, ctx.info, body.token, caller=caller)
+        caller, viewer = f"principal:{claims['sub']}", str(claims["sub"])
+    return await lifecycle.introspect(ctx.state, ctx.info, body.token, caller=caller, viewer=viewer)
 
 
 class RevokeToken(Strict):
@@ -325,24 +341,29 @@ async def audit(
     action: str | None = None,
     result: str | None = None,
     trace_id: str | None = None,
-    before: int | None = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     await ctx.admin("audit.query", x_admin_token)
+    actors: list[str | None] = [principal]
     if principal is not None and ":" not in principal:
-        principal = f"principal:{principal}"
+        # Rows name a principal by name (mints) or by id (token use): ask for both.
+        actors = [*sorted({f"principal:{x}" for x in await principals.name_and_id(ctx.state, principal)})]
     async with ctx.state.db.transaction() as s:
-        rows = await audit_log.query(
-            s,
-            since=since,
-            until=until,
-            actor=principal,
-            action=action,
-            result=result,
-            trace_id=trace_id,
-            before_seq=before,
-            limit=limit,
-        )
+        rows = []
+        for actor in actors:
+            rows += await audit_log.query(
+                s,
+                since=since,
+                until=until,
+                actor=actor,
+                action=action,
+                result=result,
+                trace_id=trace_id,
+                before_seq=before,
+                limit=limit,
+            )
+    rows = sorted(rows, key=lambda r: r.seq, reverse=True)[:limit]
     items = [
         {
             "seq": r.seq,
@@ -367,6 +388,19 @@ async def rotate_signing(ctx: CtxDep, x_admin_token: AdminToken = None) -> dict[
     return await admin.rotate_signing_key(ctx.state, ctx.info)
 
 
+class RevokeSigningKey(Strict):
+    reason: str = Field(default="compromised", max_length=64, pattern=r"^[a-z0-9_.-]{1,64}$")
+
+
+@router.post("/admin/signing-key/{kid}/revoke")
+async def revoke_signing(
+    kid: Annotated[str, Path(max_length=64)], body: RevokeSigningKey, ctx: CtxDep, x_admin_token: AdminToken = None
+) -> dict[str, Any]:
+    """Emergency revocation of a signing key, effective at once."""
+    await ctx.admin("signing_key.revoke", x_admin_token)
+    return await admin.revoke_signing_key(ctx.state, ctx.info, kid, body.reason)
+
+
 @router.post("/admin/master-key/rotate")
 async def rotate_master(ctx: CtxDep, x_admin_token: AdminToken = None) -> dict[str, Any]:
     await ctx.admin("master_key.rotate", x_admin_token)
@@ -380,7 +414,9 @@ async def rotate_data_key(domain: str, ctx: CtxDep, x_admin_token: AdminToken = 
 
 
 @router.get("/admin/rotations/{rid}")
-async def rotation(rid: int, ctx: CtxDep, x_admin_token: AdminToken = None) -> dict[str, Any]:
+async def rotation(
+    rid: Annotated[int, Path(ge=1, le=MAX_ID)], ctx: CtxDep, x_admin_token: AdminToken = None
+) -> dict[str, Any]:
     await ctx.admin("data_key.status", x_admin_token)
     return await admin.rotation_status(ctx.state, rid)
 

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from broker.config import BrokerConfig
 from broker.errors import Unavailable
 from broker.ratelimit import RateLimiter
+from broker.signing import PUBLISHED_STATES, SigningSet, load_rows
 from broker.tokens import SigningKey
 from broker.verify import KeySet, verify_token
 from storage.audit import AuditLog
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
 from storage.db import Database
+from storage.flood_trace import FloodTrace
 from storage.models import SigningKeyRow
 
 Clock = Callable[[], float]
@@ -42,14 +43,14 @@ class BrokerState:
     clock: Clock = time.time
     unsealed: Unsealed | None = None
     sealed_reason: str = "not started"
-    signing: dict[str, SigningKey] = field(default_factory=dict)
-    active_kid: str | None = None
-    keyset: KeySet = field(default_factory=lambda: KeySet.from_jwks({"keys": []}))
-    jwks_doc: dict[str, object] = field(default_factory=lambda: {"keys": []})
+    signing_set: SigningSet = field(default_factory=SigningSet)
     background: set[asyncio.Task[None]] = field(default_factory=set)
     ip_limiter: RateLimiter = field(init=False)
     key_limiter: RateLimiter = field(init=False)
     fail_limiter: RateLimiter = field(init=False)
+    flood: FloodTrace | None = None  # aggregated rows for 429s and unknown routes (set by the app)
+    # Sealed, there is no keyring: refusals are still recorded, with sensitive values withheld.
+    sealed_audit: AuditLog = field(default_factory=lambda: AuditLog(lambda _value: "withheld-while-sealed"))
 
     def __post_init__(self) -> None:
         c = self.config
@@ -74,38 +75,51 @@ class BrokerState:
 
     def seal(self, reason: str) -> None:
         self.unsealed = None
-        self.signing.clear()
-        self.active_kid = None
+        self.signing_set = SigningSet()
         self.sealed_reason = reason
 
+    def current_keys(self) -> SigningSet:
+        """The signing set now: a key past its retirement time is gone at once, reload or not."""
+        current = self.signing_set.at(self.clock())
+        if current is not self.signing_set:
+            self.signing_set = current
+        return current
+
+    @property
+    def signing(self) -> dict[str, SigningKey]:
+        return self.current_keys().signing
+
+    @property
+    def active_kid(self) -> str | None:
+        return self.current_keys().active_kid
+
+    @property
+    def keyset(self) -> KeySet:
+        return self.current_keys().keyset
+
+    @property
+    def jwks_doc(self) -> dict[str, object]:
+        return self.current_keys().jwks_doc
+
     def active_signing_key(self) -> SigningKey:
-        if self.active_kid is None:
+        keys = self.current_keys()
+        if keys.active_kid is None:
             raise Unavailable("no_signing_key", "no active signing key")
-        return self.signing[self.active_kid]
+        return keys.signing[keys.active_kid]
 
     async def load_signing_keys(self) -> None:
-        """Load every published signing key; the JWKS and the broker's own verifier follow it."""
+        """Reload the published keys and mark the ones past their time retired (run on a schedule)."""
         unsealed = self.keys()
-        from storage.models.broker import ENCRYPTED
-
-        spec = ENCRYPTED[0]
         now = self.now_dt()
         async with self.db.transaction() as s:
-            rows = (await s.scalars(select(SigningKeyRow).where(SigningKeyRow.state != "retired"))).all()
-        signing: dict[str, SigningKey] = {}
-        active: str | None = None
-        published: list[dict[str, object]] = []
-        for row in rows:
-            if row.state == "retiring" and row.unpublish_after is not None and row.unpublish_after <= now:
-                continue
-            pem = unsealed.cipher.decrypt(spec.domain, spec.context({"kid": row.kid}), row.private_key)
-            signing[row.kid] = SigningKey.from_pem(row.kid, pem, int(row.created_at.timestamp()))
-            published.append(json.loads(row.public_jwk))
-            if row.state == "active":
-                active = row.kid
-        self.signing, self.active_kid = signing, active
-        self.jwks_doc = {"keys": published}
-        self.keyset = KeySet.from_jwks(self.jwks_doc)
+            await s.execute(
+                update(SigningKeyRow)
+                .where(SigningKeyRow.state == "retiring", SigningKeyRow.unpublish_after <= now)
+                .values(state="retired")
+            )
+            rows = (await s.scalars(select(SigningKeyRow).where(SigningKeyRow.state.in_(PUBLISHED_STATES)))).all()
+            loaded = load_rows(unsealed.cipher, rows, now)
+        self.signing_set = loaded
 
     def verify_own_token(self, token: str) -> dict[str, Any]:
         """Verify a token addressed to the broker itself (its own audience). Raises VerificationError."""

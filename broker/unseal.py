@@ -84,17 +84,16 @@ async def ensure_signing_key(state: BrokerState) -> None:
             add_signing_key(state, s)
 
 
-def add_signing_key(state: BrokerState, session: AsyncSession) -> SigningKey:
+def add_signing_key(state: BrokerState, session: AsyncSession) -> tuple[SigningKey, SigningKeyRow]:
     unsealed = state.keys()
     key = SigningKey.generate(state.now())
     spec = ENCRYPTED[0]
-    session.add(
-        SigningKeyRow(
-            kid=key.kid,
-            private_key=unsealed.cipher.encrypt(spec.domain, spec.context({"kid": key.kid}), key.private_pem()),
-            public_jwk=json.dumps(key.public_jwk(), sort_keys=True),
-            state="active",
-            created_at=state.now_dt(),
-        )
+    row = SigningKeyRow(
+        kid=key.kid,
+        private_key=unsealed.cipher.encrypt(spec.domain, spec.context({"kid": key.kid}), key.private_pem()),
+        public_jwk=json.dumps(key.public_jwk(), sort_keys=True),
+        state="active",
+        created_at=state.now_dt(),
     )
-    return key
+    session.add(row)
+    return key, row

@@ -29,7 +29,7 @@ from storage.crypto.field import open_sealed, seal
 from storage.models import SecretRow, SecretVersionRow
 from storage.models.broker import ENCRYPTED
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")  # fullmatch: "$" would accept a final newline
 _DEK_COLUMN = ENCRYPTED[1]
 _VALUE_KID = "secret-dek"
 READ_SCOPE = "secrets.read"
@@ -52,7 +52,7 @@ def _aad(secret: SecretRow, version_id: str, version: int) -> bytes:
 
 
 def _check_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise BadRequest("invalid_name", "secret names are 1-128 of A-Z a-z 0-9 . _ : @ -")
     return name
 
@@ -302,15 +302,19 @@ async def read(state: BrokerState, info: RequestInfo, authorization: str | None,
         if secret is not None and claims.get("resource") != (secret.resource or f"secret:{secret.name}"):
             secret = None
         if secret is not None:
+            # The newest version, not the pointer's: versions only grow, so a pointer moved back in
+            # the database (to serve an old value) no longer matches and the read is refused.
             row = await s.scalar(
-                select(SecretVersionRow).where(
-                    SecretVersionRow.secret_id == secret.id,
-                    SecretVersionRow.version == secret.current_version,
-                )
+                select(SecretVersionRow)
+                .where(SecretVersionRow.secret_id == secret.id)
+                .order_by(SecretVersionRow.version.desc())
+                .limit(1)
             )
             try:
                 if row is None:
                     raise DecryptionFailed("the current version row is missing")
+                if row.version != secret.current_version:
+                    raise DecryptionFailed("the version pointer is not the newest version (rolled back?)")
                 value = _decrypt_version(state, secret, row)
             except CryptoError as exc:
                 # Tampered, swapped or unreadable ciphertext: refuse (audited), never crash or leak.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,24 +11,32 @@ from urllib.parse import urlencode
 
 import structlog
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import Scope
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from agent.services import AgentServices
 from storage.crypto.keyring import Keyring
 from storage.db import Database
+from storage.flood_trace import FloodTrace
+from storage.http_guard import Limits, RequestGuard
+from web.auditing import ANONYMOUS, client_ip
 from web.config import ConsoleConfig
 from web.data import ConsoleData
-from web.errors import AuditUnavailable, ConsoleError, NotAuthenticated
+from web.errors import AuditUnavailable, ConsoleError, NotAuthenticated, RateLimited
 from web.guard import guard, wants_html
 from web.routes import approvals, audit, auth, chat, connect, home, integrations, jobs, secrets, sessions
 from web.security import SecurityHeaders
 from web.state import Console
 
 log = structlog.get_logger("aegis.web")
+# Body limits before parsing: small for the sign-in routes, larger for the pages that take text.
+LIMITS = Limits(max_body=256 * 1024, route_body={"/auth/*": 8 * 1024})
 STATIC = Path(__file__).parent / "static"
 
 Parts = Callable[[], Mapping[str, Mapping[str, Any]]]
@@ -50,6 +59,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        flood_trace = getattr(_app.state, "flood", None)
+        if isinstance(flood_trace, FloodTrace):
+            try:
+                await flood_trace.flush()
+            except AuditUnavailable:
+                log.error("could not write the last flood summaries")
         await chat.close_turns(_app.state)
         await db.dispose()
 
@@ -89,9 +104,43 @@ def create_app(
     for module in (auth, home, sessions, audit, chat, approvals, integrations, connect, secrets, jobs):
         app.include_router(module.router)
     app.mount("/static", ShellStatic(directory=STATIC), name="static")
-    app.add_exception_handler(ConsoleError, _console_error)  # type: ignore[arg-type]
 
-    # add_middleware: the last added runs first, so proxy headers are resolved before anything else.
+    console_state: Console = app.state.console
+
+    async def flood_row(kind: str, source: str, count: int, first: bool, ctx: object) -> None:
+        assert isinstance(ctx, _FloodContext)
+        details = {**ctx.details, "aggregated": True}
+        if not first:
+            details.update(count=count, summary=True)
+        await console_state.auditor.commit(
+            ctx.request, actor=ANONYMOUS, action=kind, result="denied", reason=ctx.reason, details=details
+        )
+
+    flood = app.state.flood = FloodTrace(flood_row, clock=config.clock)
+
+    async def console_error(request: Request, exc: ConsoleError) -> Response:
+        if isinstance(exc, RateLimited):
+            # 429s leave a trace in aggregate: the first of a window, then its count.
+            await _note(flood, request, "http.rate_limited", exc.code)
+        return await _console_error(request, exc)
+
+    async def not_found(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code in (404, 405):
+            await _note(flood, request, "http.unknown_route", "not_found" if exc.status_code == 404 else "bad_method")
+        return await http_exception_handler(request, exc)
+
+    app.add_exception_handler(ConsoleError, console_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, not_found)  # type: ignore[arg-type]
+
+    async def rejected(scope: Scope, status: int, code: str) -> None:
+        details = {"method": scope.get("method"), "status": status}
+        await console_state.auditor.commit(
+            Request(scope), actor=ANONYMOUS, action="http.request", result="denied", reason=code, details=details
+        )
+
+    # add_middleware: the last added runs first, so proxy headers are resolved before anything else,
+    # and the security headers wrap every answer, the limits' refusals and 500s included.
+    app.add_middleware(RequestGuard, limits=LIMITS, on_reject=rejected, trace=lambda _scope: uuid.uuid4().hex)
     app.add_middleware(SecurityHeaders)
     if config.trusted_proxies:
         # Only these peers may set X-Forwarded-For/-Proto; anyone else's are ignored.
@@ -122,3 +171,17 @@ async def _console_error(request: Request, exc: ConsoleError) -> Response:
         return RedirectResponse("/login", status_code=303)
     headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
     return JSONResponse({"error": exc.code}, status_code=exc.status, headers=headers)
+
+
+class _FloodContext:
+    def __init__(self, request: Request, reason: str, details: dict[str, Any]) -> None:
+        self.request, self.reason, self.details = request, reason, details
+
+
+async def _note(flood: FloodTrace, request: Request, kind: str, reason: str) -> None:
+    source = client_ip(request) or "unknown"
+    details: dict[str, Any] = {"path": request.url.path[:128], "method": request.method}
+    try:
+        await flood.note(kind, source, _FloodContext(request, reason, details))
+    except AuditUnavailable:
+        log.error("could not write a flood trace row", kind=kind)

@@ -87,6 +87,21 @@ def rotate_signing_key() -> None:
     typer.echo(f"active signing key: {out['active_kid']} (retiring: {', '.join(out['retiring']) or 'none'})")
 
 
+@app.command("revoke-signing-key")
+def revoke_signing_key(
+    kid: str,
+    reason: str = typer.Option("compromised", help="Recorded in the audit log (a-z 0-9 _ . -)"),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation"),
+) -> None:
+    """Emergency: stop trusting a signing key now. Its live tokens are revoked; the active one is replaced."""
+    if not yes:
+        typer.confirm(f"Revoke signing key {kid} and every live token it signed?", abort=True)
+    out = with_client(lambda c: c.revoke_signing_key(kid, reason))
+    typer.echo(
+        f"revoked {out['revoked']}; active signing key: {out['active_kid']}; {out['tokens_revoked']} tokens revoked"
+    )
+
+
 @app.command("rotate-master-key")
 def rotate_master_key(yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation")) -> None:
     """Re-wrap every data key under a new master key file. Back up the new file afterwards."""

@@ -16,16 +16,19 @@ principals_app = typer.Typer(help="Broker principals and their ceilings.", no_ar
 @keys_app.command()
 def create(
     principal: str = typer.Argument(..., help="Principal name; created if new"),
-    scope: list[str] = typer.Option([], "--scope", help="A scope this key may mint (repeat)"),
+    scope: list[str] = typer.Option([], "--scope", help="A scope this key may mint (repeat; at least one)"),
     resource: list[str] = typer.Option([], "--resource", help="A resource this key may mint for (repeat)"),
     max_scope: list[str] | None = typer.Option(None, "--max-scope", help="New principal's scope ceiling"),
     max_resource: list[str] | None = typer.Option(None, "--max-resource", help="New principal's resource ceiling"),
     expires_in_days: int = typer.Option(90, min=1, max=365),
 ) -> None:
     """Create an API key. It is shown once: store it where the service reads its secrets."""
+    if not scope:
+        typer.echo("name at least one --scope: a key without scopes grants nothing", err=True)
+        raise typer.Exit(2)
     body: dict[str, Any] = {
         "principal": principal,
-        "scopes": scope or None,
+        "scopes": scope,
         "resources": resource or None,
         "max_scopes": max_scope,
         "max_resources": max_resource,

@@ -2,8 +2,9 @@
 
 The scheduler holds a parent token (audience ``aegis``, scope ``tokens.exchange`` plus the sync
 scopes, bound to the integration's MCP resource). For each run, :class:`JobTokens` exchanges it for
-a short-lived child token narrowed to the one integration, with ``act.sub = job:<job_id>``, so the
-gateway's and the MCP server's audit logs name the job that acted. Scopes and resource only narrow.
+a short-lived child token narrowed to the one integration. ``act.sub`` is the scheduler's principal
+(the broker puts the authenticated caller there, never a supplied name); the job's name
+``job:<job_id>`` is recorded in the broker's audit row of the exchange. Scopes and resource only narrow.
 """
 
 from __future__ import annotations

@@ -19,6 +19,24 @@ from broker.state import BrokerState
 from storage.crypto.master import generate_master_key_file
 from storage.db import Database
 
+# What a test key may mint unless the test names its scopes (keys must name them).
+TEST_SCOPES = [
+    "secrets.read",
+    "secrets.write",
+    "secrets.list",
+    "secrets.readwrite",
+    "secret.read",
+    "repo.read",
+    "mail.send",
+    "mail.read",
+    "datakeys.read",
+    "tokens.exchange",
+    "tokens.introspect",
+    "ssh.exec",
+    "a.b",
+    "c.d",
+]
+
 
 @dataclass
 class FakeClock:
@@ -46,6 +64,9 @@ class Broker:
         return {"X-Admin-Token": self.admin_token}
 
     async def create_key(self, principal: str = "svc", **body: Any) -> dict[str, Any]:
+        if "scopes" not in body:
+            ceiling = body.get("max_scopes")
+            body["scopes"] = TEST_SCOPES if ceiling is None else ceiling
         r = await self.http.post("/v1/keys", json={"principal": principal, **body}, headers=self.admin)
         assert r.status_code == 201, r.text
         out: dict[str, Any] = r.json()

@@ -44,7 +44,10 @@ async def test_exchange_derives_a_narrower_token(broker: Broker) -> None:
     pclaims = await verify(broker, parent)
     child, claims = await _child(broker, parent, scope="secrets.read", actor="agent:job-1")
     assert claims["scope"] == "secrets.read"
-    assert claims["act"] == {"sub": "agent:job-1"}
+    # act names the authenticated caller (the subject's holder), never the name it supplied.
+    assert claims["act"] == {"sub": pclaims["sub"]}
+    row = (await broker.audit(action=EXCHANGE))[0]
+    assert details(row)["label"] == "agent:job-1"
     assert (claims["sub"], claims["client_id"], claims["txn"]) == (pclaims["sub"], pclaims["client_id"], pclaims["txn"])
     assert claims["jti"] != pclaims["jti"]
     assert (await read_secret(broker, "db-pass", child)).json()["value"] == "exchange-canary-91"
@@ -91,8 +94,9 @@ async def test_act_chain_nests_and_depth_is_capped(broker: Broker) -> None:
     parent = await _parent(broker)
     child, c1 = await _child(broker, parent, scope=BOTH, actor="agent:planner")
     grandchild, c2 = await _child(broker, child, scope=BOTH, actor="agent:worker")
-    assert c1["act"] == {"sub": "agent:planner"}
-    assert c2["act"] == {"sub": "agent:worker", "act": {"sub": "agent:planner"}}
+    me = c1["sub"]
+    assert c1["act"] == {"sub": me}
+    assert c2["act"] == {"sub": me, "act": {"sub": me}}
     r = await exchange(broker, grandchild, scope="secrets.read", actor="agent:third")
     await assert_denied(broker, r, 400, "chain_too_deep", EXCHANGE)
     await assert_denied(broker, await exchange(broker, child, actor="not an actor"), 400, "invalid_request", EXCHANGE)
@@ -150,3 +154,19 @@ async def test_a_child_for_another_audience_is_not_accepted_by_the_broker(broker
     child, claims = await _child(broker, parent, audience="billing")
     assert claims["aud"] == "billing"
     await assert_denied(broker, await read_secret(broker, "db-pass", child), 401, "token_bad_audience", "secret.read")
+
+
+async def test_an_actor_token_of_another_principal_needs_may_act(broker: Broker) -> None:
+    parent = await _parent(broker)
+    other = (await broker.create_key("other"))["api_key"]
+    actor_token = await token_for(broker, other, scopes=["secrets.read"])
+    fields = {"actor_token": actor_token, "actor_token_type": "urn:ietf:params:oauth:token-type:access_token"}
+    r = await exchange(broker, parent, **fields)
+    row = await assert_denied(broker, r, 403, "actor_not_allowed", EXCHANGE)
+    assert details(row)["actor"] == (await verify(broker, actor_token))["sub"]
+    # The subject's own principal may present itself as the actor.
+    own = await token_for(broker, (await broker.create_key("svc"))["api_key"], scopes=["secrets.read"])
+    _, claims = await _child(broker, parent, **{**fields, "actor_token": own})
+    assert claims["act"] == {"sub": (await verify(broker, own))["sub"]}
+    r = await exchange(broker, parent, actor_token=own)
+    await assert_denied(broker, r, 400, "invalid_request", EXCHANGE)

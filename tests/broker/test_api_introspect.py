@@ -134,6 +134,25 @@ async def test_inactive_tokens_answer_only_active_false(broker: Broker, case: Ca
 
 async def test_introspection_rejects_oversized_and_extra_fields(broker: Broker) -> None:
     r = await broker.http.post("/v1/introspect", json={"token": "a" * 20000}, headers=broker.admin)
-    await assert_denied(broker, r, 400, "invalid_request", ACTION)
+    await assert_denied(broker, r, 413, "body_too_large", "http.request")
     r = await broker.http.post("/v1/introspect", json={"token": "x", "hint": "y"}, headers=broker.admin)
     await assert_denied(broker, r, 400, "invalid_request", ACTION)
+
+
+async def test_a_principal_sees_only_tokens_it_may_see(broker: Broker) -> None:
+    alice = await broker.create_key("alice")
+    mallory = await broker.create_key("mallory")
+    alices = await token_for(broker, alice["api_key"], scopes=["secrets.read"])
+    for_mallory = await token_for(broker, alice["api_key"], aud="mallory")
+    spy = await token_for(broker, mallory["api_key"], scopes=["tokens.introspect"], resource="service:gateway")
+    r = await broker.http.post("/v1/introspect", json={"token": alices}, headers=bearer(spy))
+    assert r.status_code == 200 and r.json() == {"active": False}
+    row = await broker.last_audit()
+    assert (row["action"], row["result"], row["reason"]) == (ACTION, "deny", "not_visible")
+    assert_clean(broker, r.text)
+    # A token addressed to mallory (a resource server checking what it was handed) is visible.
+    r = await broker.http.post("/v1/introspect", json={"token": for_mallory}, headers=bearer(spy))
+    assert r.json()["active"] is True and r.json()["aud"] == "mallory"
+    # The admin sees everything.
+    r = await broker.http.post("/v1/introspect", json={"token": alices}, headers=broker.admin)
+    assert r.json()["active"] is True

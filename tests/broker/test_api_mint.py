@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from broker.verify import VerificationError
-from tests.broker.conftest import Broker
+from tests.broker.conftest import Broker, FakeClock
 from tests.broker.test_api_support import (
     assert_clean,
     assert_denied,
@@ -15,6 +16,7 @@ from tests.broker.test_api_support import (
     bearer,
     details,
     jwks,
+    running_broker,
     unknown_key,
     unverified,
     verify,
@@ -93,7 +95,11 @@ async def test_scopes_beyond_the_principal_ceiling_are_forbidden(broker: Broker)
 
 
 async def test_an_empty_ceiling_denies_everything(broker: Broker) -> None:
-    key = await _key(broker, max_scopes=[], max_resources=[])
+    key = await _key(broker)
+    r = await broker.http.put(
+        "/v1/principals/svc/policy", json={"max_scopes": [], "max_resources": []}, headers=broker.admin
+    )
+    assert r.status_code == 200, r.text
     for scopes in (["secrets.read"], ["repo.read"], ["tokens.exchange"]):
         r = await broker.mint(key, scopes=scopes)
         await assert_denied(broker, r, 403, "scope_exceeds_principal_ceiling", MINT)
@@ -129,7 +135,7 @@ async def test_principal_resource_ceiling(broker: Broker) -> None:
 async def test_bad_secret(broker: Broker) -> None:
     key = await _key(broker)
     r = await broker.mint(wrong_secret(key))
-    row = await assert_denied(broker, r, 401, "bad_secret", MINT, error="bad_secret")
+    row = await assert_denied(broker, r, 401, "bad_secret", MINT, error="invalid_key")
     assert row["actor"] == "key:" + key.split("_")[1].split(".")[0]
     assert r.headers["WWW-Authenticate"] == "Bearer"
 
@@ -137,13 +143,13 @@ async def test_bad_secret(broker: Broker) -> None:
 async def test_unknown_key_id(broker: Broker) -> None:
     await _key(broker)
     r = await broker.mint(unknown_key())
-    await assert_denied(broker, r, 401, "unknown_key", MINT)
+    await assert_denied(broker, r, 401, "unknown_key", MINT, error="invalid_key")
 
 
 @pytest.mark.parametrize("presented", ["not-a-key", "aegk_0123456789abcdef.short", "aegk_" + "x" * 300])
 async def test_malformed_key_is_audited_only_as_a_keyed_hash(broker: Broker, presented: str) -> None:
     r = await broker.mint(presented)
-    row = await assert_denied(broker, r, 401, "malformed_key", MINT)
+    row = await assert_denied(broker, r, 401, "malformed_key", MINT, error="invalid_key")
     assert details(row)["presented"].startswith("h:")
     dump = await audit_dump(broker)
     assert presented not in dump and presented not in r.text
@@ -245,3 +251,25 @@ async def test_a_malformed_trace_id_is_replaced(broker: Broker) -> None:
     trace = r.headers["X-Trace-Id"]
     assert trace != "bad id\t;" and len(trace) == 32
     assert (await verify(broker, r.json()["access_token"]))["txn"] == trace
+
+
+async def test_unknown_key_and_wrong_secret_look_the_same(db_url: str, tmp_path: Path, clock: FakeClock) -> None:
+    """Same code, same message, same headers, and the same work (one counted, audited transaction)."""
+    import statistics
+    import time
+
+    async with running_broker(
+        db_url, tmp_path, clock, auth_fail_burst=1000, ip_burst=1000, lockout_threshold=1000
+    ) as b:
+        key = (await b.create_key("svc"))["api_key"]
+        answers: set[tuple[int, str, str | None]] = set()
+        timings: dict[str, list[float]] = {"unknown": [], "wrong": []}
+        for i in range(40):
+            for kind, presented in (("unknown", unknown_key(i)), ("wrong", wrong_secret(key, i))):
+                t0 = time.perf_counter()
+                r = await b.mint(presented)
+                timings[kind].append(time.perf_counter() - t0)
+                answers.add((r.status_code, r.text, r.headers.get("WWW-Authenticate")))
+        assert answers == {(401, '{"error":"invalid_key","message":"invalid API key"}', "Bearer")}
+        ratio = statistics.median(timings["wrong"]) / statistics.median(timings["unknown"])
+        assert 0.75 < ratio < 1.3, ratio

@@ -80,7 +80,7 @@ async def test_disabling_a_principal(broker: Broker) -> None:
     r = await read_secret(broker, "db", token)
     await assert_denied(broker, r, 401, "token_principal_disabled", "secret.read")
     await assert_denied(broker, await broker.mint(created["api_key"]), 401, "principal_disabled", "token.mint")
-    r = await broker.http.post("/v1/keys", json={"principal": "svc"}, headers=broker.admin)
+    r = await broker.http.post("/v1/keys", json={"principal": "svc", "scopes": ["secrets.read"]}, headers=broker.admin)
     await assert_denied(broker, r, 409, "principal_disabled", "key.create")
     r = await broker.http.post("/v1/principals/nobody/disable", headers=broker.admin)
     await assert_denied(broker, r, 404, "unknown_principal", "principal.disable")

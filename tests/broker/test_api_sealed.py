@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 from pathlib import Path
@@ -126,3 +127,18 @@ async def test_master_key_rotation_needs_the_admin_token(broker: Broker) -> None
     assert r.status_code == 401
     assert broker.key_path.read_text() == before
     assert not broker.key_path.with_name("master.key.old1").exists()
+
+
+async def test_sealed_refusals_are_audited_in_aggregate(db_url: str, tmp_path: Path, clock: FakeClock) -> None:
+    from tests.broker.test_api_support import sql
+
+    async with running_broker(db_url, tmp_path, clock, key=False) as b:
+        await _assert_sealed(b)
+        rows = await sql(b, "SELECT action, result, reason, trace_id FROM audit_log WHERE action = 'broker.sealed'")
+        assert len(rows) == 1 and tuple(rows[0][:3]) == ("broker.sealed", "deny", "sealed") and rows[0][3]
+        clock.advance(61)
+        assert (await b.http.get("/v1/secrets", headers=b.admin)).status_code == 503
+        rows = await sql(b, "SELECT details FROM audit_log WHERE action = 'broker.sealed' ORDER BY seq")
+        summary = rows[1][0] if isinstance(rows[1][0], dict) else json.loads(rows[1][0])
+        assert len(rows) == 3 and summary["count"] == 13
+        assert b.admin_token not in str(rows)

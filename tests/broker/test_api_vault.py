@@ -200,7 +200,7 @@ async def test_purging_a_secret_with_the_longest_name(broker: Broker) -> None:
     assert len(rows[0][0]) <= 128 and rows[0][1] is not None
 
 
-@pytest.mark.parametrize("name", ["../etc", "a b", "-lead", "x" * 129])
+@pytest.mark.parametrize("name", ["../etc", "a b", "-lead", "x" * 129, "trailing\n"])
 async def test_invalid_names_and_resources(broker: Broker, name: str) -> None:
     r = await broker.http.post("/v1/secrets", json={"name": name, "value": "v-canary"}, headers=broker.admin)
     assert r.status_code == 400

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
 
 import httpx
 import pytest
@@ -200,3 +202,107 @@ def test_a_page_may_widen_only_fetch_directives_with_exact_https_sources() -> No
         with pytest.raises(ValueError, match="refusing CSP source"):
             widen_csp({}, "script-src", source)
     assert render_csp() == "; ".join(f"{d} {' '.join(v)}" for d, v in BASE_POLICY.items())
+
+
+async def test_ids_beyond_64_bits_are_a_clear_refusal(console: Console) -> None:
+    tokens = await console.login_tokens()
+    for value in (2**63, 2**70):
+        r = await console.http.get("/api/audit", params={"before_seq": value}, headers=bearer(tokens["access_token"]))
+        assert r.status_code == 422, r.text
+        _assert_hardened(r)
+    rows = await console.audit(tokens["access_token"], limit=5)
+    assert any(row["trace_id"] == r.headers["x-trace-id"] for row in rows)
+
+
+async def _raw(url: str, request: bytes) -> bytes:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        async with asyncio.timeout(5):
+            return await reader.read(4096)
+    finally:
+        writer.close()
+
+
+async def _last_rows(console: Console, n: int = 5) -> list[dict[str, object]]:
+    async with console.db.transaction() as s:
+        rows = await query(s, action="http.request", limit=n)
+    return [{"reason": r.reason, "trace_id": r.trace_id, "result": r.result} for r in rows]
+
+
+async def test_deeply_nested_json_to_login_is_a_clear_400(console: Console) -> None:
+    deep = '{"email": ' + "[" * 1000 + "]" * 1000 + "}"
+    r = await console.http.post("/auth/login", content=deep, headers={"Content-Type": "application/json"})
+    assert (r.status_code, r.json()["error"]) == (400, "json_too_deep")
+    _assert_hardened(r)
+    rows = await _last_rows(console)
+    assert rows[0] == {"reason": "json_too_deep", "trace_id": r.headers["x-trace-id"], "result": "denied"}
+
+
+async def test_a_huge_login_body_is_refused_before_it_is_read(console: Console) -> None:
+    head = (
+        b"POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {200 * 1024 * 1024}\r\n\r\n".encode()
+    )
+    answer = await _raw(console.url, head + b'{"email": "')
+    assert answer.startswith(b"HTTP/1.1 413"), answer
+    assert b"content-security-policy" in answer.lower() and b"x-trace-id" in answer.lower()
+    assert (await _last_rows(console))[0]["reason"] == "body_too_large"
+
+
+async def test_huge_headers_are_refused_with_the_security_headers(console: Console) -> None:
+    r = await console.http.get("/login", headers={"X-Pad": "p" * 10_000})
+    assert (r.status_code, r.json()["error"]) == (431, "headers_too_large")
+    _assert_hardened(r)
+
+
+async def test_a_500_carries_the_security_headers_and_the_trace_id(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("internal detail")
+
+    monkeypatch.setattr("web.routes.auth.safe_next", boom)
+    r = await console.http.get("/login")
+    assert r.status_code == 500
+    _assert_hardened(r)
+    assert len(r.headers["x-trace-id"]) == 32
+    assert "internal detail" not in r.text
+
+
+async def test_429s_and_unknown_routes_leave_an_aggregated_trace(db_url: str, clock: FakeClock) -> None:
+    config = ConsoleConfig(clock=clock, api_rate=(0.001, 3))
+    db = Database(db_url)
+    keyring = make_keyring()
+    await enroll(db, keyring, config, clock.now)
+    server, task, url = await serve(create_app(db, keyring=keyring, config=config))
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+            statuses = [(await http.get("/api/me")).status_code for _ in range(40)]
+            assert statuses.count(429) == 37
+            for i in range(20):
+                assert (await http.get(f"/no/such/{i}")).status_code == 404
+            clock.advance(3600)
+            assert (await http.get("/api/me")).status_code == 401  # a new window: its first 429 is not yet
+            assert (await http.get("/no/such/page")).status_code == 404
+        async with db.transaction() as s:
+            limited = await query(s, action="http.rate_limited", limit=10)
+            unknown = await query(s, action="http.unknown_route", limit=10)
+        assert _counts(unknown) == [None, 20, None]
+        assert _counts(limited) == [37, None]
+    finally:
+        server.should_exit = True
+        await task
+        await db.dispose()
+
+
+def _counts(rows: list[Any]) -> list[object]:
+    out: list[object] = []
+    for r in rows:
+        details = json.loads(r.details) if isinstance(r.details, str) else (r.details or {})
+        out.append(details.get("count"))
+    return out

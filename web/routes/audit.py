@@ -27,7 +27,7 @@ class AuditFilter(BaseModel):
     action: str | None = Field(None, max_length=64)
     result: str | None = Field(None, max_length=16)
     trace_id: str | None = Field(None, max_length=64)
-    before_seq: int | None = Field(None, ge=1)
+    before_seq: int | None = Field(None, ge=1, le=2**63 - 1)
     limit: int = Field(50, ge=1, le=500)
 
     def clean(self) -> dict[str, Any]:

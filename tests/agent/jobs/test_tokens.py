@@ -1,5 +1,5 @@
 """JobTokens against the real broker: a parent token of the scheduler principal is exchanged
-(RFC 8693) for a narrower, shorter-lived token that names the job as actor."""
+(RFC 8693) for a narrower, shorter-lived token; the exchange's audit row names the job."""
 
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ async def test_a_sync_job_gets_a_narrowed_token_naming_the_job(broker: Broker) -
     claims = await verify(broker, token, "mcp-gmail")
     assert claims["scope"] == "mail.read"
     assert claims["resource"] == "mcp:gmail"
-    assert claims["act"] == {"sub": "job:sync_emails"}
+    assert claims["act"] == {"sub": claims["sub"]}  # the authenticated caller; the job is in the audit row
     assert claims["exp"] - int(broker.clock()) <= 120
     rows = await broker.audit(action="token.exchange")
     assert rows[0]["result"] == "allow"
+    assert details(rows[0])["label"] == "job:sync_emails"
     parent_jti = details(rows[0])["parent_jti"]
     assert parent_jti != claims["jti"]
 
@@ -36,7 +37,7 @@ async def test_a_sync_job_gets_a_narrowed_token_naming_the_job(broker: Broker) -
     assert (fclaims["aud"], fclaims["scope"], fclaims["act"]) == (
         "mcp-plaid",
         "finance.read",
-        {"sub": "job:sync_finances"},
+        {"sub": fclaims["sub"]},
     )
 
 
