@@ -76,7 +76,7 @@ async def diff(db: Database) -> list[Any]:
         return await conn.run_sync(compare)
 
 
-async def upgrade_owned(app_url: str, migration_url: str | None, revision: str = "head") -> None:
+async def upgrade_owned(app_url: str, migration_url: str | None, revision: str = "heads") -> None:
     """Apply migrations as the owning role (``migration_url``), then give the application's role
     (the user of ``app_url``, when it differs) only row access: see storage/roles.py."""
     db = Database(migration_url or app_url)
