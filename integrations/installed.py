@@ -10,4 +10,5 @@ from __future__ import annotations
 INSTALLED: tuple[str, ...] = (
     "gmail",
     "plaid",
+    "applehealth",
 )
