@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from integrations import Catalog
 from tests.web.conftest import Console, FakeClock, cookie_header
 from tests.web.harness_data import Live, demo_clock, start_live
 from tools.gmail.mime import encode_base64url
@@ -114,5 +115,7 @@ def test_bar_chart_geometry_scales_to_the_largest() -> None:
 
 async def test_panels_follow_the_installed_manifests_in_their_order() -> None:
     views: list[PanelView] = await load_panels(ConsoleData())
-    assert [v.name for v in views] == ["gmail-important_mail", "plaid-money", "plaid-balances"]
+    names = [v.name for v in views]
+    assert names == [f"{p.integration}-{p.view.id}" for p in Catalog.load().panels()]
+    assert names[:3] == ["gmail-important_mail", "plaid-money", "plaid-balances"]
     assert all(v.state == "not_connected" for v in views)  # no agent: nothing is called

@@ -56,6 +56,13 @@ EXPECTED = {
     "plaid.sandbox_connect": ToolClass.ADMIN,
     "plaid.disconnect": ToolClass.ADMIN,
     "gmail.disconnect": ToolClass.ADMIN,
+    "applehealth.ingest": ToolClass.ADMIN,
+    "applehealth.sandbox_connect": ToolClass.ADMIN,
+    "applehealth.disconnect": ToolClass.ADMIN,
+    "applehealth.metrics": ToolClass.READ,
+    "applehealth.sleep": ToolClass.READ,
+    "applehealth.steps": ToolClass.READ,
+    "applehealth.daily": ToolClass.READ,
 }
 
 
