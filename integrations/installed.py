@@ -13,4 +13,5 @@ INSTALLED: tuple[str, ...] = (
     "whatsapp",
     "canvas",
     "activitywatch",
+    "applehealth",
 )

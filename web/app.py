@@ -89,7 +89,8 @@ def create_app(
         body: dict[str, Any] = {"status": "ok", "version": version}
         try:
             async with db.engine.connect() as conn:
-                body["schema"] = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+                heads = (await conn.scalars(text("SELECT version_num FROM alembic_version"))).all()
+                body["schema"] = ",".join(sorted(heads)) or None  # one head per migration branch
             body["database"] = "ok"
         except Exception:  # noqa: BLE001 - health reports, never raises
             body["status"], body["database"] = "degraded", "unreachable"

@@ -113,7 +113,12 @@ def _flat(text: str) -> str:
 
 
 def _head() -> str | None:
-    return ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
+    """The heads Alembic records at the top: an integration branch's head stands for the core head it
+    depends on."""
+    script = ScriptDirectory.from_config(migrate.alembic_config("sqlite://"))
+    heads = set(script.get_heads())
+    below = {r.revision for h in heads for r in script.iterate_revisions(h, "base") if r.revision != h}
+    return ",".join(sorted(heads - below)) or None
 
 
 def _listeners(port: int) -> set[str] | None:

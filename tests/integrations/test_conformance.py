@@ -155,8 +155,15 @@ async def test_a_demo_sync_is_encrypted_per_column_and_a_rotation_of_its_domain_
 # --- the vendor's side: rate limits, errors, secrets -----------------------------------------------
 
 
+def _skip_without_vendor(live: DemoServer) -> None:
+    """A push integration (the device posts to us) calls no vendor API: nothing to rate-limit or refuse."""
+    if live.manifest.connect.kind == "push":
+        pytest.skip(f"{live.manifest.name} is pushed to; it calls no vendor API")
+
+
 @LIVE
 async def test_a_429_with_retry_after_is_waited_out_then_the_call_succeeds(live: DemoServer) -> None:
+    _skip_without_vendor(live)
     await live.connect_and_sync()
     sent: list[float] = []
 
@@ -177,6 +184,7 @@ async def test_a_429_with_retry_after_is_waited_out_then_the_call_succeeds(live:
 async def test_a_refused_credential_is_a_typed_error_that_holds_no_secret(
     live: DemoServer, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
+    _skip_without_vendor(live)
     await live.connect_and_sync()
     secrets = [v for v in live.credentials.values() if len(v) >= 8]
     seen: list[str] = []
@@ -210,7 +218,7 @@ async def test_disconnect_revokes_at_the_vendor_then_deletes_the_data(live: Demo
     before = len(live.vendor.requests)
     result = await live.call(tool)
     assert not result.is_error, result.content
-    if live.manifest.connect.vendor_grant:
+    if live.manifest.connect.vendor_grant and live.manifest.connect.kind != "push":
         assert len(live.vendor.requests) > before  # it told the vendor first
     for col in _columns(live.manifest.name):
         assert await _rows(db, col) == [], f"{col.table} still holds data"

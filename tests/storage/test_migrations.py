@@ -159,7 +159,7 @@ async def test_every_revision_steps_down_and_up(empty_db: Database) -> None:
     for rev in revisions:
         assert rev is not None
         below = rev.down_revision
-        assert below is None or isinstance(below, str), "branched history"
+        assert below is None or isinstance(below, str), "branched core history"
         await migrate.upgrade(empty_db, rev.revision)
         assert await migrate.current(empty_db) == rev.revision
         await migrate.downgrade(empty_db, below or "base")

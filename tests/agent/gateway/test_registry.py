@@ -61,6 +61,13 @@ EXPECTED = {
     "whatsapp.recent_chats": ToolClass.READ,
     "whatsapp.read_chat": ToolClass.READ,
     "whatsapp.search": ToolClass.READ,
+    "applehealth.ingest": ToolClass.ADMIN,
+    "applehealth.sandbox_connect": ToolClass.ADMIN,
+    "applehealth.disconnect": ToolClass.ADMIN,
+    "applehealth.metrics": ToolClass.READ,
+    "applehealth.sleep": ToolClass.READ,
+    "applehealth.steps": ToolClass.READ,
+    "applehealth.daily": ToolClass.READ,
 }
 
 

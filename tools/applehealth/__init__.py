@@ -1,0 +1,1 @@
+"""Apple Health, pushed from the owner's phone: payload parsing and the demo phone."""
