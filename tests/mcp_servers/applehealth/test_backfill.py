@@ -93,7 +93,9 @@ def test_a_bad_date_names_the_element(tmp_path: Path) -> None:
 
 @pytest.mark.anyio
 async def test_backfill_stores_once_and_a_rerun_stores_nothing(db: Database, tmp_path: Path) -> None:
-    keyring = Keyring([DataKey(f"health.{p}.v1", os.urandom(32), ACTIVE) for p in ("enc", "idx")])
+    keyring = Keyring(
+        [DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in ("health", "chain") for p in ("enc", "idx")]
+    )
     store = HealthStore(db, FieldCipher(keyring), audit_log(keyring, "health"))
     path = _export(tmp_path / "export.xml", 10)
     first = await backfill(store, path, actor="owner", batch=100)

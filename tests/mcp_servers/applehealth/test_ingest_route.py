@@ -75,7 +75,9 @@ async def phone(
     clock: Clock,
 ) -> AsyncIterator[Phone]:
     url, admin = broker_url
-    keyring = Keyring([DataKey(f"health.{p}.v1", os.urandom(32), ACTIVE) for p in ("enc", "idx")])
+    keyring = Keyring(
+        [DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in ("health", "chain") for p in ("enc", "idx")]
+    )
     store = HealthStore(db, FieldCipher(keyring), audit_log(keyring, "health"))
     server = build_server(HealthDeps(store=store, gate=make_gate("applehealth"), today=dt.date.today))
     minted = Tokens(signing_key, clock, "applehealth")

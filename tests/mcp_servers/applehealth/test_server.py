@@ -37,7 +37,9 @@ class Health:
 async def health(
     db: Database, make_gate: Callable[[str], CallGate], signing_key: Any, clock: Clock
 ) -> AsyncIterator[Health]:
-    keyring = Keyring([DataKey(f"health.{p}.v1", os.urandom(32), ACTIVE) for p in ("enc", "idx")])
+    keyring = Keyring(
+        [DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in ("health", "chain") for p in ("enc", "idx")]
+    )
     store = HealthStore(db, FieldCipher(keyring), audit_log(keyring, "health"))
     server = build_server(HealthDeps(store=store, gate=make_gate("applehealth"), today=lambda: TODAY, demo=True))
     async with Client(server) as client:
