@@ -77,7 +77,7 @@ async def _leftovers(db: Database) -> set[str]:
 
 async def _assert_at_head(db: Database) -> None:
     script = _scripts(db)
-    current = (await migrate.current(db) or "").split(",")
+    current = tuple((await migrate.current(db) or "").split(","))
     applied = {r.revision for r in script.revision_map.iterate_revisions(current, "base")}
     assert set(script.get_heads()) <= applied  # every head applied, integrations' branches included
     assert await migrate.diff(db) == []
