@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
@@ -31,6 +32,7 @@ INSTRUCTIONS = (
 
 EventId = Annotated[str, Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z0-9_-]+$")]
 When = Annotated[str, Field(min_length=10, max_length=40, description="ISO 8601 date or date-time with offset")]
+Zone = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")]
 Title = Annotated[str, Field(min_length=1, max_length=1024)]
 Text = Annotated[str, Field(max_length=8192)]
 People = Annotated[
@@ -74,6 +76,7 @@ class BusyResult(TypedDict):
 
 class SlotsResult(TypedDict):
     slots: list[Interval]
+    time_zone: str
 
 
 class SyncResult(TypedDict):
@@ -107,6 +110,13 @@ def parse_when(value: str) -> datetime:
     if parsed.tzinfo is None:
         raise InvalidRequest("a date-time needs its UTC offset (e.g. +00:00)", integration=NAME)
     return parsed.astimezone(UTC)
+
+
+def zone_of(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidRequest(f"unknown time zone {name[:64]!r}", integration=NAME) from None
 
 
 def window(start: str, end: str) -> tuple[datetime, datetime]:
@@ -202,16 +212,22 @@ def build_server(deps: CalendarDeps) -> MCPServer:
         day_start_hour: Annotated[int, Field(ge=0, le=23)] = 9,
         day_end_hour: Annotated[int, Field(ge=1, le=24)] = 18,
         limit: Annotated[int, Field(ge=1, le=20)] = 5,
+        time_zone: Zone | None = None,
     ) -> SlotsResult:
-        """Free slots of at least ``minutes`` between two times, within each day's hours (UTC)."""
+        """Free slots of at least ``minutes`` between two times, within each day's hours on the clock
+        of ``time_zone`` (an IANA name; default: the calendar's own time zone)."""
         await gate.check(ctx, "calendar.read", "find_free_slot")
         with vendor_errors(NAME):
             if day_end_hour <= day_start_hour:
                 raise InvalidRequest("day_end_hour must be after day_start_hour", integration=NAME)
             low, high = window(start, end)
+            zone = zone_of(time_zone or await svc.time_zone())
             blocks = await svc.busy(low, high)
-            slots = free_slots(blocks, low, high, minutes, (day_start_hour, day_end_hour), limit)
-        return {"slots": [_interval(s.start, s.end) for s in slots]}
+            slots = free_slots(blocks, low, high, minutes, (day_start_hour, day_end_hour), limit, zone)
+        return {
+            "slots": [_interval(s.start.astimezone(zone), s.end.astimezone(zone)) for s in slots],
+            "time_zone": str(zone),
+        }
 
     @server.tool(annotations=CREATE)
     async def create_event(

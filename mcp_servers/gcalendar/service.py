@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any, Literal
 
 import structlog
@@ -61,16 +61,23 @@ def free_slots(
     minutes: int,
     day_hours: tuple[int, int],
     limit: int,
+    zone: tzinfo = UTC,
 ) -> list[Slot]:
     """Gaps of at least ``minutes`` between busy blocks, inside [start, end) and each day's
-    working hours (UTC hours ``day_hours``), earliest first."""
+    working hours ``day_hours`` on the clock of ``zone`` (daylight saving included), earliest first."""
     need = timedelta(minutes=minutes)
     blocks = merge(busy)
     out: list[Slot] = []
-    day = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    while day < end and len(out) < limit:
-        low = max(start, day + timedelta(hours=day_hours[0]))
-        high = min(end, day + timedelta(hours=day_hours[1]))
+    day = start.astimezone(zone).date()
+    while len(out) < limit:
+        opens = datetime.combine(day, time(day_hours[0]), tzinfo=zone)
+        if opens >= end:
+            break
+        if day_hours[1] == 24:
+            closes = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        else:
+            closes = datetime.combine(day, time(day_hours[1]), tzinfo=zone)
+        low, high = max(start, opens), min(end, closes)
         cursor = low
         for b_start, b_end in blocks:
             if b_end <= cursor or b_start >= high:
@@ -104,6 +111,7 @@ class CalendarService:
         self._future = future_days
         self._now = now
         self._sync_lock = asyncio.Lock()
+        self._zone: str | None = None
 
     # ---- sync ------------------------------------------------------------------------------
 
@@ -173,6 +181,12 @@ class CalendarService:
         if found.cancelled:
             raise InvalidRequest("the event was cancelled", integration="gcalendar")
         return (await self.store.get([found.id]))[0]
+
+    async def time_zone(self) -> str:
+        """The calendar's own time zone (IANA name), as Google states it on an events listing."""
+        if self._zone is None:
+            self._zone = (await self.client.list_events(max_results=1)).time_zone or "UTC"
+        return self._zone
 
     async def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         blocks = await self.client.free_busy(start, end)

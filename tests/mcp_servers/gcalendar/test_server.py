@@ -129,6 +129,17 @@ async def test_free_busy_and_free_slots_avoid_todays_meetings(gcal: Cal) -> None
     out = await call(gcal.client, gcal.tokens, "find_free_slot", {**window, "minutes": 60, "limit": 10}, READ)
     slots = [(s["start"][11:16], s["end"][11:16]) for s in out["slots"]]
     assert slots == [("09:45", "15:00"), ("16:30", "18:00")]  # 30-minute gaps are too short
+    assert out["time_zone"] == "UTC"  # the calendar's own, as Google states it
+    india = {**window, "minutes": 60, "time_zone": "Asia/Kolkata"}  # +05:30: 09:30Z is 15:00 there
+    local = await call(gcal.client, gcal.tokens, "find_free_slot", india, READ)
+    assert [(s["start"][11:], s["end"][11:]) for s in local["slots"]] == [
+        ("09:00:00+05:30", "15:00:00+05:30"),
+        ("15:15:00+05:30", "18:00:00+05:30"),
+    ]
+    bad = await gcal.client.call_tool(
+        "find_free_slot", {**window, "time_zone": "Mars/Olympus"}, meta=gcal.tokens.meta(READ)
+    )
+    assert "unknown time zone" in error_text(bad)
 
 
 async def test_create_event_invites_attendees_and_is_audited_without_their_addresses(gcal: Cal) -> None:
