@@ -10,7 +10,7 @@ Times are ISO 8601: a date (``2026-12-02``, midnight UTC) or a date-time with it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -132,11 +132,14 @@ def source(event: StoredEvent) -> Source:
     return {"channel": "calendar", "server": NAME, "item_id": event.id, "principal": event.principal}
 
 
-def view(e: StoredEvent) -> EventView:
+def view(e: StoredEvent, zone: tzinfo = UTC) -> EventView:
+    """The event for the model and the panels; ``when`` reads on the calendar's clock."""
     if e.all_day or e.start is None:
         when = "all day"
     else:
-        when = f"{e.start:%H:%M}-{e.end:%H:%M} UTC" if e.end else f"{e.start:%H:%M} UTC"
+        start = e.start.astimezone(zone)
+        label = start.strftime("%Z")
+        when = f"{start:%H:%M}-{e.end.astimezone(zone):%H:%M} {label}" if e.end else f"{start:%H:%M} {label}"
     return {
         "id": e.id,
         "title": e.summary,
@@ -185,7 +188,8 @@ def build_server(deps: CalendarDeps) -> MCPServer:
             today = datetime.now(UTC).date()
             low, high = window(start or today.isoformat(), end or (today + timedelta(days=1)).isoformat())
             found = await svc.events(low, high, limit)
-        return {"events": [view(e) for e in found], "sources": [source(e) for e in found]}
+            zone = zone_of(await svc.time_zone())
+        return {"events": [view(e, zone) for e in found], "sources": [source(e) for e in found]}
 
     @server.tool(annotations=READ)
     async def event(event_id: EventId, ctx: Context) -> EventResult:
@@ -193,7 +197,8 @@ def build_server(deps: CalendarDeps) -> MCPServer:
         await gate.check(ctx, "calendar.read", "event")
         with vendor_errors(NAME):
             found = await svc.event(event_id)
-        return {"event": view(found), "sources": [source(found)]}
+            zone = zone_of(await svc.time_zone())
+        return {"event": view(found, zone), "sources": [source(found)]}
 
     @server.tool(annotations=READ)
     async def free_busy(start: When, end: When, ctx: Context) -> BusyResult:

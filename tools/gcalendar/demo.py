@@ -78,7 +78,7 @@ def _bounds(event: dict[str, Any]) -> tuple[datetime, datetime]:
 class DemoCalendar:
     """One primary calendar's state; ``inserted`` keeps every created event body, for assertions."""
 
-    def __init__(self, today: date | None = None, *, page_size: int | None = None) -> None:
+    def __init__(self, today: date | None = None, *, page_size: int | None = None, time_zone: str = "UTC") -> None:
         self.today = today or datetime.now(UTC).date()
         self.owner = data.OWNER
         self.events: dict[str, dict[str, Any]] = {}
@@ -86,6 +86,7 @@ class DemoCalendar:
         self.version = 0
         self.oldest_token = 0  # sync tokens older than this version get 410 Gone
         self.page_size = page_size  # tests: force short pages regardless of maxResults
+        self.time_zone = time_zone  # the calendar's own time zone (event times stay in UTC)
         self.inserted: list[dict[str, Any]] = []
         self.revoked: list[str] = []
         self._counter = 0
@@ -230,7 +231,7 @@ class DemoCalendar:
             "etag": f'"p{self.version}"',
             "summary": self.owner,
             "updated": _stamp(datetime.now(UTC)),
-            "timeZone": "UTC",
+            "timeZone": self.time_zone,
             "accessRole": "owner",
             "defaultReminders": [{"method": "popup", "minutes": 10}],
             "items": items,
