@@ -8,7 +8,7 @@ credential and raises :class:`AuthExpired`; a token whose ``expires_at`` has pas
 Errors (Google's body ``{"error": {"code", "message", "errors": [{"reason"}]}}``): 400 →
 InvalidRequest; 401 → AuthExpired; 403 ``rateLimitExceeded``/``userRateLimitExceeded`` → RateLimited
 (retried), other 403 → AuthExpired; 404 → NotFound; **410 → SyncTokenExpired** (the sync token is
-no longer valid: the caller does a full resync); 429 → RateLimited; 5xx → UpstreamError.
+no longer valid: the caller does a full resync; reason ``deleted``: NotFound); 429 → RateLimited; 5xx → UpstreamError.
 
 Event ids from callers are checked against an id alphabet before they go into a URL path.
 """
@@ -147,6 +147,8 @@ class CalendarClient(BaseIntegration):
         status = response.status_code
         if status == 401:
             self.invalidate_credential(self._secret)
+        if status == 410 and reason == "deleted":  # deleting an event that is already gone
+            return NotFound(text, integration=self.name, status=status, code=reason)
         if status == 410:
             return SyncTokenExpired(text, integration=self.name, status=status, code=reason)
         if status == 403 and reason in _THROTTLE_REASONS | _QUOTA_REASONS:

@@ -189,6 +189,9 @@ async def test_cancel_removes_the_event_here_and_there(gcal: Cal) -> None:
     assert "dentist00001" not in await _ids(gcal)
     after = await call(gcal.client, gcal.tokens, "sync", {}, READ)
     assert after["mode"] == "incremental" and await _ids(gcal) == _live(gcal)
+    twice = await gcal.client.call_tool("cancel_event", {"event_id": "dentist00001"}, meta=gcal.tokens.meta(WRITE))
+    assert "not found" in error_text(twice)  # Google's 410 "deleted", not a sync reset
+    assert await _token(gcal) is not None
 
 
 async def test_an_id_that_could_reach_another_path_is_refused(gcal: Cal) -> None:
