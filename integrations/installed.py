@@ -8,6 +8,7 @@ Each name is a folder ``mcp_servers/<name>/`` with a ``manifest.yaml`` (see
 from __future__ import annotations
 
 INSTALLED: tuple[str, ...] = (
+    "gcalendar",
     "gmail",
     "plaid",
     "whatsapp",

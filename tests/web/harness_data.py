@@ -173,7 +173,7 @@ async def start_live(
     ):
         admin = BrokerClient(broker_http, admin_token=_state.config.admin_token)
         console_key = await _key_file(
-            admin, tmp, "console", ["secrets.list", "secrets.write"], ["mcp:gmail", "mcp:plaid"]
+            admin, tmp, "console", ["secrets.list", "secrets.write"], sorted(m.resource for m in Catalog.load())
         )
         gmail_key = await _key_file(admin, tmp, "mcp-gmail", ["secrets.read"], ["mcp:gmail"])
 

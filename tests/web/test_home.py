@@ -122,4 +122,5 @@ async def test_panels_follow_the_installed_manifests_in_their_order() -> None:
         "plaid-money",
         "plaid-balances",
     ]
+    assert expected.index("gcalendar-agenda") < expected.index("gmail-important_mail")  # order 10 before 20
     assert all(v.state == "not_connected" for v in views)  # no agent: nothing is called

@@ -1,0 +1,1 @@
+"""The Google Calendar MCP server (``python -m mcp_servers.gcalendar``)."""

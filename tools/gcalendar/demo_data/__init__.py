@@ -1,0 +1,1 @@
+"""The demo calendar's events, written relative to an anchor day."""

@@ -1,0 +1,1 @@
+"""Microsoft Graph (Outlook) clients. Not installed as an integration yet: the calendar delta client only."""
