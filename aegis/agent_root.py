@@ -211,7 +211,7 @@ def assemble(
 
     approvals = ApprovalService(store, approval_key, on_pending=approval_waiting)
     gateway = ToolGateway(policy=Policy(), approvals=approvals, executor=McpExecutor(host, tokens), audit=audit)
-    scanner = SecretScanner([console_key])
+    scanner = SecretScanner([console_key], extra=registry.token_formats())
     egress = EgressGuard(registry.allowlists)
     conversations = ConversationStore(db, cipher)
 

@@ -49,7 +49,7 @@ class NoRedaction(SecretScanner):
         super().__init__(secrets)
         self._real = SecretScanner(secrets)
 
-    def redact(self, text: str, *, path: str = "$") -> tuple[str, list[Finding]]:
+    def redact(self, text: str, *, path: str = "$", generic: bool = False) -> tuple[str, list[Finding]]:
         return text, []
 
     def redact_value(self, value: Any, *, path: str = "$") -> tuple[Any, list[Finding]]:

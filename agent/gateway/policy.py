@@ -19,8 +19,8 @@ R7     DENY (never approvable)                     FINANCIAL control args not fr
 R8     DENY if the data is SECRET, else APPROVAL   a recipient is not an allowed reader (P-F)
 R9     APPROVAL                                    control args / tool choice not OWNER-derived and
                                                    not covered by the plan (P-T)
-R10    APPROVAL                                    outgoing message carries a URL the owner did not
-                                                   type
+R10    APPROVAL                                    a side effect reaching others carries a link
+                                                   (any clickable form) the owner did not type
 R11    APPROVAL (+ step-up)                        always-approve tools and all money movement
 R12    ALLOW                                       reads; trusted, flow-safe side effects
 =====  ==========================================  =============================================
@@ -43,7 +43,7 @@ from agent.gateway.labels import Conf, Integrity, Label, Source
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import LiveTool, Registry, ToolClass, ToolSpec
 from agent.gateway.schema import validate_args
-from agent.gateway.urls import text_carries_private, url_carries_private, urls_in
+from agent.gateway.urls import links_in, text_carries_private, url_carries_private, urls_in
 
 __all__ = [
     "DEFAULT_RULES",
@@ -230,8 +230,9 @@ def r3_secrets(ev: Eval) -> RuleHit | None:
     scanner = ev.ctx.scanner
     findings = scanner.scan(dict(ev.args))
     joined = "".join(a for a in atoms(dict(ev.args)))
-    raw_joined = "".join(v for v in _string_leaves(ev.args))
-    findings += scanner.scan(raw_joined) + scanner.scan(joined)
+    leaves = _string_leaves(ev.args)
+    # A secret split over arguments: glued, or with a space where each part was grouped on its own.
+    findings += scanner.scan("".join(leaves)) + scanner.scan(" ".join(leaves)) + scanner.scan(joined)
     if findings:
         kinds = sorted({f.kind for f in findings})
         paths = sorted({f.path.split(".")[1].split("[")[0] for f in findings if f.path.count(".") >= 1})
@@ -366,8 +367,18 @@ def r9_untrusted_control(ev: Eval) -> RuleHit | None:
     if spec.cls is ToolClass.EGRESS_READ and spec.url_arg:
         url = ev.args.get(spec.url_arg)
         p = ev.prov(spec.url_arg)
-        if p.label.integrity >= Integrity.OWNER or (isinstance(url, str) and c.found_in_public_web(url)):
+        if p.label.integrity >= Integrity.OWNER:
             return None
+        if isinstance(url, str) and c.found_in_public_web(url):
+            # Following a link a public page offers is harmless until the context also holds private
+            # data: then *which* link is followed can spell that data out, one request at a time.
+            if not c.private_texts():
+                return None
+            return _approve(
+                "R9_PT_UNTRUSTED_CONTROL",
+                "which link to open was chosen after reading your private data and untrusted content",
+                spec.url_arg,
+            )
         return _approve("R9_PT_UNTRUSTED_CONTROL", f"the URL was not typed by you ({p.chip})", spec.url_arg)
     if not spec.consequential:
         return None
@@ -385,16 +396,28 @@ def r9_untrusted_control(ev: Eval) -> RuleHit | None:
     return _approve("R9_PT_UNTRUSTED_CONTROL", reason, *tainted)
 
 
-def r10_untrusted_urls(ev: Eval) -> RuleHit | None:
+def _reaches_others(ev: Eval) -> bool:
     spec = ev.spec
-    if spec is None or spec.cls is not ToolClass.EGRESS:
+    if spec is None or spec.owner_only or not spec.consequential:
+        return False
+    owners = {normalise(p) for p in ev.ctx.owner_principals}
+    return spec.audience_public or bool(ev.recipients() - owners)
+
+
+def r10_untrusted_urls(ev: Eval) -> RuleHit | None:
+    """Every text field of a side effect that reaches someone else: no link the owner did not type,
+    in any form the recipient's client would make clickable (with or without a scheme)."""
+    spec = ev.spec
+    if spec is None or not _reaches_others(ev):
         return None
     c = ev.ctx.context
-    for arg in spec.data:
-        for url in urls_in(ev.args.get(arg)):
-            if c.owner_segment_for(normalise(url)) is None:
+    for arg, value in ev.args.items():
+        if arg in spec.recipients:
+            continue
+        for link in links_in(value):
+            if c.owner_segment_for(normalise(link)) is None:
                 return _approve(
-                    "R10_UNTRUSTED_URL_IN_MESSAGE", f"the message contains a link you did not type: {url}", arg
+                    "R10_UNTRUSTED_URL_IN_MESSAGE", f"the message contains a link you did not type: {link}", str(arg)
                 )
     return None
 

@@ -142,6 +142,9 @@ class ToolSpec:
     amount_arg: str | None = None
     max_amount: float | None = None
     per_day_amount: float | None = None
+    # Optional facts a per-integration manifest may declare (safe defaults when absent):
+    token_formats: tuple[tuple[str, str], ...] = ()  # (kind, regex) of the vendor's secret tokens
+    data_classes: tuple[str, ...] = ()  # private classes its results hold (financial, health, messages, calendar)
 
     @property
     def name(self) -> str:
@@ -309,6 +312,10 @@ class Registry:
         self.allowlists: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (allowlists or {}).items()}
         self._pins: dict[str, str] = dict(pins or {})
         self._live: dict[str, LiveTool] = {}
+
+    def token_formats(self) -> tuple[tuple[str, str], ...]:
+        """Every vendor token format the tools' integrations declare, once each."""
+        return tuple(dict.fromkeys(f for s in self._specs.values() for f in s.token_formats))
 
     # -- loading --------------------------------------------------------------------------------
 
