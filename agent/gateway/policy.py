@@ -42,6 +42,7 @@ from agent.gateway.egress import EgressError, EgressGuard
 from agent.gateway.labels import Conf, Integrity, Label, Source
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import LiveTool, Registry, ToolClass, ToolSpec
+from agent.gateway.render import neutralise_remote
 from agent.gateway.schema import validate_args
 from agent.gateway.urls import links_in, text_carries_private, url_carries_private, urls_in
 
@@ -408,9 +409,19 @@ def r10_untrusted_urls(ev: Eval) -> RuleHit | None:
     """Every text field of a side effect that reaches someone else: no link the owner did not type,
     in any form the recipient's client would make clickable (with or without a scheme)."""
     spec = ev.spec
-    if spec is None or not _reaches_others(ev):
+    if spec is None or not spec.consequential:
         return None
     c = ev.ctx.context
+    # A remote image loads with no click wherever the text is shown, the owner's own mail included.
+    for arg, value in ev.args.items():
+        for text in _strings(value):
+            for host in neutralise_remote(text).removed:
+                if c.owner_segment_for(normalise(text)) is None:
+                    return _approve(
+                        "R10_UNTRUSTED_URL_IN_MESSAGE", f"the text loads a remote image from {host}", str(arg)
+                    )
+    if not _reaches_others(ev):
+        return None
     for arg, value in ev.args.items():
         if arg in spec.recipients:
             continue
