@@ -79,7 +79,7 @@ def _sanitised(card: ApprovalCard) -> ApprovalCard:
         replace(a, chip="typed by you", untrusted=False, hidden_chars=False, long_whitespace=False) for a in card.args
     )
     rules = tuple((r, why) for r, why in card.rules if not r.startswith(("R8", "R10")))
-    return replace(card, args=args, rules=rules, data_leaving=(), context_sources=())
+    return replace(card, args=args, rules=rules, data_leaving=(), context_sources=(), source_flags=())
 
 
 class SuiteApprovals(ApprovalService):

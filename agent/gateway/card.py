@@ -139,6 +139,7 @@ class ApprovalCard:
     context_sources: tuple[str, ...]
     step_up_required: bool
     original_request: str | None
+    source_flags: tuple[str, ...] = ()  # hidden HTML or characters in a source; a source claiming to be you
 
     @property
     def red_flags(self) -> tuple[str, ...]:
@@ -154,6 +155,7 @@ class ApprovalCard:
             flags.append("data_leaving")
         if any(r.startswith(("R5", "R8", "R10")) for r, _ in self.rules):
             flags.append("flow")
+        flags += [f for f in self.source_flags if f not in flags]
         return tuple(flags)
 
 
@@ -190,6 +192,7 @@ def build_card(
     if decision.data_label.conf > Conf.PUBLIC and not leaving:
         leaving = (f"{decision.data_label.conf.name.lower()} data",)
     ctx_sources = tuple(s.describe() for s in context.label.untrusted_sources())
+    source_flags = tuple(sorted({f for s in context.label.untrusted_sources() for f in s.flags}))
     return ApprovalCard(
         headline=headline,
         tool=decision.tool or call.tool,
@@ -200,6 +203,7 @@ def build_card(
         context_sources=ctx_sources,
         step_up_required=decision.step_up,
         original_request=scanner.redact(original_request)[0] if original_request else None,
+        source_flags=source_flags,
     )
 
 

@@ -235,12 +235,18 @@ class ContextLabel:
 
     def _inherited(self, arg: str, leaf: str) -> ArgProvenance:
         ctx = self._label
+        # Every source that could have contributed: all items of every untrusted result holding the value
+        # (a multi-item result cannot say which item it came from, so none of them is left out).
+        srcs: list[Source] = []
+        found = False
         for seg in self._segments:
             if seg.label.integrity < Integrity.OWNER and _contains_token(seg.text, leaf):
-                srcs = seg.label.untrusted_sources()
-                src = srcs[0] if srcs else None
-                where = src.describe() if src else "an untrusted item"
-                return ArgProvenance(arg, Origin.UNTRUSTED_ITEM, ctx, f"from untrusted: {where}", src)
+                found = True
+                srcs += [s for s in seg.label.untrusted_sources() if s not in srcs]
+        if found:
+            where = "; ".join(s.describe() for s in srcs) or "an untrusted item"
+            src = srcs[0] if srcs else None
+            return ArgProvenance(arg, Origin.UNTRUSTED_ITEM, ctx, f"from untrusted: {where}", src)
         n = self.untrusted_count
         if n == 0:
             chip = "agent-generated (no untrusted content read)"
