@@ -170,7 +170,7 @@ def _card_arg(name: str, value: Any, prov: ArgProvenance | None, scanner: Secret
     rendered, hidden, long_ws = visible(text)
     urls = tuple(split_url(u) for u in urls_in(text))
     chip = prov.chip if prov is not None else "unknown"
-    untrusted = prov is not None and not prov.owner and prov.label.integrity < Integrity.OWNER
+    untrusted = prov is not None and (prov.contested or (not prov.owner and prov.label.integrity < Integrity.OWNER))
     return CardArg(name, tuple(rendered.split("\n")), chip, untrusted, hidden, long_ws, urls)
 
 

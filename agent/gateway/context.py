@@ -123,6 +123,11 @@ class ArgProvenance:
     label: Label
     chip: str
     source: Source | None = None  # the untrusted item it was found in, if any
+    also_untrusted: tuple[Source, ...] = ()  # owner-derived, yet untrusted content holds it too
+
+    @property
+    def contested(self) -> bool:
+        return bool(self.also_untrusted)
 
     @property
     def owner(self) -> bool:
@@ -211,6 +216,15 @@ class ContextLabel:
         return [s.text for s in self._segments if s.origin is not None and s.origin.owner]
 
     # -- provenance -----------------------------------------------------------------------------
+
+    def untrusted_holders(self, value: Any) -> list[Source]:
+        """The untrusted sources whose results hold every scalar leaf of ``value``."""
+        leaves = list(atoms(value))
+        out: list[Source] = []
+        for seg in self._segments:
+            if seg.label.integrity < Integrity.OWNER and leaves and all(_contains_token(seg.text, v) for v in leaves):
+                out += [s for s in seg.label.untrusted_sources() if s not in out]
+        return out
 
     def owner_segment_for(self, atom: str) -> Segment | None:
         for seg in self._segments:

@@ -173,6 +173,20 @@ class Eval:
                 self._prov[arg] = self.ctx.context.provenance(arg, self.args.get(arg))
         return self._prov[arg]
 
+    def contest(self, arg: str) -> bool:
+        """Mark an owner-derived argument that untrusted content also holds; True if it was."""
+        p = self.prov(arg)
+        if p.origin is Origin.PLAN:
+            return False
+        also = self.ctx.context.untrusted_holders(self.args.get(arg))
+        if not also:
+            return False
+        where = "; ".join(s.describe() for s in also)
+        self._prov[arg] = ArgProvenance(
+            arg, p.origin, p.label, f"{p.chip}, and also proposed by untrusted: {where}", also[0], tuple(also)
+        )
+        return True
+
     def all_prov(self) -> dict[str, ArgProvenance]:
         return {a: self.prov(a) for a in self.args}
 
@@ -333,12 +347,25 @@ def r6_budget(ev: Eval) -> RuleHit | None:
 
 
 def r7_financial_params(ev: Eval) -> RuleHit | None:
+    """Money parameters must be the owner's: typed, from the plan, the owner's settings or a trusted tool.
+
+    A value an agent made up (even with nothing untrusted read) is refused. A value the owner typed
+    that untrusted content also proposed is contested: its chip names that content and the card is
+    not clean, since a matching string is not the owner's instruction to act.
+    """
     spec = ev.spec
     if spec is None or spec.cls is not ToolClass.FINANCIAL:
         return None
-    bad = [a for a in spec.control_args if a in ev.args and ev.prov(a).label.integrity < Integrity.OWNER]
+    present = [a for a in spec.control_args if a in ev.args]
+    bad = [a for a in present if not ev.prov(a).owner or ev.prov(a).label.integrity < Integrity.OWNER]
     if bad:
         return _deny("R7_FINANCIAL_PARAMS_FROM_UNTRUSTED", "money movement parameters did not come from you", *bad)
+    contested = [a for a in present if ev.contest(a)]
+    if contested:
+        chips = "; ".join(f"{a}: {ev.prov(a).chip}" for a in contested)
+        return _approve(
+            "R7_FINANCIAL_PARAMS_CONTESTED", f"untrusted content proposed the same values ({chips})", *contested
+        )
     return None
 
 
@@ -353,11 +380,42 @@ def r8_flow(ev: Eval) -> RuleHit | None:
     else:
         others = sorted(ev.recipients() - owners)
         ok, who = data.flows_to(others), ", ".join(others)
+    classes = _classes_leaving(ev)
+    if classes:
+        return _deny(
+            "R8_PRIVATE_CLASS_ON_INJECTED_REQUEST",
+            f"your {', '.join(classes)} data would go to a recipient you did not name",
+            *spec.data,
+        )
     if ok:
         return None
     if data.conf >= Conf.SECRET:
         return _deny("R8_SECRET_FLOW", f"secret data may not be sent to {who}", *spec.data)
     return _approve("R8_PF_DECLASSIFY", f"data read from private sources would be shared with {who}", *spec.data)
+
+
+def _classes_leaving(ev: Eval) -> list[str]:
+    """Data classes (financial, health, messages, calendar) whose text the call would send to a
+    recipient the owner did not name. Empty when every recipient is owner-derived."""
+    spec = ev.spec
+    if spec is None:
+        return []
+    owners = {normalise(p) for p in ev.ctx.owner_principals}
+    injected = spec.audience_public and ev.ctx.context.label.integrity < Integrity.OWNER and ev.plan_entry is None
+    for arg in spec.recipients:
+        if arg in ev.args and set(atoms(ev.args[arg])) - owners and not ev.prov(arg).owner:
+            injected = True
+    if not injected:
+        return []
+    c = ev.ctx.context
+    texts = [t for a in spec.data for t in _strings(ev.args.get(a))]
+    found: set[str] = set()
+    for seg in c.segments:
+        classes = {k for src in seg.label.sources for k in ev.ctx.registry.data_classes_of(f"{src.server}.{src.tool}")}
+        public = c.public_texts()
+        if classes - found and any(text_carries_private(t, [seg.text], public_values=public, min_len=8) for t in texts):
+            found |= classes
+    return sorted(found)
 
 
 def r9_untrusted_control(ev: Eval) -> RuleHit | None:
@@ -439,6 +497,9 @@ def r11_always_approve(ev: Eval) -> RuleHit | None:
         return None
     step_up = spec.step_up or spec.cls is ToolClass.FINANCIAL or spec.audience_public
     what = "moves money" if spec.cls is ToolClass.FINANCIAL else "always needs your approval"
+    if spec.cls is ToolClass.FINANCIAL and spec.amount_arg and ev.args.get(spec.amount_arg) in (None, ""):
+        # R6 had no amount to check: say so on the card rather than pass it silently.
+        what += f"; no {spec.amount_arg} was given, so the money limits could not be checked: confirm the amount"
     return _approve("R11_ALWAYS_APPROVE", f"{spec.name} {what}", step_up=step_up)
 
 
