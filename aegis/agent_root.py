@@ -49,7 +49,7 @@ from agent.model import ModelPort
 from agent.notifications import DbNotifier
 from agent.push import PushConfig, PushConfigError, PushSender
 from agent.services import AgentServices, ApprovalDesk
-from agent.toolrunner import GatewayToolRunner, McpExecutor, TokenSource, refresh_pins
+from agent.toolrunner import GatewayToolRunner, McpExecutor, TokenSource, pin_checker, refresh_pins
 from broker.client import BrokerClient
 from storage.audit import AuditEvent, AuditLog
 from storage.audit_writer import AuditWriter
@@ -125,10 +125,9 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
             "PYTHONPATH": PROJECT_ROOT,
         }
         specs.append(ServerSpec(name, command=[sys.executable, "-m", module], env=env))
-    host = McpHost(specs)
-    await host.start(wait=90)
-
     registry = Registry.load()
+    host = McpHost(specs, on_tools=pin_checker(registry))  # pins re-checked on every tools/list
+    await host.start(wait=90)
     refresh_pins(registry, host)
     tokens = CallTokens(broker, console_key)
     push, push_http = build_push(ctx)
