@@ -409,8 +409,11 @@ def _classes_leaving(ev: Eval) -> list[str]:
         return []
     c = ev.ctx.context
     texts = [t for a in spec.data for t in _strings(ev.args.get(a))]
+    who = ["*public*"] if spec.audience_public else sorted(ev.recipients() - owners)
     found: set[str] = set()
     for seg in c.segments:
+        if seg.label.flows_to(who):
+            continue  # the recipients may read it already (a reply to the people on the thread)
         classes = {k for src in seg.label.sources for k in ev.ctx.registry.data_classes_of(f"{src.server}.{src.tool}")}
         public = c.public_texts()
         if classes - found and any(text_carries_private(t, [seg.text], public_values=public, min_len=8) for t in texts):

@@ -133,3 +133,13 @@ def test_the_owner_naming_the_recipient_keeps_it_approvable() -> None:
     d = decide(ctx, "gmail.send", args)
     assert d.verdict is not Verdict.DENY
     assert "R8_PRIVATE_CLASS_ON_INJECTED_REQUEST" not in d.rule_ids
+
+
+def test_a_reply_to_the_people_on_the_thread_is_not_refused() -> None:
+    ctx = make_ctx()
+    ctx.context.add_owner_text("reply to Dana's last email")
+    read_email(ctx, "m4", "dana@work.example", "Could you send comments on the draft by Friday afternoon?")
+    args = {"to": ["dana@work.example"], "subject": "Re: draft", "body": "Comments on the draft by Friday afternoon."}
+    assert "R8_PRIVATE_CLASS_ON_INJECTED_REQUEST" not in decide(ctx, "gmail.send", args).rule_ids
+    args["to"] = ["eve@evil.example"]
+    assert decide(ctx, "gmail.send", args).rule_ids == ("R8_PRIVATE_CLASS_ON_INJECTED_REQUEST",)
