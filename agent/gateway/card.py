@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 from agent.gateway.context import ArgProvenance, ContextLabel
 from agent.gateway.egress import UrlRejected, canonical_host
 from agent.gateway.labels import Conf, Integrity
-from agent.gateway.policy import Decision, ToolCall
+from agent.gateway.policy import TOOL_CHOICE, Decision, ToolCall
 from agent.gateway.redact import SecretScanner
 from agent.gateway.urls import urls_in
 
@@ -192,7 +192,10 @@ def build_card(
     if decision.data_label.conf > Conf.PUBLIC and not leaving:
         leaving = (f"{decision.data_label.conf.name.lower()} data",)
     ctx_sources = tuple(s.describe() for s in context.label.untrusted_sources())
-    source_flags = tuple(sorted({f for s in context.label.untrusted_sources() for f in s.flags}))
+    flags = {f for s in context.label.untrusted_sources() for f in s.flags}
+    if any(TOOL_CHOICE in h.args for h in decision.hits):
+        flags.add("untrusted_tool_choice")  # the call itself was chosen after reading untrusted content
+    source_flags = tuple(sorted(flags))
     return ApprovalCard(
         headline=headline,
         tool=decision.tool or call.tool,
