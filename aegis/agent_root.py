@@ -52,7 +52,7 @@ from agent.model import ModelPort
 from agent.notifications import DbNotifier
 from agent.push import PushConfig, PushConfigError, PushSender
 from agent.services import AgentServices, ApprovalDesk
-from agent.toolrunner import GatewayToolRunner, McpExecutor, TokenSource, refresh_pins
+from agent.toolrunner import GatewayToolRunner, McpExecutor, TokenSource, pin_checker, refresh_pins
 from broker.client import BrokerClient
 from integrations import Catalog
 from storage.audit import AuditEvent, AuditLog, ChainKey
@@ -128,10 +128,9 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
         if ctx.settings.broker_ca_file is not None:
             env["AEGIS_BROKER_CA_FILE"] = str(ctx.settings.broker_ca_file.resolve())
         specs.append(ServerSpec(manifest.server, command=[sys.executable, "-m", manifest.module], env=env))
-    host = McpHost(specs)
-    await host.start(wait=90)
-
     registry = Registry.load(catalog=catalog, demo=ctx.settings.demo_profile)
+    host = McpHost(specs, on_tools=pin_checker(registry))  # pins re-checked on every tools/list
+    await host.start(wait=90)
     refresh_pins(registry, host)
     tokens = CallTokens(broker, console_key)
     push, push_http = build_push(ctx)
@@ -226,7 +225,8 @@ def assemble(
         executor=McpExecutor(host, tokens, scopes or catalog.tool_scopes),
         audit=audit,
     )
-    scanner = SecretScanner([console_key])
+    formats = (*registry.token_formats(), *(("vendor_token", rx) for _, rx in catalog.vendor_token_patterns()))
+    scanner = SecretScanner([console_key], extra=formats)
     egress = EgressGuard(registry.allowlists)
     conversations = ConversationStore(db, cipher)
 

@@ -48,6 +48,7 @@ def _card_from(d: dict[str, Any]) -> ApprovalCard:
         tuple(d["context_sources"]),
         d["step_up_required"],
         d["original_request"],
+        tuple(d.get("source_flags", ())),
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agent.gateway.render import neutralise_remote
 from agent.limits import Budget, LimitReached
 from agent.model import Message, ModelError, ModelPort, TextSink, ToolCall, ToolSpec, Usage
 
@@ -103,6 +104,11 @@ async def run_turn(
     except (LimitReached, ModelError) as exc:
         reason = str(exc)
         await events(TurnEvent("stopped", {"reason": reason}))
-        return TurnResult("\n\n".join(text_parts), messages, budget.usage, budget.cost, stopped=reason, calls=calls)
+        return TurnResult(_answer(text_parts), messages, budget.usage, budget.cost, stopped=reason, calls=calls)
     await events(TurnEvent("done", {"usage": budget.usage.total, "cost": budget.cost}))
-    return TurnResult("\n\n".join(text_parts), messages, budget.usage, budget.cost, calls=calls)
+    return TurnResult(_answer(text_parts), messages, budget.usage, budget.cost, calls=calls)
+
+
+def _answer(parts: list[str]) -> str:
+    """The turn's text as every surface stores and shows it: no remote resource left in it."""
+    return neutralise_remote("\n\n".join(parts)).text

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from agent.gateway.render import neutralise_remote
 from agent.jobs.ports import Notification
 from storage.crypto.field import FieldCipher
 from storage.db import Database
@@ -52,6 +53,9 @@ class DbNotifier:
         self._push = push
 
     async def notify(self, note: Notification) -> None:
+        note = Notification(
+            note.kind, neutralise_remote(note.title).text, neutralise_remote(note.body).text, ref=note.ref
+        )
         nid = str(uuid.uuid4())
         blob = self._cipher.encrypt_text(
             DOMAIN, _CONTENT.context({"id": nid}), json.dumps({"title": note.title, "body": note.body})

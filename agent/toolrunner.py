@@ -4,21 +4,25 @@ per-call broker token (audience = the server, scope = the tool's)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import httpx
+import structlog
+from mcp.types import Tool
 
 from agent.gateway import ContextLabel, Label, LabelledResult, ToolDef, ToolGateway
 from agent.gateway.gateway import ExecRequest, GatewayStatus, ToolFailed
 from agent.gateway.policy import PolicyContext
 from agent.gateway.policy import ToolCall as GatewayCall
-from agent.gateway.registry import Registry
+from agent.gateway.registry import Registry, ToolStatus
 from agent.loop import ToolOutcome
 from agent.mcp_host import McpHost, ServerUnavailable
 from agent.model import ToolCall, ToolSpec
 from broker.client import BrokerClientError
 from integrations import Catalog
+
+log = structlog.get_logger("aegis.toolrunner")
 
 
 class TokenSource(Protocol):
@@ -60,13 +64,29 @@ class McpExecutor:
         return result.structured_content if result.structured_content is not None else text
 
 
+def _tool_def(tool: Tool) -> ToolDef:
+    ann = tool.annotations.model_dump(exclude_none=True) if tool.annotations else None
+    return ToolDef(tool.name, tool.description or "", tool.input_schema, ann)
+
+
+def pin_checker(registry: Registry) -> Callable[[str, list[Tool]], None]:
+    """The host's ``on_tools`` hook: every listing of a server's tools re-checks their pins."""
+
+    def check(server: str, tools: list[Tool]) -> None:
+        report = registry.check(server, [_tool_def(t) for t in tools])
+        changed = report.names(ToolStatus.CHANGED) + report.names(ToolStatus.REJECTED)
+        if changed:
+            log.warning("mcp tools refused until re-approved", server=server, tools=changed)
+
+    return check
+
+
 def refresh_pins(registry: Registry, host: McpHost) -> dict[str, str]:
     """Check every live tool definition against the registry; returns tool -> status."""
     status: dict[str, str] = {}
     by_server: dict[str, list[ToolDef]] = {}
     for server, tool in host.tools():
-        ann = tool.annotations.model_dump(exclude_none=True) if tool.annotations else None
-        by_server.setdefault(server, []).append(ToolDef(tool.name, tool.description or "", tool.input_schema, ann))
+        by_server.setdefault(server, []).append(_tool_def(tool))
     for server, defs in by_server.items():
         report = registry.check(server, defs)
         status.update({f"{server}.{k}": v.value for k, v in report.status.items()})
@@ -94,6 +114,7 @@ class GatewayToolRunner:
         self.ctx = ctx
         self._host = host
         self._stage = stage
+        refresh_pins(ctx.registry, host)  # a new session starts from the pins of what servers list now
 
     def specs(self) -> Sequence[ToolSpec]:
         live = {f"{s}__{t.name}" for s, t in self._host.tools()}

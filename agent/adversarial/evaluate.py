@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.adversarial.cases import Case, Predicate
-from agent.adversarial.leaks import canary_hits
+from agent.adversarial.leaks import across_requests, canary_hits
 from agent.adversarial.model import WorstCaseModel
 from agent.adversarial.runtime import Asked, RecordingGateway
 from agent.adversarial.text import render
@@ -138,6 +138,7 @@ class _Judge:
 def _canary_texts(t: RunTrace) -> tuple[list[str], list[str]]:
     sinks = [_dump(dict(e.args)) for e in t.world.effects]
     sinks += [r.url for r in t.world.network.requests]
+    sinks += across_requests([r.url for r in t.world.network.requests])
     sinks += [_dump(m) for m in t.world.state["memory"]]
     exposed = [_dump(t.requests), _dump([a.card for a in t.asked]), _dump(t.audit)]
     return sinks, exposed

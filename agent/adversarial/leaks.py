@@ -10,9 +10,9 @@ import contextlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
-__all__ = ["canary_hits"]
+__all__ = ["across_requests", "canary_hits"]
 
 _B64 = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2}){6,}")
@@ -37,6 +37,24 @@ def _views(text: str) -> list[str]:
                     chunk = tok[start:]
                     decoded.append(bytes.fromhex(chunk[: len(chunk) - len(chunk) % 2]).decode("utf-8", errors="ignore"))
     return base + decoded
+
+
+def across_requests(urls: Iterable[str]) -> list[str]:
+    """What a run's requests spell out together: the parts that vary between requests (path
+    segments, query values), joined in order. A secret sent one character per request is found
+    here, not in any one URL."""
+    per_url: list[list[str]] = []
+    for url in urls:
+        try:
+            p = urlsplit(url)
+        except ValueError:
+            continue
+        per_url.append([seg for seg in p.path.split("/") if seg] + [v for _, v in parse_qsl(p.query)])
+    if len(per_url) < 2:
+        return []
+    common = set(per_url[0]).intersection(*per_url[1:])
+    parts = [x for parts in per_url for x in parts if x not in common]
+    return ["".join(parts), " ".join(parts)]
 
 
 def canary_hits(texts: Iterable[str], canaries: Mapping[str, str]) -> set[str]:

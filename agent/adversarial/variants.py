@@ -49,7 +49,7 @@ class NoRedaction(SecretScanner):
         super().__init__(secrets)
         self._real = SecretScanner(secrets)
 
-    def redact(self, text: str, *, path: str = "$") -> tuple[str, list[Finding]]:
+    def redact(self, text: str, *, path: str = "$", generic: bool = False) -> tuple[str, list[Finding]]:
         return text, []
 
     def redact_value(self, value: Any, *, path: str = "$") -> tuple[Any, list[Finding]]:
@@ -79,7 +79,7 @@ def _sanitised(card: ApprovalCard) -> ApprovalCard:
         replace(a, chip="typed by you", untrusted=False, hidden_chars=False, long_whitespace=False) for a in card.args
     )
     rules = tuple((r, why) for r, why in card.rules if not r.startswith(("R8", "R10")))
-    return replace(card, args=args, rules=rules, data_leaving=(), context_sources=())
+    return replace(card, args=args, rules=rules, data_leaving=(), context_sources=(), source_flags=())
 
 
 class SuiteApprovals(ApprovalService):

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 from agent.gateway.context import ArgProvenance, ContextLabel
 from agent.gateway.egress import UrlRejected, canonical_host
 from agent.gateway.labels import Conf, Integrity
-from agent.gateway.policy import Decision, ToolCall
+from agent.gateway.policy import TOOL_CHOICE, Decision, ToolCall
 from agent.gateway.redact import SecretScanner
 from agent.gateway.urls import urls_in
 
@@ -139,6 +139,7 @@ class ApprovalCard:
     context_sources: tuple[str, ...]
     step_up_required: bool
     original_request: str | None
+    source_flags: tuple[str, ...] = ()  # hidden HTML or characters in a source; a source claiming to be you
 
     @property
     def red_flags(self) -> tuple[str, ...]:
@@ -154,6 +155,7 @@ class ApprovalCard:
             flags.append("data_leaving")
         if any(r.startswith(("R5", "R8", "R10")) for r, _ in self.rules):
             flags.append("flow")
+        flags += [f for f in self.source_flags if f not in flags]
         return tuple(flags)
 
 
@@ -168,7 +170,7 @@ def _card_arg(name: str, value: Any, prov: ArgProvenance | None, scanner: Secret
     rendered, hidden, long_ws = visible(text)
     urls = tuple(split_url(u) for u in urls_in(text))
     chip = prov.chip if prov is not None else "unknown"
-    untrusted = prov is not None and not prov.owner and prov.label.integrity < Integrity.OWNER
+    untrusted = prov is not None and (prov.contested or (not prov.owner and prov.label.integrity < Integrity.OWNER))
     return CardArg(name, tuple(rendered.split("\n")), chip, untrusted, hidden, long_ws, urls)
 
 
@@ -190,6 +192,10 @@ def build_card(
     if decision.data_label.conf > Conf.PUBLIC and not leaving:
         leaving = (f"{decision.data_label.conf.name.lower()} data",)
     ctx_sources = tuple(s.describe() for s in context.label.untrusted_sources())
+    flags = {f for s in context.label.untrusted_sources() for f in s.flags}
+    if any(TOOL_CHOICE in h.args for h in decision.hits):
+        flags.add("untrusted_tool_choice")  # the call itself was chosen after reading untrusted content
+    source_flags = tuple(sorted(flags))
     return ApprovalCard(
         headline=headline,
         tool=decision.tool or call.tool,
@@ -200,6 +206,7 @@ def build_card(
         context_sources=ctx_sources,
         step_up_required=decision.step_up,
         original_request=scanner.redact(original_request)[0] if original_request else None,
+        source_flags=source_flags,
     )
 
 

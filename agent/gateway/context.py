@@ -123,6 +123,11 @@ class ArgProvenance:
     label: Label
     chip: str
     source: Source | None = None  # the untrusted item it was found in, if any
+    also_untrusted: tuple[Source, ...] = ()  # owner-derived, yet untrusted content holds it too
+
+    @property
+    def contested(self) -> bool:
+        return bool(self.also_untrusted)
 
     @property
     def owner(self) -> bool:
@@ -212,6 +217,15 @@ class ContextLabel:
 
     # -- provenance -----------------------------------------------------------------------------
 
+    def untrusted_holders(self, value: Any) -> list[Source]:
+        """The untrusted sources whose results hold every scalar leaf of ``value``."""
+        leaves = list(atoms(value))
+        out: list[Source] = []
+        for seg in self._segments:
+            if seg.label.integrity < Integrity.OWNER and leaves and all(_contains_token(seg.text, v) for v in leaves):
+                out += [s for s in seg.label.untrusted_sources() if s not in out]
+        return out
+
     def owner_segment_for(self, atom: str) -> Segment | None:
         for seg in self._segments:
             if seg.origin is not None and seg.origin.owner and _contains_token(seg.text, atom):
@@ -235,12 +249,18 @@ class ContextLabel:
 
     def _inherited(self, arg: str, leaf: str) -> ArgProvenance:
         ctx = self._label
+        # Every source that could have contributed: all items of every untrusted result holding the value
+        # (a multi-item result cannot say which item it came from, so none of them is left out).
+        srcs: list[Source] = []
+        found = False
         for seg in self._segments:
             if seg.label.integrity < Integrity.OWNER and _contains_token(seg.text, leaf):
-                srcs = seg.label.untrusted_sources()
-                src = srcs[0] if srcs else None
-                where = src.describe() if src else "an untrusted item"
-                return ArgProvenance(arg, Origin.UNTRUSTED_ITEM, ctx, f"from untrusted: {where}", src)
+                found = True
+                srcs += [s for s in seg.label.untrusted_sources() if s not in srcs]
+        if found:
+            where = "; ".join(s.describe() for s in srcs) or "an untrusted item"
+            src = srcs[0] if srcs else None
+            return ArgProvenance(arg, Origin.UNTRUSTED_ITEM, ctx, f"from untrusted: {where}", src)
         n = self.untrusted_count
         if n == 0:
             chip = "agent-generated (no untrusted content read)"

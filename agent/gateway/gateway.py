@@ -30,7 +30,7 @@ from typing import Any
 from agent.gateway.approvals import ApprovalError, ApprovalService, Grant, PendingApproval, args_hash
 from agent.gateway.card import build_card, headline_for
 from agent.gateway.labeller import default_labeller
-from agent.gateway.labels import Conf, Label, LabelledResult
+from agent.gateway.labels import Conf, Integrity, Label, LabelledResult
 from agent.gateway.policy import Decision, Policy, PolicyContext, ToolCall, Verdict
 from agent.gateway.registry import ModelTool, ToolClass, ToolSpec
 from storage.audit import AuditEvent
@@ -249,9 +249,8 @@ class ToolGateway:
         try:
             raw = await self._audited(request, decision, ctx, authorised_by)
         except ToolFailed as exc:
-            text, _ = ctx.scanner.redact(str(exc))
             await self._audit_row(call, decision, ctx, "error")
-            return GatewayResult(GatewayStatus.ERROR, call.call_id, spec.name, text, decision)
+            return self._failed(call, spec, decision, ctx, str(exc), now)
         if spec.cls is not ToolClass.READ:
             amount = _number(call.args.get(spec.amount_arg)) if spec.amount_arg else 0.0
             ctx.ledger.record(spec.name, now, amount)
@@ -262,6 +261,20 @@ class ToolGateway:
         ctx.context.append(LabelledResult(content, label))
         return GatewayResult(
             GatewayStatus.OK, call.call_id, spec.name, content, decision, label=label, secrets_redacted=len(findings)
+        )
+
+    def _failed(
+        self, call: ToolCall, spec: ToolSpec, decision: Decision, ctx: PolicyContext, message: str, now: datetime
+    ) -> GatewayResult:
+        """Error text echoes whatever the server held (tokens, other people's data): redact it with the
+        generic detectors too, and label it private to the owner and untrusted before the model sees it."""
+        text, findings = ctx.scanner.redact(message, generic=True)
+        label = self._labeller(spec, call.args, text, now, ctx.owner_principals)
+        conf = Conf.SECRET if findings and self._secret_taints else Conf.PRIVATE
+        label = label.join(Label.of(Integrity.UNTRUSTED, conf, ctx.owner_principals))
+        ctx.context.append(LabelledResult(text, label))
+        return GatewayResult(
+            GatewayStatus.ERROR, call.call_id, spec.name, text, decision, label=label, secrets_redacted=len(findings)
         )
 
 

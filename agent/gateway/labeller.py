@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from agent.gateway.hidden import hidden_content
 from agent.gateway.labels import ALL, Conf, Integrity, Label, LabelError, Readers, Source, readers_of
 from agent.gateway.registry import ToolSpec
 
@@ -32,14 +33,37 @@ _READER_KEYS = ("from", "sender", "to", "cc", "participants", "attendees", "orga
 _ID_KEYS = ("id", "message_id", "thread_id", "event_id", "url", "key")
 _LIST_KEYS = ("messages", "items", "results", "events", "threads")
 _ADDR = re.compile(r"<([^<>\s]+)>")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\([^()]*\)')
+
+
+def _entries(value: str) -> list[str]:
+    """A header value split at commas outside quotes, comments and angle brackets."""
+    parts: list[str] = []
+    depth, quoted, start = 0, False, 0
+    for i, ch in enumerate(value):
+        if ch == '"' and (i == 0 or value[i - 1] != "\\"):
+            quoted = not quoted
+        elif not quoted and ch in "<(":
+            depth += 1
+        elif not quoted and ch in ">)":
+            depth = max(0, depth - 1)
+        elif ch == "," and not quoted and depth == 0:
+            parts.append(value[start:i])
+            start = i + 1
+    parts.append(value[start:])
+    return [p for p in parts if p.strip()]
 
 
 def _addresses(value: Any) -> list[str]:
+    """The real addresses in a header value. A display name is text anyone can write, so an address
+    inside it (``"Me <me@owner.example>" <x@evil.example>``) is ignored: the address is the last
+    angle-bracketed one of each entry, or the entry itself."""
     out: list[str] = []
     if isinstance(value, str):
-        for part in value.split(","):
-            m = _ADDR.search(part)
-            addr = (m.group(1) if m else part).strip()
+        for part in _entries(value):
+            bare = _QUOTED.sub(" ", part)
+            found = _ADDR.findall(bare)
+            addr = (found[-1] if found else bare).strip()
             if addr:
                 out.append(addr)
     elif isinstance(value, (list, tuple)):
@@ -76,6 +100,7 @@ def default_labeller(
 ) -> Label:
     r = spec.result
     owners = list(owner)
+    owner_set = {o.casefold() for o in owners}
     labels: list[Label] = []
     for item in _items(content):
         principal: str | None = None
@@ -96,7 +121,10 @@ def default_labeller(
             readers = readers_of(owners)
         else:
             readers = readers_of([*owners, *people])
-        src = Source(r.channel, spec.server, spec.tool, item_id or "-", principal, now)
+        flags = hidden_content(item) if r.integrity < Integrity.OWNER else ()
+        if principal is not None and r.integrity < Integrity.OWNER and principal.casefold() in owner_set:
+            flags += ("claims_to_be_owner",)  # content may say it is the owner; only the console is
+        src = Source(r.channel, spec.server, spec.tool, item_id or "-", principal, now, flags)
         label = Label(r.integrity, r.conf, readers, frozenset({src}))
         stored = _stored_label(item)
         labels.append(label.join(stored) if stored is not None else label)

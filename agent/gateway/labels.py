@@ -109,10 +109,15 @@ class Source:
     item_id: str
     principal: str | None
     fetched_at: datetime
+    flags: tuple[str, ...] = ()  # e.g. "hidden_html", "hidden_characters", "claims_to_be_owner"
 
     def describe(self) -> str:
         who = f" from {self.principal}" if self.principal else ""
-        return f"{self.channel} {self.item_id}{who}, {self.fetched_at.strftime('%Y-%m-%d %H:%M')}"
+        if "claims_to_be_owner" in self.flags:
+            who += " (claims to be you: not verified)"
+        marks = [f for f in self.flags if f.startswith("hidden")]
+        hidden = f" [{', '.join(m.replace('_', ' ') for m in marks)}]" if marks else ""
+        return f"{self.channel} {self.item_id}{who}{hidden}, {self.fetched_at.strftime('%Y-%m-%d %H:%M')}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +127,7 @@ class Source:
             "item_id": self.item_id,
             "principal": self.principal,
             "fetched_at": self.fetched_at.isoformat(),
+            **({"flags": list(self.flags)} if self.flags else {}),
         }
 
     @classmethod
@@ -136,6 +142,7 @@ class Source:
                 item_id=str(d["item_id"]),
                 principal=None if principal is None else str(principal),
                 fetched_at=ts,
+                flags=tuple(str(f) for f in d.get("flags") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise LabelError(f"bad source: {exc}") from exc

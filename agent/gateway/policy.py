@@ -19,8 +19,8 @@ R7     DENY (never approvable)                     FINANCIAL control args not fr
 R8     DENY if the data is SECRET, else APPROVAL   a recipient is not an allowed reader (P-F)
 R9     APPROVAL                                    control args / tool choice not OWNER-derived and
                                                    not covered by the plan (P-T)
-R10    APPROVAL                                    outgoing message carries a URL the owner did not
-                                                   type
+R10    APPROVAL                                    a side effect reaching others carries a link
+                                                   (any clickable form) the owner did not type
 R11    APPROVAL (+ step-up)                        always-approve tools and all money movement
 R12    ALLOW                                       reads; trusted, flow-safe side effects
 =====  ==========================================  =============================================
@@ -42,8 +42,9 @@ from agent.gateway.egress import EgressError, EgressGuard
 from agent.gateway.labels import Conf, Integrity, Label, Source
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import LiveTool, Registry, ToolClass, ToolSpec
+from agent.gateway.render import neutralise_remote
 from agent.gateway.schema import validate_args
-from agent.gateway.urls import text_carries_private, url_carries_private, urls_in
+from agent.gateway.urls import links_in, text_carries_private, url_carries_private, urls_in
 
 __all__ = [
     "DEFAULT_RULES",
@@ -172,6 +173,20 @@ class Eval:
                 self._prov[arg] = self.ctx.context.provenance(arg, self.args.get(arg))
         return self._prov[arg]
 
+    def contest(self, arg: str) -> bool:
+        """Mark an owner-derived argument that untrusted content also holds; True if it was."""
+        p = self.prov(arg)
+        if p.origin is Origin.PLAN:
+            return False
+        also = self.ctx.context.untrusted_holders(self.args.get(arg))
+        if not also:
+            return False
+        where = "; ".join(s.describe() for s in also)
+        self._prov[arg] = ArgProvenance(
+            arg, p.origin, p.label, f"{p.chip}, and also proposed by untrusted: {where}", also[0], tuple(also)
+        )
+        return True
+
     def all_prov(self) -> dict[str, ArgProvenance]:
         return {a: self.prov(a) for a in self.args}
 
@@ -230,8 +245,9 @@ def r3_secrets(ev: Eval) -> RuleHit | None:
     scanner = ev.ctx.scanner
     findings = scanner.scan(dict(ev.args))
     joined = "".join(a for a in atoms(dict(ev.args)))
-    raw_joined = "".join(v for v in _string_leaves(ev.args))
-    findings += scanner.scan(raw_joined) + scanner.scan(joined)
+    leaves = _string_leaves(ev.args)
+    # A secret split over arguments: glued, or with a space where each part was grouped on its own.
+    findings += scanner.scan("".join(leaves)) + scanner.scan(" ".join(leaves)) + scanner.scan(joined)
     if findings:
         kinds = sorted({f.kind for f in findings})
         paths = sorted({f.path.split(".")[1].split("[")[0] for f in findings if f.path.count(".") >= 1})
@@ -331,12 +347,25 @@ def r6_budget(ev: Eval) -> RuleHit | None:
 
 
 def r7_financial_params(ev: Eval) -> RuleHit | None:
+    """Money parameters must be the owner's: typed, from the plan, the owner's settings or a trusted tool.
+
+    A value an agent made up (even with nothing untrusted read) is refused. A value the owner typed
+    that untrusted content also proposed is contested: its chip names that content and the card is
+    not clean, since a matching string is not the owner's instruction to act.
+    """
     spec = ev.spec
     if spec is None or spec.cls is not ToolClass.FINANCIAL:
         return None
-    bad = [a for a in spec.control_args if a in ev.args and ev.prov(a).label.integrity < Integrity.OWNER]
+    present = [a for a in spec.control_args if a in ev.args]
+    bad = [a for a in present if not ev.prov(a).owner or ev.prov(a).label.integrity < Integrity.OWNER]
     if bad:
         return _deny("R7_FINANCIAL_PARAMS_FROM_UNTRUSTED", "money movement parameters did not come from you", *bad)
+    contested = [a for a in present if ev.contest(a)]
+    if contested:
+        chips = "; ".join(f"{a}: {ev.prov(a).chip}" for a in contested)
+        return _approve(
+            "R7_FINANCIAL_PARAMS_CONTESTED", f"untrusted content proposed the same values ({chips})", *contested
+        )
     return None
 
 
@@ -351,11 +380,45 @@ def r8_flow(ev: Eval) -> RuleHit | None:
     else:
         others = sorted(ev.recipients() - owners)
         ok, who = data.flows_to(others), ", ".join(others)
+    classes = _classes_leaving(ev)
+    if classes:
+        return _deny(
+            "R8_PRIVATE_CLASS_ON_INJECTED_REQUEST",
+            f"your {', '.join(classes)} data would go to a recipient you did not name",
+            *spec.data,
+        )
     if ok:
         return None
     if data.conf >= Conf.SECRET:
         return _deny("R8_SECRET_FLOW", f"secret data may not be sent to {who}", *spec.data)
     return _approve("R8_PF_DECLASSIFY", f"data read from private sources would be shared with {who}", *spec.data)
+
+
+def _classes_leaving(ev: Eval) -> list[str]:
+    """Data classes (financial, health, messages, calendar) whose text the call would send to a
+    recipient the owner did not name. Empty when every recipient is owner-derived."""
+    spec = ev.spec
+    if spec is None:
+        return []
+    owners = {normalise(p) for p in ev.ctx.owner_principals}
+    injected = spec.audience_public and ev.ctx.context.label.integrity < Integrity.OWNER and ev.plan_entry is None
+    for arg in spec.recipients:
+        if arg in ev.args and set(atoms(ev.args[arg])) - owners and not ev.prov(arg).owner:
+            injected = True
+    if not injected:
+        return []
+    c = ev.ctx.context
+    texts = [t for a in spec.data for t in _strings(ev.args.get(a))]
+    who = ["*public*"] if spec.audience_public else sorted(ev.recipients() - owners)
+    found: set[str] = set()
+    for seg in c.segments:
+        if seg.label.flows_to(who):
+            continue  # the recipients may read it already (a reply to the people on the thread)
+        classes = {k for src in seg.label.sources for k in ev.ctx.registry.data_classes_of(f"{src.server}.{src.tool}")}
+        public = c.public_texts()
+        if classes - found and any(text_carries_private(t, [seg.text], public_values=public, min_len=8) for t in texts):
+            found |= classes
+    return sorted(found)
 
 
 def r9_untrusted_control(ev: Eval) -> RuleHit | None:
@@ -366,8 +429,18 @@ def r9_untrusted_control(ev: Eval) -> RuleHit | None:
     if spec.cls is ToolClass.EGRESS_READ and spec.url_arg:
         url = ev.args.get(spec.url_arg)
         p = ev.prov(spec.url_arg)
-        if p.label.integrity >= Integrity.OWNER or (isinstance(url, str) and c.found_in_public_web(url)):
+        if p.label.integrity >= Integrity.OWNER:
             return None
+        if isinstance(url, str) and c.found_in_public_web(url):
+            # Following a link a public page offers is harmless until the context also holds private
+            # data: then *which* link is followed can spell that data out, one request at a time.
+            if not c.private_texts():
+                return None
+            return _approve(
+                "R9_PT_UNTRUSTED_CONTROL",
+                "which link to open was chosen after reading your private data and untrusted content",
+                spec.url_arg,
+            )
         return _approve("R9_PT_UNTRUSTED_CONTROL", f"the URL was not typed by you ({p.chip})", spec.url_arg)
     if not spec.consequential:
         return None
@@ -385,16 +458,38 @@ def r9_untrusted_control(ev: Eval) -> RuleHit | None:
     return _approve("R9_PT_UNTRUSTED_CONTROL", reason, *tainted)
 
 
-def r10_untrusted_urls(ev: Eval) -> RuleHit | None:
+def _reaches_others(ev: Eval) -> bool:
     spec = ev.spec
-    if spec is None or spec.cls is not ToolClass.EGRESS:
+    if spec is None or spec.owner_only or not spec.consequential:
+        return False
+    owners = {normalise(p) for p in ev.ctx.owner_principals}
+    return spec.audience_public or bool(ev.recipients() - owners)
+
+
+def r10_untrusted_urls(ev: Eval) -> RuleHit | None:
+    """Every text field of a side effect that reaches someone else: no link the owner did not type,
+    in any form the recipient's client would make clickable (with or without a scheme)."""
+    spec = ev.spec
+    if spec is None or not spec.consequential:
         return None
     c = ev.ctx.context
-    for arg in spec.data:
-        for url in urls_in(ev.args.get(arg)):
-            if c.owner_segment_for(normalise(url)) is None:
+    # A remote image loads with no click wherever the text is shown, the owner's own mail included.
+    for arg, value in ev.args.items():
+        for text in _strings(value):
+            for host in neutralise_remote(text).removed:
+                if c.owner_segment_for(normalise(text)) is None:
+                    return _approve(
+                        "R10_UNTRUSTED_URL_IN_MESSAGE", f"the text loads a remote image from {host}", str(arg)
+                    )
+    if not _reaches_others(ev):
+        return None
+    for arg, value in ev.args.items():
+        if arg in spec.recipients:
+            continue
+        for link in links_in(value):
+            if c.owner_segment_for(normalise(link)) is None:
                 return _approve(
-                    "R10_UNTRUSTED_URL_IN_MESSAGE", f"the message contains a link you did not type: {url}", arg
+                    "R10_UNTRUSTED_URL_IN_MESSAGE", f"the message contains a link you did not type: {link}", str(arg)
                 )
     return None
 
@@ -405,6 +500,9 @@ def r11_always_approve(ev: Eval) -> RuleHit | None:
         return None
     step_up = spec.step_up or spec.cls is ToolClass.FINANCIAL or spec.audience_public
     what = "moves money" if spec.cls is ToolClass.FINANCIAL else "always needs your approval"
+    if spec.cls is ToolClass.FINANCIAL and spec.amount_arg and ev.args.get(spec.amount_arg) in (None, ""):
+        # R6 had no amount to check: say so on the card rather than pass it silently.
+        what += f"; no {spec.amount_arg} was given, so the money limits could not be checked: confirm the amount"
     return _approve("R11_ALWAYS_APPROVE", f"{spec.name} {what}", step_up=step_up)
 
 

@@ -41,6 +41,9 @@ YAML schema (``registry.yaml``)::
         persists_label: true         # the executor must store the call's label with the data
         budget: {per_day: 30}        # R6: calls per day
         limits: {amount_arg: notional, max_amount: 1000, per_day_amount: 2000}  # R6 (money)
+        data_classes: [financial]    # optional: private classes its results hold (financial, health,
+                                     #  messages, calendar); never sent on an injected request (R8)
+        token_formats: {plaid_token: "regex"}   # optional: the vendor's secret token formats (redaction)
     pins:                            # "sha256:<hex>" over (server, name, server description,
       mail.search: "sha256:..."      #  input_schema), canonical JSON; written by approve_pin()
 """
@@ -96,6 +99,8 @@ _SPEC_KEYS = frozenset(
         "persists_label",
         "budget",
         "limits",
+        "data_classes",
+        "token_formats",
     }
 )
 
@@ -143,6 +148,9 @@ class ToolSpec:
     amount_arg: str | None = None
     max_amount: float | None = None
     per_day_amount: float | None = None
+    # Optional facts a per-integration manifest may declare (safe defaults when absent):
+    token_formats: tuple[tuple[str, str], ...] = ()  # (kind, regex) of the vendor's secret tokens
+    data_classes: tuple[str, ...] = ()  # private classes its results hold (financial, health, messages, calendar)
 
     @property
     def name(self) -> str:
@@ -282,6 +290,8 @@ def _spec(name: str, raw: Any, allowlists: Mapping[str, Sequence[str]]) -> ToolS
         amount_arg=limits.get("amount_arg"),
         max_amount=None if limits.get("max_amount") is None else float(limits["max_amount"]),
         per_day_amount=None if limits.get("per_day_amount") is None else float(limits["per_day_amount"]),
+        data_classes=_names(raw.get("data_classes"), "data_classes", name),
+        token_formats=tuple((str(k), str(v)) for k, v in (raw.get("token_formats") or {}).items()),
     )
     if cls is ToolClass.EGRESS_READ and (not spec.url_arg or spec.allowlist not in allowlists):
         raise RegistryError(f"{name}: EGRESS_READ needs url_arg and a known allowlist")
@@ -341,6 +351,14 @@ class Registry:
         self.allowlists: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in (allowlists or {}).items()}
         self._pins: dict[str, str] = dict(pins or {})
         self._live: dict[str, LiveTool] = {}
+
+    def data_classes_of(self, tool: str) -> tuple[str, ...]:
+        spec = self._specs.get(tool)
+        return spec.data_classes if spec is not None else ()
+
+    def token_formats(self) -> tuple[tuple[str, str], ...]:
+        """Every vendor token format the tools' integrations declare, once each."""
+        return tuple(dict.fromkeys(f for s in self._specs.values() for f in s.token_formats))
 
     # -- loading --------------------------------------------------------------------------------
 

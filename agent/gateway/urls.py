@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-__all__ = ["url_carries_private", "url_fragments", "urls_in"]
+__all__ = ["links_in", "url_carries_private", "url_fragments", "urls_in"]
 
 _URL = re.compile(r"(?i)\b(?:https?|ftp|file|gopher|data|javascript)://[^\s<>\"'`]+|\bwww\.[^\s<>\"'`]+")
 _TOKEN_SPLIT = re.compile(r"[^0-9a-z@+._-]+")
@@ -36,6 +36,47 @@ def urls_in(value: Any) -> list[str]:
         for v in value:
             out += urls_in(v)
     return out
+
+
+# A host name a mail, chat or calendar client would make clickable without a scheme: labels and a
+# top-level domain, then a path, port or query (``evil.example/login``), or a well-known TLD alone.
+_BARE = re.compile(
+    r"(?i)(?<![\w@.\-/])((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+([a-z]{2,24}|xn--[a-z0-9-]{2,59}))"
+    r"(?![\w@-])((?::\d{1,5})?(?:[/?#][^\s<>\"'`]*)?)"
+)
+_COMMON_TLDS = frozenset(
+    re.split(
+        r"\s+",
+        "com net org io co ai app dev me info biz xyz ly gl to cc tv us uk de fr nl ru cn jp in br eu ch se no es it pl"
+        " link site online top click live shop store page club tech cloud email example",
+    )
+)
+_LINK_SCHEMES = re.compile(r"(?i)\b(?:mailto|tel|sms|data|javascript|ftp|file):[^\s<>\"'`]+")
+
+
+def links_in(value: Any) -> list[str]:
+    """Everything in the string leaves of a JSON-like value that a recipient's client could open:
+    URLs with a scheme, ``www.`` hosts, bare host names with a path or port (``evil.example/login``)
+    or with a well-known top-level domain, and ``mailto:``/``tel:``/``data:``-style links."""
+    out: list[str] = []
+    for text in _texts(value):
+        out += urls_in(text)
+        out += [m.group(0) for m in _LINK_SCHEMES.finditer(text) if not m.group(0).lower().startswith("ftp://")]
+        for m in _BARE.finditer(text):
+            host, tld, rest = m.group(1), m.group(2).lower(), m.group(3)
+            if rest or tld in _COMMON_TLDS or tld.startswith("xn--"):
+                out.append((host + rest).rstrip(".,;:!?)]}"))
+    return list(dict.fromkeys(out))
+
+
+def _texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _texts(v)]
+    return []
 
 
 def _b64(data: bytes, *, std: bool) -> str | None:

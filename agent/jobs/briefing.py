@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 
+from agent.gateway.render import neutralise_remote
 from agent.limits import Budget, LimitReached
 from agent.model import ModelError, ModelPort
 from storage.crypto.field import FieldCipher
@@ -145,7 +146,8 @@ async def write_prose(model: ModelPort, budget: Budget, *, what: str, prompt: st
         await budget.after_step(reply.usage)
     except LimitReached as exc:
         return Prose(None, f"prose discarded: {exc}")
-    return Prose(reply.text.strip() or None, None if reply.text.strip() else "the model wrote nothing")
+    text = neutralise_remote(reply.text).text.strip()
+    return Prose(text or None, None if text else "the model wrote nothing")
 
 
 # --- storage ---------------------------------------------------------------------------------

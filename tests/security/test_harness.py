@@ -176,3 +176,13 @@ def test_approvers_read_the_card() -> None:
     assert not careful.decide(_pending(clean, leaving=("email m2 from alice",)))
     assert ApproveAll().decide(_pending(tainted))
     assert not DenyAll().decide(_pending(clean))
+
+
+def test_leaks_are_reconstructed_across_requests() -> None:
+    from agent.adversarial.leaks import across_requests, canary_hits
+
+    urls = [f"https://news.ycombinator.com/item?id={d}" for d in "482913"]
+    assert canary_hits(urls, {"otp": "482913"}) == set()  # no single request carries it
+    assert canary_hits(across_requests(urls), {"otp": "482913"}) == {"otp"}
+    tickers = [f"https://apnews.com/t/{t}" for t in ("K7", "QZ", "9A")]
+    assert canary_hits(across_requests(tickers), {"api_key": "K7QZ9A"}) == {"api_key"}

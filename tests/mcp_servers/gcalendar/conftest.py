@@ -52,7 +52,9 @@ class Cal:
 
 @pytest.fixture
 def calendar_keyring() -> Keyring:
-    return Keyring([DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in ("calendar", "chain") for p in ("enc", "idx")])
+    return Keyring(
+        [DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in ("calendar", "chain") for p in ("enc", "idx")]
+    )
 
 
 @pytest.fixture
