@@ -7,7 +7,7 @@ Two kinds of match:
   forms. Encoded forms are matched as whole strings; a secret base64-encoded in the middle of a
   longer base64 blob (misaligned) is not found.
 * **Detectors**: API key prefixes (``sk-``, ``ghp_``/``gho_``/…/``github_pat_``, ``xox[abposr]-``,
-  ``AKIA``/``ASIA``, ``aegk_``), vendor tokens Aegis holds (Plaid ``access-``/``public-``/``link-``/
+  ``AKIA``/``ASIA``, ``aegk_``), vendor tokens Aegis holds (bank-link ``access-``/``public-``/``link-``/
   ``processor-`` tokens, Google ``ya29.`` access and ``1//`` refresh tokens, ``GOCSPX-`` client
   secrets), ``Bearer`` credentials, JWTs, PEM private keys, card numbers (Luhn-valid, a real
   issuer prefix and length, and a card's grouping), one-time codes next to an OTP phrase, and
@@ -49,7 +49,7 @@ _DETECTORS: tuple[tuple[str, re.Pattern[str], int], ...] = (
     ("aws_access_key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), 0),
     ("broker_key", re.compile(r"\baegk_[A-Za-z0-9]+\.[A-Za-z0-9]+"), 0),
     (
-        "plaid_token",
+        "bank_link_token",
         re.compile(r"\b(?:access|public|link|processor)-(?:sandbox|development|production)-[A-Za-z0-9-]{8,}"),
         0,
     ),

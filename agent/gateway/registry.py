@@ -43,7 +43,7 @@ YAML schema (``registry.yaml``)::
         limits: {amount_arg: notional, max_amount: 1000, per_day_amount: 2000}  # R6 (money)
         data_classes: [financial]    # optional: private classes its results hold (financial, health,
                                      #  messages, calendar); never sent on an injected request (R8)
-        token_formats: {plaid_token: "regex"}   # optional: the vendor's secret token formats (redaction)
+        token_formats: {bank_token: "regex"}   # optional: the vendor's secret token formats (redaction)
     pins:                            # "sha256:<hex>" over (server, name, server description,
       mail.search: "sha256:..."      #  input_schema), canonical JSON; written by approve_pin()
 """

@@ -7,6 +7,7 @@ from typing import cast
 import httpx
 import pytest
 
+from agent.adversarial.suite import world_tools
 from agent.gateway import Label
 from agent.gateway.gateway import ExecRequest, ToolFailed
 from agent.gateway.policy import ToolCall
@@ -27,7 +28,7 @@ class Tokens:
 
 
 def _request() -> ExecRequest:
-    spec = Registry.load().spec("gmail.search")
+    spec = Registry.load(extra_tools=world_tools()).spec("gmail.search")
     assert spec is not None
     return ExecRequest(ToolCall("c1", "gmail.search", {"query": "invoice"}), spec, Label.clean())
 

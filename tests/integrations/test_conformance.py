@@ -82,7 +82,7 @@ LIVE = pytest.mark.parametrize("live", INSTALLED, indirect=True)
 @NAMES
 def test_the_manifest_is_the_registry_and_every_tool_is_pinned(name: str) -> None:
     manifest = load_manifest(name)
-    registry = Registry.load()
+    registry = Registry.load(extra_tools=world_tools())
     for tool, spec in manifest.tools.items():
         found = registry.spec(tool)
         assert found is not None and found.cls is ToolClass(spec.cls), tool

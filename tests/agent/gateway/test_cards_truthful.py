@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from agent.adversarial.suite import world_tools
 from agent.gateway.card import build_card
 from agent.gateway.hidden import HIDDEN_CHARACTERS, HIDDEN_HTML, hidden_content
 from agent.gateway.labeller import default_labeller
@@ -18,7 +19,7 @@ ATTACKER = "pay@evil.example"
 
 
 def read_inbox(ctx: PolicyContext, messages: list[dict[str, Any]]) -> Label:
-    spec = Registry.load().spec("gmail.search")
+    spec = Registry.load(extra_tools=world_tools()).spec("gmail.search")
     assert spec is not None
     content = {"messages": messages}
     label = default_labeller(spec, {"query": "x"}, content, T0, ctx.owner_principals)

@@ -99,9 +99,9 @@ def test_amount_pairs_and_phone_pairs_are_not_cards() -> None:
         ("card_number", "3782 822463 10005"),  # Amex 4-6-5
         ("card_number", "5555-5555-5555-4444"),
         ("card_number", "6011111111111117"),
-        ("plaid_token", "access-sandbox-8ab976e6-64bc-4b38-98f7-731e7a349970"),
-        ("plaid_token", "public-production-8ab976e6-64bc-4b38-98f7-731e7a349970"),
-        ("plaid_token", "link-development-8ab976e6-64bc-4b38-98f7-731e7a349970"),
+        ("bank_link_token", "access-sandbox-8ab976e6-64bc-4b38-98f7-731e7a349970"),
+        ("bank_link_token", "public-production-8ab976e6-64bc-4b38-98f7-731e7a349970"),
+        ("bank_link_token", "link-development-8ab976e6-64bc-4b38-98f7-731e7a349970"),
         ("google_token", "ya29.a0AfH6SMBx3kq9Zt1Uv2Wx3Yz4Ab5Cd6Ef7Gh8"),
         ("google_token", "1//0gLq2Zk9sXwYtUvAbCdEfGhIjKlMnOp"),
         ("google_client_secret", "GOCSPX-AbCdEfGhIjKlMnOpQrStUvWx"),

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from agent.adversarial.suite import world_tools
 from agent.gateway.card import build_card
 from agent.gateway.labeller import default_labeller
 from agent.gateway.labels import LabelledResult
@@ -19,7 +20,7 @@ def decide(ctx: PolicyContext, tool: str, args: dict[str, Any]) -> Decision:
 
 
 def read(ctx: PolicyContext, tool: str, content: Any) -> None:
-    spec = Registry.load().spec(tool)
+    spec = Registry.load(extra_tools=world_tools()).spec(tool)
     assert spec is not None
     ctx.context.append(LabelledResult(content, default_labeller(spec, {}, content, ctx.clock(), ctx.owner_principals)))
 

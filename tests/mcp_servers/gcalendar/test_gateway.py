@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from agent.adversarial.suite import world_tools
 from agent.gateway.context import ContextLabel
 from agent.gateway.egress import EgressGuard
 from agent.gateway.labeller import default_labeller
@@ -23,7 +24,7 @@ ATTACKER = "collector@evil.example"
 
 
 async def _ctx(g: Cal) -> PolicyContext:
-    registry = Registry.load()
+    registry = Registry.load(extra_tools=world_tools())
     for tool in (await g.client.list_tools()).tools:
         registry.approve_pin("gcalendar", ToolDef(tool.name, tool.description or "", tool.input_schema))
     now = datetime.now(UTC)
