@@ -6,7 +6,7 @@ import ipaddress
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     # Unset: on in embedded mode, off in production.
     demo: bool | None = None
     model: str = "claude-sonnet-4-6"
+    # "anthropic" (Claude, the default) or "openai": any OpenAI-compatible server (aegis.model_root).
+    model_provider: Literal["anthropic", "openai"] = "anthropic"
+    # Anthropic: a proxy or gateway in front of the API; openai: the server's /v1 address (required).
+    model_base_url: str | None = None
     # Google OAuth for Gmail (the client secret is the google_client_secret secret file).
     google_client_id: str | None = None
     google_redirect_uri: str | None = None
