@@ -19,6 +19,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from agent.services import AgentServices
 from storage.crypto.keyring import Keyring
 from storage.db import Database
+from web import charts
 from web.config import ConsoleConfig
 from web.data import ConsoleData
 from web.errors import AuditUnavailable, ConsoleError, NotAuthenticated
@@ -79,6 +80,9 @@ def create_app(
 
     for module in (auth, home, sessions, audit, chat, approvals, integrations, secrets, jobs):
         app.include_router(module.router)
+    # Browser libraries installed by ``npm ci`` (package-lock.json), served by the console itself.
+    # Without them the charts stay tables; the console still starts.
+    app.mount("/static/vendor", StaticFiles(directory=charts.VENDOR, check_dir=False), name="vendor")
     app.mount("/static", ShellStatic(directory=STATIC), name="static")
     app.add_exception_handler(ConsoleError, _console_error)  # type: ignore[arg-type]
 

@@ -15,6 +15,7 @@ from storage.audit import AuditLog
 from storage.audit_writer import AuditWriter
 from storage.crypto.keyring import Keyring
 from storage.db import Database
+from web import charts
 from web.auditing import Auditor
 from web.auth.account import Account
 from web.auth.sessions import Sessions
@@ -43,6 +44,7 @@ class Console:
     def build(cls, db: Database, keyring: Keyring, config: ConsoleConfig) -> Console:
         keys = TokenKeys(keyring)
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
+        charts.register(env)
         audit_log = AuditLog(lambda v: keyring.blind_index("audit", v), clock=lambda: _utc(config.clock()))
         return cls(
             db=db,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -75,11 +77,15 @@ async def test_plaid_panel_after_connecting_the_sandbox_bank(live: Live) -> None
     plaid = _panel(r.text, "plaid")
     assert 'data-state="ok"' in plaid
     assert "Plaid Checking" in plaid and "Plaid Credit Card" in plaid
-    # A server-side SVG chart with an accessible name, and the same figures as a table.
-    svg = re.search(r"<svg [^>]*role=\"img\"[^>]*>.*?</svg>", plaid, re.S)
-    assert svg and "<title id=" in svg.group(0) and svg.group(0).count("<rect") >= 2
+    # A chart spec for static/charts.js (Chart.js), and the same figures as a table.
+    spec_attr = re.search(r'<figure class="chart" data-chart="([^"]+)">', plaid)
+    assert spec_attr
+    spec = json.loads(unescape(spec_attr.group(1)))
+    assert spec["kind"] == "bar" and spec["unit"] == "USD" and len(spec["labels"]) >= 2
+    assert len(spec["series"]) == 1 and len(spec["series"][0]["values"]) == len(spec["labels"])
     table_rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td class="num">([^<]+)</td></tr>', plaid)
-    assert len(table_rows) == svg.group(0).count("<rect")
+    assert [label for label, _ in table_rows] == spec["labels"]
+    assert [float(v.replace(",", "")) for _, v in table_rows] == spec["series"][0]["values"]
     # The gateway audited the console's reads as the agent's system context.
     tokens = await live.console.login_tokens()
     rows = await live.console.audit(tokens["access_token"], action="tool.call", limit=100)
