@@ -20,12 +20,15 @@ from agent.services import AgentServices
 from storage.crypto.keyring import Keyring
 from storage.db import Database
 from web import charts
+from web.auth.enrolment import AdminSetup
 from web.config import ConsoleConfig
 from web.data import ConsoleData
 from web.errors import AuditUnavailable, ConsoleError, NotAuthenticated
 from web.guard import guard, wants_html
 from web.routes import approvals, audit, auth, chat, home, integrations, jobs, secrets, sessions
+from web.routes import setup as setup_routes
 from web.security import SecurityHeaders
+from web.setup_gate import SetupGate
 from web.state import Console
 
 log = structlog.get_logger("aegis.web")
@@ -40,8 +43,10 @@ def create_app(
     version: str = "0.1.0",
     agent: AgentServices | None = None,
     data: ConsoleData | None = None,
+    setup: SetupGate | None = None,
 ) -> FastAPI:
-    """``agent``: the chat and approvals backend; without it those pages say the agent is not running."""
+    """``agent``: the chat and approvals backend; without it those pages say the agent is not running.
+    ``setup``: the first-start gate for the browser setup (``aegis up`` prints its link), if any."""
     config = config or ConsoleConfig()
 
     @asynccontextmanager
@@ -65,6 +70,7 @@ def create_app(
     app.state.agent = agent
     # ``data``: the integrations, secrets vault and home panels' backend (web.data).
     app.state.console_data = data or ConsoleData()
+    app.state.setup = (setup, AdminSetup(db, keyring, config)) if setup is not None else None
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -78,7 +84,7 @@ def create_app(
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
-    for module in (auth, home, sessions, audit, chat, approvals, integrations, secrets, jobs):
+    for module in (auth, setup_routes, home, sessions, audit, chat, approvals, integrations, secrets, jobs):
         app.include_router(module.router)
     # Browser libraries installed by ``npm ci`` (package-lock.json), served by the console itself.
     # Without them the charts stay tables; the console still starts.
