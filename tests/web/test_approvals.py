@@ -81,9 +81,14 @@ async def test_approve_needs_a_fresh_code_then_the_mail_goes(stack: AgentConsole
     cookies = await c.browser_login()
     cid, aid = await _held_send(stack, cookies)
     r = await post_form(c, cookies, f"/approvals/{aid}/approve")
-    assert r.status_code == 403 and "not accepted" in r.text
+    # A refused code sends the browser back to the card's own address (not left on the POST URL).
+    assert (r.status_code, r.headers["location"]) == (303, f"/approvals/{aid}?problem=code")
+    card = await c.http.get(r.headers["location"], headers=form_headers(cookies))
+    assert card.status_code == 200 and "not accepted" in card.text and 'id="approve-form"' in card.text
     r = await post_form(c, cookies, f"/approvals/{aid}/approve", step_up_code="000000" if c.code() != "000000" else "1")
-    assert r.status_code == 403
+    assert (r.status_code, r.headers["location"]) == (303, f"/approvals/{aid}?problem=code")
+    odd = await c.http.get(f"/approvals/{aid}?problem=<script>", headers=form_headers(cookies))
+    assert odd.status_code == 200 and "<script>" not in odd.text and "not accepted" not in odd.text
     no_csrf = await c.http.post(
         f"/approvals/{aid}/approve", data={"step_up_code": c.fresh_code()}, headers=form_headers(cookies)
     )
@@ -99,7 +104,10 @@ async def test_approve_needs_a_fresh_code_then_the_mail_goes(stack: AgentConsole
     page = (await c.http.get(f"/approvals/{aid}", headers=form_headers(cookies))).text
     assert "approved and run" in page and "approved; ran" in page and 'id="approve-form"' not in page
     again = await post_form(c, cookies, f"/approvals/{aid}/approve", step_up_code=code)
-    assert again.status_code == 403  # the replayed code is refused before anything else
+    assert again.status_code == 303  # the replayed code is refused before anything else
+    # Decided: its "Approval needed" notification is no longer listed.
+    notes = (await c.http.get("/jobs", headers=form_headers(cookies))).text
+    assert f'href="/approvals/{aid}"' not in notes and "Approval needed" not in notes
     assert len(stack.mailbox.sent) == 1
 
     decisions = await _audit(stack, action="approval.approve")
