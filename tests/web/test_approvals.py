@@ -106,8 +106,8 @@ async def test_approve_needs_a_fresh_code_then_the_mail_goes(stack: AgentConsole
     again = await post_form(c, cookies, f"/approvals/{aid}/approve", step_up_code=code)
     assert again.status_code == 303  # the replayed code is refused before anything else
     # Decided: its "Approval needed" notification is no longer listed.
-    notes = (await c.http.get("/jobs", headers=form_headers(cookies))).text
-    assert f'href="/approvals/{aid}"' not in notes and "Approval needed" not in notes
+    listed = (await c.http.get("/jobs", headers=form_headers(cookies))).text
+    assert f'href="/approvals/{aid}"' not in listed and "Approval needed" not in listed
     assert len(stack.mailbox.sent) == 1
 
     decisions = await _audit(stack, action="approval.approve")
