@@ -21,6 +21,7 @@ from storage.crypto.keyring import Keyring
 from storage.db import Database
 from web import charts
 from web.auth.enrolment import AdminSetup
+from web.badge import approvals_badge
 from web.config import ConsoleConfig
 from web.data import ConsoleData
 from web.errors import AuditUnavailable, ConsoleError, NotAuthenticated
@@ -64,7 +65,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        dependencies=[Depends(guard)],
+        dependencies=[Depends(guard), Depends(approvals_badge)],
     )
     app.state.console = Console.build(db, keyring, config)
     app.state.agent = agent
