@@ -16,6 +16,11 @@ from tests.web.test_jobs_briefings import hostile_doc
 from web.config import ConsoleConfig
 
 pytestmark = pytest.mark.anyio
+RUNS_FIT = """() => ({
+  table: document.querySelector('#runs').scrollWidth,
+  wrap: document.querySelector('#runs').parentElement.clientWidth,
+  reason: document.querySelector('#runs td.run-error').getBoundingClientRect().width,
+})"""
 
 
 @pytest.fixture
@@ -68,6 +73,13 @@ async def test_jobs_and_briefings_in_chromium(jobs: Jobs) -> None:
             skipped = page.locator("#runs tr[data-outcome=skipped]")
             assert "integration not connected: finance" in (await skipped.first.text_content() or "")
             await page.screenshot(path=str(SHOTS / "jobs.png"), full_page=True)
+            # At 1366 px the whole run history is in view: no column cut off, no reason wrapped letter by letter.
+            await page.set_viewport_size({"width": 1366, "height": 900})
+            fit = await page.evaluate(RUNS_FIT)
+            assert fit["table"] <= fit["wrap"] + 1, fit
+            assert fit["reason"] >= 150, fit  # px: words, not letters, per line
+            await page.screenshot(path=str(SHOTS / "jobs-1366.png"), full_page=True)
+            await page.set_viewport_size({"width": 1280, "height": 800})
 
             await page.click("#job-health_sync button.resume")
             await page.wait_for_url(f"{url}/jobs?done=resume&target=health_sync")
