@@ -60,12 +60,20 @@ async def test_the_send_is_held_with_its_full_card(stack: AgentConsole) -> None:
     _cid, aid = await _held_send(stack, cookies)
     assert stack.mailbox.sent == []
     queue = (await c.http.get("/approvals", headers=form_headers(cookies))).text
-    assert f'href="/approvals/{aid}"' in queue and "EGRESS via gmail.send" in queue
+    assert f'href="/approvals/{aid}"' in queue
+    # Plain words in the queue and on the card; the internals stay under the card's details fold.
+    sentence = "Aegis wants to send this email to"
+    assert sentence in queue and "EGRESS via gmail.send" not in queue
     html = (await c.http.get(f"/approvals/{aid}", headers=form_headers(cookies))).text
     assert 'data-arg="to"' in html and DANA in html
     assert "from untrusted: email" in html  # the recipient came from her email, not from the owner
     assert "Thanks⟨U+200B⟩ for the draft" in html and "hidden characters" in html
     assert "R9_PT_UNTRUSTED_CONTROL" in html
+    title = html.split('<h1 id="card-title">', 1)[1].split("</h1>", 1)[0]
+    assert title.startswith(sentence) and "because an email from" in title and "asked for it, not you." in title
+    assert "R9_" not in title and "EGRESS" not in title
+    fold = html.split('<details class="internals" id="card-details">', 1)[1].split("</details>", 1)[0]
+    assert "R9_PT_UNTRUSTED_CONTROL" in fold and 'id="card-pin">' in fold and "EGRESS via gmail.send" in fold
     assert f'<p class="notice" id="original-request">{ASK}</p>' in html
     assert 'id="card-pin">' in html and 'id="card-pin">none<' not in html
     assert 'id="data-leaving"' in html and 'name="step_up_code"' in html

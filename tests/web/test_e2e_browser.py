@@ -15,6 +15,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.web.agent_stack import DANA, AgentConsole, GatedModel, agent_console, scripted
+from tests.web.browser_kit import assert_accessible
 from tests.web.conftest import FakeClock
 from tests.web.test_browser import ARGS, CHROMIUM, SHOTS, _watch_csp
 from web.config import ConsoleConfig
@@ -73,10 +74,17 @@ async def _send_and_approve(page: Page, ac: AgentConsole, shot: str) -> str:
     await page.click("#new-conversation")
     await _ask(page, "reply to the last email from Dana")
     await expect(page.locator("#thread")).to_contain_text("waiting for your approval", timeout=WAIT)
+    # The trace says it in words, with the approval link in view before any fold is opened.
+    inline = page.locator("#thread a.approval-inline").last
+    await expect(inline).to_be_visible()
+    await expect(page.locator("#thread .tool-sentence").last).to_have_text(
+        "Waiting for your approval to send this email."
+    )
     await _open_tool(page, "gmail.send")
     link = page.locator("#thread a.approval-link").last
     href = await link.get_attribute("href")
     assert href is not None and href.startswith("/approvals/")
+    assert await inline.get_attribute("href") == href
     await page.click("nav:visible >> text=Approvals")
     await page.wait_for_url(f"{c.url}/approvals")
     await expect(page.locator(f'#pending a[href="{href}"]')).to_be_visible()
@@ -90,6 +98,9 @@ async def _send_and_approve(page: Page, ac: AgentConsole, shot: str) -> str:
     await expect(card.locator('[data-arg="to"] .chip')).to_contain_text("from untrusted: email")
     await expect(card.locator('[data-arg="body"]')).to_contain_text("Thanks⟨U+200B⟩ for the draft")
     await expect(card.locator("#original-request")).to_have_text("reply to the last email from Dana")
+    await expect(page.locator("#card-title")).to_contain_text("Aegis wants to send this email to")
+    await expect(page.locator("#card-pin")).to_be_hidden()  # internals under the "details" fold
+    await assert_accessible(page)
     await page.screenshot(path=str(SHOTS / f"approval-card{shot}.png"), full_page=True)
     sent_before = len(ac.mailbox.sent)
     await page.fill("#step_up_code", c.fresh_code())  # a new time step: a used code is refused

@@ -25,6 +25,7 @@ from agent.services import AgentServices
 from web.auditing import ADMIN
 from web.errors import NotFound, StepUpRequired, TooManyAttempts
 from web.guard import CurrentPrincipal, Principal, require_step_up
+from web.plain_words import card_sentence
 from web.routes.chat_view import reveal_hidden
 from web.state import console
 
@@ -57,6 +58,7 @@ def summary(p: PendingApproval, extra: dict[str, Any] | None = None) -> dict[str
         "id": p.approval_id,
         "tool": p.tool,
         "headline": p.card.headline,
+        "sentence": card_sentence(p.card),
         "state": "expired" if expired else p.state.value,
         "state_words": "expired unanswered" if expired else STATE_WORDS[p.state],
         "created_at": p.created_at.isoformat(),

@@ -71,9 +71,16 @@
   }
 
   function fillTool(details, view) {
+    // A sentence first (web/plain_words.py), an inline approval link, then the internals.
     const summary = el("summary");
-    summary.append(el("span", { class: "tool-name" }, view.tool), " ");
-    summary.append(el("span", { class: `tool-status status-${view.status}` }, view.status));
+    summary.append(el("span", { class: "tool-sentence" }, view.sentence || view.tool));
+    if (view.approval_id) {
+      summary.append(" ", el("a", { class: "approval-inline", href: `/approvals/${encodeURIComponent(view.approval_id)}` }, "Review it"));
+    }
+    const internals = el("span", { class: "tool-internals" });
+    internals.append(el("span", { class: "tool-name" }, view.tool), " ");
+    internals.append(el("span", { class: `tool-status status-${view.status}` }, view.status));
+    summary.append(" ", internals);
     const dl = el("dl", { class: "tool-detail" });
     const args = el("dd");
     args.append(el("pre", { class: "tool-args" }, view.args));
