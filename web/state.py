@@ -21,6 +21,7 @@ from web.auth.account import Account
 from web.auth.sessions import Sessions
 from web.auth.tokens import TokenKeys
 from web.config import ConsoleConfig
+from web.markdown import ChatMarkdown
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -45,6 +46,7 @@ class Console:
         keys = TokenKeys(keyring)
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
         charts.register(env)
+        env.filters["markdown"] = ChatMarkdown().render
         audit_log = AuditLog(lambda v: keyring.blind_index("audit", v), clock=lambda: _utc(config.clock()))
         return cls(
             db=db,

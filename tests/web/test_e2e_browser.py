@@ -156,6 +156,9 @@ async def _browser_flow(browser: Browser, ac: AgentConsole, model: GatedModel) -
     model.gate = None
     await expect(live).to_have_attribute("data-finished", "1", timeout=WAIT)  # streamed over SSE
     await expect(live).to_contain_text("Your balances: Plaid Credit Card")
+    # Once finished, the streamed text becomes the console's Markdown rendering of the stored reply.
+    await expect(live).to_have_attribute("data-formatted", "1", timeout=WAIT)
+    await expect(live.locator(".body.md")).to_contain_text("Your balances: Plaid Credit Card")
     await expect(live.locator(".inert-link")).to_have_text("https://dashboard.plaid.example/accounts?view=all")
     assert await live.locator("a[href^='https://']").count() == 0
     await _open_tool(page, "plaid.balances")

@@ -212,7 +212,8 @@ def history_view(messages: Sequence[StoredMessage], rules: Mapping[str, list[str
                     view["rules"] = rules.get(view["id"], [])
                     calls[view["id"]] = view
                     tools.append(view)
-            items.append({"kind": "assistant", "segments": segments(_text_of(m.content)), "tools": tools})
+            # The raw prose: the template renders it with the ``markdown`` filter (web.markdown).
+            items.append({"kind": "assistant", "text": _text_of(m.content), "tools": tools})
     return items
 
 

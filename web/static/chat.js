@@ -99,6 +99,30 @@
     details.replaceChildren(summary, dl);
   }
 
+  // After the turn: swap the streamed plain text for the console's own Markdown rendering of the
+  // stored reply (sanitised on the server, web/markdown.py; parsed inert by DOMParser, no innerHTML).
+  async function formatFinished(live) {
+    const bodies = [...live.querySelectorAll("p.body")];
+    if (!bodies.length) {
+      return;
+    }
+    try {
+      const response = await fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      if (!response.ok) {
+        return;
+      }
+      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      const rendered = [...doc.querySelectorAll("#thread li.msg.assistant:not(.live) .body.md")].slice(-bodies.length);
+      if (rendered.length !== bodies.length) {
+        return;
+      }
+      bodies.forEach((body, i) => body.replaceWith(document.importNode(rendered[i], true)));
+      live.dataset.formatted = "1";
+    } catch {
+      // Keep the plain text.
+    }
+  }
+
   function follow(live) {
     const status = live.querySelector("#live-status");
     const tools = new Map();
@@ -150,6 +174,7 @@
       }
       live.classList.remove("live");
       live.dataset.finished = "1";
+      formatFinished(live);
       const stop = document.getElementById("stop-form");
       if (stop) {
         stop.remove();
