@@ -9,6 +9,8 @@ from typing import Any
 
 from playwright.async_api import Page
 
+from tests.web.conftest import Console
+
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 DESKTOP = {"width": 1366, "height": 900}
@@ -52,3 +54,13 @@ async def assert_fits(page: Page, width: int) -> None:
     """Nothing forces sideways scrolling."""
     wider = await page.evaluate(WIDEST)
     assert await page.evaluate("document.documentElement.scrollWidth") <= width, (page.url, wider)
+
+
+async def login(page: Page, c: Console) -> None:
+    """Log in through the page's own form, landing on Home."""
+    await page.goto(f"{c.url}/login")
+    await page.fill("#email", c.email)
+    await page.fill("#passphrase", c.passphrase)
+    await page.fill("#code", c.fresh_code())
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{c.url}/")

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import async_playwright, expect
 
-from tests.web.browser_kit import DESKTOP, PHONE, assert_accessible, assert_fits
+from tests.web.browser_kit import DESKTOP, PHONE, assert_accessible, assert_fits, login
 from tests.web.conftest import FakeClock, cookie_header
 from tests.web.harness_data import Live, demo_clock, start_live
 from tests.web.test_browser import ARGS, CHROMIUM, SHOTS, _watch_csp
@@ -34,16 +34,6 @@ async def live(db_url: str, tmp_path: Path, clock: FakeClock, console_config: Co
         yield lc
 
 
-async def _login(page: Page, live: Live) -> None:
-    c = live.console
-    await page.goto(f"{c.url}/login")
-    await page.fill("#email", c.email)
-    await page.fill("#passphrase", c.passphrase)
-    await page.fill("#code", c.fresh_code())
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{c.url}/")
-
-
 async def test_spending_chart_light_dark_desktop_and_phone(live: Live) -> None:
     cookies = await live.console.browser_login()
     r = await live.console.http.post(
@@ -59,7 +49,7 @@ async def test_spending_chart_light_dark_desktop_and_phone(live: Live) -> None:
                 page = await context.new_page()
                 _watch_csp(page, violations)
                 page.on("pageerror", lambda e: violations.append(f"page error: {e}"))
-                await _login(page, live)
+                await login(page, live.console)
                 figure = page.locator("#panel-plaid figure.chart").first
                 await expect(figure).to_have_attribute("data-drawn", "true")
                 canvas = figure.locator("canvas")

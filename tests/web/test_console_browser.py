@@ -16,7 +16,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from storage.db import Database
 from tests.web.agent_stack import AgentConsole, agent_console, read_events, scripted, start_turn
-from tests.web.browser_kit import DESKTOP, PHONE, assert_accessible, assert_fits
+from tests.web.browser_kit import DESKTOP, PHONE, assert_accessible, assert_fits, login
 from tests.web.conftest import EMAIL, PASSPHRASE, FakeClock, make_keyring, serve, totp
 from tests.web.test_browser import ARGS, CHROMIUM, SHOTS, _watch_csp
 from web.app import create_app
@@ -121,16 +121,6 @@ async def stack(
         yield ac
 
 
-async def _login(page: Page, ac: AgentConsole) -> None:
-    c = ac.console
-    await page.goto(f"{c.url}/login")
-    await page.fill("#email", c.email)
-    await page.fill("#passphrase", c.passphrase)
-    await page.fill("#code", c.fresh_code())
-    await page.click("button[type=submit]")
-    await page.wait_for_url(f"{c.url}/")
-
-
 async def _one_approval_waiting(ac: AgentConsole) -> None:
     cookies = await ac.console.browser_login()
     cid = await start_turn(ac.console, cookies, "reply to the last email from Dana")
@@ -142,7 +132,7 @@ async def test_every_page_on_a_desktop(browser: Browser, stack: AgentConsole) ->
     await _one_approval_waiting(stack)
     violations: list[str] = []
     page = await _page(browser, DESKTOP, violations)
-    await _login(page, stack)
+    await login(page, stack.console)
     await expect(page.locator("#waiting-badge")).to_have_text("1 waiting")
     await expect(page.locator(".nav-phone")).to_be_hidden()
     for path in PAGES:
@@ -161,7 +151,7 @@ async def test_every_page_and_the_navigation_on_a_phone(browser: Browser, stack:
     await _one_approval_waiting(stack)
     violations: list[str] = []
     page = await _page(browser, PHONE, violations)
-    await _login(page, stack)
+    await login(page, stack.console)
     nav = page.locator("#phone-nav")
     await expect(nav).to_be_visible()
     await expect(page.locator(".nav-full")).to_be_hidden()
