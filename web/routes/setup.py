@@ -61,7 +61,10 @@ async def setup_page(request: Request) -> Response:
     parts = _parts(request)
     token = request.query_params.get("token")
     if parts is not None and token is not None:
-        if not parts[0].admits(token):
+        gate, admin = parts
+        if gate.codes is None and (gate.done or await admin.exists()):
+            return RedirectResponse("/login", status_code=303)  # set up already: the link is spent
+        if not gate.admits(token):
             return _page(request, "locked", status=403)
         # Move the token out of the address bar at once; the cookie carries it from here on.
         response = RedirectResponse("/setup", status_code=303)
