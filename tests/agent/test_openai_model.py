@@ -4,12 +4,15 @@ like the real streaming API: ``data:`` chunks, tool calls split by index, usage 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from agent.model import ModelError, ToolSpec
+from agent.limits import Budget, MemoryLedger, Prices, TurnLimits
+from agent.loop import ToolOutcome, run_turn
+from agent.model import ModelError, ToolCall, ToolSpec
 from agent.openai_model import OpenAICompatibleModel, to_chat_messages
 from tools._http import RetryPolicy
 
@@ -204,3 +207,34 @@ async def test_unreachable_server_is_a_model_error() -> None:
     async with client:
         with pytest.raises(ModelError, match="cannot reach"):
             await model.complete(system="S", messages=[{"role": "user", "content": "x"}], tools=[], max_tokens=10)
+
+
+class _Balances:
+    def specs(self) -> list[ToolSpec]:
+        return TOOLS
+
+    async def run(self, call: ToolCall) -> ToolOutcome:
+        return ToolOutcome(json.dumps({"status": "ok", "result": {"checking": 120.5}}))
+
+
+async def test_a_whole_turn_through_the_loop_sends_tool_results_back() -> None:
+    """Step 1 asks for a tool; step 2 must carry the assistant's tool call and a ``tool`` message."""
+    bodies: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        if len(bodies) == 1:
+            stream = [_chunk({"tool_calls": [_call(0, "call_1", "plaid__balances")]}), _chunk({}, "tool_calls")]
+        else:
+            stream = [_chunk({"content": "You have **120.50** in checking."}), _chunk({}, "stop")]
+        return httpx.Response(200, content=_sse(stream))
+
+    model, client = _model(handler)
+    budget = Budget(TurnLimits(), Prices(), MemoryLedger(), clock=lambda: datetime(2026, 12, 2, 12, tzinfo=UTC))
+    async with client:
+        result = await run_turn(model, _Balances(), [], "balances?", system="S", budget=budget)
+    assert result.stopped is None and result.text == "You have **120.50** in checking."
+    second = bodies[1]["messages"]
+    assert second[2]["tool_calls"][0]["id"] == "call_1" and second[2]["content"] is None
+    result_text = '{"status": "ok", "result": {"checking": 120.5}}'
+    assert second[3] == {"role": "tool", "tool_call_id": "call_1", "content": result_text}
