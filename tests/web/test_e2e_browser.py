@@ -85,7 +85,7 @@ async def _send_and_approve(page: Page, ac: AgentConsole, shot: str) -> str:
     href = await link.get_attribute("href")
     assert href is not None and href.startswith("/approvals/")
     assert await inline.get_attribute("href") == href
-    await page.click("nav:visible >> text=Approvals")
+    await page.click("nav a:visible:has-text('Approvals')")
     await page.wait_for_url(f"{c.url}/approvals")
     await expect(page.locator(f'#pending a[href="{href}"]')).to_be_visible()
     await page.screenshot(path=str(SHOTS / f"approvals{shot}.png"), full_page=True)
@@ -144,7 +144,7 @@ async def _browser_flow(browser: Browser, ac: AgentConsole, model: GatedModel) -
     page = await context.new_page()
     _watch_csp(page, violations)
     await _login(page, ac)
-    await page.click("nav:visible >> text=Chat")
+    await page.click("nav a:visible:has-text('Chat')")
 
     model.gate = asyncio.Event()  # hold the model so the page opens while the turn runs
     await _ask(page, "what's my balance?")
@@ -180,7 +180,7 @@ async def _browser_flow(browser: Browser, ac: AgentConsole, model: GatedModel) -
     mobile = await phone.new_page()
     _watch_csp(mobile, violations)
     await _login(mobile, ac)
-    await mobile.click("nav:visible >> text=Chat")
+    await mobile.click("nav a:visible:has-text('Chat')")
     await _fits(mobile, 390)
     await _send_and_approve(mobile, ac, "-phone")
     await _fits(mobile, 390)

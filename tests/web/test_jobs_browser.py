@@ -63,7 +63,7 @@ async def test_jobs_and_briefings_in_chromium(jobs: Jobs) -> None:
             page.on("dialog", lambda d: violations.append(f"dialog: {d.message}"))
             await _login(page, jobs)
 
-            await page.click("nav:visible >> text=Jobs")
+            await page.click("nav a:visible:has-text('Jobs')")
             await page.wait_for_url(f"{url}/jobs")
             assert await page.locator("#jobs tbody tr").count() == 10
             assert await page.get_attribute("#job-health_sync", "data-state") == "paused"
@@ -94,7 +94,7 @@ async def test_jobs_and_briefings_in_chromium(jobs: Jobs) -> None:
             await page.wait_for_url(f"{url}/jobs?job=")
             assert await page.locator("#runs tbody tr[data-run]").count() == 4
 
-            await page.click("nav:visible >> text=Briefings")
+            await page.click("nav a:visible:has-text('Briefings')")
             await page.wait_for_url(f"{url}/briefings")
             assert await page.locator("#briefings tbody tr").count() == 2
             await page.screenshot(path=str(SHOTS / "briefings.png"), full_page=True)
