@@ -11,13 +11,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import anthropic
 import httpx
 from sqlalchemy import func, select
 
 from aegis.identities import console_identity, ensure_key, read_key, server_identity
+from aegis.model_root import build_model, secret_path
 from aegis.runtime import Context
-from agent.anthropic_model import AnthropicModel
 from agent.approval_store import DbApprovalStore
 from agent.call_tokens import CallTokens
 from agent.chat import ChatService
@@ -68,27 +67,6 @@ from web.vault import BrokerVault
 PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
 
 
-def _secret_path(ctx: Context, name: str) -> Path | None:
-    found = ctx.secrets.path_for(name)
-    if found is not None:
-        return found
-    local = ctx.settings.data_dir / "secrets" / name
-    return local if not ctx.settings.production and local.exists() else None
-
-
-def build_model(ctx: Context) -> ModelPort | None:
-    """Claude when an API key is configured (a secret file); otherwise None and chat explains."""
-    path = _secret_path(ctx, "anthropic_api_key")
-    if path is None:
-        return None
-    from aegis.secrets import check_private_file
-
-    check_private_file(path)
-    key = path.read_text(encoding="utf-8").strip()
-    ctx.redactor.register(key)
-    return AnthropicModel(anthropic.AsyncAnthropic(api_key=key), ctx.settings.model)
-
-
 @dataclass
 class AgentRuntime:
     services: AgentServices
@@ -97,13 +75,14 @@ class AgentRuntime:
     data: ConsoleData
     google_http: httpx.AsyncClient | None = None
     push_http: httpx.AsyncClient | None = None
+    model_http: httpx.AsyncClient | None = None
 
     async def close(self) -> None:
         if self.services.scheduler is not None:
             await self.services.scheduler.stop()
         await self.host.close()
         await self.http.aclose()
-        for extra in (self.google_http, self.push_http):
+        for extra in (self.google_http, self.push_http, self.model_http):
             if extra is not None:
                 await extra.aclose()
 
@@ -134,7 +113,8 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
     refresh_pins(registry, host)
     tokens = CallTokens(broker, console_key)
     push, push_http = build_push(ctx)
-    a = assemble(db, keyring, host, registry, tokens, console_key, build_model(ctx), push, catalog=catalog)
+    model, model_http = build_model(ctx)
+    a = assemble(db, keyring, host, registry, tokens, console_key, model, push, catalog=catalog)
     calls = GatewayCalls(
         host, a.gateway.policy, a.approvals, a.audit, lambda sid: a.policy_context(sid, [], []), tokens, catalog
     )
@@ -162,7 +142,7 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
         sandbox=ctx.settings.demo_profile,
         status_file=ctx.settings.data_dir / "integrations-status.json",
     )
-    return AgentRuntime(services, host, http, data, google_http, push_http)
+    return AgentRuntime(services, host, http, data, google_http, push_http, model_http)
 
 
 PolicyContextFor = Callable[[str, list[str], list[dict[str, Any] | None]], PolicyContext]
@@ -264,7 +244,7 @@ def assemble(
 
 def build_push(ctx: Context) -> tuple[PushSender | None, httpx.AsyncClient | None]:
     """Phone push through ntfy, when the push_url secret file exists (and push_token, if protected)."""
-    path = _secret_path(ctx, "push_url")
+    path = secret_path(ctx, "push_url")
     if path is None:
         return None, None
     from aegis.secrets import check_private_file
@@ -274,7 +254,7 @@ def build_push(ctx: Context) -> tuple[PushSender | None, httpx.AsyncClient | Non
     check_private_file(path)
     url = path.read_text(encoding="utf-8").strip()
     ctx.redactor.register(url)
-    token_path = _secret_path(ctx, "push_token")
+    token_path = secret_path(ctx, "push_token")
     token = None
     if token_path is not None:
         check_private_file(token_path)
@@ -289,7 +269,7 @@ def build_google(ctx: Context) -> tuple[GoogleOAuth | None, httpx.AsyncClient | 
     """Google OAuth consent (for integrations whose manifest names the google provider), when a client
     is configured (id and redirect URI in settings)."""
     s = ctx.settings
-    path = _secret_path(ctx, "google_client_secret")
+    path = secret_path(ctx, "google_client_secret")
     if not (s.google_client_id and s.google_redirect_uri and path is not None):
         return None, None
     from aegis.secrets import check_private_file

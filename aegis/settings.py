@@ -7,7 +7,7 @@ import os
 import ssl
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     # Unset: on in embedded mode, off in production.
     demo: bool | None = None
     model: str = "claude-sonnet-4-6"
+    # "anthropic" (Claude, the default) or "openai": any OpenAI-compatible server (aegis.model_root).
+    model_provider: Literal["anthropic", "openai"] = "anthropic"
+    # Anthropic: a proxy or gateway in front of the API; openai: the server's /v1 address (required).
+    model_base_url: str | None = None
     # The Google OAuth client, for integrations that connect through Google (the client secret is the
     # google_client_secret secret file).
     google_client_id: str | None = None

@@ -25,13 +25,18 @@ from storage.crypto.keyring import Keyring
 from storage.db import Database
 from storage.flood_trace import FloodTrace
 from storage.http_guard import Limits, RequestGuard
+from web import charts
 from web.auditing import ANONYMOUS, client_ip
+from web.auth.enrolment import AdminSetup
+from web.badge import approvals_badge
 from web.config import ConsoleConfig
 from web.data import ConsoleData
 from web.errors import AuditUnavailable, ConsoleError, NotAuthenticated, RateLimited
 from web.guard import guard, wants_html
 from web.routes import approvals, audit, auth, chat, connect, home, integrations, jobs, secrets, sessions
+from web.routes import setup as setup_routes
 from web.security import SecurityHeaders
+from web.setup_gate import SetupGate
 from web.state import Console
 
 log = structlog.get_logger("aegis.web")
@@ -51,9 +56,11 @@ def create_app(
     agent: AgentServices | None = None,
     data: ConsoleData | None = None,
     parts: Parts | None = None,
+    setup: SetupGate | None = None,
 ) -> FastAPI:
     """``agent``: the chat and approvals backend; without it those pages say the agent is not running.
-    ``parts``: the state of each supervised part (the broker, the MCP servers) for /health."""
+    ``parts``: the state of each supervised part (the broker, the MCP servers) for /health.
+    ``setup``: the first-start gate for the browser setup (``aegis up`` prints its link), if any."""
     config = config or ConsoleConfig()
 
     @asynccontextmanager
@@ -77,12 +84,13 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        dependencies=[Depends(guard)],
+        dependencies=[Depends(guard), Depends(approvals_badge)],
     )
     app.state.console = Console.build(db, keyring, config)
     app.state.agent = agent
     # ``data``: the integrations, secrets vault and home panels' backend (web.data).
     app.state.console_data = data or ConsoleData()
+    app.state.setup = (setup, AdminSetup(db, keyring, config)) if setup is not None else None
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -102,8 +110,11 @@ def create_app(
                 return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
-    for module in (auth, home, sessions, audit, chat, approvals, integrations, connect, secrets, jobs):
+    for module in (auth, setup_routes, home, sessions, audit, chat, approvals, integrations, connect, secrets, jobs):
         app.include_router(module.router)
+    # Browser libraries installed by ``npm ci`` (package-lock.json), served by the console itself.
+    # Without them the charts stay tables; the console still starts.
+    app.mount("/static/vendor", StaticFiles(directory=charts.VENDOR, check_dir=False), name="vendor")
     app.mount("/static", ShellStatic(directory=STATIC), name="static")
 
     console_state: Console = app.state.console

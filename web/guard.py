@@ -20,8 +20,10 @@ from web.security import queue_cookie_headers
 from web.state import Console, console
 
 # (method, route path) pairs reachable without a session. /static/* is a mount outside the routes.
+# The /setup pages check the one-time setup token themselves (web.setup_gate).
 PUBLIC: frozenset[tuple[str, str]] = frozenset(
     {("GET", "/health"), ("GET", "/login"), ("POST", "/auth/login"), ("POST", "/auth/refresh")}
+    | {("GET", "/setup"), ("POST", "/setup/account"), ("POST", "/setup/totp"), ("GET", "/setup/recovery")}
 )
 UNLIMITED = frozenset({"/health"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -21,11 +21,6 @@ from integrations.views import Item, ViewData, render, resolve_args
 from web.data import ConsoleData
 from web.sanitize import INVISIBLE
 
-CHART_WIDTH = 320  # the SVG viewBox width; it scales to the panel
-BAR_HEIGHT = 12
-LABEL_HEIGHT = 17  # the label line above each bar
-BAR_GAP = 9
-
 
 @dataclass
 class PanelView:
@@ -63,20 +58,16 @@ def _clean(data: ViewData) -> ViewData:
     return ViewData(items, {plain(k): plain(v) for k, v in data.figures.items()}, data.chart, data.empty)
 
 
-def bar_chart(labels: tuple[str, ...], values: tuple[float, ...], unit: str) -> dict[str, Any]:
-    """Geometry for a horizontal bar chart drawn by the template as SVG (no script, no inline style)."""
-    top = max(values, default=0.0)
-    row = LABEL_HEIGHT + BAR_HEIGHT + BAR_GAP
-    bars = []
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        width = 0.0 if top <= 0 else value / top * (CHART_WIDTH - 4)
-        y = i * row
-        bars.append(
-            {"label": plain(label.replace("_", " ").capitalize(), 80), "value": value,
-             "width": round(max(width, 1.0), 1), "y": y, "text_y": y + 12, "bar_y": y + LABEL_HEIGHT}
-        )  # fmt: skip
-    height = max(len(bars) * row - BAR_GAP, BAR_HEIGHT)
-    return {"bars": bars, "width": CHART_WIDTH, "height": height, "bar_height": BAR_HEIGHT, "unit": unit}
+def chart_data(kind: str, labels: tuple[str, ...], values: tuple[float, ...], unit: str) -> dict[str, Any]:
+    """What the chart macro draws (``macros/chart.html``): labels as plain text, largest first."""
+    return {
+        "kind": kind,
+        "labels": [plain(label.replace("_", " ").capitalize(), 80) for label in labels],
+        "values": list(values),
+        "series": "Amount",
+        "unit": unit,
+        "x_title": "Category",
+    }
 
 
 async def load_panel(data: ConsoleData, placed: PlacedView) -> PanelView:
@@ -96,7 +87,7 @@ async def load_panel(data: ConsoleData, placed: PlacedView) -> PanelView:
     shown = _clean(render(view.render, result.content))
     chart = None
     if shown.chart is not None and shown.chart.values:
-        chart = bar_chart(shown.chart.labels, shown.chart.values, shown.chart.unit)
+        chart = chart_data(shown.chart.kind, shown.chart.labels, shown.chart.values, shown.chart.unit)
     return PanelView(placed, "ok", shown, chart, integration_title=title, figures=list(shown.figures.items()))
 
 

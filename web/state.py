@@ -16,11 +16,13 @@ from storage.audit import AuditLog, ChainKey
 from storage.audit_writer import AuditWriter
 from storage.crypto.keyring import Keyring
 from storage.db import Database
+from web import charts
 from web.auditing import Auditor
 from web.auth.account import Account
 from web.auth.sessions import Sessions
 from web.auth.tokens import TokenKeys
 from web.config import ConsoleConfig
+from web.markdown import ChatMarkdown
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -52,6 +54,8 @@ class Console:
     def build(cls, db: Database, keyring: Keyring, config: ConsoleConfig) -> Console:
         keys = TokenKeys(keyring)
         env = jinja2.Environment(loader=template_loader(), autoescape=True)
+        charts.register(env)
+        env.filters["markdown"] = ChatMarkdown().render
         chain_key = ChainKey.of(keyring)
         audit_log = AuditLog(
             lambda v: keyring.blind_index("audit", v), clock=lambda: _utc(config.clock()), key=chain_key

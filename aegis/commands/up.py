@@ -12,14 +12,13 @@ from rich.console import Console
 from aegis.agent_root import build_agent
 from aegis.broker_root import ensure_admin_token
 from aegis.console_root import console_keyring
+from aegis.console_setup import console_app
 from aegis.runtime import Context
 from aegis.serving import BrokerProcess, Server
 from broker.tls import server_options
 from storage import migrate
 from storage.crypto.errors import MasterKeyError
 from storage.crypto.master import generate_master_key_file, load_master_key
-from web.app import create_app
-from web.config import ConsoleConfig
 
 log = structlog.get_logger("aegis.up")
 
@@ -62,14 +61,12 @@ async def serve(ctx: Context) -> None:
         log.info("broker ready", url=broker.url)
         keyring = await console_keyring(ctx)
         agent = await build_agent(ctx, db, keyring)
-        console_config = ConsoleConfig(trusted_proxies=tuple(ctx.settings.trusted_proxies))
         config = uvicorn.Config(
-            create_app(
+            await console_app(
+                ctx,
                 db,
-                keyring=keyring,
-                config=console_config,
-                agent=agent.services,
-                data=agent.data,
+                keyring,
+                agent,
                 parts=lambda: {"broker": broker.status()} | {f"mcp:{n}": s for n, s in agent.host.status().items()},
             ),
             host=ctx.settings.host,

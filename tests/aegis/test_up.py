@@ -187,12 +187,21 @@ def test_second_start_reuses_the_key(start: Any, tmp_path: Path) -> None:
     key = tmp_path / "data" / "master.key"
     content = key.read_bytes()
     assert NOTICE in first.stdout()
+    # First start, no admin yet: one line with the address and a one-time setup link, in the terminal
+    # only (the token is in no log line).
+    line = next(x for x in first.stdout().splitlines() if x.startswith("Aegis console: "))
+    assert "/setup?token=" in line
+    token = line.rsplit("token=", 1)[1].strip()
+    assert len(token) >= 40 and token not in first.stderr()
 
     second = start()
     body = second.wait_healthy()
     assert body["schema"] == _head()
     assert second.stop() == 0
     assert NOTICE not in second.stdout()
+    # Still no admin: a new link, the old token no longer printed.
+    again = next(x for x in second.stdout().splitlines() if x.startswith("Aegis console: "))
+    assert "/setup?token=" in again and token not in again
     assert key.read_bytes() == content
     assert _mode(key) == 0o600
 

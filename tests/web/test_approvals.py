@@ -60,12 +60,20 @@ async def test_the_send_is_held_with_its_full_card(stack: AgentConsole) -> None:
     _cid, aid = await _held_send(stack, cookies)
     assert stack.mailbox.sent == []
     queue = (await c.http.get("/approvals", headers=form_headers(cookies))).text
-    assert f'href="/approvals/{aid}"' in queue and "EGRESS via gmail.send" in queue
+    assert f'href="/approvals/{aid}"' in queue
+    # Plain words in the queue and on the card; the internals stay under the card's details fold.
+    sentence = "Aegis wants to send this email to"
+    assert sentence in queue and "EGRESS via gmail.send" not in queue
     html = (await c.http.get(f"/approvals/{aid}", headers=form_headers(cookies))).text
     assert 'data-arg="to"' in html and DANA in html
     assert "from untrusted: email" in html  # the recipient came from her email, not from the owner
     assert "Thanks⟨U+200B⟩ for the draft" in html and "hidden characters" in html
     assert "R9_PT_UNTRUSTED_CONTROL" in html
+    title = html.split('<h1 id="card-title">', 1)[1].split("</h1>", 1)[0]
+    assert title.startswith(sentence) and "because an email from" in title and "asked for it, not you." in title
+    assert "R9_" not in title and "EGRESS" not in title
+    fold = html.split('<details class="internals" id="card-details">', 1)[1].split("</details>", 1)[0]
+    assert "R9_PT_UNTRUSTED_CONTROL" in fold and 'id="card-pin">' in fold and "EGRESS via gmail.send" in fold
     assert f'<p class="notice" id="original-request">{ASK}</p>' in html
     assert 'id="card-pin">' in html and 'id="card-pin">none<' not in html
     assert 'id="data-leaving"' in html and 'name="step_up_code"' in html
@@ -81,9 +89,14 @@ async def test_approve_needs_a_fresh_code_then_the_mail_goes(stack: AgentConsole
     cookies = await c.browser_login()
     cid, aid = await _held_send(stack, cookies)
     r = await post_form(c, cookies, f"/approvals/{aid}/approve")
-    assert r.status_code == 403 and "not accepted" in r.text
+    # A refused code sends the browser back to the card's own address (not left on the POST URL).
+    assert (r.status_code, r.headers["location"]) == (303, f"/approvals/{aid}?problem=code")
+    card = await c.http.get(r.headers["location"], headers=form_headers(cookies))
+    assert card.status_code == 200 and "not accepted" in card.text and 'id="approve-form"' in card.text
     r = await post_form(c, cookies, f"/approvals/{aid}/approve", step_up_code="000000" if c.code() != "000000" else "1")
-    assert r.status_code == 403
+    assert (r.status_code, r.headers["location"]) == (303, f"/approvals/{aid}?problem=code")
+    odd = await c.http.get(f"/approvals/{aid}?problem=<script>", headers=form_headers(cookies))
+    assert odd.status_code == 200 and "<script>" not in odd.text and "not accepted" not in odd.text
     no_csrf = await c.http.post(
         f"/approvals/{aid}/approve", data={"step_up_code": c.fresh_code()}, headers=form_headers(cookies)
     )
@@ -99,7 +112,10 @@ async def test_approve_needs_a_fresh_code_then_the_mail_goes(stack: AgentConsole
     page = (await c.http.get(f"/approvals/{aid}", headers=form_headers(cookies))).text
     assert "approved and run" in page and "approved; ran" in page and 'id="approve-form"' not in page
     again = await post_form(c, cookies, f"/approvals/{aid}/approve", step_up_code=code)
-    assert again.status_code == 403  # the replayed code is refused before anything else
+    assert again.status_code == 303  # the replayed code is refused before anything else
+    # Decided: its "Approval needed" notification is no longer listed.
+    listed = (await c.http.get("/jobs", headers=form_headers(cookies))).text
+    assert f'href="/approvals/{aid}"' not in listed and "Approval needed" not in listed
     assert len(stack.mailbox.sent) == 1
 
     decisions = await _audit(stack, action="approval.approve")

@@ -68,14 +68,14 @@ async def test_login_audit_sessions_logout_in_chromium(console: Console, chromiu
             assert all(c["sameSite"] == "Strict" and c["secure"] for c in cookies.values())
             assert await page.evaluate("document.cookie.includes('aegis_access')") is False
 
-            await page.click("nav >> text=Audit log")
+            await page.click("nav a:visible:has-text('Audit log')")
             await page.wait_for_url(f"{console.url}/audit")
             assert "Hash chain verified" in (await page.text_content("#chain") or "")
             actions = await page.locator("#audit td.action").all_text_contents()
             assert "auth.login" in actions
             await page.screenshot(path=str(SHOTS / "audit.png"), full_page=True)
 
-            await page.click("nav >> text=Sessions")
+            await page.click("nav a:visible:has-text('Sessions')")
             await page.wait_for_url(f"{console.url}/sessions")
             assert await page.locator("#sessions tbody tr").count() == 1
             assert "(this session)" in (await page.text_content("#sessions") or "")

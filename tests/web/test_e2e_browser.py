@@ -15,6 +15,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.web.agent_stack import DANA, AgentConsole, GatedModel, agent_console, scripted
+from tests.web.browser_kit import assert_accessible
 from tests.web.conftest import FakeClock
 from tests.web.test_browser import ARGS, CHROMIUM, SHOTS, _watch_csp
 from web.config import ConsoleConfig
@@ -73,11 +74,18 @@ async def _send_and_approve(page: Page, ac: AgentConsole, shot: str) -> str:
     await page.click("#new-conversation")
     await _ask(page, "reply to the last email from Dana")
     await expect(page.locator("#thread")).to_contain_text("waiting for your approval", timeout=WAIT)
+    # The trace says it in words, with the approval link in view before any fold is opened.
+    inline = page.locator("#thread a.approval-inline").last
+    await expect(inline).to_be_visible()
+    await expect(page.locator("#thread .tool-sentence").last).to_have_text(
+        "Waiting for your approval to send this email."
+    )
     await _open_tool(page, "gmail.send")
     link = page.locator("#thread a.approval-link").last
     href = await link.get_attribute("href")
     assert href is not None and href.startswith("/approvals/")
-    await page.click("nav >> text=Approvals")
+    assert await inline.get_attribute("href") == href
+    await page.click("nav a:visible:has-text('Approvals')")
     await page.wait_for_url(f"{c.url}/approvals")
     await expect(page.locator(f'#pending a[href="{href}"]')).to_be_visible()
     await page.screenshot(path=str(SHOTS / f"approvals{shot}.png"), full_page=True)
@@ -90,6 +98,9 @@ async def _send_and_approve(page: Page, ac: AgentConsole, shot: str) -> str:
     await expect(card.locator('[data-arg="to"] .chip')).to_contain_text("from untrusted: email")
     await expect(card.locator('[data-arg="body"]')).to_contain_text("Thanks⟨U+200B⟩ for the draft")
     await expect(card.locator("#original-request")).to_have_text("reply to the last email from Dana")
+    await expect(page.locator("#card-title")).to_contain_text("Aegis wants to send this email to")
+    await expect(page.locator("#card-pin")).to_be_hidden()  # internals under the "details" fold
+    await assert_accessible(page)
     await page.screenshot(path=str(SHOTS / f"approval-card{shot}.png"), full_page=True)
     sent_before = len(ac.mailbox.sent)
     await page.fill("#step_up_code", c.fresh_code())  # a new time step: a used code is refused
@@ -133,7 +144,7 @@ async def _browser_flow(browser: Browser, ac: AgentConsole, model: GatedModel) -
     page = await context.new_page()
     _watch_csp(page, violations)
     await _login(page, ac)
-    await page.click("nav >> text=Chat")
+    await page.click("nav a:visible:has-text('Chat')")
 
     model.gate = asyncio.Event()  # hold the model so the page opens while the turn runs
     await _ask(page, "what's my balance?")
@@ -145,6 +156,9 @@ async def _browser_flow(browser: Browser, ac: AgentConsole, model: GatedModel) -
     model.gate = None
     await expect(live).to_have_attribute("data-finished", "1", timeout=WAIT)  # streamed over SSE
     await expect(live).to_contain_text("Your balances: Plaid Credit Card")
+    # Once finished, the streamed text becomes the console's Markdown rendering of the stored reply.
+    await expect(live).to_have_attribute("data-formatted", "1", timeout=WAIT)
+    await expect(live.locator(".body.md")).to_contain_text("Your balances: Plaid Credit Card")
     await expect(live.locator(".inert-link")).to_have_text("https://dashboard.plaid.example/accounts?view=all")
     assert await live.locator("a[href^='https://']").count() == 0
     await _open_tool(page, "plaid.balances")
@@ -166,7 +180,7 @@ async def _browser_flow(browser: Browser, ac: AgentConsole, model: GatedModel) -
     mobile = await phone.new_page()
     _watch_csp(mobile, violations)
     await _login(mobile, ac)
-    await mobile.click("nav >> text=Chat")
+    await mobile.click("nav a:visible:has-text('Chat')")
     await _fits(mobile, 390)
     await _send_and_approve(mobile, ac, "-phone")
     await _fits(mobile, 390)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from tests.web.harness_data import Live, demo_clock, start_live
 from tools.gmail.mime import encode_base64url
 from web.config import ConsoleConfig
 from web.data import ConsoleData
-from web.panels import PanelView, bar_chart, load_panels
+from web.panels import PanelView, chart_data, load_panels
 
 pytestmark = pytest.mark.anyio
 
@@ -76,11 +78,15 @@ async def test_plaid_panel_after_connecting_the_sandbox_bank(live: Live) -> None
     plaid = _panel(r.text, "plaid")
     assert 'data-state="ok"' in plaid
     assert "Plaid Checking" in plaid and "Plaid Credit Card" in plaid
-    # A server-side SVG chart with an accessible name, and the same figures as a table.
-    svg = re.search(r"<svg [^>]*role=\"img\"[^>]*>.*?</svg>", plaid, re.S)
-    assert svg and "<title id=" in svg.group(0) and svg.group(0).count("<rect") >= 2
+    # A chart spec for static/charts.js (Chart.js), and the same figures as a table.
+    spec_attr = re.search(r'<figure class="chart" data-chart="([^"]+)">', plaid)
+    assert spec_attr
+    spec = json.loads(unescape(spec_attr.group(1)))
+    assert spec["kind"] == "bar" and spec["unit"] == "USD" and len(spec["labels"]) >= 2
+    assert len(spec["series"]) == 1 and len(spec["series"][0]["values"]) == len(spec["labels"])
     table_rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td class="num">([^<]+)</td></tr>', plaid)
-    assert len(table_rows) == svg.group(0).count("<rect")
+    assert [label for label, _ in table_rows] == spec["labels"]
+    assert [float(v.replace(",", "")) for _, v in table_rows] == spec["series"][0]["values"]
     # The gateway audited the console's reads as the agent's system context.
     tokens = await live.console.login_tokens()
     rows = await live.console.audit(tokens["access_token"], action="tool.call", limit=100)
@@ -104,13 +110,10 @@ async def test_mail_fields_are_escaped_text(live: Live) -> None:
     assert "&lt;b onmouseover=alert(2)&gt;Invoice&lt;/b&gt;" in gmail  # the subject, escaped
 
 
-def test_bar_chart_geometry_scales_to_the_largest() -> None:
-    chart = bar_chart(("Food", "Travel", "Zero"), (50.0, 200.0, 0.0), "USD")
-    widths = [b["width"] for b in chart["bars"]]
-    assert widths[1] == chart["width"] - 4 and widths[0] == pytest.approx(widths[1] / 4, rel=0.01)
-    assert widths[2] == 1.0  # still visible, never negative
-    assert [b["y"] for b in chart["bars"]] == sorted({b["y"] for b in chart["bars"]})
-    assert chart["unit"] == "USD"
+def test_chart_data_is_plain_labels_and_numbers() -> None:
+    chart = chart_data("bar", ("FOOD_AND_DRINK", "<b>x</b>\u200b"), (50.0, 200.0), "USD")
+    assert chart["labels"] == ["Food and drink", "<b>x</b>"]  # escaped by the template, invisibles gone
+    assert chart["values"] == [50.0, 200.0] and chart["unit"] == "USD" and chart["kind"] == "bar"
 
 
 async def test_panels_follow_the_installed_manifests_in_their_order() -> None:

@@ -93,6 +93,7 @@ async def test_prose_from_the_model_is_escaped_never_markup(jobs: Jobs) -> None:
     assert re.findall(r"<script[^>]*>", html) == [
         '<script src="/static/console.js" defer>',
         '<script src="/static/pwa.js" defer>',
+        '<script src="/static/charts.js" defer>',
     ]
     figures = html.split('id="section-balances"', 1)[1].split("</section>", 1)[0]
     assert '<th scope="row">totals</th><td class="num">10.00 USD</td>' in figures

@@ -16,6 +16,11 @@ from tests.web.test_jobs_briefings import hostile_doc
 from web.config import ConsoleConfig
 
 pytestmark = pytest.mark.anyio
+RUNS_FIT = """() => ({
+  table: document.querySelector('#runs').scrollWidth,
+  wrap: document.querySelector('#runs').parentElement.clientWidth,
+  reason: document.querySelector('#runs td.run-error').getBoundingClientRect().width,
+})"""
 
 
 @pytest.fixture
@@ -58,7 +63,7 @@ async def test_jobs_and_briefings_in_chromium(jobs: Jobs) -> None:
             page.on("dialog", lambda d: violations.append(f"dialog: {d.message}"))
             await _login(page, jobs)
 
-            await page.click("nav >> text=Jobs")
+            await page.click("nav a:visible:has-text('Jobs')")
             await page.wait_for_url(f"{url}/jobs")
             assert await page.locator("#jobs tbody tr").count() == 11  # the catalogue, with the rotation reminder
             assert await page.get_attribute("#job-health_sync", "data-state") == "paused"
@@ -68,6 +73,13 @@ async def test_jobs_and_briefings_in_chromium(jobs: Jobs) -> None:
             skipped = page.locator("#runs tr[data-outcome=skipped]")
             assert "integration not connected: finance" in (await skipped.first.text_content() or "")
             await page.screenshot(path=str(SHOTS / "jobs.png"), full_page=True)
+            # At 1366 px the whole run history is in view: no column cut off, no reason wrapped letter by letter.
+            await page.set_viewport_size({"width": 1366, "height": 900})
+            fit = await page.evaluate(RUNS_FIT)
+            assert fit["table"] <= fit["wrap"] + 1, fit
+            assert fit["reason"] >= 150, fit  # px: words, not letters, per line
+            await page.screenshot(path=str(SHOTS / "jobs-1366.png"), full_page=True)
+            await page.set_viewport_size({"width": 1280, "height": 800})
 
             await page.click("#job-health_sync button.resume")
             await page.wait_for_url(f"{url}/jobs?done=resume&target=health_sync")
@@ -82,7 +94,7 @@ async def test_jobs_and_briefings_in_chromium(jobs: Jobs) -> None:
             await page.wait_for_url(f"{url}/jobs?job=")
             assert await page.locator("#runs tbody tr[data-run]").count() == 4
 
-            await page.click("nav >> text=Briefings")
+            await page.click("nav a:visible:has-text('Briefings')")
             await page.wait_for_url(f"{url}/briefings")
             assert await page.locator("#briefings tbody tr").count() == 2
             await page.screenshot(path=str(SHOTS / "briefings.png"), full_page=True)

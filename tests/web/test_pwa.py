@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from tests.web.conftest import Console, FakeClock
 from tests.web.harness_data import Live, demo_clock, start_live
@@ -182,7 +182,7 @@ async def test_home_content_keyboard_and_dark_mode(live: Live, chromium: Path) -
             context = await _context(browser, False, color_scheme="dark")
             page = await context.new_page()
             await _login(page, live.console)
-            assert await page.locator("#panel-plaid-money svg[role=img] rect").count() >= 2
+            await expect(page.locator("#panel-plaid-money figure.chart").first).to_have_attribute("data-drawn", "true")
             assert await page.locator("#panel-gmail-important_mail .view-items li").count() >= 1
             await page.click("#panel-plaid-money details summary")
             assert await page.locator("#panel-plaid-money details table tbody tr").count() >= 2

@@ -15,6 +15,8 @@ from web.guard import PUBLIC, guard
 pytestmark = pytest.mark.anyio
 
 EXPECTED_PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/auth/login"), ("POST", "/auth/refresh")}
+# The first-start setup: each route demands the one-time token itself (tests/web/test_setup.py).
+EXPECTED_PUBLIC |= {("GET", "/setup"), ("POST", "/setup/account"), ("POST", "/setup/totp"), ("GET", "/setup/recovery")}
 
 
 def _endpoints(console: Console) -> list[tuple[str, str]]:
@@ -62,7 +64,7 @@ async def test_every_route_runs_the_guard(console: Console) -> None:
             calls = [d.call for d in ctx.dependant.dependencies]
             assert guard in calls, ctx.path
         else:
-            assert isinstance(ctx.original_route, Mount) and ctx.path == "/static", ctx.path
+            assert isinstance(ctx.original_route, Mount) and ctx.path in ("/static", "/static/vendor"), ctx.path
 
 
 async def test_public_routes_answer_anonymously(console: Console) -> None:
@@ -71,6 +73,9 @@ async def test_public_routes_answer_anonymously(console: Console) -> None:
     assert (await console.http.get("/static/console.js")).status_code == 200
     assert (await console.http.get("/static/")).status_code == 404  # no directory listing
     assert (await console.http.get("/static/../app.py")).status_code == 404
+    vendor = await console.http.get("/static/vendor/chart.umd.min.js")  # Chart.js, from npm ci
+    assert vendor.status_code == 200 and "Chart" in vendor.text[:2000]
+    assert (await console.http.get("/static/vendor/../package.json")).status_code == 404
 
 
 async def test_a_forged_token_signed_with_another_key_is_refused(console: Console) -> None:

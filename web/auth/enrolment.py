@@ -77,8 +77,9 @@ class AdminSetup:
         check_strength(passphrase, email)
         return Enrolment(email=email.strip(), passphrase=passphrase)
 
-    async def finish(self, enrolment: Enrolment, confirmed_step: int) -> list[str]:
-        """Store the account; return the ten recovery codes (shown once, stored hashed)."""
+    async def finish(self, enrolment: Enrolment, confirmed_step: int, *, via: str = "cli:admin init") -> list[str]:
+        """Store the account; return the ten recovery codes (shown once, stored hashed). ``via``: the
+        audited resource (the CLI or the browser setup)."""
         now = self._config.clock()
         codes = recovery.new_codes()
         passphrase_hash = await anyio.to_thread.run_sync(self._account.hasher.hash, enrolment.passphrase)
@@ -100,7 +101,7 @@ class AdminSetup:
                     action="admin.init",
                     result="ok",
                     reason="replaced" if replaced else "created",
-                    resource="cli:admin init",
+                    resource=via,
                 ),
             )
         return codes

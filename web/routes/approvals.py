@@ -11,10 +11,11 @@ audited here as ``approval.approve`` / ``approval.reject``.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
@@ -24,6 +25,7 @@ from agent.services import AgentServices
 from web.auditing import ADMIN
 from web.errors import NotFound, StepUpRequired, TooManyAttempts
 from web.guard import CurrentPrincipal, Principal, require_step_up
+from web.plain_words import card_sentence
 from web.routes.chat_view import reveal_hidden
 from web.state import console
 
@@ -56,6 +58,7 @@ def summary(p: PendingApproval, extra: dict[str, Any] | None = None) -> dict[str
         "id": p.approval_id,
         "tool": p.tool,
         "headline": p.card.headline,
+        "sentence": card_sentence(p.card),
         "state": "expired" if expired else p.state.value,
         "state_words": "expired unanswered" if expired else STATE_WORDS[p.state],
         "created_at": p.created_at.isoformat(),
@@ -104,9 +107,23 @@ async def _card_page(
     return c.templates.TemplateResponse(request, "approvals_card.html", ctx, status_code=status)
 
 
+PROBLEMS = {
+    "code": "That code was not accepted. Enter a fresh code from your authenticator app.",
+    "locked": "Too many wrong codes. Try again in {wait} seconds.",
+}
+
+
 @router.get("/approvals/{aid}")
-async def approval_page(request: Request, aid: str, principal: CurrentPrincipal) -> Response:
-    return await _card_page(request, principal, aid)
+async def approval_page(
+    request: Request,
+    aid: str,
+    principal: CurrentPrincipal,
+    problem: Annotated[str | None, Query(max_length=16)] = None,
+    wait: Annotated[int, Query(ge=0, le=86400)] = 60,
+) -> Response:
+    """``problem``: the fixed message after a refused approval's redirect (the text is never echoed)."""
+    error = PROBLEMS[problem].format(wait=wait) if problem in PROBLEMS else None
+    return await _card_page(request, principal, aid, error=error)
 
 
 async def _audit(
@@ -139,12 +156,12 @@ async def approve(request: Request, aid: str, principal: CurrentPrincipal) -> Re
             await require_step_up(request, principal)
         except TooManyAttempts as exc:
             await _audit(request, principal, "approval.approve", aid, "fail", "step_up_locked", tool=pending.tool)
-            msg = f"Too many wrong codes. Try again in {exc.retry_after or 60} seconds."
-            return await _card_page(request, principal, aid, error=msg, status=429)
+            wait = exc.retry_after or 60
+            return RedirectResponse(f"/approvals/{aid}?{urlencode({'problem': 'locked', 'wait': wait})}", 303)
         except StepUpRequired:
             await _audit(request, principal, "approval.approve", aid, "fail", "step_up_failed", tool=pending.tool)
-            msg = "That code was not accepted. Enter a fresh code from your authenticator app."
-            return await _card_page(request, principal, aid, error=msg, status=403)
+            # Back to the card's own address (never left on the POST URL), with a fixed message.
+            return RedirectResponse(f"/approvals/{aid}?problem=code", status_code=303)
     try:
         result = await agent.approvals.approve(aid, step_up_done=True)
     except (UnknownApproval, NotApprovable) as exc:

@@ -67,7 +67,7 @@ async def login(request: Request) -> Response:
             )
         await _audit_login(c, s, request, decision, email, tokens)
     if tokens is None:
-        return _login_failed(request, c, decision, form, safe_next(fields.get("next")))
+        return _login_failed(request, c, decision, form, safe_next(fields.get("next")), email[:320])
     if not form:
         return JSONResponse(tokens.body())
     response = RedirectResponse(safe_next(fields.get("next")), status_code=303)
@@ -115,7 +115,10 @@ async def _audit_login(
         )
 
 
-def _login_failed(request: Request, c: Console, d: Decision, form: bool, target: str = "/") -> Response:
+def _login_failed(
+    request: Request, c: Console, d: Decision, form: bool, target: str = "/", email: str = ""
+) -> Response:
+    """The form comes back with the email kept (never the passphrase or code)."""
     if d.reason in {"locked", "backoff"}:
         error: Exception = TooManyAttempts(retry_after=d.retry_after)
         message = f"Too many failed attempts. Try again in {d.retry_after} seconds."
@@ -125,7 +128,7 @@ def _login_failed(request: Request, c: Console, d: Decision, form: bool, target:
     if not form:
         raise error
     headers = {"Retry-After": str(d.retry_after)} if status == 429 else None
-    context = {"error": message, "next": target}
+    context = {"error": message, "next": target, "email": email}
     return c.templates.TemplateResponse(request, "login.html", context, status_code=status, headers=headers)
 
 

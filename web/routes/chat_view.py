@@ -16,6 +16,7 @@ from typing import Any
 from agent.conversations import StoredMessage
 from agent.gateway.card import split_url, visible
 from agent.gateway.labels import Label, LabelError
+from web.plain_words import trace_sentence
 
 CONSOLE_NOTE = "[console] "
 URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"'`]+")
@@ -97,9 +98,11 @@ def label_view(raw: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def tool_call_view(call_id: str, name: str, args: Any) -> dict[str, Any]:
+    tool = display_tool(name)
     return {
         "id": call_id,
-        "tool": display_tool(name),
+        "tool": tool,
+        "sentence": trace_sentence(tool, "running", None),
         "args": _pretty(args),
         "status": "running",
         "is_error": False,
@@ -153,6 +156,7 @@ def event_view(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
             str(data.get("id")), str(data.get("content", "")), bool(data.get("is_error")), data.get("meta")
         )
         view["tool"] = display_tool(str(data.get("name", "")))
+        view["sentence"] = trace_sentence(view["tool"], view["status"], view["approval_id"])
         return view
     if kind == "stopped":
         return {"reason": reveal_hidden(str(data.get("reason", "")))}
@@ -196,6 +200,7 @@ def history_view(messages: Sequence[StoredMessage], rules: Mapping[str, list[str
                 result["label"] = label_view(m.label)
                 result["rules"] = result["rules"] or rules.get(cid, [])
                 found.update(result)
+                found["sentence"] = trace_sentence(found["tool"], found["status"], found["approval_id"])
         elif m.role == "assistant":
             tools: list[dict[str, Any]] = []
             blocks = m.content if isinstance(m.content, list) else []
@@ -203,10 +208,12 @@ def history_view(messages: Sequence[StoredMessage], rules: Mapping[str, list[str
                 if isinstance(block, dict) and block.get("type") == "tool_use":
                     view = tool_call_view(str(block.get("id")), str(block.get("name")), block.get("input"))
                     view["status"] = "no result"
+                    view["sentence"] = trace_sentence(view["tool"], "no result", None)
                     view["rules"] = rules.get(view["id"], [])
                     calls[view["id"]] = view
                     tools.append(view)
-            items.append({"kind": "assistant", "segments": segments(_text_of(m.content)), "tools": tools})
+            # The raw prose: the template renders it with the ``markdown`` filter (web.markdown).
+            items.append({"kind": "assistant", "text": _text_of(m.content), "tools": tools})
     return items
 
 

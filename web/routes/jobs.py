@@ -8,6 +8,7 @@ scheduler in it) the pages say the scheduler is not running and the API answers 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import Response
 
-from agent.jobs import BriefingStore, JobBusy, JobScheduler, NotificationFeed, RunPage
+from agent.jobs import BriefingStore, JobBusy, JobScheduler, Notification, NotificationFeed, RunPage
 from agent.services import AgentServices
 from web.auditing import ADMIN
 from web.errors import ConsoleError, NotFound
@@ -72,6 +73,17 @@ def _need_scheduler(request: Request) -> JobScheduler:
 def _briefings(request: Request) -> BriefingStore | None:
     agent = _agent(request)
     return None if agent is None else agent.briefings
+
+
+async def _still_open(
+    request: Request, notes: list[tuple[datetime, Notification]]
+) -> list[tuple[datetime, Notification]]:
+    """An "Approval needed" notification goes once its approval is decided (or gone)."""
+    agent = _agent(request)
+    if agent is None or not any(n.kind == "approval" for _, n in notes):
+        return notes
+    waiting = {p.approval_id for p in await agent.approvals.pending()}
+    return [(at, n) for at, n in notes if n.kind != "approval" or n.ref in waiting]
 
 
 def _notifier(request: Request) -> NotificationFeed | None:
@@ -245,7 +257,8 @@ async def jobs_page(
             ctx["notice"] = NOTICES[done].format(job=target)
     notifier = _notifier(request)
     if notifier is not None:
-        ctx["notifications"] = [view.notification_page(n, at) for at, n in await notifier.recent(MAX_NOTIFICATIONS)]
+        notes = await notifier.recent(MAX_NOTIFICATIONS)
+        ctx["notifications"] = [view.notification_page(n, at) for at, n in await _still_open(request, notes)]
     return c.templates.TemplateResponse(request, "jobs.html", ctx)
 
 

@@ -71,9 +71,16 @@
   }
 
   function fillTool(details, view) {
+    // A sentence first (web/plain_words.py), an inline approval link, then the internals.
     const summary = el("summary");
-    summary.append(el("span", { class: "tool-name" }, view.tool), " ");
-    summary.append(el("span", { class: `tool-status status-${view.status}` }, view.status));
+    summary.append(el("span", { class: "tool-sentence" }, view.sentence || view.tool));
+    if (view.approval_id) {
+      summary.append(" ", el("a", { class: "approval-inline", href: `/approvals/${encodeURIComponent(view.approval_id)}` }, "Review it"));
+    }
+    const internals = el("span", { class: "tool-internals" });
+    internals.append(el("span", { class: "tool-name" }, view.tool), " ");
+    internals.append(el("span", { class: `tool-status status-${view.status}` }, view.status));
+    summary.append(" ", internals);
     const dl = el("dl", { class: "tool-detail" });
     const args = el("dd");
     args.append(el("pre", { class: "tool-args" }, view.args));
@@ -90,6 +97,30 @@
     result.append(el("pre", { class: "tool-result" }, view.result === null || view.result === undefined ? "(running…)" : view.result));
     dl.append(el("dt", {}, "Result"), result);
     details.replaceChildren(summary, dl);
+  }
+
+  // After the turn: swap the streamed plain text for the console's own Markdown rendering of the
+  // stored reply (sanitised on the server, web/markdown.py; parsed inert by DOMParser, no innerHTML).
+  async function formatFinished(live) {
+    const bodies = [...live.querySelectorAll("p.body")];
+    if (!bodies.length) {
+      return;
+    }
+    try {
+      const response = await fetch(window.location.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
+      if (!response.ok) {
+        return;
+      }
+      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      const rendered = [...doc.querySelectorAll("#thread li.msg.assistant:not(.live) .body.md")].slice(-bodies.length);
+      if (rendered.length !== bodies.length) {
+        return;
+      }
+      bodies.forEach((body, i) => body.replaceWith(document.importNode(rendered[i], true)));
+      live.dataset.formatted = "1";
+    } catch {
+      // Keep the plain text.
+    }
   }
 
   function follow(live) {
@@ -143,6 +174,7 @@
       }
       live.classList.remove("live");
       live.dataset.finished = "1";
+      formatFinished(live);
       const stop = document.getElementById("stop-form");
       if (stop) {
         stop.remove();
