@@ -94,3 +94,11 @@ async def db(db_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def is_postgres() -> bool:
     return bool(PG_URL)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A fresh clone: the console's pinned browser assets, as `aegis up` installs them (needs npm)."""
+    if not hasattr(session.config, "workerinput"):  # once, in the controller
+        from aegis.node_assets import ensure_node_assets
+
+        ensure_node_assets()

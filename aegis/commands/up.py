@@ -13,6 +13,7 @@ from aegis.agent_root import build_agent
 from aegis.broker_root import ensure_admin_token
 from aegis.console_root import console_keyring
 from aegis.console_setup import console_app
+from aegis.node_assets import ensure_node_assets
 from aegis.runtime import Context
 from aegis.serving import BrokerProcess, Server
 from broker.tls import server_options
@@ -91,6 +92,9 @@ async def serve(ctx: Context) -> None:
 
 
 def run(ctx: Context, console: Console) -> None:
+    note = ensure_node_assets()
+    if note:
+        console.print(note, markup=False)
     if not ctx.settings.production:
         # Embedded: this process prepares the folder and key files. In production the broker's own
         # container holds the master key and every key file is a Docker secret.
