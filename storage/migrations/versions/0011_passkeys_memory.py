@@ -1,0 +1,90 @@
+"""passkeys and their challenges; memories with provenance and their history
+
+Revision ID: 0011
+Revises: 0007
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from storage.models.base import UTCDateTime
+
+revision: str = "0011"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "passkeys",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("credential_id", sa.String(length=1400), nullable=False),
+        sa.Column("public_key", sa.LargeBinary(), nullable=False),
+        sa.Column("sign_count", sa.BigInteger(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("transports", sa.String(length=256), nullable=False),
+        sa.Column("use_for_login", sa.Boolean(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("last_used_at", UTCDateTime(), nullable=True),
+        sa.Column("revoked_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_passkeys")),
+        sa.UniqueConstraint("credential_id", name=op.f("uq_passkeys_credential_id")),
+    )
+    op.create_table(
+        "webauthn_challenges",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("challenge", sa.LargeBinary(), nullable=False),
+        sa.Column("session_id", sa.String(length=36), nullable=True),
+        sa.Column("approval_id", sa.String(length=64), nullable=True),
+        sa.Column("args_hash", sa.String(length=64), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("expires_at", UTCDateTime(), nullable=False),
+        sa.Column("used_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webauthn_challenges")),
+    )
+    with op.batch_alter_table("webauthn_challenges", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_webauthn_challenges_expires_at"), ["expires_at"], unique=False)
+    op.create_table(
+        "memories",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("integrity", sa.String(length=16), nullable=False),
+        sa.Column("source_kind", sa.String(length=16), nullable=False),
+        sa.Column("confirmed_how", sa.String(length=32), nullable=False),
+        sa.Column("text", sa.LargeBinary(), nullable=False),
+        sa.Column("provenance", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.Column("confirmed_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_memories")),
+    )
+    with op.batch_alter_table("memories", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_memories_state"), ["state"], unique=False)
+    op.create_table(
+        "memory_events",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("memory_id", sa.String(length=36), nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("detail", sa.LargeBinary(), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_memory_events")),
+    )
+    with op.batch_alter_table("memory_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_memory_events_memory_id"), ["memory_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("memory_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_memory_events_memory_id"))
+    op.drop_table("memory_events")
+    with op.batch_alter_table("memories", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_memories_state"))
+    op.drop_table("memories")
+    with op.batch_alter_table("webauthn_challenges", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_webauthn_challenges_expires_at"))
+    op.drop_table("webauthn_challenges")
+    op.drop_table("passkeys")
