@@ -21,7 +21,13 @@ from web.state import Console, console
 
 # (method, route path) pairs reachable without a session. /static/* is a mount outside the routes.
 PUBLIC: frozenset[tuple[str, str]] = frozenset(
-    {("GET", "/health"), ("GET", "/login"), ("POST", "/auth/login"), ("POST", "/auth/refresh")}
+    {
+        ("GET", "/health"),
+        ("GET", "/login"),
+        ("POST", "/auth/login"),
+        ("POST", "/auth/refresh"),
+        ("POST", "/auth/passkey-options"),
+    }
 )
 UNLIMITED = frozenset({"/health"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

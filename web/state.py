@@ -17,6 +17,7 @@ from storage.crypto.keyring import Keyring
 from storage.db import Database
 from web.auditing import Auditor
 from web.auth.account import Account
+from web.auth.passkeys import Passkeys, RelyingParty
 from web.auth.sessions import Sessions
 from web.auth.tokens import TokenKeys
 from web.config import ConsoleConfig
@@ -30,6 +31,7 @@ class Console:
     config: ConsoleConfig
     keys: TokenKeys
     account: Account
+    passkeys: Passkeys
     sessions: Sessions
     auditor: Auditor
     templates: Jinja2Templates
@@ -49,6 +51,7 @@ class Console:
             config=config,
             keys=keys,
             account=Account(keyring, config),
+            passkeys=Passkeys(RelyingParty.from_url(config.public_url)),
             sessions=Sessions(keys, config),
             auditor=Auditor(audit_log, AuditWriter(db, audit_log)),
             templates=Jinja2Templates(env=env),

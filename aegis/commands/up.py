@@ -57,7 +57,8 @@ async def serve(ctx: Context) -> None:
         log.info("broker ready", url=broker.url)
         keyring = await console_keyring(ctx)
         agent = await build_agent(ctx, db, keyring)
-        console_config = ConsoleConfig(trusted_proxies=tuple(ctx.settings.trusted_proxies))
+        public_url = ctx.settings.console_url or f"http://localhost:{ctx.settings.port}"
+        console_config = ConsoleConfig(trusted_proxies=tuple(ctx.settings.trusted_proxies), public_url=public_url)
         config = uvicorn.Config(
             create_app(db, keyring=keyring, config=console_config, agent=agent.services, data=agent.data),
             host=ctx.settings.host,

@@ -1,7 +1,7 @@
 """All mapped tables, imported here so Alembic sees one metadata."""
 
 from storage.crypto.columns import EncryptedColumn
-from storage.models import agent, broker, console, finance, jobs, mail, memory, passkeys
+from storage.models import agent, broker, console, finance, jobs, mail, memory
 from storage.models.audit import AuditHeadRow, AuditRow
 from storage.models.base import Base
 from storage.models.broker import (
@@ -14,6 +14,7 @@ from storage.models.broker import (
 )
 from storage.models.console import AdminAccountRow, ConsoleSessionRow, RecoveryCodeRow, RefreshTokenRow
 from storage.models.keys import DataKeyRow, KeyRotationRow
+from storage.models.passkeys import PasskeyRow, WebAuthnChallengeRow
 
 ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     *broker.ENCRYPTED,
@@ -36,10 +37,12 @@ __all__ = [
     "DataKeyRow",
     "IssuedTokenRow",
     "KeyRotationRow",
+    "PasskeyRow",
     "PrincipalRow",
     "RecoveryCodeRow",
     "RefreshTokenRow",
     "SecretRow",
     "SecretVersionRow",
     "SigningKeyRow",
+    "WebAuthnChallengeRow",
 ]

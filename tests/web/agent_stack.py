@@ -202,7 +202,7 @@ def assemble(
 
 @asynccontextmanager
 async def agent_console(
-    db_url: str, tmp_path: Path, clock: FakeClock, config: ConsoleConfig, model: ModelPort | None
+    db_url: str, tmp_path: Path, clock: FakeClock, config: ConsoleConfig, model: ModelPort | None, port: int = 0
 ) -> AsyncIterator[AgentConsole]:
     broker_clock = BrokerClock()
     b_server, b_task, state, url = await start_broker(db_url, tmp_path, broker_clock)
@@ -239,7 +239,7 @@ async def agent_console(
             services = assemble(db, keyring, host, registry, tokens, console_key, model)
             secret, codes = await enroll(db, keyring, config, clock.now)
             app = create_app(db, keyring=keyring, config=config, agent=services)
-            server, task, console_url = await serve(app)
+            server, task, console_url = await serve(app, port)
             try:
                 async with httpx.AsyncClient(base_url=console_url, timeout=20, follow_redirects=False) as client:
                     c = Console(console_url, client, clock, db, keyring, app, secret, codes)
