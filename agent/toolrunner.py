@@ -32,6 +32,8 @@ TOOL_SCOPES: Mapping[str, str] = {
     "plaid.exchange_public_token": "finance.link",
     "plaid.sandbox_connect": "finance.link",
     "plaid.disconnect": "finance.link",
+    "memory.read": "memory.read",
+    "memory.write": "memory.write",
 }
 
 
@@ -52,8 +54,11 @@ class McpExecutor:
         if scope is None:
             raise ToolFailed(f"{name} has no call scope configured")
         token = await self._tokens.token(f"mcp-{req.server}", scope, f"mcp:{req.server}")
+        meta: dict[str, Any] = {"aegis/token": token, "aegis/call": req.call.call_id}
+        if req.spec.persists_label:
+            meta["aegis/label"] = req.label.to_dict()  # stored with the data, so taint survives storage
         try:
-            result = await self._host.call(req.server, req.spec.tool, dict(req.call.args), meta={"aegis/token": token})
+            result = await self._host.call(req.server, req.spec.tool, dict(req.call.args), meta=meta)
         except ServerUnavailable as exc:
             raise ToolFailed(str(exc)) from None
         text = "\n".join(getattr(c, "text", "") for c in result.content)

@@ -28,6 +28,7 @@ DOMAINS: Final = frozenset(
         "finance",
         "health",
         "mail",
+        "memory",
         "messages",
         "social",
         "vault",

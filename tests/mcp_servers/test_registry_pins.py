@@ -14,7 +14,7 @@ import yaml
 from mcp import Client
 
 from agent.gateway.registry import DEFAULT_PATH, Registry, ToolDef, compute_pin
-from tests.mcp_servers.conftest import Gmail, Plaid
+from tests.mcp_servers.conftest import Gmail, Memory, Plaid
 
 pytestmark = pytest.mark.anyio
 PINS = DEFAULT_PATH.with_name("pins.yaml")
@@ -29,8 +29,11 @@ async def _defs(server: str, client: Client) -> dict[str, str]:
     return out
 
 
-async def test_shipped_pins_match_the_servers_and_make_every_tool_live(gmail: Gmail, plaid: Plaid) -> None:
-    current = {**await _defs("gmail", gmail.client), **await _defs("plaid", plaid.client)}
+async def test_shipped_pins_match_the_servers_and_make_every_tool_live(
+    gmail: Gmail, plaid: Plaid, memory: Memory
+) -> None:
+    servers = (("gmail", gmail.client), ("plaid", plaid.client), ("memory", memory.client))
+    current = {k: v for server, client in servers for k, v in (await _defs(server, client)).items()}
     if os.environ.get("AEGIS_UPDATE_PINS") == "1":
         PINS.write_text(
             "# Operator-approved tool pins. Regenerate only after reviewing a tool change:\n"
@@ -41,7 +44,7 @@ async def test_shipped_pins_match_the_servers_and_make_every_tool_live(gmail: Gm
     shipped = Registry.load().pins
     assert {k: shipped.get(k) for k in current} == current
     registry = Registry.load()
-    for server, client in (("gmail", gmail.client), ("plaid", plaid.client)):
+    for server, client in servers:
         tools = (await client.list_tools()).tools
         defs = [
             ToolDef(
