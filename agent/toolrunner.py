@@ -34,6 +34,11 @@ TOOL_SCOPES: Mapping[str, str] = {
     "plaid.disconnect": "finance.link",
     "memory.read": "memory.read",
     "memory.write": "memory.write",
+    "memory.browse": "memory.admin",
+    "memory.history": "memory.admin",
+    "memory.confirm": "memory.admin",
+    "memory.edit": "memory.admin",
+    "memory.forget": "memory.admin",
 }
 
 
