@@ -15,7 +15,7 @@ import anthropic
 import httpx
 from sqlalchemy import func, select
 
-from aegis.identities import CONSOLE, MCP_GMAIL, MCP_PLAID, Identity, ensure_key, read_key
+from aegis.identities import CONSOLE, MCP_GMAIL, MCP_MEMORY, MCP_PLAID, Identity, ensure_key, read_key
 from aegis.runtime import Context
 from agent.anthropic_model import AnthropicModel
 from agent.approval_store import DbApprovalStore
@@ -65,6 +65,7 @@ PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
 SERVERS: dict[str, tuple[Identity, str]] = {
     "gmail": (MCP_GMAIL, "mcp_servers.gmail"),
     "plaid": (MCP_PLAID, "mcp_servers.plaid"),
+    "memory": (MCP_MEMORY, "mcp_servers.memory"),
 }
 
 

@@ -41,11 +41,14 @@ CONSOLE = Identity(
         "mail.link",
         "mail.read",
         "mail.send",
+        "memory.admin",
+        "memory.read",
+        "memory.write",
         "secrets.list",
         "secrets.write",
         "tokens.exchange",
     ),
-    ("domain:audit", "domain:auth", "domain:conversation", "mcp:gmail", "mcp:plaid"),
+    ("domain:audit", "domain:auth", "domain:conversation", "mcp:gmail", "mcp:memory", "mcp:plaid"),
 )
 MCP_GMAIL = Identity(
     "mcp-gmail", "the Gmail MCP server", ("datakeys.read", "secrets.read"), ("domain:mail", "mcp:gmail")
@@ -56,7 +59,8 @@ MCP_PLAID = Identity(
     ("datakeys.read", "secrets.read", "secrets.write"),
     ("domain:finance", "mcp:plaid"),
 )
-ALL = (CONSOLE, MCP_GMAIL, MCP_PLAID)
+MCP_MEMORY = Identity("mcp-memory", "the memory MCP server", ("datakeys.read",), ("domain:memory", "mcp:memory"))
+ALL = (CONSOLE, MCP_GMAIL, MCP_PLAID, MCP_MEMORY)
 
 
 def key_path(ctx: Context, ident: Identity) -> Path:

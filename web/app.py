@@ -23,7 +23,7 @@ from web.config import ConsoleConfig
 from web.data import ConsoleData
 from web.errors import AuditUnavailable, ConsoleError, NotAuthenticated
 from web.guard import guard, wants_html
-from web.routes import approvals, audit, auth, chat, home, integrations, jobs, passkeys, secrets, sessions
+from web.routes import approvals, audit, auth, chat, home, integrations, jobs, memory, passkeys, secrets, sessions
 from web.security import SecurityHeaders
 from web.state import Console
 
@@ -77,7 +77,7 @@ def create_app(
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
-    for module in (auth, home, sessions, audit, chat, approvals, integrations, secrets, jobs, passkeys):
+    for module in (auth, home, sessions, audit, chat, approvals, integrations, secrets, jobs, passkeys, memory):
         app.include_router(module.router)
     app.mount("/static", ShellStatic(directory=STATIC), name="static")
     app.add_exception_handler(ConsoleError, _console_error)  # type: ignore[arg-type]

@@ -41,6 +41,10 @@ from mcp_servers.gmail.server import GmailDeps
 from mcp_servers.gmail.server import build_server as build_gmail
 from mcp_servers.gmail.service import GmailService
 from mcp_servers.gmail.store import MailStore
+from mcp_servers.memory.server import MemoryDeps
+from mcp_servers.memory.server import build_server as build_memory
+from mcp_servers.memory.service import MemoryService
+from mcp_servers.memory.store import MemoryStore
 from mcp_servers.plaid.secrets import MemorySecretStore
 from mcp_servers.plaid.server import PlaidDeps
 from mcp_servers.plaid.server import build_server as build_plaid
@@ -60,6 +64,7 @@ from tools.plaid import demo as plaid_demo
 from tools.plaid.client import PlaidClient
 from web.app import create_app
 from web.config import ConsoleConfig
+from web.data import ConsoleData, ToolAccess
 
 DANA = "dana.whitfield@northwind.example"
 DANA_THREAD = "18f30a7d5e8b0e45"
@@ -81,7 +86,7 @@ def _data_keyring() -> Keyring:
     return Keyring(
         [
             DataKey(f"{domain}.{purpose}.v1", os.urandom(32), "active")
-            for domain in ("mail", "finance")
+            for domain in ("mail", "finance", "memory")
             for purpose in ("enc", "idx")
         ]
     )
@@ -169,7 +174,7 @@ def approve_live_pins(registry: Registry, host: McpHost) -> dict[str, str]:
 
 async def _servers(
     stack: AsyncExitStack, db: Database, mailbox: DemoMailbox, gate: Callable[[str], CallGate]
-) -> tuple[MCPServer, MCPServer, PlaidService]:
+) -> tuple[MCPServer, MCPServer, PlaidService, MCPServer]:
     data_keys = _data_keyring()
     cipher = FieldCipher(data_keys)
     mail_http = await stack.enter_async_context(build_http_client(transport=demo_transport(mailbox)))
@@ -189,7 +194,8 @@ async def _servers(
         MemorySecretStore(credentials),
     )
     plaid = build_plaid(PlaidDeps(service=plaid_service, gate=gate("plaid"), sandbox=True))
-    return gmail, plaid, plaid_service
+    memory = build_memory(MemoryDeps(service=MemoryService(MemoryStore(db, cipher)), gate=gate("memory")))
+    return gmail, plaid, plaid_service, memory
 
 
 def assemble(
@@ -202,7 +208,14 @@ def assemble(
 
 @asynccontextmanager
 async def agent_console(
-    db_url: str, tmp_path: Path, clock: FakeClock, config: ConsoleConfig, model: ModelPort | None, port: int = 0
+    db_url: str,
+    tmp_path: Path,
+    clock: FakeClock,
+    config: ConsoleConfig,
+    model: ModelPort | None,
+    port: int = 0,
+    *,
+    console_tools: bool = False,
 ) -> AsyncIterator[AgentConsole]:
     broker_clock = BrokerClock()
     b_server, b_task, state, url = await start_broker(db_url, tmp_path, broker_clock)
@@ -227,18 +240,35 @@ async def agent_console(
             def gate(name: str) -> CallGate:
                 return _gate(name, url, state.config.issuer, http, broker_clock)
 
-            gmail, plaid, plaid_service = await _servers(stack, db, mailbox, gate)
+            gmail, plaid, plaid_service, memory = await _servers(stack, db, mailbox, gate)
             await plaid_service.sandbox_connect({"setup": "test"})
-            host = McpHost([ServerSpec("gmail", instance=lambda: gmail), ServerSpec("plaid", instance=lambda: plaid)])
+            host = McpHost(
+                [
+                    ServerSpec("gmail", instance=lambda: gmail),
+                    ServerSpec("plaid", instance=lambda: plaid),
+                    ServerSpec("memory", instance=lambda: memory),
+                ]
+            )
             stack.push_async_callback(host.close)
             await host.start(wait=30)
             registry = Registry.load()
             pins = approve_live_pins(registry, host)
             tokens = CallTokens(BrokerClient(http), console_key, clock=broker_clock)
             keyring = console_keyring()
-            services = assemble(db, keyring, host, registry, tokens, console_key, model)
+            parts = agent_root.assemble(db, keyring, host, registry, tokens, console_key, model)
+            services = parts.services
             secret, codes = await enroll(db, keyring, config, clock.now)
-            app = create_app(db, keyring=keyring, config=config, agent=services)
+            data = None
+            if console_tools:  # the console's own tool calls (memory page, integrations)
+                tools = ToolAccess(
+                    gateway=parts.gateway,
+                    context=lambda: parts.policy_context("console", [], []),
+                    registry=registry,
+                    host=host,
+                    tokens=tokens,
+                )
+                data = ConsoleData(tools=tools)
+            app = create_app(db, keyring=keyring, config=config, agent=services, data=data)
             server, task, console_url = await serve(app, port)
             try:
                 async with httpx.AsyncClient(base_url=console_url, timeout=20, follow_redirects=False) as client:
