@@ -59,7 +59,7 @@ async def runtime(db_url: str, tmp_path: Path) -> AsyncIterator[AgentRuntime]:
 
 async def test_chat_reads_through_the_gateway_and_a_send_waits_for_approval(runtime: AgentRuntime) -> None:
     svc = runtime.services
-    assert {n: s["up"] for n, s in svc.host.status().items()} == {"gmail": True, "plaid": True}
+    assert {n: s["up"] for n, s in svc.host.status().items()} == {"gmail": True, "plaid": True, "memory": True}
     assert svc.calls is not None
     await svc.calls.console_call("plaid.sandbox_connect", {})
     svc.chat.model = ScriptedModel(

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from storage.db import Database
 from storage.models.finance import PlaidTransactionRow
 from storage.models.mail import MailMessageRow
+from storage.models.memory import MemoryRow
 from tests.mcp_servers.conftest import key_file
 from tools.gmail.demo_data import mailbox
 from tools.plaid.demo_data import ledger
@@ -74,3 +75,17 @@ async def test_plaid_runs_as_its_own_stdio_process(broker_url: tuple[str, str], 
         synced = await client.call_tool("sync", {})
         assert synced.structured_content is not None and synced.structured_content["added"] == len(ledger.ROWS)
     assert await _count(db_url, PlaidTransactionRow) == len(ledger.ROWS)
+
+
+async def test_memory_runs_as_its_own_stdio_process(broker_url: tuple[str, str], db_url: str, tmp_path: Path) -> None:
+    url, admin = broker_url
+    key = await key_file(url, admin, tmp_path, "memory", "memory")
+    async with Client(_params("memory", url, key, db_url), read_timeout_seconds=60) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert tools == {"read", "write", "browse", "history", "confirm", "edit", "forget"}
+        written = await client.call_tool("write", {"text": "I take oat milk"})
+        # Under a third-party client no label comes with the call: the memory waits for the owner.
+        assert written.structured_content is not None and written.structured_content["state"] == "quarantined"
+        read = await client.call_tool("read", {"query": "milk"})
+        assert read.structured_content == {"items": []}
+    assert await _count(db_url, MemoryRow) == 1
