@@ -61,12 +61,12 @@ async def stack(
 
 
 async def _turn(ac: AgentConsole, cookies: dict[str, str], text: str) -> tuple[list[dict[str, Any]], str]:
+    """The turn's tool results and its conversation page, as the owner sees it after the turn."""
     cid = await start_turn(ac.console, cookies, text)
     events = await read_events(ac.console, cookies, cid)
     results = [d for k, d in events if k == "tool_result"]
-    answer = "".join(str(d.get("text", "")) for k, d in events if k in ("text", "answer", "delta"))
     page = (await ac.console.http.get(f"/chat/{cid}", headers=form_headers(cookies))).text
-    return results, answer or page
+    return results, page
 
 
 async def test_memories_keep_their_provenance_and_the_page_manages_them(stack: AgentConsole) -> None:
@@ -83,12 +83,12 @@ async def test_memories_keep_their_provenance_and_the_page_manages_them(stack: A
 
     # Quarantined: not used in answers until the owner confirms it.
     results, said = await _turn(stack, cookies, "what is my bank?")
-    assert results[-1]["tool"] == "memory.read" and "58-221-7730" not in said and "I don't know" in said
+    assert results[-1]["tool"] == "memory.read" and "58-221-7730" not in said and "I don&#39;t know" in said
 
     results, said = await _turn(stack, cookies, "what do I eat?")
     assert results[-1]["label"]["integrity"] in ("OWNER", "SYSTEM")
-    cited = re.search(r"\[memory:([0-9a-f-]{36})\]", said)
-    assert cited is not None and "pork" in said  # the answer cites the memory it used
+    cited = re.search(r'<a class="memory-cite" href="/memory/([0-9a-f-]{36})">', said)
+    assert cited is not None and "pork" in said  # the answer cites the memory it used, as a link
 
     page = (await c.http.get("/memory", headers=form_headers(cookies))).text
     quarantined = page.split('id="quarantined"')[1].split('id="active"')[0]
