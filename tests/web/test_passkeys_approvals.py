@@ -58,6 +58,7 @@ async def test_approve_with_a_passkey_bound_to_that_approval(stack: tuple[AgentC
 
         # The card's button: the browser answers a challenge for this approval, the mail goes.
         await p.page.goto(f"{base}/approvals/{first}")
+        await p.page.locator(".decide").screenshot(path=str(SHOTS / "approval-card-passkey.png"))
         sent_form: list[str] = []
         p.page.on("request", lambda r: sent_form.append(r.post_data or "") if r.url.endswith("/approve") else None)
         async with p.page.expect_navigation(url=f"{base}/approvals/{first}"):
@@ -82,6 +83,15 @@ async def test_approve_with_a_passkey_bound_to_that_approval(stack: tuple[AgentC
         status, _ = await p.post_form(f"/approvals/{second}/approve", mine)
         assert status == 303 and len(ac.mailbox.sent) == 2
 
+        # A client that asks the authenticator for presence only: the server still demands verification.
+        await p.cdp.send("WebAuthn.setUserVerified", {"authenticatorId": p.authenticator, "isUserVerified": False})
+        started = (await p.post_json(f"/approvals/{third}/passkey-options"))["body"]
+        weak_options = started["options"] | {"userVerification": "discouraged"}
+        weak = {"passkey_challenge": started["challenge_id"], "passkey_credential": await p.assertion(weak_options)}
+        status, _ = await p.post_form(f"/approvals/{third}/approve", weak)
+        assert status == 403 and len(ac.mailbox.sent) == 2
+        await p.cdp.send("WebAuthn.setUserVerified", {"authenticatorId": p.authenticator, "isUserVerified": True})
+
         # Revoked: a challenge issued before the revocation is answered in vain.
         await p.page.goto(f"{base}/approvals/{third}")
         late = await _sign_for(p, third)
@@ -96,5 +106,6 @@ async def test_approve_with_a_passkey_bound_to_that_approval(stack: tuple[AgentC
         ("fail", "replayed_challenge"),
         ("fail", "challenge_for_another_approval"),
         ("ok", None),
+        ("fail", "user_not_verified"),
         ("fail", "revoked_passkey"),
     ]

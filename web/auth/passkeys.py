@@ -199,7 +199,8 @@ class Passkeys:
         cid = await self._issue(
             s, "approval", challenge, now, session_id=session_id, approval_id=approval_id, args_hash=args_hash
         )
-        return {"challenge_id": cid, "options": self._request_options(challenge, active)}
+        options = self._request_options(challenge, active, UserVerificationRequirement.REQUIRED)
+        return {"challenge_id": cid, "options": options}
 
     async def verify_approval(
         self, s: AsyncSession, *, challenge: Challenge, approval_id: str, args_hash: str, credential: str, now: float
@@ -216,7 +217,8 @@ class Passkeys:
         """Discoverable credentials only: the anonymous login page learns no credential id."""
         challenge = os.urandom(32)
         cid = await self._issue(s, "login", challenge, now)
-        return {"challenge_id": cid, "options": self._request_options(challenge, [])}
+        options = self._request_options(challenge, [], UserVerificationRequirement.PREFERRED)
+        return {"challenge_id": cid, "options": options}
 
     async def verify_login(self, s: AsyncSession, *, challenge: Challenge, credential: str, now: float) -> PasskeyView:
         if challenge.purpose != "login":
@@ -224,13 +226,13 @@ class Passkeys:
         return await self._verify_assertion(s, challenge.value, credential, now, login=True)
 
     # --- internals --------------------------------------------------------------------------
-    def _request_options(self, challenge: bytes, allow: list[PasskeyRow]) -> Any:
+    def _request_options(self, challenge: bytes, allow: list[PasskeyRow], uv: UserVerificationRequirement) -> Any:
         options = generate_authentication_options(
             rp_id=self.rp.rp_id,
             challenge=challenge,
             timeout=CHALLENGE_TTL * 1000,
             allow_credentials=[_descriptor(r) for r in allow],
-            user_verification=UserVerificationRequirement.PREFERRED,
+            user_verification=uv,
         )
         return json.loads(options_to_json(options))
 
@@ -257,6 +259,9 @@ class Passkeys:
                 expected_origin=self.rp.origin,
                 credential_public_key=key.public_key,
                 credential_current_sign_count=key.sign_count,
+                # An approval rests on the passkey alone (with the session): the authenticator must
+                # verify the owner (biometric or PIN), not only their presence.
+                require_user_verification=not login,
             )
         except WebAuthnException as exc:
             raise PasskeyRejected(_reason(str(exc))) from exc
@@ -315,6 +320,7 @@ def _reason(message: str) -> str:
         ("challenge", "wrong_challenge"),
         ("rp id", "wrong_rp_id"),
         ("signature", "bad_signature"),
+        ("user verification", "user_not_verified"),
     ):
         if needle in low:
             return reason
