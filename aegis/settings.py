@@ -13,6 +13,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from web.auth.passkeys import RelyingParty
+
 
 class Mode(StrEnum):
     embedded = "embedded"
@@ -52,6 +54,13 @@ class Settings(BaseSettings):
     # The console's address as the owner's phone reaches it (the tunnel's HTTPS URL), for the links
     # in push notifications. Push itself is on when the push_url secret file (an ntfy topic URL) exists.
     console_url: str | None = None
+
+    @field_validator("console_url")
+    @classmethod
+    def _console_url(cls, v: str | None) -> str | None:
+        if v is not None:
+            RelyingParty.from_url(v)  # passkeys take their relying party from it: https, or http on localhost
+        return v
 
     @field_validator("log_level")
     @classmethod

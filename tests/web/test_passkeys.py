@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
+from aegis.settings import Settings
 from tests.web.agent_stack import CSRF_COOKIE, form_headers
 from tests.web.conftest import Console
 from web.auth.passkeys import RelyingParty, approval_binding
@@ -56,3 +60,9 @@ async def test_adding_a_passkey_needs_a_fresh_code_and_a_session(console: Consol
     # Nothing to log in with yet: the public login challenge is not offered.
     assert (await console.http.post("/auth/passkey-options")).status_code == 404
     assert (await console.http.get("/api/passkeys", headers=form_headers(cookies))).json() == {"items": []}
+
+
+def test_a_console_address_passkeys_cannot_use_is_refused_at_start(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path, console_url="https://aegis.example.org").console_url
+    with pytest.raises(ValidationError, match="https"):
+        Settings(data_dir=tmp_path, console_url="http://192.168.1.20:8420")

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from web.auditing import ADMIN
 from web.data import console_data
 from web.errors import NotFound
 from web.guard import CurrentPrincipal, Principal
+from web.routes.integrations import audit
 from web.state import console
 
 router = APIRouter()
@@ -30,20 +30,6 @@ def describe_source(label: dict[str, Any]) -> list[str]:
         who = f" from {s.get('principal')}" if s.get("principal") else ""
         out.append(f"{s.get('channel', '?')} {s.get('item_id', '')}{who}".strip())
     return out
-
-
-async def _audit(request: Request, principal: Principal, action: str, result: str, memory_id: str) -> None:
-    c = console(request)
-    async with c.db.transaction() as s:
-        await c.auditor.record(
-            s,
-            request,
-            actor=ADMIN,
-            action=action,
-            result=result,
-            resource=f"memory:{memory_id}",
-            details={"sid": principal.session_id},
-        )
 
 
 async def _tool(request: Request, tool: str, args: dict[str, Any]) -> dict[str, Any] | None:
@@ -91,7 +77,7 @@ async def memory_detail(request: Request, mid: str, principal: CurrentPrincipal)
 async def _change(request: Request, principal: Principal, mid: str, action: str, **args: Any) -> Response:
     out = await _tool(request, f"memory.{action}", {"memory_id": mid[:36], **args})
     ok = out is not None and out.get("done") is True
-    await _audit(request, principal, f"memory.{action}", "ok" if ok else "fail", mid[:36])
+    await audit(request, principal, f"memory.{action}", "ok" if ok else "fail", resource=f"memory:{mid[:36]}")
     if not ok:
         raise NotFound("no such memory")
     return RedirectResponse("/memory" if action == "forget" else f"/memory/{mid[:36]}", status_code=303)
