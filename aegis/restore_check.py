@@ -12,9 +12,10 @@ import sys
 
 from aegis.broker_root import master_key_path
 from aegis.runtime import build_context
-from storage.audit import verify_chain
+from storage.audit import ChainKey, verify_chain
 from storage.crypto.check import decrypt_everything
 from storage.crypto.errors import CryptoError
+from storage.crypto.keystore import load_keyring
 from storage.crypto.master import KeyEncryptionKey, load_master_key
 from storage.models import encrypted_columns
 
@@ -26,7 +27,8 @@ async def run() -> int:
         kek = KeyEncryptionKey(load_master_key(master_key_path(ctx)))
         report = await decrypt_everything(db, kek, encrypted_columns())
         async with db.transaction() as session:
-            chain = await verify_chain(session)
+            keyring = await load_keyring(session, kek)
+            chain = await verify_chain(session, key=ChainKey.of(keyring))  # the chain is keyed
     except CryptoError as exc:
         sys.stderr.write(f"the master key does not open this data: {exc}\n")
         return 1

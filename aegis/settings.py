@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from broker.tls import client_verify
+from web.auth.passkeys import RelyingParty
 
 
 class Mode(StrEnum):
@@ -71,6 +72,13 @@ class Settings(BaseSettings):
     # Migrations run with this URL when set (a role that owns the schema); the application's own
     # database_url then names a role that cannot alter the audit tables (see storage/roles.py).
     migration_database_url: str | None = None
+
+    @field_validator("console_url")
+    @classmethod
+    def _console_url(cls, v: str | None) -> str | None:
+        if v is not None:
+            RelyingParty.from_url(v)  # passkeys take their relying party from it: https, or http on localhost
+        return v
 
     @field_validator("log_level")
     @classmethod

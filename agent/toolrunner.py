@@ -54,8 +54,11 @@ class McpExecutor:
             if exc.status < 500:
                 raise
             raise ToolFailed(BROKER_DOWN) from None  # sealed or failing
+        meta: dict[str, Any] = {"aegis/token": token, "aegis/call": req.call.call_id}
+        if req.spec.persists_label:
+            meta["aegis/label"] = req.label.to_dict()  # stored with the data, so taint survives storage
         try:
-            result = await self._host.call(req.server, req.spec.tool, dict(req.call.args), meta={"aegis/token": token})
+            result = await self._host.call(req.server, req.spec.tool, dict(req.call.args), meta=meta)
         except ServerUnavailable as exc:
             raise ToolFailed(str(exc)) from None
         text = "\n".join(getattr(c, "text", "") for c in result.content)

@@ -15,4 +15,5 @@ INSTALLED: tuple[str, ...] = (
     "canvas",
     "activitywatch",
     "applehealth",
+    "memory",
 )

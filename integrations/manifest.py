@@ -53,6 +53,8 @@ class Tool(_Strict):
     scope: str
     entry: dict[str, Any]
     demo_only: bool = False
+    asks: str | None = None  # an approval card's plain words: "Aegis wants to <asks>" ("send this email")
+    did: str | None = None  # a chat trace's plain words for a finished call ("Searched your mail")
 
     @field_validator("scope")
     @classmethod
@@ -152,6 +154,7 @@ class Manifest(_Strict):
     briefing: tuple[View, ...] = ()
     digest: tuple[View, ...] = ()
     vendor_token_patterns: tuple[str, ...] = ()  # regexes for this vendor's credentials (secret scanner)
+    channels: dict[str, str] = Field(default_factory=dict)  # result channel -> plain words ("an email")
 
     @field_validator("name")
     @classmethod

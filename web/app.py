@@ -33,7 +33,20 @@ from web.config import ConsoleConfig
 from web.data import ConsoleData
 from web.errors import AuditUnavailable, ConsoleError, NotAuthenticated, RateLimited
 from web.guard import guard, wants_html
-from web.routes import approvals, audit, auth, chat, connect, home, integrations, jobs, secrets, sessions
+from web.routes import (
+    approvals,
+    audit,
+    auth,
+    chat,
+    connect,
+    home,
+    integrations,
+    jobs,
+    memory,
+    passkeys,
+    secrets,
+    sessions,
+)
 from web.routes import setup as setup_routes
 from web.security import SecurityHeaders
 from web.setup_gate import SetupGate
@@ -110,7 +123,21 @@ def create_app(
                 return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
-    for module in (auth, setup_routes, home, sessions, audit, chat, approvals, integrations, connect, secrets, jobs):
+    for module in (
+        auth,
+        setup_routes,
+        home,
+        sessions,
+        audit,
+        chat,
+        approvals,
+        integrations,
+        connect,
+        secrets,
+        jobs,
+        passkeys,
+        memory,
+    ):
         app.include_router(module.router)
     # Browser libraries installed by ``npm ci`` (package-lock.json), served by the console itself.
     # Without them the charts stay tables; the console still starts.

@@ -13,6 +13,9 @@ from argon2 import Parameters, profiles
 class ConsoleConfig:
     # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (e.g. the tunnel's local end).
     trusted_proxies: tuple[str, ...] = ()
+    # The console's address as the owner's browser sees it (AEGIS_CONSOLE_URL): the passkeys'
+    # relying party id and origin come from it. The embedded default is served on localhost.
+    public_url: str = "http://localhost:8420"
     # Cookies carry Secure (and the __Host- prefix). Browsers accept Secure cookies on http://127.0.0.1.
     secure_cookies: bool = True
     clock: Callable[[], float] = time.time

@@ -23,6 +23,7 @@ from web.state import Console, console
 # The /setup pages check the one-time setup token themselves (web.setup_gate).
 PUBLIC: frozenset[tuple[str, str]] = frozenset(
     {("GET", "/health"), ("GET", "/login"), ("POST", "/auth/login"), ("POST", "/auth/refresh")}
+    | {("POST", "/auth/passkey-options")}
     | {("GET", "/setup"), ("POST", "/setup/account"), ("POST", "/setup/totp"), ("GET", "/setup/recovery")}
 )
 UNLIMITED = frozenset({"/health"})

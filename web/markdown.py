@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from html import escape
 from typing import Any
@@ -75,6 +76,16 @@ def _build() -> MarkdownIt:
     return md
 
 
+_MEMORY_CITE = re.compile(r"\[memory:([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\]")
+
+
+_CITE_MARK = re.compile(r"AEGISMEMCITE([0-9a-f]{32})END")
+
+
+def _uuid(hex32: str) -> str:
+    return f"{hex32[:8]}-{hex32[8:12]}-{hex32[12:16]}-{hex32[16:20]}-{hex32[20:]}"
+
+
 class ChatMarkdown:
     """One parser per console (built by :class:`web.state.Console`), not a module-level singleton."""
 
@@ -83,8 +94,12 @@ class ChatMarkdown:
 
     def render(self, text: str) -> Markup:
         env: dict[str, Any] = {}
+        text = _MEMORY_CITE.sub(lambda m: f"AEGISMEMCITE{m[1].lower().replace('-', '')}END", text)
         html = self._md.render(reveal_hidden(text), env)
         clean = nh3.clean(
             html, tags=TAGS, attributes=ATTRIBUTES, allowed_classes=CLASSES, url_schemes=set(), link_rel=None
         )
+        # A memory citation ``[memory:ID]`` becomes a link to that memory's page on this console: the
+        # id is a UUID (checked by the pattern), so nothing else can become a link this way.
+        clean = _CITE_MARK.sub(lambda m: f'<a class="memory-cite" href="/memory/{_uuid(m[1])}">[memory]</a>', clean)
         return Markup(clean)  # noqa: S704 - nh3 output, from markup this module generated over escaped text

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cache
 
 from agent.gateway.card import ApprovalCard
+from integrations import Catalog
 
-# What a tool does, as the end of "Aegis wants to ...".
+# What a tool does, as the end of "Aegis wants to ...". An installed integration's own tools say it
+# in their manifest (``asks``); these cover the tools no installed integration offers.
 ACTIONS = {
-    "gmail.send": "send this email",
-    "gmail.draft_reply": "save this draft reply",
-    "gmail.trash": "move this email to the bin",
     "web.fetch": "open this web page",
     "x.post": "post this on X",
     "linkedin.post": "post this on LinkedIn",
@@ -25,28 +25,35 @@ ACTIONS = {
     "calendar.create_event": "create this calendar event",
     "calendar.add_participant": "invite someone to this event",
     "calendar.delete_event": "delete this calendar event",
-    "whatsapp.send_message": "send this WhatsApp message",
-    "memory.write": "remember this",
 }
 # What a finished call did, for chat traces ("Read your balances.").
 DONE = {
-    "gmail.search": "Searched your mail",
-    "gmail.read_thread": "Read an email thread",
-    "gmail.sync": "Fetched new mail",
-    "gmail.list_labels": "Listed your mail labels",
-    "plaid.balances": "Read your balances",
-    "plaid.sync": "Fetched new transactions",
-    "plaid.spending_by_category": "Summed your spending by category",
     "calendar.list_events": "Read your calendar",
     "web.fetch": "Opened a web page",
 }
 RECIPIENT_ARGS = ("to", "recipient", "participants", "participant")
-CHANNELS = {"email": "an email", "mail": "an email", "web": "a web page", "whatsapp": "a WhatsApp message"}
+CHANNELS = {"email": "an email", "mail": "an email", "web": "a web page"}
+
+
+@cache
+def _installed() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The installed integrations' own words (manifests: ``asks``, ``did``, ``channels``)."""
+    catalog = Catalog.load()
+    asks = {t: s.asks for m in catalog for t, s in m.tools.items() if s.asks}
+    did = {t: s.did for m in catalog for t, s in m.tools.items() if s.did}
+    channels = {c: w for m in catalog for c, w in m.channels.items()}
+    return asks, did, channels
+
+
 _SOURCE = re.compile(r"^(?P<channel>[\w.-]+) \S+(?: from (?P<who>[^,]+))?, \d{4}-\d\d-\d\d")
 
 
 def tool_words(tool: str) -> str:
-    return ACTIONS.get(tool, f"use {tool.replace('_', ' ')}")
+    return _installed()[0].get(tool) or ACTIONS.get(tool, f"use {tool.replace('_', ' ')}")
+
+
+def done_words(tool: str) -> str | None:
+    return _installed()[1].get(tool) or DONE.get(tool)
 
 
 def source_phrase(sources: Sequence[str]) -> str | None:
@@ -54,7 +61,8 @@ def source_phrase(sources: Sequence[str]) -> str | None:
     for source in sources:
         found = _SOURCE.match(source)
         if found:
-            what = CHANNELS.get(found["channel"], f"a {found['channel']} item")
+            channel = found["channel"]
+            what = _installed()[2].get(channel) or CHANNELS.get(channel, f"a {channel} item")
             return f"{what} from {found['who'].strip()}" if found["who"] else what
     return None
 
@@ -96,6 +104,7 @@ def trace_sentence(tool: str, status: str, approval_id: str | None) -> str:
         return f"Aegis refused to {tool_words(tool)}: a safety rule stopped it."
     if status in ("error", "failed"):
         return f"Tried to {tool_words(tool)}, but it failed."
+    acts = tool in ACTIONS or tool in _installed()[0]
     if status == "running":
-        return f"Working: {tool_words(tool)}…" if tool in ACTIONS else f"Working: {DONE.get(tool, tool)}…"
-    return f"{DONE.get(tool, 'Used ' + tool)}." if tool not in ACTIONS else f"Done: {tool_words(tool)}."
+        return f"Working: {tool_words(tool)}…" if acts else f"Working: {done_words(tool) or tool}…"
+    return f"Done: {tool_words(tool)}." if acts else f"{done_words(tool) or 'Used ' + tool}."

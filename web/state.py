@@ -19,6 +19,7 @@ from storage.db import Database
 from web import charts
 from web.auditing import Auditor
 from web.auth.account import Account
+from web.auth.passkeys import Passkeys, RelyingParty
 from web.auth.sessions import Sessions
 from web.auth.tokens import TokenKeys
 from web.config import ConsoleConfig
@@ -40,6 +41,7 @@ class Console:
     config: ConsoleConfig
     keys: TokenKeys
     account: Account
+    passkeys: Passkeys
     sessions: Sessions
     auditor: Auditor
     templates: Jinja2Templates
@@ -65,6 +67,7 @@ class Console:
             config=config,
             keys=keys,
             account=Account(keyring, config),
+            passkeys=Passkeys(RelyingParty.from_url(config.public_url)),
             sessions=Sessions(keys, config),
             auditor=Auditor(audit_log, AuditWriter(db, audit_log)),
             templates=Jinja2Templates(env=env),

@@ -29,6 +29,7 @@ DOMAINS: Final = frozenset(
         "finance",
         "health",
         "mail",
+        "memory",
         "messages",
         "social",
         "vault",

@@ -28,6 +28,7 @@ from storage.models.console import (
     RefreshTokenRow,
 )
 from storage.models.keys import DataKeyRow, KeyRotationRow
+from storage.models.passkeys import PasskeyRow, WebAuthnChallengeRow
 
 CORE_ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     *broker.ENCRYPTED,
@@ -66,12 +67,14 @@ __all__ = [
     "IssuedTokenRow",
     "KeyRotationRow",
     "LoginAddressRow",
+    "PasskeyRow",
     "PrincipalRow",
     "RecoveryCodeRow",
     "RefreshTokenRow",
     "SecretRow",
     "SecretVersionRow",
     "SigningKeyRow",
+    "WebAuthnChallengeRow",
     "encrypted_columns",
     "load_integration_models",
 ]

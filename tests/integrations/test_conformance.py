@@ -134,6 +134,8 @@ async def test_a_demo_sync_is_encrypted_per_column_and_a_rotation_of_its_domain_
     live: DemoServer, db: Database, kek: KeyEncryptionKey
 ) -> None:
     name, domain = live.manifest.name, live.manifest.identity.data_domain
+    if not live.manifest.jobs:
+        pytest.skip(f"{name} is built in: nothing to sync (its own tests cover its encryption)")
     await live.connect_and_sync()
     columns = _columns(name)
     assert columns and all(c.domain == domain for c in columns)
@@ -159,6 +161,8 @@ def _skip_without_vendor(live: DemoServer) -> None:
     """A push integration (the device posts to us) calls no vendor API: nothing to rate-limit or refuse."""
     if live.manifest.connect.kind == "push":
         pytest.skip(f"{live.manifest.name} is pushed to; it calls no vendor API")
+    if not live.manifest.jobs:
+        pytest.skip(f"{live.manifest.name} is built in: it syncs from no vendor")
 
 
 @LIVE
@@ -238,6 +242,8 @@ async def test_a_sync_killed_midway_loses_nothing_and_duplicates_nothing(
     live: DemoServer, db: Database, tmp_path: Path
 ) -> None:
     name = live.manifest.name
+    if not live.manifest.jobs:
+        pytest.skip(f"{name} is built in: it syncs from no vendor")
     expected = await _baseline(name, tmp_path)
     if live.manifest.connect.sandbox_tool:
         assert not (await live.call(live.manifest.connect.sandbox_tool)).is_error

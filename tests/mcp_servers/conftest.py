@@ -21,6 +21,10 @@ from mcp_servers._common import TOKEN_META, CallGate, audit_log
 from mcp_servers.gmail.server import GmailDeps, build_server
 from mcp_servers.gmail.service import GmailService
 from mcp_servers.gmail.store import MailStore
+from mcp_servers.memory.server import MemoryDeps
+from mcp_servers.memory.server import build_server as build_memory
+from mcp_servers.memory.service import MemoryService
+from mcp_servers.memory.store import MemoryStore
 from mcp_servers.plaid.secrets import MemorySecretStore
 from mcp_servers.plaid.server import PlaidDeps
 from mcp_servers.plaid.server import build_server as build_plaid
@@ -126,7 +130,7 @@ def keyring() -> Keyring:
     return Keyring(
         [
             DataKey(f"{domain}.{purpose}.v1", os.urandom(32), ACTIVE)
-            for domain in ("mail", "finance", "chain")
+            for domain in ("mail", "finance", "memory", "chain")
             for purpose in ("enc", "idx")
         ]
     )
@@ -296,3 +300,23 @@ async def key_file(
     with os.fdopen(fd, "w") as fh:
         fh.write(r.json()["api_key"] + "\n")
     return path
+
+
+# ---- Memory (no vendor side) -------------------------------------------------------------------
+
+
+@dataclass
+class Memory:
+    client: Client
+    tokens: Tokens
+    service: MemoryService
+
+
+@pytest.fixture
+async def memory(
+    db: Database, cipher: FieldCipher, make_gate: Callable[[str], CallGate], signing_key: SigningKey, clock: Clock
+) -> AsyncIterator[Memory]:
+    service = MemoryService(MemoryStore(db, cipher))
+    server = build_memory(MemoryDeps(service=service, gate=make_gate("memory")))
+    async with Client(server) as mcp_client:
+        yield Memory(mcp_client, Tokens(signing_key, clock, "memory"), service)

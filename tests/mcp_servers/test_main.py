@@ -16,6 +16,7 @@ from mcp import Client, StdioServerParameters
 from sqlalchemy import func, select
 
 from mcp_servers.gmail.models import MailMessageRow
+from mcp_servers.memory.models import MemoryRow
 from mcp_servers.plaid.models import PlaidTransactionRow
 from storage.db import Database
 from tests.mcp_servers.conftest import key_file
@@ -82,3 +83,17 @@ async def test_plaid_runs_as_its_own_stdio_process(broker_url: tuple[str, str], 
         again = await client.call_tool("balances", {})
         assert not again.is_error, again.content
         assert again.structured_content is not None and len(again.structured_content["accounts"]) == 2
+
+
+async def test_memory_runs_as_its_own_stdio_process(broker_url: tuple[str, str], db_url: str, tmp_path: Path) -> None:
+    url, admin = broker_url
+    key = await key_file(url, admin, tmp_path, "memory", "memory")
+    async with Client(_params("memory", url, key, db_url), read_timeout_seconds=60) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        assert tools == {"read", "write", "browse", "history", "confirm", "edit", "forget"}
+        written = await client.call_tool("write", {"text": "I take oat milk"})
+        # Under a third-party client no label comes with the call: the memory waits for the owner.
+        assert written.structured_content is not None and written.structured_content["state"] == "quarantined"
+        read = await client.call_tool("read", {"query": "milk"})
+        assert read.structured_content == {"items": []}
+    assert await _count(db_url, MemoryRow) == 1

@@ -36,6 +36,7 @@ from agent.model import Message, ModelPort, ModelReply, ScriptedModel, ScriptedS
 from agent.services import AgentServices
 from agent.toolrunner import refresh_pins
 from broker.client import BrokerClient
+from broker.grants import fetch_keyring
 from broker.verify import Verifier
 from integrations import Catalog
 from mcp_servers._common import CallGate, audit_log
@@ -43,6 +44,10 @@ from mcp_servers.gmail.server import GmailDeps
 from mcp_servers.gmail.server import build_server as build_gmail
 from mcp_servers.gmail.service import GmailService
 from mcp_servers.gmail.store import MailStore
+from mcp_servers.memory.server import MemoryDeps
+from mcp_servers.memory.server import build_server as build_memory
+from mcp_servers.memory.service import MemoryService
+from mcp_servers.memory.store import MemoryStore
 from mcp_servers.plaid.secrets import MemorySecretStore
 from mcp_servers.plaid.server import PlaidDeps
 from mcp_servers.plaid.server import build_server as build_plaid
@@ -62,6 +67,7 @@ from tools.plaid import demo as plaid_demo
 from tools.plaid.client import PlaidClient
 from web.app import create_app
 from web.config import ConsoleConfig
+from web.data import ConsoleData, ToolAccess
 
 DANA = "dana.whitfield@northwind.example"
 DANA_THREAD = "18f30a7d5e8b0e45"
@@ -84,7 +90,7 @@ def _data_keyring(console: Keyring) -> Keyring:
     return Keyring(
         [
             DataKey(f"{domain}.{purpose}.v1", os.urandom(32), "active")
-            for domain in ("mail", "finance")
+            for domain in ("mail", "finance", "memory")
             for purpose in ("enc", "idx")
         ]
         + console.export({"chain"})
@@ -177,7 +183,7 @@ async def _servers(
     mailbox: DemoMailbox,
     gate: Callable[[str], CallGate],
     keyring: Keyring,
-) -> tuple[MCPServer, MCPServer, PlaidService]:
+) -> tuple[MCPServer, MCPServer, PlaidService, MCPServer]:
     data_keys = _data_keyring(keyring)
     cipher = FieldCipher(data_keys)
     mail_http = await stack.enter_async_context(build_http_client(transport=demo_transport(mailbox)))
@@ -197,20 +203,28 @@ async def _servers(
         MemorySecretStore(credentials),
     )
     plaid = build_plaid(PlaidDeps(service=plaid_service, gate=gate("plaid"), sandbox=True))
-    return gmail, plaid, plaid_service
+    memory = build_memory(MemoryDeps(service=MemoryService(MemoryStore(db, cipher)), gate=gate("memory")))
+    return gmail, plaid, plaid_service, memory
 
 
 def assemble(
     db: Database, keyring: Keyring, host: McpHost, registry: Registry, tokens: CallTokens, console_key: str,
     model: ModelPort | None,
-) -> AgentServices:  # fmt: skip
+) -> agent_root.Assembly:  # fmt: skip
     """The production wiring (aegis.agent_root.assemble) over the test's in-process servers."""
-    return agent_root.assemble(db, keyring, host, registry, tokens, console_key, model).services
+    return agent_root.assemble(db, keyring, host, registry, tokens, console_key, model)
 
 
 @asynccontextmanager
 async def agent_console(
-    db_url: str, tmp_path: Path, clock: FakeClock, config: ConsoleConfig, model: ModelPort | None
+    db_url: str,
+    tmp_path: Path,
+    clock: FakeClock,
+    config: ConsoleConfig,
+    model: ModelPort | None,
+    port: int = 0,
+    *,
+    console_tools: bool = False,
 ) -> AsyncIterator[AgentConsole]:
     broker_clock = BrokerClock()
     b_server, b_task, state, url = await start_broker(db_url, tmp_path, broker_clock)
@@ -236,19 +250,40 @@ async def agent_console(
             def gate(name: str) -> CallGate:
                 return _gate(name, url, state.config.issuer, http, broker_clock)
 
-            keyring = console_keyring()
-            gmail, plaid, plaid_service = await _servers(stack, db, mailbox, gate, keyring)
+            # The audit chain's key is the broker's (it writes rows to the same chain): fetched with the
+            # console's own key, like the console does at start; the other domains are the test's.
+            chain = await fetch_keyring(BrokerClient(http), console_key, {"chain"})
+            keyring = Keyring([*console_keyring().export({"auth", "audit", "conversation"}), *chain.export({"chain"})])
+            gmail, plaid, plaid_service, memory = await _servers(stack, db, mailbox, gate, keyring)
             await plaid_service.sandbox_connect({"setup": "test"})
-            host = McpHost([ServerSpec("gmail", instance=lambda: gmail), ServerSpec("plaid", instance=lambda: plaid)])
+            host = McpHost(
+                [
+                    ServerSpec("gmail", instance=lambda: gmail),
+                    ServerSpec("plaid", instance=lambda: plaid),
+                    ServerSpec("memory", instance=lambda: memory),
+                ]
+            )
             stack.push_async_callback(host.close)
             await host.start(wait=30)
             registry = Registry.load(extra_tools=world_tools())
             pins = approve_live_pins(registry, host)
             tokens = CallTokens(BrokerClient(http), console_key, clock=broker_clock)
-            services = assemble(db, keyring, host, registry, tokens, console_key, model)
+            parts = assemble(db, keyring, host, registry, tokens, console_key, model)
+            services = parts.services
             secret, codes = await enroll(db, keyring, config, clock.now)
-            app = create_app(db, keyring=keyring, config=config, agent=services)
-            server, task, console_url = await serve(app)
+            data = None
+            if console_tools:  # the console's own tool calls (memory page, integrations)
+                tools = ToolAccess(
+                    gateway=parts.gateway,
+                    context=lambda: parts.policy_context("console", [], []),
+                    registry=registry,
+                    host=host,
+                    tokens=tokens,
+                    scopes=Catalog.load().tool_scopes,
+                )
+                data = ConsoleData(tools=tools)
+            app = create_app(db, keyring=keyring, config=config, agent=services, data=data)
+            server, task, console_url = await serve(app, port)
             try:
                 async with httpx.AsyncClient(base_url=console_url, timeout=20, follow_redirects=False) as client:
                     c = Console(console_url, client, clock, db, keyring, app, secret, codes)

@@ -159,10 +159,10 @@ async def enroll(db: Database, keyring: Keyring, config: ConsoleConfig, now: flo
     return secret, codes
 
 
-async def serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+async def serve(app: Any, port: int = 0) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
     server = uvicorn.Server(
         uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on", proxy_headers=False
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on", proxy_headers=False
         )
     )
     server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]

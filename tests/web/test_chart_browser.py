@@ -50,7 +50,7 @@ async def test_spending_chart_light_dark_desktop_and_phone(live: Live) -> None:
                 _watch_csp(page, violations)
                 page.on("pageerror", lambda e: violations.append(f"page error: {e}"))
                 await login(page, live.console)
-                figure = page.locator("#panel-plaid figure.chart").first
+                figure = page.locator("#panel-plaid-money figure.chart").first
                 await expect(figure).to_have_attribute("data-drawn", "true")
                 canvas = figure.locator("canvas")
                 await expect(canvas).to_be_visible()

@@ -17,6 +17,7 @@ pytestmark = pytest.mark.anyio
 EXPECTED_PUBLIC = {("GET", "/health"), ("GET", "/login"), ("POST", "/auth/login"), ("POST", "/auth/refresh")}
 # The first-start setup: each route demands the one-time token itself (tests/web/test_setup.py).
 EXPECTED_PUBLIC |= {("GET", "/setup"), ("POST", "/setup/account"), ("POST", "/setup/totp"), ("GET", "/setup/recovery")}
+EXPECTED_PUBLIC |= {("POST", "/auth/passkey-options")}  # a login challenge, only when a passkey may replace the code
 
 
 def _endpoints(console: Console) -> list[tuple[str, str]]:

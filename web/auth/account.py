@@ -53,7 +53,7 @@ class Precheck:
     passphrase_ok: bool
     totp_step: int | None
     recovery_id: int | None
-    code_kind: str  # "totp", "recovery" or "malformed"
+    code_kind: str  # "totp", "recovery", "malformed", or "passkey" once the caller verified one
     locked_for: int  # seconds left of a backoff or lockout when phase 1 started (0 = free)
 
 
@@ -192,6 +192,8 @@ class Account:
             code_row = await session.get(RecoveryCodeRow, pre.recovery_id, with_for_update=True)
             if code_row is None or code_row.used_at is not None:
                 reason = "used_recovery_code"
+        elif pre.code_kind == "passkey" and not step_up:
+            pass  # the caller verified a passkey assertion in place of the code
         else:
             reason = "bad_code"
         if reason != "ok":
@@ -216,6 +218,8 @@ class Account:
         row.updated_at = _dt(now)
         place.failed_attempts, place.locked_until = 0, None
         place.last_success_at = place.updated_at = _dt(now)
+        if pre.code_kind == "passkey":
+            return Decision(True, "ok_passkey")
         return Decision(True, "ok" if pre.recovery_id is None else "ok_recovery_code")
 
     def _fail(self, row: AdminAccountRow, place: LoginAddressRow, reason: str, now: float) -> Decision:

@@ -24,9 +24,10 @@ from agent.gateway.gateway import GatewayStatus
 from agent.services import AgentServices
 from web.auditing import ADMIN
 from web.errors import NotFound, StepUpRequired, TooManyAttempts
-from web.guard import CurrentPrincipal, Principal, require_step_up
+from web.guard import CurrentPrincipal, Principal, is_form, require_step_up
 from web.plain_words import card_sentence
 from web.routes.chat_view import reveal_hidden
+from web.routes.passkeys import passkey_step_up
 from web.state import console
 
 log = structlog.get_logger("aegis.web.approvals")
@@ -151,7 +152,17 @@ async def approve(request: Request, aid: str, principal: CurrentPrincipal) -> Re
     pending = await agent.approvals.get(aid) if len(aid) <= 64 else None
     if pending is None:
         raise NotFound("no such approval")
-    if STEP_UP_FOR_EVERY_APPROVAL or pending.step_up_required:
+    form = await request.form() if is_form(request) else None
+    credential = form.get("passkey_credential") if form is not None else None
+    challenge = form.get("passkey_challenge") if form is not None else None
+    if isinstance(credential, str) and credential and isinstance(challenge, str):
+        # The passkey replaces the code: its challenge names this approval and its arguments' hash.
+        rejected = await passkey_step_up(request, principal, pending, challenge, credential)
+        if rejected:
+            await _audit(request, principal, "approval.approve", aid, "fail", "passkey_rejected", tool=pending.tool)
+            msg = "The passkey was not accepted. Try again, or use a code from your authenticator app."
+            return await _card_page(request, principal, aid, error=msg, status=403)
+    elif STEP_UP_FOR_EVERY_APPROVAL or pending.step_up_required:
         try:
             await require_step_up(request, principal)
         except TooManyAttempts as exc:

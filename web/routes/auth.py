@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,6 +12,7 @@ from starlette.responses import Response
 from storage.audit import Sensitive
 from web.auditing import ADMIN, ANONYMOUS, client_ip
 from web.auth.account import Decision
+from web.auth.passkeys import PasskeyRejected
 from web.auth.sessions import IssuedTokens
 from web.cookies import clear_session_cookies, set_session_cookies
 from web.errors import CsrfRejected, InvalidCredentials, NotAuthenticated, TooManyAttempts
@@ -58,6 +60,11 @@ async def login(request: Request) -> Response:
         pre = await c.account.precheck(
             s, email[:320], passphrase[:1024], code[:64], now, address=client_ip(request) or "unknown"
         )
+    passkey_reason: str | None = None
+    if not code and fields.get("passkey_credential") and not pre.locked_for:
+        passkey_reason = await _passkey_factor(c, fields, now)
+        if passkey_reason is None:
+            pre = replace(pre, code_kind="passkey")
     tokens: IssuedTokens | None = None
     async with c.db.transaction() as s:
         decision = await c.account.settle(s, pre, now, address=client_ip(request) or "unknown")
@@ -65,7 +72,7 @@ async def login(request: Request) -> Response:
             tokens = await c.sessions.create(
                 s, ip=client_ip(request), user_agent=request.headers.get("user-agent"), now=now
             )
-        await _audit_login(c, s, request, decision, email, tokens)
+        await _audit_login(c, s, request, decision, email, tokens, passkey_reason)
     if tokens is None:
         return _login_failed(request, c, decision, form, safe_next(fields.get("next")), email[:320])
     if not form:
@@ -75,10 +82,31 @@ async def login(request: Request) -> Response:
     return response
 
 
+async def _passkey_factor(c: Console, fields: dict[str, str], now: float) -> str | None:
+    """A passkey in place of the authenticator code: None when accepted, else why not. The
+    challenge is spent first, in its own transaction, whatever the outcome."""
+    try:
+        async with c.db.transaction() as s:
+            taken = await c.passkeys.take(s, fields.get("passkey_challenge", ""), "login", now)
+        async with c.db.transaction() as s:
+            await c.passkeys.verify_login(s, challenge=taken, credential=fields["passkey_credential"][:16_384], now=now)
+    except PasskeyRejected as exc:
+        return exc.reason
+    return None
+
+
 async def _audit_login(
-    c: Console, s: Any, request: Request, d: Decision, email: str, tokens: IssuedTokens | None
+    c: Console,
+    s: Any,
+    request: Request,
+    d: Decision,
+    email: str,
+    tokens: IssuedTokens | None,
+    passkey_reason: str | None = None,
 ) -> None:
     details: dict[str, Any] = {"failures": d.failures}
+    if passkey_reason:
+        details["passkey"] = passkey_reason
     if tokens is not None:
         details["sid"] = tokens.session_id
     if d.reason == "unknown_email" and email:

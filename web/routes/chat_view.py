@@ -20,6 +20,8 @@ from web.plain_words import trace_sentence
 
 CONSOLE_NOTE = "[console] "
 URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"'`]+")
+MEMORY_CITE = r"\[memory:(?P<memory>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\]"
+PROSE_TOKENS = re.compile(f"(?i){MEMORY_CITE}|{URL.pattern.removeprefix('(?i)')}")
 _TRAILING = ".,;:!?)]}'\""
 MAX_RESULT_CHARS = 20_000
 
@@ -42,11 +44,20 @@ def host_of(url: str) -> str:
 
 
 def segments(text: str) -> list[dict[str, str]]:
-    """Model prose as text and inert-link segments: ``{"kind": "text"|"link", "text", "host"}``."""
+    """Model prose as text and inert-link segments: ``{"kind": "text"|"link", "text", "host"}``, and
+    memory citations ``[memory:ID]`` as ``{"kind": "memory", "id"}``."""
     text = reveal_hidden(text)
     out: list[dict[str, str]] = []
     pos = 0
-    for m in URL.finditer(text):
+    for m in PROSE_TOKENS.finditer(text):
+        if m.group("memory"):
+            # A memory citation: a link to that memory's page on this console, nothing else.
+            start, end = m.start(), m.end()
+            if start > pos:
+                out.append({"kind": "text", "text": text[pos:start]})
+            out.append({"kind": "memory", "text": "memory", "id": m.group("memory").lower()})
+            pos = end
+            continue
         url = m.group(0).rstrip(_TRAILING)
         start, end = m.start(), m.start() + len(url)
         if start > pos:

@@ -26,6 +26,22 @@
     }
   }
 
+  // Plain text, with each memory citation "[memory:ID]" a link to that memory's page here.
+  const MEMORY_RE = /\[memory:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\]/gi;
+  function appendText(target, chunk) {
+    let pos = 0;
+    for (const match of chunk.matchAll(MEMORY_RE)) {
+      if (match.index > pos) {
+        target.append(document.createTextNode(chunk.slice(pos, match.index)));
+      }
+      target.append(el("a", { class: "memory-cite", href: `/memory/${match[1].toLowerCase()}` }, "[memory]"));
+      pos = match.index + match[0].length;
+    }
+    if (pos < chunk.length) {
+      target.append(document.createTextNode(chunk.slice(pos)));
+    }
+  }
+
   // Model prose: plain text, each URL an inert span followed by its host.
   function renderProse(target, text) {
     target.replaceChildren();
@@ -33,7 +49,7 @@
     for (const match of text.matchAll(URL_RE)) {
       const url = match[0].replace(TRAILING, "");
       if (match.index > pos) {
-        target.append(document.createTextNode(text.slice(pos, match.index)));
+        appendText(target, text.slice(pos, match.index));
       }
       const host = hostOf(url);
       target.append(
@@ -44,7 +60,7 @@
       pos = match.index + url.length;
     }
     if (pos < text.length) {
-      target.append(document.createTextNode(text.slice(pos)));
+      appendText(target, text.slice(pos));
     }
   }
 

@@ -1,0 +1,1 @@
+"""The memory MCP server: facts the assistant keeps, each with its provenance."""
