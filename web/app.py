@@ -17,13 +17,16 @@ from starlette.responses import Response
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from agent.services import AgentServices
+from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
 from storage.db import Database
+from voice.engines import VoiceEngines
+from voice.store import TranscriptStore
 from web.config import ConsoleConfig
 from web.data import ConsoleData
 from web.errors import AuditUnavailable, ConsoleError, NotAuthenticated
 from web.guard import guard, wants_html
-from web.routes import approvals, audit, auth, chat, home, integrations, jobs, secrets, sessions
+from web.routes import approvals, audit, auth, chat, home, integrations, jobs, secrets, sessions, voice, voice_ws
 from web.security import SecurityHeaders
 from web.state import Console
 
@@ -39,6 +42,7 @@ def create_app(
     version: str = "0.1.0",
     agent: AgentServices | None = None,
     data: ConsoleData | None = None,
+    voice_engines: VoiceEngines | None = None,
 ) -> FastAPI:
     """``agent``: the chat and approvals backend; without it those pages say the agent is not running."""
     config = config or ConsoleConfig()
@@ -64,6 +68,9 @@ def create_app(
     app.state.agent = agent
     # ``data``: the integrations, secrets vault and home panels' backend (web.data).
     app.state.console_data = data or ConsoleData()
+    # ``voice_engines``: the voice page's speech engines (loaded once by the composition root).
+    app.state.voice = voice_engines
+    app.state.voice_store = TranscriptStore(db, FieldCipher(keyring)) if voice_engines is not None else None
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -77,8 +84,10 @@ def create_app(
             return JSONResponse(body, status_code=503)
         return JSONResponse(body)
 
-    for module in (auth, home, sessions, audit, chat, approvals, integrations, secrets, jobs):
+    for module in (auth, home, sessions, audit, chat, approvals, integrations, secrets, jobs, voice):
         app.include_router(module.router)
+    # A plain WebSocket route: it authenticates itself (session cookie, Origin, audit) before accepting.
+    app.router.add_websocket_route(voice_ws.PATH, voice_ws.voice_socket)
     app.mount("/static", ShellStatic(directory=STATIC), name="static")
     app.add_exception_handler(ConsoleError, _console_error)  # type: ignore[arg-type]
 

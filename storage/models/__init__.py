@@ -1,7 +1,7 @@
 """All mapped tables, imported here so Alembic sees one metadata."""
 
 from storage.crypto.columns import EncryptedColumn
-from storage.models import agent, broker, console, finance, jobs, mail
+from storage.models import agent, broker, console, finance, jobs, mail, voice
 from storage.models.audit import AuditHeadRow, AuditRow
 from storage.models.base import Base
 from storage.models.broker import (
@@ -22,6 +22,7 @@ ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     *mail.ENCRYPTED,
     *finance.ENCRYPTED,
     *jobs.ENCRYPTED,
+    *voice.ENCRYPTED,
 )
 
 __all__ = [
