@@ -167,6 +167,8 @@ async def voice_socket(ws: WebSocket) -> None:
 
     async def keep(speaker: str, text: str, engine: str, seconds: float, wav: bytes | None) -> None:
         if text:
+            if speaker == "owner":
+                await conv.ensure(out, text)  # the first words name the conversation
             await store.add(
                 kind="turn", speaker=speaker, text=text, engine=engine, seconds=seconds,
                 conversation_id=conv.id, audio_wav=wav,
