@@ -6,7 +6,7 @@ import ipaddress
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     # The console's address as the owner's phone reaches it (the tunnel's HTTPS URL), for the links
     # in push notifications. Push itself is on when the push_url secret file (an ntfy topic URL) exists.
     console_url: str | None = None
+    # Voice (the console's voice page): off, or the speech engine. Kokoro needs its weights in
+    # <data_dir>/voice/kokoro/ (and the kokoro-onnx package); without them hibari speaks.
+    # Deepgram transcribes when the deepgram_api_key secret file exists; Whisper tiny.en otherwise.
+    voice: bool = True
+    voice_tts: Literal["hibari", "kokoro"] = "hibari"
+    voice_store_audio: bool = False  # keep the owner's recorded speech, encrypted, beside each transcript
+    voice_end_of_turn_ms: Annotated[int, Field(ge=200, le=3000)] = 500
 
     @field_validator("log_level")
     @classmethod

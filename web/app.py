@@ -68,9 +68,10 @@ def create_app(
     app.state.agent = agent
     # ``data``: the integrations, secrets vault and home panels' backend (web.data).
     app.state.console_data = data or ConsoleData()
-    # ``voice_engines``: the voice page's speech engines (loaded once by the composition root).
-    app.state.voice = voice_engines
-    app.state.voice_store = TranscriptStore(db, FieldCipher(keyring)) if voice_engines is not None else None
+    # ``voice_engines``: the voice page's speech engines (loaded once; see ``enable_voice``).
+    app.state.voice = app.state.voice_store = None
+    if voice_engines is not None:
+        enable_voice(app, voice_engines, db, keyring)
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -98,6 +99,12 @@ def create_app(
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.trusted_proxies))
     log.info("console ready", trusted_proxies=list(config.trusted_proxies), secure_cookies=config.secure_cookies)
     return app
+
+
+def enable_voice(app: FastAPI, engines: VoiceEngines, db: Database, keyring: Keyring) -> None:
+    """Turn the voice page on (the composition root loads the models after the console is up)."""
+    app.state.voice_store = TranscriptStore(db, FieldCipher(keyring))
+    app.state.voice = engines
 
 
 class ShellStatic(StaticFiles):

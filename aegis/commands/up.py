@@ -14,6 +14,7 @@ from aegis.broker_root import ensure_admin_token
 from aegis.console_root import console_keyring
 from aegis.runtime import Context
 from aegis.serving import BrokerProcess, Server
+from aegis.voice_root import attach_voice
 from storage import migrate
 from storage.crypto.errors import MasterKeyError
 from storage.crypto.master import generate_master_key_file, load_master_key
@@ -58,8 +59,11 @@ async def serve(ctx: Context) -> None:
         keyring = await console_keyring(ctx)
         agent = await build_agent(ctx, db, keyring)
         console_config = ConsoleConfig(trusted_proxies=tuple(ctx.settings.trusted_proxies))
+        app = create_app(db, keyring=keyring, config=console_config, agent=agent.services, data=agent.data)
+        # The speech models load in the background: the console answers at once, voice a few seconds later.
+        voice = asyncio.create_task(attach_voice(ctx, app, db, keyring), name="voice-load")
         config = uvicorn.Config(
-            create_app(db, keyring=keyring, config=console_config, agent=agent.services, data=agent.data),
+            app,
             host=ctx.settings.host,
             port=ctx.settings.port,
             log_config=None,
@@ -72,6 +76,7 @@ async def serve(ctx: Context) -> None:
         try:
             await Server(config).serve()
         finally:
+            voice.cancel()
             await agent.close()
     finally:
         await broker.stop()
