@@ -3,8 +3,9 @@ with the model replaced by a stand-in of fixed latency; then STT and TTS real-ti
 
 Run with ``uv run python bench/voice_latency.py [--model-ms 300] [--runs 10]``. The questions are
 WAV audio made offline by the offline TTS (hibari), streamed through the real voice session (Silero
-VAD, faster-whisper tiny.en, the sentence cutter, hibari) as 64 ms PCM frames, faster than real
-time; the endpointing wait is counted in audio time (silence needed before the turn ends).
+VAD, faster-whisper tiny.en, the sentence cutter, hibari) as 64 ms PCM frames: the question faster
+than real time, the silence after it in real time (the session prepares the transcript after 200 ms
+of silence, before the 500 ms endpoint). The endpointing wait is counted in audio time.
 
 Stages (seconds after the end of turn): ``stt`` (the transcript is ready), ``model`` (first text;
 the stand-in sleeps a fixed time), ``cut`` (the first sentence is complete), ``tts`` (its first
@@ -93,7 +94,7 @@ def endpoint_wait(vad: SileroModel, audio: np.ndarray[Any, Any], end_ms: int) ->
         edges = det.feed(audio[i : i + FRAME])
         spent, frames = spent + time.perf_counter() - t0, frames + 1
         t = (i + FRAME) / STT_RATE
-        if det.in_speech and det._silence_ms == 0:
+        if det.in_speech and det.silence_ms == 0:
             last_voiced = t
         if edges and in_speech and not det.in_speech:
             ended = t
@@ -144,10 +145,13 @@ async def main() -> None:
         await session.control({"type": "hello", "rate": STT_RATE})
         pcm = float_to_pcm16(audio)
         step = 2 * STT_RATE * 64 // 1000
+        speech_end = 2 * (pad.size + clip.size)
         for i in range(0, len(pcm), step):
             await session.audio(pcm[i : i + step])
             if phone.idle.is_set():
                 break
+            if i >= speech_end:
+                await asyncio.sleep(0.064)  # the silence after the question arrives in real time
         await phone.idle.wait()
         timings.append(session.timings[-1])
         await session.close()

@@ -42,6 +42,11 @@ class SttStream(Protocol):
 
     async def finish(self) -> Transcript: ...
 
+    async def peek(self) -> Transcript | None:
+        """A transcript of the audio so far, while the turn may still go on (None: not offered).
+        The session asks when the owner has been silent a moment, so the end of turn finds it ready."""
+        ...
+
     async def cancel(self) -> None: ...
 
 

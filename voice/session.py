@@ -24,7 +24,7 @@ from agent.loop import EventSink, TurnEvent
 from voice.audio import STT_RATE, Samples, float_to_pcm16, pcm16_to_float, resample, wav_bytes
 from voice.engines import VoiceEngines
 from voice.playout import Playout
-from voice.ports import SttStream, VoiceError
+from voice.ports import SttStream, Transcript, VoiceError
 from voice.sentences import SentenceCutter
 from voice.vad import Edge, TurnDetector
 
@@ -34,6 +34,7 @@ APPROVAL_SENTENCE = (
     "and I sent you a notification."
 )
 PRE_ROLL = int(0.3 * STT_RATE)  # audio kept from before the VAD noticed speech
+EARLY_MS = 200  # silence after which the transcript is prepared, before the turn is sure to end
 MAX_TURN_SECONDS = 60
 RATES = (8_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000)
 
@@ -89,6 +90,7 @@ class VoiceSession:
     _heard_audio: list[Samples] = field(default_factory=list)
     _pre_roll: Samples = field(default_factory=lambda: np.zeros(0, np.float32))
     _reply: asyncio.Task[None] | None = None
+    _early: asyncio.Task[Transcript | None] | None = None
     _playout: Playout = field(default_factory=Playout)
     _reply_text: str = ""
     _owner_text: str = ""
@@ -135,8 +137,17 @@ class VoiceSession:
                 return
         if self._stream is not None:
             await self._capture(samples)
+            self._prepare_early(self._detector)
         else:
             self._pre_roll = np.concatenate([self._pre_roll, samples])[-PRE_ROLL:]
+
+    def _prepare_early(self, detector: TurnDetector) -> None:
+        """After a short silence, transcribe what was said so far; talking again discards it."""
+        if self._early is not None and detector.silence_ms == 0:
+            self._early.cancel()
+            self._early = None
+        elif self._early is None and self._stream is not None and detector.silence_ms >= EARLY_MS:
+            self._early = asyncio.create_task(self._stream.peek(), name="voice-early-stt")
 
     async def _open_stream(self) -> None:
         if self._stream is not None:
@@ -160,9 +171,13 @@ class VoiceSession:
         if stream is None:
             return
         timing = Timing(time.perf_counter())
+        early, self._early = self._early, None
         await self._state("thinking")
         try:
-            transcript = await stream.finish()
+            prepared = await early if early is not None else None
+            if prepared is not None:
+                await stream.cancel()
+            transcript = prepared or await stream.finish()
         except VoiceError as exc:
             await self.out.json({"type": "error", "message": str(exc)})
             await self._state("listening")
@@ -261,6 +276,8 @@ class VoiceSession:
         return True
 
     async def close(self) -> None:
+        if self._early is not None:
+            self._early.cancel()
         task, self._reply = self._reply, None
         if task is not None and not task.done():
             task.cancel()

@@ -108,6 +108,9 @@ class _DeepgramStream:
             await self._close()
         return Transcript(" ".join(self._finals), "deepgram", self._audio / STT_RATE, time.perf_counter() - start)
 
+    async def peek(self) -> Transcript | None:
+        return None  # Deepgram transcribes as the audio streams; finish() only flushes
+
     async def cancel(self) -> None:
         await self._close()
 

@@ -78,5 +78,9 @@ class _BufferedStream:
         self._parts = []
         return await self._engine.transcribe(audio)
 
+    async def peek(self) -> Transcript | None:
+        audio = np.concatenate(self._parts) if self._parts else np.zeros(0, np.float32)
+        return await self._engine.transcribe(audio)
+
     async def cancel(self) -> None:
         self._parts = []

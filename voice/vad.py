@@ -69,7 +69,7 @@ class TurnDetector:
     _h: Any = field(default_factory=lambda: np.zeros((1, 1, 128), np.float32))
     _c: Any = field(default_factory=lambda: np.zeros((1, 1, 128), np.float32))
     _speech_ms: int = 0
-    _silence_ms: int = 0
+    silence_ms: int = 0
 
     def feed(self, samples: Samples) -> list[Edge]:
         self._pending = np.concatenate([self._pending, samples])
@@ -86,7 +86,7 @@ class TurnDetector:
     def _advance(self, voiced: bool) -> Edge | None:
         ms = FRAME * 1000 // 16_000
         if voiced:
-            self._silence_ms = 0
+            self.silence_ms = 0
             self._speech_ms += ms
             if not self.in_speech and self._speech_ms >= self.min_speech_ms:
                 self.in_speech = True
@@ -95,12 +95,12 @@ class TurnDetector:
         if not self.in_speech:
             self._speech_ms = 0
             return None
-        self._silence_ms += ms
-        if self._silence_ms >= self.end_ms:
+        self.silence_ms += ms
+        if self.silence_ms >= self.end_ms:
             self.reset()
             return Edge.TURN_END
         return None
 
     def reset(self) -> None:
         self.in_speech = False
-        self._speech_ms = self._silence_ms = 0
+        self._speech_ms = self.silence_ms = 0
