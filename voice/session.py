@@ -152,7 +152,14 @@ class VoiceSession:
     async def _open_stream(self) -> None:
         if self._stream is not None:
             return
-        self._stream = await self.engines.stt.open()
+        try:
+            self._stream = await self.engines.stt.open()
+        except VoiceError as exc:
+            local = self.engines.local_stt
+            if local is None or local is self.engines.stt:
+                raise
+            log.warning("speech to text failed, using the local engine", reason=str(exc))
+            self._stream = await local.open()
         self._heard_audio = []
         if self._pre_roll.size:
             await self._capture(self._pre_roll)

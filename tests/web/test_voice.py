@@ -281,3 +281,29 @@ async def test_uploaded_recording_is_transcribed_and_labelled_as_a_recording(sta
         "/voice/transcribe", files={"recording": ("x.wav", wav, "audio/wav")}, headers=form_headers(cookies)
     )
     assert no_csrf.status_code == 403
+
+
+async def test_when_deepgram_is_unreachable_the_local_engine_transcribes(stack: AgentConsole) -> None:
+    from deepgram.transport import restore_transport
+
+    from voice.engines import VoiceEngines
+    from voice.stt_deepgram import DeepgramStt
+
+    class Unreachable:
+        def __init__(self, url: str, headers: dict[str, str]) -> None:
+            raise ConnectionRefusedError(url)
+
+    local = shared_engines()
+    try:
+        cloud = DeepgramStt("dg-key", transport_factory=Unreachable)
+        stack.console.app.state.voice = VoiceEngines(local.vad, cloud, local.tts, local.settings, local.stt)
+        cookies = await stack.console.browser_login()
+        heard = Heard()
+        async with await open_socket(stack, cookies) as ws:
+            await ws.send(json.dumps({"type": "hello", "rate": 16000}))
+            await receive_until(ws, heard, idle)
+            await say(ws, with_silence(spoken("What is my balance?")))
+            said = await receive_until(ws, heard, lambda m: m["type"] == "transcript")
+        assert said["engine"] == "whisper" and "balance" in said["text"].lower()
+    finally:
+        restore_transport()
