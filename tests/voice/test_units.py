@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from tests.voice.engines import shared_engines, spoken, with_silence
 from voice.audio import STT_RATE, float_to_pcm16, pcm16_to_float, read_wav, resample, wav_bytes
 from voice.playout import INTERRUPTED, Playout
+from voice.ports import EngineUnavailable
 from voice.sentences import SentenceCutter
+from voice.tts_kokoro import KokoroTts, kokoro_files
 from voice.vad import Edge, TurnDetector
 
 
@@ -70,3 +74,15 @@ async def test_whisper_transcribes_the_offline_wav() -> None:
     t = await engines.stt.transcribe(spoken("What is my balance today?"))
     assert "balance" in t.text.lower() and t.engine == "whisper"
     assert t.audio_seconds > 1.0
+
+
+def test_kokoro_is_used_only_when_its_weights_are_present(tmp_path: Path) -> None:
+    assert kokoro_files(tmp_path) is None
+    with pytest.raises(EngineUnavailable, match="weights"):
+        KokoroTts(tmp_path)
+    (tmp_path / "kokoro-v1.0.int8.onnx").write_bytes(b"x")
+    assert kokoro_files(tmp_path) is None  # the voices file is needed too
+    (tmp_path / "voices-v1.0.bin").write_bytes(b"x")
+    assert kokoro_files(tmp_path) == (tmp_path / "kokoro-v1.0.int8.onnx", tmp_path / "voices-v1.0.bin")
+    with pytest.raises(EngineUnavailable, match="kokoro-onnx"):  # an optional package, not installed here
+        KokoroTts(tmp_path)

@@ -229,8 +229,10 @@ async def test_talking_over_the_answer_stops_it_and_keeps_only_what_was_heard(st
     assert "coat" not in json.dumps(history)
 
 
-async def test_hold_to_talk_ends_the_turn_on_release(stack: AgentConsole) -> None:
-    cookies = await stack.console.browser_login()
+async def test_hold_to_talk_ends_the_turn_on_release_and_keeps_audio_when_asked(stack: AgentConsole) -> None:
+    c = stack.console
+    c.app.state.voice = shared_engines(store_audio=True)
+    cookies = await c.browser_login()
     heard = Heard()
     async with await open_socket(stack, cookies) as ws:
         await ws.send(json.dumps({"type": "hello", "rate": 16000, "mode": "hold"}))
@@ -239,7 +241,17 @@ async def test_hold_to_talk_ends_the_turn_on_release(stack: AgentConsole) -> Non
         await say(ws, spoken("What is my balance?"))  # no trailing silence: the release ends the turn
         await ws.send(json.dumps({"type": "end"}))
         said = await receive_until(ws, heard, lambda m: m["type"] == "transcript")
+        await receive_until(ws, heard, lambda m: m["type"] == "timing")
+        await receive_until(ws, heard, idle)
     assert "balance" in said["text"].lower()
+    store = TranscriptStore(c.db, FieldCipher(c.keyring))
+    turns = {t.speaker: t for t in await store.for_conversation(heard.of("conversation")[0]["id"])}
+    assert turns["owner"].has_audio and not turns["assistant"].has_audio
+    wav = await store.audio(turns["owner"].id)
+    assert wav is not None and wav[:4] == b"RIFF" and len(wav) > 16000  # the owner's speech, decrypted
+    async with c.db.transaction() as s:
+        row = await s.get(VoiceTranscriptRow, turns["owner"].id)
+    assert row is not None and row.audio is not None and row.audio[:4] != b"RIFF"  # stored encrypted
 
 
 async def test_the_socket_needs_the_session_cookie_and_this_origin(stack: AgentConsole) -> None:
