@@ -240,11 +240,19 @@ class VoiceSession:
                 queue.put_nowait(APPROVAL_SENTENCE)
             queue.put_nowait(None)
             await speaker
-        except BaseException:
+        except asyncio.CancelledError:
             speaker.cancel()
             with contextlib.suppress(asyncio.CancelledError, VoiceError):
                 await speaker
             raise
+        except Exception as exc:
+            speaker.cancel()
+            with contextlib.suppress(asyncio.CancelledError, VoiceError):
+                await speaker
+            log.exception("voice turn failed")
+            await self.out.json({"type": "error", "message": f"The turn failed ({type(exc).__name__})."})
+            await self._state("listening")
+            return
         self.timings.append(timing)
         await self.out.json({"type": "timing", **timing.to_dict()})
         await self.keep("assistant", self._reply_text.strip(), self.engines.tts.name, self._playout.total, None)

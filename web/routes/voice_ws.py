@@ -23,6 +23,7 @@ from agent.loop import EventSink
 from agent.services import AgentServices
 from voice.bridge import ChatVoiceAgent
 from voice.engines import VoiceEngines
+from voice.ports import VoiceError
 from voice.session import VoiceSession
 from voice.store import TranscriptStore
 from web.auditing import ADMIN, ANONYMOUS, client_ip
@@ -193,7 +194,10 @@ async def _loop(ws: WebSocket, session: VoiceSession) -> None:
             if len(data) > MAX_FRAME:
                 await ws.close(code=1009)
                 return
-            await session.audio(data)
+            try:
+                await session.audio(data)
+            except VoiceError as exc:
+                await session.out.json({"type": "error", "message": str(exc)})
             continue
         text = message.get("text") or ""
         if len(text) > MAX_TEXT:
