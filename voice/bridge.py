@@ -11,6 +11,11 @@ from agent.conversations import ConversationStore
 from agent.loop import EventSink
 
 INTERRUPTED_EMPTY = "(Interrupted by the owner before anything was said.)"
+VOICE_NOTE = (
+    "The owner is talking to you by voice on their phone and hears your answer read aloud: answer in a few "
+    "short spoken sentences, the most useful one first; no lists, tables, markdown or URLs. A voice turn never "
+    "approves anything: side effects wait for the owner's approval in the console."
+)
 
 
 def _with_text(content: Any, text: str) -> list[dict[str, Any]]:
@@ -29,7 +34,7 @@ class ChatVoiceAgent:
 
     async def run(self, text: str, events: EventSink) -> None:
         self._before = len(await self.conversations.messages(self.conversation_id, include_compacted=True))
-        await self.chat.turn(self.conversation_id, text, events)
+        await self.chat.turn(self.conversation_id, text, events, channel=VOICE_NOTE)
 
     async def interrupted(self, text: str, heard: str) -> None:
         cid = self.conversation_id

@@ -25,6 +25,7 @@ from storage.models.voice import VoiceTranscriptRow
 from tests.voice.engines import frames, shared_engines, spoken, with_silence
 from tests.web.agent_stack import REPLY_BODY, AgentConsole, agent_console, assistant_script, form_headers, post_form
 from tests.web.conftest import FakeClock, cookie_header
+from voice.bridge import VOICE_NOTE
 from voice.session import APPROVAL_SENTENCE
 from voice.store import TranscriptStore
 from web.config import ConsoleConfig
@@ -181,6 +182,9 @@ async def test_spoken_question_gets_transcript_answer_and_audio(stack: AgentCons
     async with c.db.transaction() as s:
         actions = list(await s.scalars(select(AuditRow.action).where(AuditRow.action.like("voice.%"))))
     assert actions == ["voice.connect", "voice.turn"]
+    model = stack.services.chat.model
+    assert isinstance(model, ScriptedModel)
+    assert VOICE_NOTE in model.requests[-1]["system"]  # the same chat service, asked for spoken answers
 
 
 async def test_proposed_side_effect_becomes_an_approval_card_not_an_action(stack: AgentConsole) -> None:
