@@ -8,7 +8,7 @@ fit behind the same port with a ``context`` argument, once a GPU host runs it (s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,6 +64,6 @@ class TextToSpeech(Protocol):
     name: str
     sample_rate: int
 
-    def synthesize(self, text: str) -> AsyncIterator[Samples]:
+    def synthesize(self, text: str) -> AsyncGenerator[Samples, None]:
         """Audio chunks (float32 at ``sample_rate``) for ``text``, the first as soon as it is ready."""
         ...

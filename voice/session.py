@@ -262,12 +262,14 @@ class VoiceSession:
         tts = self.engines.tts
         while (piece_text := await queue.get()) is not None:
             piece = self._playout.begin_piece(piece_text)
-            async for chunk in tts.synthesize(piece_text):
-                if not self._playout.clock:
-                    await self.out.json({"type": "state", "state": "speaking", "rate": tts.sample_rate})
-                await self.out.audio(float_to_pcm16(chunk))
-                timing.mark("first_audio")
-                self._playout.sent(piece, chunk.size / tts.sample_rate)
+            # aclosing: a barge-in cancels this mid-sentence; the engine is released at once.
+            async with contextlib.aclosing(tts.synthesize(piece_text)) as chunks:
+                async for chunk in chunks:
+                    if not self._playout.clock:
+                        await self.out.json({"type": "state", "state": "speaking", "rate": tts.sample_rate})
+                    await self.out.audio(float_to_pcm16(chunk))
+                    timing.mark("first_audio")
+                    self._playout.sent(piece, chunk.size / tts.sample_rate)
 
     # ---- barge-in -------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ class KokoroTts:
         audio, _rate = self._engine.create(sentence, voice=self._voice, speed=self._speed, lang="en-us")
         return np.asarray(audio, dtype=np.float32)
 
-    async def synthesize(self, text: str) -> AsyncIterator[Samples]:
+    async def synthesize(self, text: str) -> AsyncGenerator[Samples, None]:
         cutter = SentenceCutter()
         async with self._lock:
             for sentence in [*cutter.feed(text), *cutter.flush()]:

@@ -6,7 +6,7 @@ Only "heart" is used: hibari's other voices download on first use, which an offl
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import numpy as np
@@ -38,7 +38,7 @@ class HibariTts:
         audio = self._engine.from_ids(self._engine.ids(phonemes), self._speed)
         return np.asarray(audio, dtype=np.float32)
 
-    async def synthesize(self, text: str) -> AsyncIterator[Samples]:
+    async def synthesize(self, text: str) -> AsyncGenerator[Samples, None]:
         async with self._lock:
             try:
                 chunks = await asyncio.to_thread(self._sentences, text)

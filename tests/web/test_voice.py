@@ -222,6 +222,9 @@ async def test_talking_over_the_answer_stops_it_and_keeps_only_what_was_heard(st
         await say(ws, with_silence(spoken("Stop, that is enough."), before=0.0))
         stop = await receive_until(ws, heard, lambda m: m["type"] == "stop")
         await receive_until(ws, heard, lambda m: m["type"] == "transcript" and "enough" in m["text"].lower())
+        audio_before = len(heard.audio)
+        await receive_until(ws, heard, lambda m: m["type"] == "timing")  # the next answer is spoken too
+        assert len(heard.audio) > audio_before
 
     words = stop["heard"].rstrip("…").split()
     assert 3 <= len(words) < len(STORY.split()) - 10  # some of it was heard, not all of it
