@@ -179,7 +179,7 @@ async def voice_socket(ws: WebSocket) -> None:
     try:
         await _loop(ws, session)
     except WebSocketDisconnect:
-        pass
+        log.debug("voice socket closed by the phone")
     finally:
         await session.close()
 
