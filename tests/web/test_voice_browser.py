@@ -80,6 +80,13 @@ async def test_voice_page_on_a_phone_with_a_fake_microphone(stack: AgentConsole,
             assert width <= 390  # nothing forces sideways scrolling on a phone
             await page.click("#voice-start")  # hands-free off: the socket closes
             await page.wait_for_selector("#voice-state[data-state=off]", state="attached")
+            desktop = await browser.new_context(viewport={"width": 1280, "height": 800})
+            wide = await desktop.new_page()
+            _watch_csp(wide, violations)
+            await _login(wide, c)
+            await wide.goto(f"{c.url}/voice")
+            assert await wide.is_enabled("#voice-start") and await wide.is_visible("#recording")
+            await wide.screenshot(path=str(SHOTS / "voice.png"), full_page=True)
             assert violations == []
         finally:
             await browser.close()
