@@ -53,6 +53,6 @@ async def test_a_live_answer_links_the_memory_it_used(stack: AgentConsole) -> No
         await expect(p.page.locator("#memory-text")).to_have_text("I don't eat pork")
         await expect(p.page.locator("#uses li")).to_have_count(1)
         await p.page.screenshot(path=str(SHOTS / "memory-item.png"), full_page=True)
-        await p.page.goto(p.page.url.split("/chat")[0] + "/memory")
+        await p.page.goto(f"{c.url}/memory")
         await expect(p.page.locator("#active li")).to_have_count(1)
         await p.page.screenshot(path=str(SHOTS / "memory.png"), full_page=True)
