@@ -59,7 +59,8 @@ def _when(t: datetime | None) -> str:
 
 
 def list_integrations() -> None:
-    """Every installed integration: connected or not, last sync, health, next run."""
+    """Every installed integration: connected or not (as the console last checked it, within 15
+    minutes), last sync, health, next run."""
     ctx = build_context()
     last, nexts = asyncio.run(_runs(ctx))
     snap = _snapshot(ctx)
@@ -70,7 +71,7 @@ def list_integrations() -> None:
         run = last.get(job) if job else None
         state = snap.get("integrations", {}).get(m.name, {}) if fresh else {}
         flag = state.get("connected")
-        connected = "unknown (is Aegis running?)" if flag is None else ("yes" if flag else "no")
+        connected = "not checked yet (open Integrations)" if flag is None else ("yes" if flag else "no")
         if state.get("needs_reauth"):
             connected = "needs re-auth"
         sync = "never" if run is None else f"{_when(run.finished_at)} ({run.outcome})"
