@@ -15,7 +15,6 @@ Event ids from callers are checked against an id alphabet before they go into a 
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -24,21 +23,18 @@ from typing import Any, Literal
 
 import httpx
 
-from tools._http import RetryPolicy, default_retryable, scrub, status_error
-from tools.base import BaseIntegration
+from tools._http import RetryPolicy
 from tools.credentials import CredentialProvider
-from tools.errors import AuthExpired, IntegrationError, InvalidRequest, NotFound, RateLimited
+from tools.errors import IntegrationError, InvalidRequest, NotFound
 from tools.gcalendar.models import Busy, Event, EventsPage
+from tools.google import GoogleApiClient
 
 BASE_URL = "https://www.googleapis.com/calendar/v3"
-REVOKE_URL = "https://oauth2.googleapis.com/revoke"
 CREDENTIAL_NAME = "gcalendar-oauth"
 PRIMARY = "primary"
 MAX_PAGE = 2500
 Response = Literal["accepted", "declined", "tentative"]
 _ID = re.compile(r"[A-Za-z0-9_-]{1,1024}")
-_THROTTLE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
-_QUOTA_REASONS = frozenset({"dailyLimitExceeded", "quotaExceeded", "usageLimits"})
 
 
 class SyncTokenExpired(NotFound):
@@ -57,38 +53,11 @@ def rfc3339(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def _google_error(response: httpx.Response) -> tuple[str, str | None]:
-    try:
-        err = response.json().get("error", {})
-    except (ValueError, AttributeError):
-        return response.reason_phrase or "error", None
-    if not isinstance(err, dict):
-        return str(err)[:200], None
-    errors = err.get("errors") or [{}]
-    reason = errors[0].get("reason") if isinstance(errors[0], dict) else None
-    return str(err.get("message") or err.get("status") or "error")[:300], reason
-
-
-def _retryable(response: httpx.Response) -> bool:
-    if default_retryable(response):
-        return True
-    return response.status_code == 403 and _google_error(response)[1] in _THROTTLE_REASONS
-
-
-def _expires_at(doc: dict[str, Any]) -> float | None:
-    value = doc.get("expires_at")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return None
-    return None
-
-
-class CalendarClient(BaseIntegration):
+class CalendarClient(GoogleApiClient):
     name = "gcalendar"
+
+    label = "Google Calendar"
+    quota_reasons = frozenset({"dailyLimitExceeded", "quotaExceeded", "usageLimits"})
 
     def __init__(
         self,
@@ -100,60 +69,16 @@ class CalendarClient(BaseIntegration):
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(http, credentials, retry=retry)
-        self._secret = credential_name
-        self._base = base_url.rstrip("/")
-        self._clock = clock
-
-    async def _access_token(self) -> str:
-        for _ in range(2):
-            raw = await self.get_credential(self._secret)
-            try:
-                doc = json.loads(raw)
-                token = doc["access_token"]
-            except (ValueError, KeyError, TypeError):
-                self.invalidate_credential(self._secret)
-                raise AuthExpired(
-                    "the stored calendar credential is not an oauth token", integration=self.name
-                ) from None
-            if not isinstance(token, str) or not token:
-                raise AuthExpired("the stored calendar credential has no access token", integration=self.name)
-            expires = _expires_at(doc)
-            if expires is None or expires > self._clock():
-                return token
-            self.invalidate_credential(self._secret)
-        raise AuthExpired("the Google Calendar access token has expired; reconnect it", integration=self.name)
-
-    async def _call(
-        self, method: str, path: str, *, params: Any = None, json_body: Any = None, idempotent: bool = True
-    ) -> Any:
-        token = await self._access_token()
-        response = await self._send(
-            method,
-            f"{self._base}{path}",
-            headers={"Authorization": f"Bearer {token}"},
-            params=params,
-            json=json_body,
-            idempotent=idempotent,
-            retryable=_retryable,
+        super().__init__(
+            http, credentials, credential_name=credential_name, base_url=base_url, retry=retry, clock=clock
         )
-        if response.status_code < 400:
-            return response.json() if response.content else {}
-        raise self._error(response, token)
 
-    def _error(self, response: httpx.Response, token: str) -> IntegrationError:
-        message, reason = _google_error(response)
-        text = f"gcalendar {response.status_code}: {scrub(message, [token])}"
-        status = response.status_code
-        if status == 401:
-            self.invalidate_credential(self._secret)
+    def _special_error(self, status: int, reason: str | None, text: str) -> IntegrationError | None:
         if status == 410 and reason == "deleted":  # deleting an event that is already gone
             return NotFound(text, integration=self.name, status=status, code=reason)
         if status == 410:
             return SyncTokenExpired(text, integration=self.name, status=status, code=reason)
-        if status == 403 and reason in _THROTTLE_REASONS | _QUOTA_REASONS:
-            return RateLimited(text, retry_after=None, integration=self.name, status=status, code=reason)
-        return status_error(response, text, integration=self.name, code=reason)
+        return None
 
     # ---- events ----------------------------------------------------------------------------
 
@@ -228,28 +153,6 @@ class CalendarClient(BaseIntegration):
 
     async def health_check(self) -> bool:
         return await self._healthy(lambda: self.list_events(max_results=1))
-
-    async def revoke_grant(self) -> bool:
-        """End Aegis's grant at Google. True when revoked now, False when already invalid."""
-        raw = await self.get_credential(self._secret)
-        try:
-            doc = json.loads(raw)
-            token = doc.get("refresh_token") or doc.get("access_token")
-        except (ValueError, AttributeError):
-            token = None
-        if not isinstance(token, str) or not token:
-            raise AuthExpired("the stored calendar credential holds no token to revoke", integration=self.name)
-        response = await self._send("POST", REVOKE_URL, form={"token": token}, idempotent=True)
-        if response.status_code == 200:
-            self.invalidate_credential(self._secret)
-            return True
-        try:
-            error = response.json().get("error")
-        except (ValueError, AttributeError):
-            error = None
-        if response.status_code == 400 and error == "invalid_token":
-            return False
-        raise status_error(response, f"google revoke {response.status_code}", integration=self.name, code=error)
 
 
 def attendee_addresses(values: Sequence[str]) -> list[dict[str, str]]:

@@ -18,30 +18,25 @@ into a URL path, so ``../`` tricks cannot reach another endpoint.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 import httpx
 
-from tools._http import RetryPolicy, default_retryable, scrub, status_error
-from tools.base import BaseIntegration
+from tools._http import RetryPolicy
 from tools.credentials import CredentialProvider
-from tools.errors import AuthExpired, IntegrationError, InvalidRequest, RateLimited
+from tools.errors import InvalidRequest
 from tools.gmail.mime import encode_base64url
 from tools.gmail.models import Draft, HistoryPage, Label, Message, MessageList, MessageRef, Profile, Thread
+from tools.google import GoogleApiClient
 
 BASE_URL = "https://gmail.googleapis.com/gmail/v1/users/me"
-REVOKE_URL = "https://oauth2.googleapis.com/revoke"
 CREDENTIAL_NAME = "gmail-oauth"
 HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")
 MessageFormat = Literal["full", "metadata", "minimal", "raw"]
 _ID = re.compile(r"[A-Za-z0-9_-]{1,256}")
-_THROTTLE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
-_QUOTA_REASONS = frozenset({"dailyLimitExceeded", "quotaExceeded"})
 MAX_PAGE = 500
 
 
@@ -51,39 +46,10 @@ def _check_id(value: str, what: str) -> str:
     return value
 
 
-def _google_error(response: httpx.Response) -> tuple[str, str | None]:
-    """(message, reason) from Google's error body; tolerant of non-JSON bodies."""
-    try:
-        err = response.json().get("error", {})
-    except ValueError:
-        return response.reason_phrase or "error", None
-    if not isinstance(err, dict):
-        return str(err)[:200], None
-    errors = err.get("errors") or [{}]
-    reason = errors[0].get("reason") if isinstance(errors[0], dict) else None
-    return str(err.get("message") or err.get("status") or "error")[:300], reason
-
-
-def _gmail_retryable(response: httpx.Response) -> bool:
-    if default_retryable(response):
-        return True
-    return response.status_code == 403 and _google_error(response)[1] in _THROTTLE_REASONS
-
-
-def _expires_at(doc: dict[str, Any]) -> float | None:
-    value = doc.get("expires_at")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return None
-    return None
-
-
-class GmailClient(BaseIntegration):
+class GmailClient(GoogleApiClient):
     name = "gmail"
+
+    label = "Gmail"
 
     def __init__(
         self,
@@ -96,56 +62,15 @@ class GmailClient(BaseIntegration):
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(http, credentials, logger_name=logger_name, retry=retry)
-        self._secret = credential_name
-        self._base = base_url.rstrip("/")
-        self._clock = clock
-
-    # ---- transport -------------------------------------------------------------------------
-
-    async def _access_token(self) -> str:
-        for _ in range(2):
-            raw = await self.get_credential(self._secret)
-            try:
-                doc = json.loads(raw)
-                token = doc["access_token"]
-            except (ValueError, KeyError, TypeError):
-                self.invalidate_credential(self._secret)
-                raise AuthExpired("the stored Gmail credential is not an oauth token", integration="gmail") from None
-            if not isinstance(token, str) or not token:
-                raise AuthExpired("the stored Gmail credential has no access token", integration="gmail")
-            expires = _expires_at(doc)
-            if expires is None or expires > self._clock():
-                return token
-            self.invalidate_credential(self._secret)  # maybe the broker has refreshed it by now
-        raise AuthExpired("the Gmail access token has expired; reconnect Gmail", integration="gmail")
-
-    async def _call(
-        self, method: str, path: str, *, params: Any = None, json_body: Any = None, idempotent: bool = True
-    ) -> Any:
-        token = await self._access_token()
-        response = await self._send(
-            method,
-            f"{self._base}{path}",
-            headers={"Authorization": f"Bearer {token}"},
-            params=params,
-            json=json_body,
-            idempotent=idempotent,
-            retryable=_gmail_retryable,
+        super().__init__(
+            http,
+            credentials,
+            credential_name=credential_name,
+            base_url=base_url,
+            logger_name=logger_name,
+            retry=retry,
+            clock=clock,
         )
-        if response.status_code < 400:
-            return response.json() if response.content else {}
-        raise self._error(response, token)
-
-    def _error(self, response: httpx.Response, token: str) -> IntegrationError:
-        message, reason = _google_error(response)
-        text = f"gmail {response.status_code}: {scrub(message, [token])}"
-        status = response.status_code
-        if status == 401:
-            self.invalidate_credential(self._secret)
-        if status == 403 and reason in _THROTTLE_REASONS | _QUOTA_REASONS:
-            return RateLimited(text, retry_after=None, integration="gmail", status=status, code=reason)
-        return status_error(response, text, integration="gmail", code=reason)
 
     # ---- API -------------------------------------------------------------------------------
 
@@ -154,31 +79,6 @@ class GmailClient(BaseIntegration):
 
     async def health_check(self) -> bool:
         return await self._healthy(self.profile)
-
-    async def revoke_grant(self) -> bool:
-        """End Aegis's OAuth grant at Google (the refresh token if stored, which ends the whole grant).
-
-        True when Google revoked it now; False when Google says the token is already expired or
-        revoked. Anything else raises, so the caller keeps the credential and can try again."""
-        raw = await self.get_credential(self._secret)
-        try:
-            doc = json.loads(raw)
-            token = doc.get("refresh_token") or doc.get("access_token")
-        except (ValueError, AttributeError):
-            token = None
-        if not isinstance(token, str) or not token:
-            raise AuthExpired("the stored Gmail credential holds no token to revoke", integration="gmail")
-        response = await self._send("POST", REVOKE_URL, form={"token": token}, idempotent=True)
-        if response.status_code == 200:
-            self.invalidate_credential(self._secret)
-            return True
-        try:
-            error = response.json().get("error")
-        except (ValueError, AttributeError):
-            error = None
-        if response.status_code == 400 and error == "invalid_token":
-            return False
-        raise status_error(response, f"google revoke {response.status_code}", integration="gmail", code=error)
 
     async def list_messages(
         self,

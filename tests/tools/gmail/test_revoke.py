@@ -11,7 +11,8 @@ import pytest
 from tools._http import RetryPolicy
 from tools.credentials import StaticCredentials
 from tools.errors import AuthExpired, UpstreamError
-from tools.gmail.client import REVOKE_URL, GmailClient
+from tools.gmail.client import GmailClient
+from tools.google import REVOKE_URL
 
 pytestmark = pytest.mark.anyio
 REFRESH = "1//refresh-9a8b"
