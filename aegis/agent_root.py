@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from aegis.identities import console_identity, ensure_key, read_key, server_identity
-from aegis.model_root import build_model, secret_path
+from aegis.identities import CHAT_MODEL, console_identity, ensure_key, read_key, server_identity
+from aegis.model_root import MODEL_RESOURCE, ModelManager, load_choice, secret_path
 from aegis.runtime import Context
 from agent.approval_store import DbApprovalStore
 from agent.call_tokens import CallTokens
@@ -48,6 +48,7 @@ from agent.jobs.tokens import grants_from
 from agent.limits import Prices, TurnLimits
 from agent.mcp_host import McpHost, ServerSpec
 from agent.model import ModelPort
+from agent.model_switch import SwitchableModel
 from agent.notifications import DbNotifier
 from agent.push import PushConfig, PushConfigError, PushSender
 from agent.services import AgentServices, ApprovalDesk
@@ -60,6 +61,7 @@ from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
 from storage.db import Database
 from storage.models import ConsoleSessionRow
+from tools.credentials import BrokerCredentials
 from web.data import ConsoleData, ToolAccess
 from web.oauth import GoogleClient, GoogleOAuth
 from web.vault import BrokerVault
@@ -75,16 +77,18 @@ class AgentRuntime:
     data: ConsoleData
     google_http: httpx.AsyncClient | None = None
     push_http: httpx.AsyncClient | None = None
-    model_http: httpx.AsyncClient | None = None
+    model: SwitchableModel | None = None
 
     async def close(self) -> None:
         if self.services.scheduler is not None:
             await self.services.scheduler.stop()
         await self.host.close()
         await self.http.aclose()
-        for extra in (self.google_http, self.push_http, self.model_http):
+        for extra in (self.google_http, self.push_http):
             if extra is not None:
                 await extra.aclose()
+        if self.model is not None:
+            await self.model.close()
 
 
 async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRuntime:
@@ -113,7 +117,7 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
     refresh_pins(registry, host)
     tokens = CallTokens(broker, console_key)
     push, push_http = build_push(ctx)
-    model, model_http = build_model(ctx)
+    model = SwitchableModel(choice=load_choice(ctx))
     a = assemble(db, keyring, host, registry, tokens, console_key, model, push, catalog=catalog)
     calls = GatewayCalls(
         host, a.gateway.policy, a.approvals, a.audit, lambda sid: a.policy_context(sid, [], []), tokens, catalog
@@ -133,16 +137,21 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
         scopes=catalog.tool_scopes,
     )
     google, google_http = build_google(ctx)
+    vault = BrokerVault(broker, tokens=tokens, resources=(*(m.resource for m in catalog), MODEL_RESOURCE))
+    model_key_file = await ensure_key(ctx, broker, CHAT_MODEL)
+    model_keys = BrokerCredentials(broker, api_key_file=model_key_file, resource=MODEL_RESOURCE)
+    services.models = ModelManager(ctx, model, vault=vault, keys=model_keys)
+    await services.models.start()
     data = ConsoleData(
         catalog=catalog,
         tools=tools,
-        vault=BrokerVault(broker, tokens=tokens, resources=tuple(m.resource for m in catalog)),
+        vault=vault,
         scheduler=scheduler,
         google=google,
         sandbox=ctx.settings.demo_profile,
         status_file=ctx.settings.data_dir / "integrations-status.json",
     )
-    return AgentRuntime(services, host, http, data, google_http, push_http, model_http)
+    return AgentRuntime(services, host, http, data, google_http, push_http, model)
 
 
 PolicyContextFor = Callable[[str, list[str], list[dict[str, Any] | None]], PolicyContext]
@@ -238,7 +247,7 @@ def assemble(
 
     chat = ChatService(conversations, tools_for, model, TurnLimits(), Prices(), DatabaseLedger(db))
     desk = ApprovalDesk(approvals, store, gateway, context_for, conversations)
-    services = AgentServices(chat, conversations, desk, host, model is not None, notifier=notifier)
+    services = AgentServices(chat, conversations, desk, host, notifier=notifier)
     return Assembly(services, gateway, approvals, audit, cipher, policy_context, notifier)
 
 

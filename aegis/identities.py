@@ -34,7 +34,12 @@ class Identity:
 # What the console and the agent loop hold whatever is installed: the data keys of their own
 # domains, writing and listing the vault, and exchanging tokens for jobs.
 CONSOLE_CORE_SCOPES = ("datakeys.read", "secrets.list", "secrets.write", "tokens.exchange")
-CONSOLE_CORE_RESOURCES = ("domain:audit", "domain:auth", "domain:chain", "domain:conversation")
+# model:chat: the console stores the chat model's key there (write only; it cannot read it back).
+CONSOLE_CORE_RESOURCES = ("domain:audit", "domain:auth", "domain:chain", "domain:conversation", "model:chat")
+
+# Reads the chat model's key and nothing else. The console process holds it beside its own key, so
+# that the console's key can write secrets without being able to read any.
+CHAT_MODEL = Identity("chat-model", "reads the chat model's API key", ("secrets.read",), ("model:chat",))
 
 
 def console_identity(catalog: Catalog) -> Identity:
@@ -55,7 +60,7 @@ def server_identity(manifest: Manifest) -> Identity:
 
 
 def all_identities(catalog: Catalog) -> tuple[Identity, ...]:
-    return (console_identity(catalog), *(server_identity(m) for m in catalog))
+    return (console_identity(catalog), CHAT_MODEL, *(server_identity(m) for m in catalog))
 
 
 def key_path(ctx: Context, ident: Identity) -> Path:

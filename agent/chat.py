@@ -11,11 +11,11 @@ from agent.gateway import Label
 from agent.limits import Budget, DailyLedger, Prices, TurnLimits
 from agent.loop import EventSink, ToolRunner, TurnEvent, TurnResult, ignore_events, run_turn
 from agent.model import ModelPort
+from agent.model_switch import is_ready
 
 NO_MODEL = (
-    "Chat needs Claude. Put your Anthropic API key in the file data/secrets/anthropic_api_key "
-    "(mode 0600; a Docker secret named anthropic_api_key in production), then restart Aegis. "
-    "Integrations, approvals and the audit log work without it."
+    "Chat needs a model. Choose Claude with your Anthropic API key, or a model server on your own machine, "
+    "on the Model page. Integrations, approvals and the audit log work without it."
 )
 
 SYSTEM = """You are Aegis, the owner's personal assistant. You can read their mail and finances through tools.
@@ -61,7 +61,7 @@ class ChatService:
     keep_chars: int = 60_000
 
     async def turn(self, conversation_id: str, text: str, events: EventSink = ignore_events) -> TurnResult:
-        if self.model is None:
+        if self.model is None or not is_ready(self.model):
             await events(TurnEvent("stopped", {"reason": NO_MODEL}))
             return TurnResult("", [], Budget(self.limits, self.prices, self.ledger).usage, 0.0, stopped=NO_MODEL)
         stored = await self.store.messages(conversation_id)

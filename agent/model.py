@@ -63,7 +63,8 @@ class ModelError(Exception):
 
 
 class ModelPort(Protocol):
-    model_id: str
+    @property
+    def model_id(self) -> str: ...
 
     async def complete(
         self,

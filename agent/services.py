@@ -18,6 +18,7 @@ from agent.gateway.policy import ToolCall as GatewayCall
 from agent.job_wiring import GatewayCalls
 from agent.jobs import BriefingStore, JobScheduler, NotificationFeed
 from agent.mcp_host import McpHost
+from agent.model_switch import ModelSettings, is_ready
 
 ContextFor = Callable[[str], Awaitable[PolicyContext]]
 
@@ -84,8 +85,12 @@ class AgentServices:
     conversations: ConversationStore
     approvals: ApprovalDesk
     host: McpHost
-    model_configured: bool
     calls: GatewayCalls | None = None  # read tools for console panels and jobs, through the gateway
     scheduler: JobScheduler | None = None
     briefings: BriefingStore | None = None
     notifier: NotificationFeed | None = None
+    models: ModelSettings | None = None  # the console's Model page; None when the model is fixed (tests)
+
+    @property
+    def model_configured(self) -> bool:
+        return is_ready(self.chat.model)

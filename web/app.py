@@ -43,6 +43,7 @@ from web.routes import (
     integrations,
     jobs,
     memory,
+    model,
     passkeys,
     secrets,
     sessions,
@@ -137,6 +138,7 @@ def create_app(
         jobs,
         passkeys,
         memory,
+        model,
     ):
         app.include_router(module.router)
     # Browser libraries installed by ``npm ci`` (package-lock.json), served by the console itself.

@@ -19,6 +19,7 @@ from agent.jobs.ports import Notification, Notifier, SyncRunner, TokenSource, sm
 from agent.jobs.rotation import RotationSource, rotation_reminder_handler
 from agent.jobs.schedule import IntegrationJob, installed_jobs
 from agent.model import ModelPort
+from agent.model_switch import is_ready
 
 T = TypeVar("T")
 MAX_ITEMS = 10
@@ -64,7 +65,7 @@ async def _produce(
 ) -> dict[str, object]:
     notes: list[str] = []
     prose_state = "none"
-    if model is None:
+    if model is None or not is_ready(model):
         notes.append("no model configured: structured sections only")
     elif ctx.budget is None:
         notes.append(f"prose skipped: {ctx.model_note}")

@@ -157,6 +157,8 @@ class AgentConsole:
     mailbox: DemoMailbox
     registry: Registry
     pins: dict[str, str]  # tool -> status after approving the in-process definitions
+    broker_admin: BrokerClient | None = None  # the broker's admin API (keys, vault metadata)
+    console_key: str = ""
 
 
 def _gate(name: str, broker_url: str, issuer: str, http: httpx.AsyncClient, clock: BrokerClock) -> CallGate:
@@ -287,7 +289,7 @@ async def agent_console(
             try:
                 async with httpx.AsyncClient(base_url=console_url, timeout=20, follow_redirects=False) as client:
                     c = Console(console_url, client, clock, db, keyring, app, secret, codes)
-                    yield AgentConsole(c, services, mailbox, registry, pins)
+                    yield AgentConsole(c, services, mailbox, registry, pins, admin, console_key)
             finally:
                 server.should_exit = True
                 await task

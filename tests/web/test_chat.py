@@ -154,7 +154,7 @@ async def test_without_a_model_chat_says_how_to_configure_one(
         c = ac.console
         cookies = await c.browser_login()
         html = (await c.http.get("/chat", headers=form_headers(cookies))).text
-        assert 'id="no-model"' in html and "data/secrets/anthropic_api_key" in html
+        assert 'id="no-model"' in html and 'href="/model"' in html
         assert NO_MODEL.split(".")[0] in html
         assert '<textarea id="text" name="text" rows="3" maxlength="8000" required disabled>' in html
         # A post anyway (a script, or a page open from before): a clear error, nothing stored, the text kept.

@@ -25,7 +25,10 @@ from web.setup_gate import SetupGate
 
 pytestmark = pytest.mark.anyio
 WAIT = 20_000
-PAGES = ["/", "/chat", "/approvals", "/integrations", "/secrets", "/jobs", "/briefings", "/sessions", "/audit"]
+PAGES = [
+    *("/", "/chat", "/approvals", "/integrations", "/secrets", "/model"),
+    *("/jobs", "/briefings", "/sessions", "/audit"),
+]
 
 
 @pytest.fixture

@@ -173,7 +173,7 @@ def _light_agent(
     gateway = ToolGateway(policy=Policy(), approvals=approvals, executor=no_exec, audit=no_audit)
     chat = ChatService(conversations, no_tools, None, TurnLimits(), Prices(), MemoryLedger())
     desk = ApprovalDesk(approvals, approval_store, gateway, no_context, conversations)
-    return AgentServices(chat, conversations, desk, McpHost([]), False, None, scheduler, store, notifier)
+    return AgentServices(chat, conversations, desk, McpHost([]), None, scheduler, store, notifier)
 
 
 @asynccontextmanager
