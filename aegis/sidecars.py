@@ -3,15 +3,18 @@
 from ``backoff`` to ``max_backoff`` while they keep failing (reset after a minute of good running),
 probed over HTTP so /health says whether each one answers. A sidecar that cannot start on this
 machine (its factory raised :class:`SidecarUnavailable`) is reported, with what is missing, in the
-terminal and in /health; the rest of Aegis starts without it.
+terminal and in /health (as ``optional``: Aegis is not degraded by what the owner never installed);
+the rest of Aegis starts without it. Each sidecar gets a free loopback port picked at start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 import signal
+import socket
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,6 +26,12 @@ from tools.sidecar import SidecarSettings, SidecarSpec, SidecarUnavailable
 
 log = structlog.get_logger("aegis.sidecars")
 GOOD_RUN_SECONDS = 60.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
 
 
 def load_factory(manifest: Manifest) -> Callable[[SidecarSettings], SidecarSpec]:
@@ -43,7 +52,7 @@ class SidecarProcess:
         *,
         backoff: float = 1.0,
         max_backoff: float = 60.0,
-        probe_every: float = 5.0,
+        probe_every: float = 15.0,
     ) -> None:
         self.name, self.title, self.spec = name, title, spec
         self.proc: asyncio.subprocess.Process | None = None
@@ -167,7 +176,7 @@ class Sidecars:
             if manifest.sidecar is None:
                 continue
             try:
-                spec = load_factory(manifest)(settings)
+                spec = load_factory(manifest)(dataclasses.replace(settings, port=free_port()))
             except SidecarUnavailable as exc:
                 self.unavailable[manifest.name] = exc
                 continue
@@ -190,9 +199,11 @@ class Sidecars:
     def status(self) -> dict[str, dict[str, Any]]:
         found = {f"sidecar:{n}": p.status() for n, p in self.running.items()}
         for name, exc in self.unavailable.items():
+            # Its prerequisites are not installed: said plainly, without marking Aegis degraded.
             found[f"sidecar:{name}"] = {
                 "state": "unavailable",
                 "up": False,
+                "optional": True,
                 "error": exc.message,
                 "missing": exc.missing,
             }

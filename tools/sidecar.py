@@ -16,11 +16,13 @@ from tools.errors import InvalidRequest
 
 @dataclass(frozen=True)
 class SidecarSettings:
-    """What the core tells a sidecar factory: where data lives and whom the sidecar trusts."""
+    """What the core tells a sidecar factory: where data lives, whom the sidecar trusts, and the
+    loopback port the core picked for it (free when picked; kept across restarts)."""
 
     data_dir: Path
     broker_issuer: str
     broker_jwks_url: str
+    port: int
     demo: bool = False
 
 

@@ -57,6 +57,7 @@ def sidecars(ctx: Context) -> Sidecars:
         data_dir=ctx.settings.data_dir.resolve(),
         broker_issuer=ctx.settings.resolved_broker_issuer,
         broker_jwks_url=ctx.settings.resolved_broker_url.rstrip("/") + "/.well-known/jwks.json",
+        port=0,  # each sidecar gets a free port of its own
         demo=ctx.settings.demo_profile,
     )
     return Sidecars(Catalog(()) if ctx.settings.production else ctx.catalog, settings)

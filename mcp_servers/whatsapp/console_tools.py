@@ -118,7 +118,7 @@ def unreachable(exc: IntegrationError) -> PairingResult:
         "state": "unreachable",
         "connected": False,
         "headline": "The WhatsApp bridge does not answer",
-        "detail": f"Is it running? /health says; {exc.message[:200]}",
+        "detail": f"Aegis restarts it by itself; /health shows how it is doing ({exc.message[:160]}).",
         "qr": None,
         "code": None,
         "problem": None,

@@ -87,6 +87,9 @@ def sidecar(settings: SidecarSettings) -> SidecarSpec:
         data_dir=settings.data_dir,
         broker_issuer=settings.broker_issuer,
         broker_jwks_url=settings.broker_jwks_url,
+        port=settings.port,
+        bridge_dir=BRIDGE_DIR,
+        which=shutil.which,
         entry=DEMO_ENTRY if settings.demo else ENTRY,
         chromium=None if settings.demo else CHROMIUM,
     )
