@@ -91,7 +91,10 @@ class AgentRuntime:
             await self.model.close()
 
 
-async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRuntime:
+async def build_agent(
+    ctx: Context, db: Database, keyring: Keyring, *, server_env: Mapping[str, Mapping[str, str]] | None = None
+) -> AgentRuntime:
+    """``server_env``: extra environment per integration (e.g. where its sidecar listens)."""
     http = httpx.AsyncClient(base_url=ctx.settings.resolved_broker_url, timeout=30, verify=ctx.settings.broker_verify)
     broker = BrokerClient(http)
     catalog = ctx.catalog
@@ -110,6 +113,7 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
         }
         if ctx.settings.broker_ca_file is not None:
             env["AEGIS_BROKER_CA_FILE"] = str(ctx.settings.broker_ca_file.resolve())
+        env.update((server_env or {}).get(manifest.name, {}))
         specs.append(ServerSpec(manifest.server, command=[sys.executable, "-m", manifest.module], env=env))
     registry = Registry.load(catalog=catalog, demo=ctx.settings.demo_profile)
     host = McpHost(specs, on_tools=pin_checker(registry))  # pins re-checked on every tools/list

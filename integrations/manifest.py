@@ -105,6 +105,8 @@ class Connect(_Strict):
     finish_field: str | None = None  # widget: the one field the widget posts back
     finish_pattern: str | None = None  # widget: its required shape (a regular expression)
     csp: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # widget page: extra CSP sources
+    pair_tool: str | None = None  # qr: an ADMIN tool answering {state, connected, headline, detail, qr, code, problem}
+    pair_code_tool: str | None = None  # qr: an ADMIN tool taking {phone_number}, answering {code}
     sandbox_tool: str | None = None  # the demo profile's one-click connect (ADMIN, demo only)
     disconnect_tool: str | None = None  # revokes at the vendor, deletes and purges (ADMIN)
     vendor_grant: bool = True  # False: the vendor keeps no grant to revoke (a pasted token, a local API)
@@ -125,7 +127,20 @@ class Connect(_Strict):
             raise ValueError("oauth needs provider, credential and oauth_scopes")
         if self.kind == "widget" and not (self.start_tool and self.finish_tool and self.finish_field):
             raise ValueError("widget needs start_tool, finish_tool and finish_field")
+        if self.kind == "qr" and not self.pair_tool:
+            raise ValueError("qr needs pair_tool")
         return self
+
+
+class Sidecar(_Strict):
+    """A helper process ``aegis up`` runs and supervises beside the integration's MCP server (e.g. a
+    bridge to a vendor's web app). ``factory`` is ``module:function`` in the integration's own
+    ``tools/<name>/`` or ``mcp_servers/<name>/`` package: it takes :class:`tools.sidecar.SidecarSettings`
+    and returns a :class:`tools.sidecar.SidecarSpec`, or raises :class:`tools.sidecar.SidecarUnavailable`
+    saying what is missing."""
+
+    title: str  # the owner's words for it ("the bridge to the vendor's web app")
+    factory: str = Field(pattern=r"^(tools|mcp_servers)\.[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*:[a-z][a-z0-9_]*$")
 
 
 class View(_Strict):
@@ -155,6 +170,7 @@ class Manifest(_Strict):
     digest: tuple[View, ...] = ()
     vendor_token_patterns: tuple[str, ...] = ()  # regexes for this vendor's credentials (secret scanner)
     channels: dict[str, str] = Field(default_factory=dict)  # result channel -> plain words ("an email")
+    sidecar: Sidecar | None = None  # a helper process aegis up runs beside the server
 
     @field_validator("name")
     @classmethod
@@ -177,9 +193,15 @@ class Manifest(_Strict):
                 self.connect.finish_tool,
                 self.connect.sandbox_tool,
                 self.connect.disconnect_tool,
+                self.connect.pair_tool,
+                self.connect.pair_code_tool,
             )
             if t
         ]
+        if self.sidecar is not None:
+            package = self.sidecar.factory.split(":", 1)[0].split(".")
+            if package[1] != self.name:
+                raise ValueError(f"the sidecar factory must be in tools.{self.name} or mcp_servers.{self.name}")
         missing = sorted({t for t in named if t not in self.tools})
         if missing:
             raise ValueError(f"names tools it does not declare: {missing}")

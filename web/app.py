@@ -44,6 +44,7 @@ from web.routes import (
     jobs,
     memory,
     model,
+    pair,
     passkeys,
     secrets,
     sessions,
@@ -73,7 +74,8 @@ def create_app(
     setup: SetupGate | None = None,
 ) -> FastAPI:
     """``agent``: the chat and approvals backend; without it those pages say the agent is not running.
-    ``parts``: the state of each supervised part (the broker, the MCP servers) for /health.
+    ``parts``: the state of each supervised part (the broker, the MCP servers, sidecars) for /health; a part
+    marked ``optional`` (a sidecar whose prerequisites are not installed) does not degrade it.
     ``setup``: the first-start gate for the browser setup (``aegis up`` prints its link), if any."""
     config = config or ConsoleConfig()
 
@@ -119,7 +121,7 @@ def create_app(
             return JSONResponse(body, status_code=503)
         if parts is not None:
             body["parts"] = {name: dict(part) for name, part in parts().items()}
-            if not all(part.get("up") for part in body["parts"].values()):
+            if not all(part.get("up") or part.get("optional") for part in body["parts"].values()):
                 body["status"] = "degraded"
                 return JSONResponse(body, status_code=503)
         return JSONResponse(body)
@@ -134,6 +136,7 @@ def create_app(
         approvals,
         integrations,
         connect,
+        pair,
         secrets,
         jobs,
         passkeys,

@@ -16,10 +16,13 @@ from aegis.console_setup import console_app
 from aegis.node_assets import ensure_node_assets
 from aegis.runtime import Context
 from aegis.serving import BrokerProcess, Server
+from aegis.sidecars import Sidecars
 from broker.tls import server_options
+from integrations import Catalog
 from storage import migrate
 from storage.crypto.errors import MasterKeyError
 from storage.crypto.master import generate_master_key_file, load_master_key
+from tools.sidecar import SidecarSettings
 
 log = structlog.get_logger("aegis.up")
 
@@ -48,27 +51,49 @@ def prepare(ctx: Context, console: Console) -> None:
         raise MasterKeyError(message) from None
 
 
-async def serve(ctx: Context) -> None:
+def sidecars(ctx: Context) -> Sidecars:
+    """The installed integrations' helper processes (embedded only: in deploy each has its container)."""
+    settings = SidecarSettings(
+        data_dir=ctx.settings.data_dir.resolve(),
+        broker_issuer=ctx.settings.resolved_broker_issuer,
+        broker_jwks_url=ctx.settings.resolved_broker_url.rstrip("/") + "/.well-known/jwks.json",
+        port=0,  # each sidecar gets a free port of its own
+        demo=ctx.settings.demo_profile,
+    )
+    return Sidecars(Catalog(()) if ctx.settings.production else ctx.catalog, settings)
+
+
+async def serve(ctx: Context, console: Console | None = None) -> None:
     db = ctx.database()
     broker = BrokerProcess(
         ctx.settings.resolved_broker_url,
         spawn=ctx.settings.broker_url is None,
         verify=ctx.settings.broker_verify,
     )
+    helpers = sidecars(ctx)
+    for problem in helpers.problems():
+        log.warning("sidecar unavailable", problem=problem)
+        if console is not None:
+            console.print(f"Not started: {problem}", markup=False, soft_wrap=True)
     try:
         await migrate.upgrade_owned(ctx.database_url, ctx.migration_database_url)
         log.info("migrations applied", revision=await migrate.current(db))
         await broker.start()
         log.info("broker ready", url=broker.url)
+        await helpers.start()
         keyring = await console_keyring(ctx)
-        agent = await build_agent(ctx, db, keyring)
+        agent = await build_agent(ctx, db, keyring, server_env=helpers.server_env())
         config = uvicorn.Config(
             await console_app(
                 ctx,
                 db,
                 keyring,
                 agent,
-                parts=lambda: {"broker": broker.status()} | {f"mcp:{n}": s for n, s in agent.host.status().items()},
+                parts=lambda: (
+                    {"broker": broker.status()}
+                    | {f"mcp:{n}": s for n, s in agent.host.status().items()}
+                    | helpers.status()
+                ),
             ),
             host=ctx.settings.host,
             port=ctx.settings.port,
@@ -86,6 +111,7 @@ async def serve(ctx: Context) -> None:
         finally:
             await agent.close()
     finally:
+        await helpers.stop()
         await broker.stop()
         await db.dispose()
     log.info("aegis stopped")
@@ -100,4 +126,4 @@ def run(ctx: Context, console: Console) -> None:
         # container holds the master key and every key file is a Docker secret.
         prepare(ctx, console)
         ensure_admin_token(ctx)
-    asyncio.run(serve(ctx))
+    asyncio.run(serve(ctx, console))

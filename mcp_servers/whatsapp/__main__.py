@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+import httpx
 from mcp.server.mcpserver import MCPServer
 
 from mcp_servers._common import Demo, Runtime, run_server
@@ -23,19 +24,26 @@ from tools.whatsapp.tokens import BridgeTokens
 DEMO_URL = "http://whatsapp-bridge.demo"
 
 
+def _sidecar_url() -> str | None:
+    """Where ``aegis up`` started the bridge (its sidecar); unset: no bridge process beside us."""
+    return os.environ.get("WHATSAPP_BRIDGE_URL")
+
+
 def demo() -> Demo:
-    return Demo(demo_credentials(), demo_transport())
+    # The demo profile under ``aegis up`` talks to the real bridge running its fake WhatsApp.
+    transport = httpx.AsyncHTTPTransport() if _sidecar_url() else demo_transport()
+    return Demo(demo_credentials(), transport)
 
 
 def build(runtime: Runtime) -> MCPServer:
     tokens: CredentialProvider
-    if runtime.settings.demo:
+    if runtime.settings.demo and not _sidecar_url():
         tokens, url = runtime.credentials, DEMO_URL
     else:
         tokens = BridgeTokens(
             runtime.broker, api_key_file=runtime.settings.key_file, resource=runtime.settings.resource
         )
-        url = os.environ.get("WHATSAPP_BRIDGE_URL", DEFAULT_URL)
+        url = _sidecar_url() or DEFAULT_URL
     client = WhatsAppClient(runtime.http, tokens, base_url=url)
     service = WhatsAppService(client, MessageStore(runtime.db, runtime.cipher), runtime.db, runtime.audit)
     return build_server(WhatsAppDeps(service=service, gate=runtime.gate))

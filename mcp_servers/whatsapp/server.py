@@ -12,22 +12,18 @@ as the owner by calling themselves "Aegis Owner". Group messages name the group 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Literal, NotRequired
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from mcp_servers._common import READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
+from mcp_servers._common import READ, SEND, SYNC, CallGate, Source, audit_details
+from mcp_servers.whatsapp.console_tools import ChatItem, chat_item, iso_date, register_console_tools
+from mcp_servers.whatsapp.console_tools import bridge_errors as _errors
 from mcp_servers.whatsapp.service import WhatsAppService
 from mcp_servers.whatsapp.store import StoredMessage
-from tools.whatsapp.errors import NotConnected
-from tools.whatsapp.models import Chat
 
 NAME = "whatsapp"
 INSTRUCTIONS = (
@@ -64,15 +60,6 @@ MessageItem = TypedDict(
 )
 
 
-class ChatItem(TypedDict):
-    id: str
-    name: str
-    group: bool
-    unread: int
-    date: str | None
-    last_message: str | None
-
-
 class SyncResult(TypedDict):
     stored: int
     pending: int
@@ -105,10 +92,6 @@ class WhatsAppDeps:
     gate: CallGate
 
 
-def _date(epoch: int | None) -> str | None:
-    return datetime.fromtimestamp(epoch, tz=UTC).isoformat() if epoch else None
-
-
 def _number(whatsapp_id: str) -> str:
     user = whatsapp_id.split("@", 1)[0]
     return f"+{user}" if whatsapp_id.endswith("@c.us") else user
@@ -135,7 +118,7 @@ def message_item(m: StoredMessage) -> MessageItem:
         "chat_id": m.chat_id,
         "chat": m.chat_name or m.chat_id,
         "group": m.is_group,
-        "date": _date(m.timestamp) or "",
+        "date": iso_date(m.timestamp) or "",
         "sender_label": sender_label(m),
         "text": m.body,
         "links": m.links,
@@ -151,36 +134,6 @@ def message_item(m: StoredMessage) -> MessageItem:
 def source(m: StoredMessage) -> Source:
     principal = None if m.from_me else (m.author or m.chat_id)
     return {"channel": "whatsapp", "server": NAME, "item_id": m.id, "principal": principal}
-
-
-def chat_item(c: Chat) -> ChatItem:
-    last = c.last_message
-    return {
-        "id": c.id,
-        "name": c.name or c.id,
-        "group": c.is_group,
-        "unread": c.unread_count,
-        "date": _date(c.timestamp),
-        "last_message": last.body[:200] if last is not None else None,
-    }
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """:func:`vendor_errors`, with the bridge's connection states explained first."""
-    with vendor_errors(NAME):
-        try:
-            yield
-        except NotConnected as exc:
-            raise ToolError(_not_connected(exc)) from None
-
-
-def _not_connected(exc: NotConnected) -> str:
-    if exc.needs_update:
-        return "whatsapp: WhatsApp Web changed and the bridge needs an update"
-    if exc.needs_owner:
-        return f"whatsapp: the owner must act in the console ({exc.state})"
-    return f"whatsapp: not connected right now ({exc.state}); try again later"
 
 
 def build_server(deps: WhatsAppDeps) -> MCPServer:
@@ -249,4 +202,5 @@ def build_server(deps: WhatsAppDeps) -> MCPServer:
             sent = await svc.send(recipient, message, audit_details(claims))
         return {"message_id": sent.id, "chat_id": sent.chat_id}
 
+    register_console_tools(server, gate, svc)
     return server

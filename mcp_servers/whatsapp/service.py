@@ -9,6 +9,8 @@ stores them again, once, and acknowledges them.
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import Counter
 from typing import Any
 
 import structlog
@@ -26,6 +28,7 @@ ACTOR = "mcp:whatsapp"
 BATCH = 200
 LOCAL_SEARCH_WINDOW = 2000
 MAX_BATCHES = 25
+UNLINKED_STATES = frozenset({"logged_out", "pairing", "auth_failure"})
 
 
 class WhatsAppService:
@@ -90,6 +93,36 @@ class WhatsAppService:
             raise
         await self._record("whatsapp.send", "ok", {**details, "message_id": sent.id})
         return sent
+
+    async def frequent_people(self, days: int, limit: int) -> list[tuple[str, int]]:
+        """The one-to-one chats with the most messages (both ways) stored in the last ``days``, by the
+        name the owner saved (a name a sender chose is marked with ``~``)."""
+        since = int(time.time()) - days * 86400
+        recent = [m for m in await self.store.since(since) if not m.is_group]
+        counts = Counter(m.chat_id for m in recent)
+        names: dict[str, str] = {}
+        for m in recent:
+            if m.saved_name and not m.from_me:
+                names[m.chat_id] = m.saved_name
+            elif m.chat_id not in names and m.push_name and not m.from_me:
+                names[m.chat_id] = f"~{m.push_name}"
+        return [(names.get(chat, "+" + chat.split("@", 1)[0]), n) for chat, n in counts.most_common(limit)]
+
+    async def logout(self, details: dict[str, Any]) -> str:
+        """Unlink the device at WhatsApp, then delete what is stored here; returns the bridge's state.
+        A device that is not linked any more (logged out, pairing) is not an error: the purge goes on."""
+        await self._record("whatsapp.logout", "attempt", details)
+        try:
+            state: str = (await self.client.logout()).state
+        except NotConnected as exc:
+            if exc.state not in UNLINKED_STATES:
+                await self._record("whatsapp.logout", "error", {**details, "state": exc.state})
+                raise
+            state = exc.state
+        async with self._sync_lock:
+            purged = await self.store.purge()
+        await self._record("whatsapp.logout", "ok", {**details, "state": state, "purged": purged})
+        return state
 
     async def _record(self, action: str, result: str, details: dict[str, Any]) -> None:
         async with self._db.transaction() as s:

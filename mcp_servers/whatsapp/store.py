@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from mcp_servers._store import Sealer, table_of, upsert
 from mcp_servers.whatsapp.models import ENCRYPTED, WhatsAppMessageRow
@@ -106,3 +106,21 @@ class MessageStore:
         async with self._db.transaction() as s:
             rows = (await s.scalars(query.limit(limit))).all()
         return [self._open(r) for r in rows]
+
+    async def since(self, epoch: int, limit: int = 5000) -> list[StoredMessage]:
+        """Stored messages sent at or after ``epoch`` (seconds), newest first, at most ``limit``."""
+        query = (
+            select(WhatsAppMessageRow)
+            .where(WhatsAppMessageRow.timestamp >= epoch)
+            .order_by(WhatsAppMessageRow.timestamp.desc(), WhatsAppMessageRow.id)
+            .limit(limit)
+        )
+        async with self._db.transaction() as s:
+            rows = (await s.scalars(query)).all()
+        return [self._open(r) for r in rows]
+
+    async def purge(self) -> int:
+        """Delete every stored message (disconnecting); returns how many rows went."""
+        async with self._db.transaction() as s:
+            result = await s.execute(delete(WhatsAppMessageRow))
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -16,7 +16,7 @@ import base64
 import hashlib
 import os
 import secrets as pysecrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,8 +158,15 @@ async def _key_file(admin: BrokerClient, tmp: Path, principal: str, scopes: list
 
 @asynccontextmanager
 async def start_live(
-    db_url: str, tmp: Path, clock: FakeClock, config: ConsoleConfig, *, sandbox: bool = True
+    db_url: str,
+    tmp: Path,
+    clock: FakeClock,
+    config: ConsoleConfig,
+    *,
+    sandbox: bool = True,
+    extra: Sequence[ServerSpec] = (),
 ) -> AsyncIterator[Live]:
+    """``extra``: more servers for the host (e.g. an integration's own in-process server)."""
     broker_server, broker_task, _state, broker_url = await start_broker(db_url, tmp, BrokerClock())
     db = Database(db_url)
     keyring = make_keyring()
@@ -201,6 +208,7 @@ async def start_live(
                 ServerSpec(
                     "plaid", instance=lambda: build_plaid(PlaidDeps(service=plaid, gate=gate("plaid"), sandbox=True))
                 ),
+                *extra,
             ],
             call_timeout=20,
         )

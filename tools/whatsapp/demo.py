@@ -28,7 +28,7 @@ def _message(seq: int, chat: str, name: str, group: bool, body: str, **extra: An
         "is_group": group,
         "from_me": False,
         "author": author or chat,
-        "timestamp": 1_790_000_000 + seq * 60,
+        "timestamp": int(time.time()) - (10 - seq) * 1800,  # the last few hours, whatever the day
         "type": "chat",
         "body": body,
         **extra,
@@ -52,17 +52,28 @@ class DemoBridge:
         self.inbox: dict[str, dict[str, Any]] = {first["id"]: first}
         self.sent: list[tuple[str, str]] = []
         self.state = "connected"  # set another bridge state to make WhatsApp calls answer 409
+        self.qr: str | None = None  # the pairing string /v1/pairing hands over while pairing
+        self.last_problem: dict[str, Any] | None = None
+        self.down = False  # True: the bridge does not answer at all
 
     def handler(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
         if request.headers.get("Authorization") != f"Bearer {DEMO_TOKEN}":
             return httpx.Response(401, json={"error": "missing_token", "message": "a bearer token is required"})
         path, params = request.url.path, request.url.params
         limit = int(params.get("limit", "20"))
-        if path == "/v1/status" or path == "/v1/pairing":
+        if path == "/v1/status":
             return httpx.Response(200, json=self._status())
+        if path == "/v1/pairing":
+            qr = self.qr if self.state == "pairing" else None
+            return httpx.Response(200, json={**self._status(), "qr": qr, "code": None})
         if self.state != "connected" and not path.startswith("/v1/inbox"):
             message = f"WhatsApp is not connected (state: {self.state})"
             return httpx.Response(409, json={"error": "not_connected", "message": message, "state": self.state})
+        if path == "/v1/logout":
+            self.state = "logged_out"
+            return httpx.Response(200, json=self._status())
         if path == "/v1/chats":
             return httpx.Response(200, json={"chats": [self._chat(cid) for cid in self.chats][:limit]})
         if path.startswith("/v1/chats/") and path.endswith("/messages"):
@@ -88,12 +99,21 @@ class DemoBridge:
         return httpx.Response(404, json={"error": "not_found", "message": "no such route"})
 
     def _status(self) -> dict[str, Any]:
-        return {"state": self.state, "detail": "demo", "since": 0, "pending": len(self.inbox)}
+        status = {"state": self.state, "detail": "demo", "since": 0, "pending": len(self.inbox)}
+        return status | ({"last_problem": self.last_problem} if self.last_problem else {})
 
     def _chat(self, chat_id: str) -> dict[str, Any]:
         c = self.chats[chat_id]
         last = c["messages"][-1] if c["messages"] else None
-        return {"id": chat_id, "name": c["name"], "is_group": c["group"], "unread_count": 1, "last_message": last}
+        when = last["timestamp"] if last else 0
+        return {
+            "id": chat_id,
+            "name": c["name"],
+            "is_group": c["group"],
+            "unread_count": 1,
+            "timestamp": when,
+            "last_message": last,
+        }
 
 
 def demo_transport(bridge: DemoBridge | None = None) -> httpx.MockTransport:

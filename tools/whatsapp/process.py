@@ -6,33 +6,26 @@ folder and its whole environment (nothing inherited: the bridge needs no secret)
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
-from tools.errors import InvalidRequest
+from tools.sidecar import SidecarSettings, SidecarSpec, SidecarUnavailable
 
 BRIDGE_DIR = Path(__file__).resolve().parents[2] / "whatsapp-bridge"
 ENTRY = "src/main.js"
+DEMO_ENTRY = "src/demo-main.js"  # the same bridge with a fake WhatsApp, for the demo profile
 CHROMIUM = Path("/usr/bin/chromium")
 MIN_NODE_MAJOR = 20
 
 
-class BridgeUnavailable(InvalidRequest):
+class BridgeUnavailable(SidecarUnavailable):
     """The bridge cannot start here; ``missing`` lists what to install, one sentence each."""
 
     def __init__(self, missing: list[str]) -> None:
-        super().__init__("the WhatsApp bridge cannot start: " + "; ".join(missing), integration="whatsapp")
-        self.missing = missing
+        super().__init__("the WhatsApp bridge", missing, integration="whatsapp")
 
 
-@dataclass(frozen=True)
-class BridgeProcessSpec:
-    argv: tuple[str, ...]
-    cwd: Path
-    env: Mapping[str, str] = field(repr=False)
-    url: str
-    data_dir: Path
+BridgeProcessSpec = SidecarSpec
 
 
 def bridge_process_spec(
@@ -45,7 +38,7 @@ def bridge_process_spec(
     allow_network: bool = False,
     bridge_dir: Path = BRIDGE_DIR,
     entry: str = ENTRY,
-    chromium: Path = CHROMIUM,
+    chromium: Path | None = CHROMIUM,
     which: Callable[[str], str | None] = shutil.which,
 ) -> BridgeProcessSpec:
     """The bridge's process: ``node <entry>`` in ``bridge_dir``, its data in ``data_dir/whatsapp-bridge``."""
@@ -55,7 +48,7 @@ def bridge_process_spec(
         missing.append(f"Node.js {MIN_NODE_MAJOR}+ is not installed (Debian: apt-get install nodejs npm)")
     if not (bridge_dir / "node_modules" / "whatsapp-web.js").is_dir():
         missing.append(f"its packages are not installed (run: cd {bridge_dir} && PUPPETEER_SKIP_DOWNLOAD=true npm ci)")
-    if not chromium.exists():
+    if chromium is not None and not chromium.exists():
         missing.append(f"{chromium} is missing (Debian: apt-get install chromium)")
     if missing:
         raise BridgeUnavailable(missing)
@@ -68,13 +61,35 @@ def bridge_process_spec(
         "WHATSAPP_BRIDGE_HOST": host,
         "WHATSAPP_BRIDGE_PORT": str(port),
         "WHATSAPP_BRIDGE_DATA_DIR": str(bridge_data),
-        "WHATSAPP_BRIDGE_CHROMIUM": str(chromium),
+        "WHATSAPP_BRIDGE_CHROMIUM": str(chromium or ""),
         "AEGIS_BROKER_ISSUER": broker_issuer,
         "AEGIS_BROKER_JWKS_URL": broker_jwks_url or broker_issuer.rstrip("/") + "/.well-known/jwks.json",
     }
     if allow_network:
         env["WHATSAPP_BRIDGE_ALLOW_NETWORK"] = "true"
     url_host = f"[{host}]" if ":" in host else host
-    return BridgeProcessSpec(
-        argv=(node, entry), cwd=bridge_dir, env=env, url=f"http://{url_host}:{port}", data_dir=bridge_data
+    url = f"http://{url_host}:{port}"
+    return SidecarSpec(
+        argv=(node, entry),
+        cwd=bridge_dir,
+        env=env,
+        url=url,
+        data_dir=bridge_data,
+        probe_path="/v1/status",  # answers 401 without a token: that is the bridge, up
+        server_env={"WHATSAPP_BRIDGE_URL": url},
+    )
+
+
+def sidecar(settings: SidecarSettings) -> SidecarSpec:
+    """The manifest's sidecar: the real bridge, or in the demo profile the bridge with its fake
+    WhatsApp (no browser needed; it pairs by itself and receives a message now and then)."""
+    return bridge_process_spec(
+        data_dir=settings.data_dir,
+        broker_issuer=settings.broker_issuer,
+        broker_jwks_url=settings.broker_jwks_url,
+        port=settings.port,
+        bridge_dir=BRIDGE_DIR,
+        which=shutil.which,
+        entry=DEMO_ENTRY if settings.demo else ENTRY,
+        chromium=None if settings.demo else CHROMIUM,
     )

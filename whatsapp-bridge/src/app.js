@@ -6,10 +6,24 @@ import path from 'node:path';
 import { makeVerifier, remoteKeys } from './auth.js';
 import { Bridge } from './bridge.js';
 import { createServer } from './http.js';
+import { ConfigError, loadConfig } from './config.js';
 import { Inbox } from './inbox.js';
 
 export function jsonLog(stream = process.stderr) {
     return (event, fields = {}) => stream.write(`${JSON.stringify({ ts: new Date().toISOString(), event, ...fields })}\n`);
+}
+
+// The settings, or exit with status 2 saying what is wrong (a bad setting is not worth a restart loop).
+export function configOrExit(log) {
+    try {
+        return loadConfig();
+    } catch (error) {
+        if (error instanceof ConfigError) {
+            log('config.error', { message: error.message });
+            process.exit(2);
+        }
+        throw error;
+    }
 }
 
 // The data folder holds the WhatsApp session and the inbox; only the bridge's user may enter it.

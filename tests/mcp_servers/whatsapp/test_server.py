@@ -50,7 +50,8 @@ async def _rows(w: WhatsApp) -> list[WhatsAppMessageRow]:
 
 async def test_tools_have_schemas_and_explicit_annotations(whatsapp: WhatsApp) -> None:
     tools = {t.name: t for t in (await whatsapp.client.list_tools()).tools}
-    assert set(tools) == {"sync", "recent_chats", "read_chat", "search", "send_message"}
+    reads = {"sync", "recent_chats", "read_chat", "search", "unread_chats", "needs_answer"}
+    assert set(tools) == reads | {"send_message", "pairing", "pair_code", "logout"}
     for tool in tools.values():
         assert tool.description and tool.annotations is not None and tool.output_schema is not None
     send = tools["send_message"]
