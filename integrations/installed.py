@@ -13,6 +13,7 @@ INSTALLED: tuple[str, ...] = (
     "plaid",
     "whatsapp",
     "canvas",
+    "blackboard",
     "activitywatch",
     "applehealth",
     "memory",
