@@ -14,6 +14,7 @@ INSTALLED: tuple[str, ...] = (
     "whatsapp",
     "canvas",
     "blackboard",
+    "pearson",
     "activitywatch",
     "applehealth",
     "memory",

@@ -8,17 +8,20 @@ the page, are recorded, the stored data is left as it was, and the tool answers 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from typing_extensions import TypedDict
 
-from mcp_servers._common import vendor_errors
-from mcp_servers._coursework import LmsStore, Reads, Snapshot
+from mcp_servers._common import SEND, SYNC, audit_details, vendor_errors
+from mcp_servers._coursework import LmsStore, Reads, Snapshot, register_reads, register_snapshot
 from storage.audit import AuditEvent, AuditLog
-from tools.browser.pages import NeedsAttention
+from tools.browser.pages import Login, NeedsAttention
+from tools.credentials import CredentialProvider
 from tools.errors import AuthExpired, IntegrationError
 
 log = structlog.get_logger("aegis.mcp_servers.coursework")
@@ -57,6 +60,21 @@ class StoreCookies:
 
     async def save(self, cookies: str) -> None:
         await self._store.save_cookies(cookies)
+
+
+async def stored_login(credentials: CredentialProvider, name: str, integration: str) -> Login | None:
+    """The owner's login from the vault (``{"username", "password"}``), or None when none is stored."""
+    try:
+        raw = await credentials.get(name)
+    except AuthExpired:
+        return None
+    try:
+        doc = json.loads(raw)
+        return Login(str(doc["username"]), str(doc["password"]))
+    except (ValueError, KeyError, TypeError):
+        raise AuthExpired(
+            f"the stored {integration} login is not a username and password", integration=integration
+        ) from None
 
 
 Fetch = Callable[[SnapshotKeeper], Awaitable[Snapshot]]
@@ -105,3 +123,41 @@ async def _stop(
     )
     await r.store.needs_attention(reason, detail, snapshot_id, mode=mode, audit=audit, event=event)
     log.warning("coursework.needs_attention", integration=r.name, reason=reason, mode=mode)
+
+
+class DisconnectResult(TypedDict):
+    removed: list[str]
+
+
+def build_lms_server(
+    r: Reads,
+    *,
+    instructions: str,
+    sync_doc: str,
+    mode: Callable[[], Awaitable[str]],
+    fetch: Fetch,
+    audit: AuditLog,
+    on_disconnect: Callable[[], None] = lambda: None,
+) -> MCPServer:
+    """A coursework source's whole server: ``sync``, the reads, ``snapshot`` and ``disconnect``."""
+    server = MCPServer(r.name, instructions=instructions)
+
+    async def sync(ctx: Context) -> SyncResult:
+        claims = await r.gate.check(ctx, "coursework.read", "sync")
+        return await run_sync(r, await mode(), fetch, audit=audit, details=audit_details(claims))
+
+    server.tool(name="sync", description=sync_doc, annotations=SYNC)(sync)
+    register_reads(server, r)
+    register_snapshot(server, r, SEND)
+
+    @server.tool(annotations=SEND)
+    async def disconnect(ctx: Context) -> DisconnectResult:
+        """Console only: delete everything stored from this source (courses, grades, cookies, snapshots)."""
+        claims = await r.gate.check(ctx, "coursework.link", "disconnect")
+        actor = f"mcp:{r.name}"
+        event = AuditEvent(actor, "coursework.unlink", "ok", resource=actor, details=audit_details(claims))
+        await r.store.forget(audit, event)
+        on_disconnect()
+        return {"removed": [f"{r.name}-data"]}
+
+    return server

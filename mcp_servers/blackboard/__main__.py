@@ -9,7 +9,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_servers._common import Demo, Runtime, run_server
 from mcp_servers._coursework import LmsStore, Reads
 from mcp_servers.blackboard.models import TABLES
-from mcp_servers.blackboard.server import BlackboardDeps, build_server
+from mcp_servers.blackboard.server import build_server
 from mcp_servers.blackboard.service import BlackboardSource
 from tools.blackboard.client import BlackboardClient
 from tools.blackboard.demo import demo_credentials, demo_transport
@@ -29,7 +29,7 @@ def build(runtime: Runtime) -> MCPServer:
     client = BlackboardClient(runtime.http, runtime.credentials)
     source = BlackboardSource(client, runtime.credentials, store, BrowserRunner())
     reads = Reads("blackboard", "Blackboard", store, runtime.gate, _now)
-    return build_server(BlackboardDeps(reads, source, runtime.audit))
+    return build_server(reads, source, runtime.audit)
 
 
 if __name__ == "__main__":

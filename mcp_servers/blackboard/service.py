@@ -12,20 +12,17 @@ login (``blackboard-login``: ``{"username": ..., "password": ...}``) filled once
 from __future__ import annotations
 
 import html
-import json
 import re
 from dataclasses import dataclass
 
 from mcp_servers._coursework import Course, LmsStore, Notice, Snapshot, State, Work, scraped_work
-from mcp_servers._lms_sync import SnapshotKeeper, StoreCookies
+from mcp_servers._lms_sync import SnapshotKeeper, StoreCookies, stored_login
 from tools.blackboard import browser
 from tools.blackboard.client import BlackboardClient
 from tools.blackboard.models import Column, Grade
-from tools.browser.pages import Login
 from tools.browser.session import BrowserRunner, RouteHandler
 from tools.browser.session import Source as BrowserSource
 from tools.credentials import CredentialProvider
-from tools.errors import AuthExpired
 
 LOGIN_CREDENTIAL = "blackboard-login"
 _TAGS = re.compile(r"<[^>]+>")
@@ -112,26 +109,17 @@ class BlackboardSource:
             ]
         return Snapshot(courses, work, notices)
 
-    async def _login(self) -> Login | None:
-        try:
-            raw = await self.credentials.get(LOGIN_CREDENTIAL)
-        except AuthExpired:
-            return None
-        try:
-            doc = json.loads(raw)
-            return Login(str(doc["username"]), str(doc["password"]))
-        except (ValueError, KeyError, TypeError):
-            raise AuthExpired(
-                "the stored Blackboard login is not username and password", integration="blackboard"
-            ) from None
-
     async def browse(self, keeper: SnapshotKeeper) -> Snapshot:
         site = self.site or await self.client.site()
         source = BrowserSource(browser.NAME, site)
         courses: list[Course] = []
         work: list[Work] = []
         async with self.runner.session(
-            source, StoreCookies(self.store), keeper, login=await self._login(), route=self.route
+            source,
+            StoreCookies(self.store),
+            keeper,
+            login=await stored_login(self.credentials, LOGIN_CREDENTIAL, "blackboard"),
+            route=self.route,
         ) as s:
             for row in await browser.read_courses(s):
                 cid = str(row["id"])
