@@ -28,7 +28,7 @@ from agent.gateway.gateway import AuditSink
 from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import Registry
-from agent.job_wiring import GatewayCalls, HostIntegrations, ViewSections
+from agent.job_wiring import GatewayCalls, HostIntegrations, MergedDeadlines, ViewSections
 from agent.jobs import (
     BriefingStore,
     CostGuard,
@@ -42,6 +42,7 @@ from agent.jobs import (
     load_schedule,
     minting_parent,
 )
+from agent.jobs.deadlines import ReminderLedger
 from agent.jobs.rotation import AuditRotationSource
 from agent.jobs.schedule import installed_jobs
 from agent.jobs.tokens import grants_from
@@ -319,6 +320,9 @@ def build_scheduler(
         model=model,
         jobs=jobs,
         rotation=AuditRotationSource(db),
+        deadlines=MergedDeadlines(calls, integrations),
+        reminders=notifier if isinstance(notifier, ReminderLedger) else None,
+        deadline_lead_hours=ctx.settings.deadline_reminder_hours,
     )
     schedule = load_schedule(ctx.settings.timezone, ctx.settings.data_dir / "schedule.yaml", jobs)
     engine = JobEngine(

@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     tls_key_file: Path | None = None
     # ...and trusts only this CA for the broker's certificate.
     broker_ca_file: Path | None = None
+    # How long before each coursework deadline its reminder fires (once per deadline).
+    deadline_reminder_hours: Annotated[float, Field(gt=0, le=24 * 14)] = 24.0
     # How often the broker signs a checkpoint of the audit chain's head (and once more when it stops).
     audit_checkpoint_seconds: Annotated[float, Field(gt=0)] = 60.0
     # Migrations run with this URL when set (a role that owns the schema); the application's own

@@ -19,6 +19,7 @@ from agent.jobs.briefing import Section
 from agent.mcp_host import McpHost
 from agent.toolrunner import McpExecutor
 from integrations import Catalog, PlacedView
+from integrations.merged import failure_line, merge
 from integrations.views import render, resolve_args
 from storage.audit import AuditEvent
 
@@ -118,7 +119,27 @@ class ViewSections:
         session = "job:daily_briefing" if kind == "daily" else "job:weekly_digest"
         return [await self._one(v, end, session) for v in views]
 
+    async def _merged(self, placed: PlacedView, day: date, session: str) -> Section:
+        """A section the core merges across integrations; a source that fails is a line saying so."""
+        assert placed.merged is not None
+        view, parts, failed = placed.view, [], []
+        for name, tool in placed.merged.sources:
+            manifest = self.calls.catalog.get(name)
+            if manifest is None or not (await self.integrations.check(name)).connected:
+                continue
+            try:
+                parts.append(
+                    (manifest.title, await self.calls.call(tool, resolve_args(view.args, day), session=session))
+                )
+            except JobError as exc:
+                failed.append(failure_line(manifest.title, str(exc)))
+        data = render(view.render, merge(view.render.list, parts, sort_key=placed.merged.sort_key))
+        lines = [*failed, *data.lines()] or [data.empty]
+        return Section(f"core.{view.id}", view.title, "ok", lines, dict(data.figures))
+
     async def _one(self, placed: PlacedView, day: date, session: str) -> Section:
+        if placed.merged is not None:
+            return await self._merged(placed, day, session)
         view = placed.view
         key = f"{placed.integration}.{view.id}"
         manifest = self.calls.catalog.get(placed.integration)
@@ -135,3 +156,28 @@ class ViewSections:
         data = render(view.render, out)
         lines = data.lines() or [data.empty]
         return Section(key, view.title, "ok", lines, dict(data.figures))
+
+
+@dataclass
+class MergedDeadlines:
+    """Every deadline-declaring integration's deadlines, through the gateway (session
+    ``job:deadline_reminders``); a source whose server is down or that fails is left out this run."""
+
+    calls: GatewayCalls
+    integrations: HostIntegrations
+
+    async def deadlines(self, start: date, end: date) -> list[Mapping[str, Any]] | None:
+        sources = self.calls.catalog.deadline_sources()
+        if not sources:
+            return None
+        parts = []
+        for name, tool in sources:
+            manifest = self.calls.catalog.get(name)
+            if manifest is None or not (await self.integrations.check(name)).connected:
+                continue
+            args = {"start": start.isoformat(), "end": end.isoformat()}
+            try:
+                parts.append((manifest.title, await self.calls.call(tool, args, session="job:deadline_reminders")))
+            except JobError:
+                continue
+        return list(merge("assignments", parts, sort_key="due_at")["assignments"])

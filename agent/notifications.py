@@ -65,6 +65,12 @@ class DbNotifier:
         if self._push is not None:
             await self._push.send(note)
 
+    async def sent(self, kind: str, ref: str) -> bool:
+        """Whether a notification of ``kind`` with ``ref`` was ever stored (reminders fire once)."""
+        q = select(NotificationRow.id).where(NotificationRow.kind == kind[:16], NotificationRow.ref == ref)
+        async with self._db.read() as s:
+            return (await s.scalar(q.limit(1))) is not None
+
     async def recent(self, limit: int = 20) -> list[tuple[datetime, Notification]]:
         """Newest first."""
         q = select(NotificationRow).order_by(NotificationRow.created_at.desc(), NotificationRow.id)

@@ -17,8 +17,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from integrations import merged as merged_views
 from integrations.installed import INSTALLED
 from integrations.manifest import Job, Manifest, ManifestError, View
+from integrations.merged import Merged
 
 SERVERS_DIR = Path(__file__).resolve().parents[1] / "mcp_servers"
 
@@ -86,8 +88,9 @@ class JobMember:
 
 @dataclass(frozen=True)
 class PlacedView:
-    integration: str
+    integration: str  # "" for a view the core merges across integrations (``merged``)
     view: View
+    merged: Merged | None = None
 
 
 class Catalog:
@@ -169,14 +172,32 @@ class Catalog:
 
     # -- the console and the briefing -----------------------------------------------------------
 
+    def _merged(self, view: View, tools: list[tuple[str, str]], sort_key: str | None) -> list[PlacedView]:
+        if not tools:
+            return []
+        return [PlacedView("", view, Merged(view, tuple(tools), sort_key))]
+
+    def deadline_sources(self) -> list[tuple[str, str]]:
+        return [(m.name, m.deadlines) for m in self if m.deadlines]
+
+    def attention_sources(self) -> list[tuple[str, str]]:
+        return [(m.name, m.connect.status_tool) for m in self if m.connect.status_tool]
+
     def panels(self) -> list[PlacedView]:
-        return sorted((PlacedView(m.name, v) for m in self for v in m.panels), key=lambda p: p.view.order)
+        mine = [PlacedView(m.name, v) for m in self for v in m.panels]
+        merged = self._merged(merged_views.PANEL, self.deadline_sources(), "due_at")
+        return sorted([*mine, *merged], key=lambda p: p.view.order)
 
     def briefing(self) -> list[PlacedView]:
-        return sorted((PlacedView(m.name, v) for m in self for v in m.briefing), key=lambda p: p.view.order)
+        mine = [PlacedView(m.name, v) for m in self for v in m.briefing]
+        merged = self._merged(merged_views.ATTENTION, self.attention_sources(), None)
+        merged += self._merged(merged_views.BRIEFING, self.deadline_sources(), "due_at")
+        return sorted([*mine, *merged], key=lambda p: p.view.order)
 
     def digest(self) -> list[PlacedView]:
-        return sorted((PlacedView(m.name, v) for m in self for v in m.digest), key=lambda p: p.view.order)
+        mine = [PlacedView(m.name, v) for m in self for v in m.digest]
+        merged = self._merged(merged_views.DIGEST, self.deadline_sources(), "due_at")
+        return sorted([*mine, *merged], key=lambda p: p.view.order)
 
     def models_modules(self) -> list[str]:
         """The integrations' table modules (``mcp_servers.<name>.models``), for one metadata."""

@@ -13,6 +13,8 @@ INSTALLED: tuple[str, ...] = (
     "plaid",
     "whatsapp",
     "canvas",
+    "blackboard",
+    "pearson",
     "activitywatch",
     "applehealth",
     "memory",

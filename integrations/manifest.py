@@ -110,6 +110,11 @@ class Connect(_Strict):
     sandbox_tool: str | None = None  # the demo profile's one-click connect (ADMIN, demo only)
     disconnect_tool: str | None = None  # revokes at the vendor, deletes and purges (ADMIN)
     vendor_grant: bool = True  # False: the vendor keeps no grant to revoke (a pasted token, a local API)
+    # "Needs attention": a READ tool answering {"attention": [{reason, detail, since, snapshot_id}],
+    # "mode", "synced_at"}; the integrations page and the briefing show an open entry with its reason.
+    status_tool: str | None = None
+    snapshot_tool: str | None = None  # ADMIN: the encrypted page snapshot a run stopped at, for the owner
+    modes: dict[str, str] = Field(default_factory=dict)  # how it reads the vendor: mode -> plain words
     instructions: str = ""  # plain words for the owner: what connecting needs
 
     def is_connected(self, probe_result: Any) -> bool:
@@ -169,6 +174,9 @@ class Manifest(_Strict):
     briefing: tuple[View, ...] = ()
     digest: tuple[View, ...] = ()
     vendor_token_patterns: tuple[str, ...] = ()  # regexes for this vendor's credentials (secret scanner)
+    # A READ tool taking (start, end, include_overdue) and answering {"assignments": [...]} in the common
+    # deadline shape (name, course, due_at, due, status, source...): the core merges every source's.
+    deadlines: str | None = None
     channels: dict[str, str] = Field(default_factory=dict)  # result channel -> plain words ("an email")
     sidecar: Sidecar | None = None  # a helper process aegis up runs beside the server
 
@@ -195,6 +203,9 @@ class Manifest(_Strict):
                 self.connect.disconnect_tool,
                 self.connect.pair_tool,
                 self.connect.pair_code_tool,
+                self.connect.status_tool,
+                self.connect.snapshot_tool,
+                self.deadlines,
             )
             if t
         ]
@@ -210,6 +221,11 @@ class Manifest(_Strict):
                 raise ValueError(f"{view.id}: panels and briefing sections read through READ tools only")
         if self.tools[self.connect.probe].cls != "READ":
             raise ValueError("the connect probe must be a READ tool")
+        for name in (self.connect.status_tool, self.deadlines):
+            if name and self.tools[name].cls != "READ":
+                raise ValueError(f"{name}: status and deadlines tools must be READ tools")
+        if self.connect.snapshot_tool and self.tools[self.connect.snapshot_tool].cls != "ADMIN":
+            raise ValueError("the snapshot tool must be an ADMIN (console only) tool")
         for job in self.jobs:
             if not set(job.grant) <= {t.scope for t in self.tools.values()}:
                 raise ValueError(f"job {job.job}: its grant names scopes no tool has")

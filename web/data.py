@@ -145,6 +145,8 @@ class Status:
     problem: str | None
     last_sync: SyncRecord | None
     next_sync: datetime | None
+    attention: dict[str, str] | None = None  # why the owner must step in (the manifest's status tool)
+    mode: str | None = None  # how it reads the vendor, in plain words (the manifest's connect.modes)
 
 
 @dataclass
@@ -234,6 +236,9 @@ class ConsoleData:
         reauth = bool(probe and probe.needs_reauth) or needs_reauth(problem)
         if reauth and await self.has_credential(integration) is False:
             reauth, problem = False, "no credential is stored: connect it below"
+        attention, mode = await self._attention(integration) if up else (None, None)
+        if attention is not None:
+            problem = f"needs attention ({attention['reason']}): {attention['detail']}"
         status = Status(
             integration=integration,
             available=self.tools is not None,
@@ -244,9 +249,27 @@ class ConsoleData:
             problem=problem,
             last_sync=last,
             next_sync=nxt,
+            attention=attention,
+            mode=mode,
         )
         self._remember(status)
         return status
+
+    async def _attention(self, integration: Manifest) -> tuple[dict[str, str] | None, str | None]:
+        """The open "needs attention" its status tool reports, and its mode in plain words."""
+        tool = integration.connect.status_tool
+        if tool is None or self.tools is None:
+            return None, None
+        result = await self.tools.read(tool)
+        content = result.content if result.ok and isinstance(result.content, dict) else {}
+        raw_mode = content.get("mode")
+        mode = integration.connect.modes.get(raw_mode) if isinstance(raw_mode, str) else None
+        entries = content.get("attention")
+        first = entries[0] if isinstance(entries, list) and entries and isinstance(entries[0], dict) else None
+        if first is None:
+            return None, mode
+        keys = ("reason", "detail", "since", "snapshot_id")
+        return {k: str(first.get(k) or "")[:300] for k in keys}, mode
 
     def _remember(self, status: Status) -> None:
         """Keep the snapshot ``aegis integrations`` shows: states only, never content or errors."""

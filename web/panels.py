@@ -17,6 +17,7 @@ from html import unescape
 from typing import Any
 
 from integrations import PlacedView
+from integrations.merged import failure_line, merge
 from integrations.views import Item, ViewData, render, resolve_args
 from web.data import ConsoleData
 from web.sanitize import INVISIBLE
@@ -70,7 +71,28 @@ def chart_data(kind: str, labels: tuple[str, ...], values: tuple[float, ...], un
     }
 
 
+async def _merged(data: ConsoleData, placed: PlacedView) -> PanelView:
+    """A view the core merges across integrations: each connected source asked on its own; one that
+    fails shows as a line saying so, the others still show."""
+    assert placed.merged is not None and data.tools is not None
+    view, parts, failed = placed.view, [], []
+    for name, tool in placed.merged.sources:
+        manifest = data.catalog.get(name)
+        if manifest is None:
+            continue
+        result = await data.tools.read(tool, resolve_args(view.args, data.now().date()))
+        if result.ok:
+            parts.append((manifest.title, result.content))
+        elif await data.has_credential(manifest) is not False or (await data.probe(manifest)).ok:
+            failed.append(Item(plain(failure_line(manifest.title, result.error or "unavailable"))))
+    shown = _clean(render(view.render, merge(view.render.list, parts, sort_key=placed.merged.sort_key)))
+    shown = ViewData((*failed, *shown.items), shown.figures, shown.chart, shown.empty)
+    return PanelView(placed, "ok", shown, None, integration_title="", figures=list(shown.figures.items()))
+
+
 async def load_panel(data: ConsoleData, placed: PlacedView) -> PanelView:
+    if placed.merged is not None and data.tools is not None:
+        return await _merged(data, placed)
     manifest = data.catalog.get(placed.integration)
     if manifest is None or data.tools is None:
         return PanelView(placed, "not_connected")

@@ -14,6 +14,7 @@ from agent.jobs.briefing import (
     DigestSources,
     write_prose,
 )
+from agent.jobs.deadlines import DEFAULT_LEAD_HOURS, DeadlineSource, ReminderLedger, deadline_reminder_handler
 from agent.jobs.engine import Handler, JobContext
 from agent.jobs.ports import Notification, Notifier, SyncRunner, TokenSource, small_summary
 from agent.jobs.rotation import RotationSource, rotation_reminder_handler
@@ -138,6 +139,9 @@ def default_handlers(
     model: ModelPort | None,
     jobs: Mapping[str, IntegrationJob] | None = None,
     rotation: RotationSource | None = None,
+    deadlines: DeadlineSource | None = None,
+    reminders: ReminderLedger | None = None,
+    deadline_lead_hours: float = DEFAULT_LEAD_HOURS,
 ) -> dict[str, Handler]:
     """The core jobs and every installed integration's sync jobs, wired."""
     jobs = installed_jobs() if jobs is None else jobs
@@ -145,4 +149,7 @@ def default_handlers(
     handlers["daily_briefing"] = briefing_handler(briefing_sources, store, notifier, model)
     handlers["weekly_digest"] = digest_handler(digest_sources, store, notifier, model)
     handlers["rotation_reminder"] = rotation_reminder_handler(rotation, notifier)
+    handlers["deadline_reminders"] = deadline_reminder_handler(
+        deadlines, notifier, reminders, lead_hours=deadline_lead_hours
+    )
     return handlers

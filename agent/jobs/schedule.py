@@ -53,6 +53,7 @@ CORE_JOBS: Mapping[str, JobInfo] = {
     "daily_briefing": JobInfo((), "optional"),
     "weekly_digest": JobInfo((), "optional"),
     "rotation_reminder": JobInfo(()),
+    "deadline_reminders": JobInfo(()),
 }
 
 

@@ -9,7 +9,7 @@ written by other people: results carry ``sources`` and the gateway labels them u
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -18,6 +18,18 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from mcp_servers._common import READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
+from mcp_servers._coursework import (
+    AnnouncementInfo,
+    AnnouncementsResult,
+    CourseGrade,
+    CourseInfo,
+    CourseQuery,
+    GradedWork,
+    GradePointInfo,
+    GradesResult,
+    iso,
+    when,
+)
 from mcp_servers.canvas.service import CanvasService, Deadline, Status
 from mcp_servers.canvas.store import StoredCourse
 
@@ -34,15 +46,6 @@ class SyncResult(TypedDict):
     assignments: int
     announcements: int
     events: int
-
-
-class CourseInfo(TypedDict):
-    id: str
-    code: str
-    name: str
-    term: str | None
-    score: float | None
-    grade: str | None
 
 
 class CoursesResult(TypedDict):
@@ -79,45 +82,6 @@ class AssignmentResult(TypedDict):
     sources: list[Source]
 
 
-class GradePointInfo(TypedDict):
-    day: str
-    score: float | None
-
-
-class CourseGrade(CourseInfo):
-    history: list[GradePointInfo]
-    change: float | None  # the score now minus the first score of the period (None: no history)
-
-
-class GradedWork(TypedDict):
-    course: str
-    name: str
-    score: float | None
-    points: float | None
-    grade: str | None
-    due_at: str | None
-
-
-class GradesResult(TypedDict):
-    courses: list[CourseGrade]
-    graded: list[GradedWork]
-    sources: list[Source]
-
-
-class AnnouncementInfo(TypedDict):
-    id: str
-    course: str
-    title: str
-    message: str
-    author: str | None
-    posted_at: str | None
-
-
-class AnnouncementsResult(TypedDict):
-    announcements: list[AnnouncementInfo]
-    sources: list[Source]
-
-
 class EventInfo(TypedDict):
     id: str
     course: str
@@ -147,14 +111,6 @@ def source(kind: str, item_id: str) -> Source:
     return {"channel": "coursework", "server": NAME, "item_id": f"{kind}:{item_id}", "principal": None}
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _when(value: datetime | None) -> str:
-    return "no due date" if value is None else value.strftime("%a %d %b %H:%M UTC")
-
-
 def _course(c: StoredCourse) -> CourseInfo:
     return {"id": c.id, "code": c.code, "name": c.name, "term": c.term, "score": c.score, "grade": c.grade}
 
@@ -179,8 +135,8 @@ def _deadline(d: Deadline) -> DeadlineInfo:
         "name": a.name,
         "course": c.code if c else a.course_id,
         "course_name": c.name if c else "",
-        "due_at": _iso(a.due_at),
-        "due": _when(a.due_at),
+        "due_at": iso(a.due_at),
+        "due": when(a.due_at),
         "status": _status(d),
         "points": a.points,
         "score": a.score,
@@ -194,9 +150,6 @@ def _range(start: date, end: date) -> None:
         raise ToolError("canvas: invalid request: end is before start")
     if end - start > timedelta(days=MAX_RANGE_DAYS):
         raise ToolError(f"canvas: invalid request: at most {MAX_RANGE_DAYS} days at a time")
-
-
-CourseQuery = Annotated[str, Field(min_length=1, max_length=80, description="A course code or name, e.g. 'CS 260'")]
 
 
 def build_server(deps: CanvasDeps) -> MCPServer:
@@ -308,7 +261,7 @@ def build_server(deps: CanvasDeps) -> MCPServer:
                 "score": a.score,
                 "points": a.points,
                 "grade": a.grade,
-                "due_at": _iso(a.due_at),
+                "due_at": iso(a.due_at),
             }
             for a in graded
         ]
@@ -327,7 +280,7 @@ def build_server(deps: CanvasDeps) -> MCPServer:
                 "title": a.title,
                 "message": a.message,
                 "author": a.author,
-                "posted_at": _iso(a.posted_at),
+                "posted_at": iso(a.posted_at),
             }
             for a in found
         ]
@@ -345,8 +298,8 @@ def build_server(deps: CanvasDeps) -> MCPServer:
                 "id": e.id,
                 "course": codes.get(e.course_id, e.course_id),
                 "title": e.title,
-                "start_at": _iso(e.start_at),
-                "when": _when(e.start_at),
+                "start_at": iso(e.start_at),
+                "when": when(e.start_at),
                 "end_at": e.end_at,
                 "location": e.location,
             }

@@ -9,14 +9,14 @@ writes all of it, and its audit row, in one transaction: a sync that fails midwa
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 import structlog
 
+from mcp_servers._coursework import matches, start_of
 from mcp_servers.canvas.store import (
     CourseworkStore,
     GradePoint,
@@ -52,20 +52,6 @@ class Deadline:
     assignment: StoredAssignment
     course: StoredCourse | None
     overdue: bool
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())
-
-
-def matches(course: StoredCourse, query: str) -> bool:
-    """``cs260``, ``CS 260``, ``data structures``: the course code or name, spaces and case ignored."""
-    q = _norm(query)
-    return bool(q) and (q in _norm(course.code) or q in _norm(course.name) or q == course.id)
 
 
 def _utcnow() -> datetime:
@@ -134,10 +120,10 @@ class CanvasService:
         only = None if course is None else [c.id for c in courses.values() if matches(c, course)]
         now = self.now()
         found = await self.store.assignments(
-            start=_start_of(start), end=_start_of(end + timedelta(days=1)), course_ids=only
+            start=start_of(start), end=start_of(end + timedelta(days=1)), course_ids=only
         )
         if include_overdue:
-            past = await self.store.assignments(start=now - timedelta(days=30), end=_start_of(start), course_ids=only)
+            past = await self.store.assignments(start=now - timedelta(days=30), end=start_of(start), course_ids=only)
             found = [a for a in past if a.state in NOT_SUBMITTED] + found
         out = []
         for a in found:
@@ -172,7 +158,7 @@ class CanvasService:
         return await self.store.announcements(self.now() - timedelta(days=days))
 
     async def events(self, start: date, end: date) -> list[StoredEvent]:
-        return await self.store.events(_start_of(start), _start_of(end + timedelta(days=1)))
+        return await self.store.events(start_of(start), start_of(end + timedelta(days=1)))
 
     async def disconnect(self, details: dict[str, Any]) -> None:
         """Delete everything stored from Canvas. The token itself is the console's to delete from

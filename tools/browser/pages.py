@@ -109,3 +109,34 @@ async def blocker(page: Page) -> tuple[Reason, str] | None:
     if await page.locator("input[type='password']").count():
         return "login", "the site asks to log in again"
     return None
+
+
+@dataclass(frozen=True)
+class Login:
+    """The owner's login for a source (from the vault); ``repr`` never shows the password."""
+
+    username: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Login(username={self.username!r}, password=[REDACTED])"
+
+
+USER_CSS = (
+    "input[autocomplete='username'], input[type='email'], input[name*='user' i], input[id*='user' i], "
+    "input[name*='login' i], input[name*='email' i]"
+)
+
+
+async def fill_login(page: Page, login: Login, *, timeout_ms: float = 15_000) -> None:
+    """Fill the page's login form with the owner's username and password and submit it once."""
+    user = page.locator(USER_CSS).first
+    password = page.locator("input[type='password']").first
+    if await user.count():
+        await user.fill(login.username, timeout=timeout_ms)
+    await password.fill(login.password, timeout=timeout_ms)
+    try:
+        async with page.expect_navigation(wait_until="domcontentloaded", timeout=timeout_ms):
+            await password.press("Enter")
+    except PlaywrightTimeout:
+        raise NeedsAttention("login", "the login form did not go anywhere") from None

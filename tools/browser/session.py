@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
-from playwright.async_api import Browser, BrowserContext, Error, Locator, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Error, Locator, Page, Route, async_playwright
 
-from tools.browser.pages import NeedsAttention, Target, Way, blocker, find
+from tools.browser.pages import Login, NeedsAttention, Target, Way, blocker, fill_login, find
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = (
@@ -39,6 +39,7 @@ ARGS = (
     "--no-first-run",
 )
 _RANDOM = secrets.SystemRandom()
+RouteHandler = Callable[[Route], Awaitable[None]]
 
 
 class CookieJar(Protocol):
@@ -70,7 +71,9 @@ class Session:
     source: Source
     page: Page
     sleep: Callable[[float], Awaitable[None]]
+    login: Login | None = None  # the owner's username and password, tried once at a login form
     _last: float = 0.0
+    _logged_in: bool = False
 
     async def _pace(self) -> None:
         wait = self._last + self.source.min_interval + _RANDOM.random() * self.source.jitter - time.monotonic()
@@ -99,6 +102,12 @@ class Session:
 
     async def check(self) -> None:
         found = await blocker(self.page)
+        if found is not None and found[0] == "login" and self.login is not None and not self._logged_in:
+            self._logged_in = True  # once: a second login form means the login was refused
+            await fill_login(self.page, self.login, timeout_ms=self.source.timeout_ms)
+            found = await blocker(self.page)
+            if found is not None and found[0] == "login":
+                found = ("login", "the site refused the saved username and password")
         if found is not None:
             raise NeedsAttention(found[0], found[1], integration=self.source.name)
 
@@ -113,15 +122,27 @@ class BrowserRunner:
         self._sleep = sleep
 
     @asynccontextmanager
-    async def session(self, source: Source, jar: CookieJar, snapshots: SnapshotSink) -> AsyncIterator[Session]:
+    async def session(
+        self,
+        source: Source,
+        jar: CookieJar,
+        snapshots: SnapshotSink,
+        *,
+        route: RouteHandler | None = None,
+        login: Login | None = None,
+    ) -> AsyncIterator[Session]:
+        """``route`` answers every request the page makes instead of the network (the demo profile's
+        in-memory site, see :mod:`tools.browser.routed`)."""
         async with async_playwright() as pw:
             browser: Browser = await pw.chromium.launch(
                 executable_path=str(self._chromium), args=list(ARGS), headless=True
             )
             try:
                 context = await _context(browser, jar)
+                if route is not None:
+                    await context.route("**/*", route)
                 page = await context.new_page()
-                session = Session(source, page, self._sleep)
+                session = Session(source, page, self._sleep, login)
                 try:
                     yield session
                 except NeedsAttention as exc:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PEARSON_HOSTS = ("pearson.com", "pearsoncmg.com", "mylabmastering")
+PEARSON_HOSTS = (".pearson.com", ".pearsoncmg.com", "mylabmastering")  # a host ending so, or Mastering
 
 
 class _Canvas(BaseModel):

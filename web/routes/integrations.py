@@ -8,6 +8,7 @@ fresh authenticator code (step-up).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,6 +24,7 @@ from web.state import console
 from web.vault import VaultError
 
 router = APIRouter()
+SNAPSHOT_ID = re.compile(r"[a-z0-9_]{2,32}-[0-9]{8}T[0-9]{6}-[0-9a-f]{8}")
 
 NOTICES = {
     "sync_ok": ("ok", "Sync finished."),
@@ -173,3 +175,30 @@ async def _revoke_at_vendor(request: Request, principal: Principal, manifest: Ma
         return None
     assert isinstance(result.content, dict)
     return [str(i) for i in result.content.get("removed", [])]
+
+
+@router.get("/integrations/{name}/snapshots/{snapshot_id}")
+async def snapshot_page(request: Request, name: str, snapshot_id: str, principal: CurrentPrincipal) -> Response:
+    """The encrypted screenshot and HTML of the page a browser sync stopped at: the picture shown as
+    an image, the HTML only as escaped text (never rendered, it is the site's markup)."""
+    manifest, c, data = integration(request, name), console(request), console_data(request)
+    tool = manifest.connect.snapshot_tool
+    if tool is None or data.tools is None or not SNAPSHOT_ID.fullmatch(snapshot_id):
+        raise NotFound("no such snapshot")
+    result = await data.tools.console_only(tool, {"snapshot_id": snapshot_id})
+    await audit(
+        request, principal, "integration.snapshot", "ok" if result.ok else "fail", resource=f"integration:{name}"
+    )
+    doc = result.content if result.ok and isinstance(result.content, dict) else None
+    if doc is None:
+        raise NotFound("no such snapshot")
+    png = str(doc.get("png") or "")
+    ctx = {
+        "integration": manifest,
+        "reason": str(doc.get("reason") or "").replace("_", " "),
+        "created_at": str(doc.get("created_at") or ""),
+        "png": png if re.fullmatch(r"[A-Za-z0-9+/=]{0,20000000}", png) else "",
+        "html": str(doc.get("html") or "")[:200_000],
+        "nav": "integrations",
+    }
+    return c.templates.TemplateResponse(request, "integration_snapshot.html", ctx)

@@ -1,0 +1,163 @@
+"""One run of a coursework source into its :class:`~mcp_servers._coursework.LmsStore`.
+
+A run either stores everything it read and clears "needs attention", in one transaction with its
+audit row, or it stops: at a page only the owner can get past (:class:`NeedsAttention`) or at a
+refused credential (:class:`AuthExpired`). Then the reason, and the id of the encrypted snapshot of
+the page, are recorded, the stored data is left as it was, and the tool answers with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from typing_extensions import TypedDict
+
+from mcp_servers._common import SEND, SYNC, audit_details, vendor_errors
+from mcp_servers._coursework import LmsStore, Reads, Snapshot, register_reads, register_snapshot
+from storage.audit import AuditEvent, AuditLog
+from tools.browser.pages import Login, NeedsAttention
+from tools.credentials import CredentialProvider
+from tools.errors import AuthExpired, IntegrationError
+
+log = structlog.get_logger("aegis.mcp_servers.coursework")
+
+
+class SyncResult(TypedDict):
+    courses: int
+    work: int
+    announcements: int
+    mode: str
+
+
+class SnapshotKeeper:
+    """A browser session's :class:`~tools.browser.session.SnapshotSink` that remembers the last id.
+    A page that never loaded ("unreachable") has nothing worth keeping."""
+
+    def __init__(self, store: LmsStore) -> None:
+        self._store = store
+        self.last: str | None = None
+
+    async def keep(self, source: str, reason: str, screenshot: bytes, html: str) -> str:
+        if reason == "unreachable":
+            return ""
+        self.last = await self._store.keep_snapshot(source, reason, screenshot, html)
+        return self.last
+
+
+class StoreCookies:
+    """A browser session's :class:`~tools.browser.session.CookieJar`, sealed in the source's store."""
+
+    def __init__(self, store: LmsStore) -> None:
+        self._store = store
+
+    async def load(self) -> str | None:
+        return await self._store.load_cookies()
+
+    async def save(self, cookies: str) -> None:
+        await self._store.save_cookies(cookies)
+
+
+async def stored_login(credentials: CredentialProvider, name: str, integration: str) -> Login | None:
+    """The owner's login from the vault (``{"username", "password"}``), or None when none is stored."""
+    try:
+        raw = await credentials.get(name)
+    except AuthExpired:
+        return None
+    try:
+        doc = json.loads(raw)
+        return Login(str(doc["username"]), str(doc["password"]))
+    except (ValueError, KeyError, TypeError):
+        raise AuthExpired(
+            f"the stored {integration} login is not a username and password", integration=integration
+        ) from None
+
+
+Fetch = Callable[[SnapshotKeeper], Awaitable[Snapshot]]
+
+
+async def run_sync(r: Reads, mode: str, fetch: Fetch, *, audit: AuditLog, details: dict[str, Any]) -> SyncResult:
+    actor = f"mcp:{r.name}"
+    keeper = SnapshotKeeper(r.store)
+    try:
+        snap = await fetch(keeper)
+    except NeedsAttention as exc:
+        await _stop(r, mode, exc.reason, exc.message, keeper.last, audit, details)
+        raise ToolError(
+            f"{r.name}: needs attention ({exc.reason}): {exc.message}. The owner must step in "
+            "(log in again, approve the sign-in or reconnect) from the integrations page."
+        ) from None
+    except AuthExpired:
+        await _stop(r, mode, "refused", "the site refused the saved credentials", None, audit, details)
+        with vendor_errors(r.name):
+            raise
+    except IntegrationError:
+        with vendor_errors(r.name):
+            raise
+    counts = {"courses": len(snap.courses), "work": len(snap.work), "announcements": len(snap.notices)}
+    event = AuditEvent(actor, "coursework.sync", "ok", resource=actor, details={**details, **counts, "mode": mode})
+    await r.store.apply(snap, today=r.clock().date(), mode=mode, audit=audit, event=event)
+    log.info("coursework.sync", integration=r.name, mode=mode, **counts)
+    return {
+        "courses": counts["courses"],
+        "work": counts["work"],
+        "announcements": counts["announcements"],
+        "mode": mode,
+    }
+
+
+async def _stop(
+    r: Reads, mode: str, reason: str, detail: str, snapshot_id: str | None, audit: AuditLog, details: dict[str, Any]
+) -> None:
+    actor = f"mcp:{r.name}"
+    event = AuditEvent(
+        actor,
+        "coursework.needs_attention",
+        "error",
+        resource=actor,
+        details={**details, "reason": reason, "mode": mode},
+    )
+    await r.store.needs_attention(reason, detail, snapshot_id, mode=mode, audit=audit, event=event)
+    log.warning("coursework.needs_attention", integration=r.name, reason=reason, mode=mode)
+
+
+class DisconnectResult(TypedDict):
+    removed: list[str]
+
+
+def build_lms_server(
+    r: Reads,
+    *,
+    instructions: str,
+    sync_doc: str,
+    mode: Callable[[], Awaitable[str]],
+    fetch: Fetch,
+    audit: AuditLog,
+    on_disconnect: Callable[[], None] = lambda: None,
+) -> MCPServer:
+    """A coursework source's whole server: ``sync``, the reads, ``snapshot`` and ``disconnect``."""
+    server = MCPServer(r.name, instructions=instructions)
+
+    async def sync(ctx: Context) -> SyncResult:
+        claims = await r.gate.check(ctx, "coursework.read", "sync")
+        return await run_sync(r, await mode(), fetch, audit=audit, details=audit_details(claims))
+
+    server.tool(name="sync", description=sync_doc, annotations=SYNC)(sync)
+    register_reads(server, r)
+    register_snapshot(server, r, SEND)
+
+    @server.tool(annotations=SEND)
+    async def disconnect(ctx: Context) -> DisconnectResult:
+        """Console only: delete everything stored from this source (courses, grades, cookies, snapshots)."""
+        claims = await r.gate.check(ctx, "coursework.link", "disconnect")
+        actor = f"mcp:{r.name}"
+        event = AuditEvent(actor, "coursework.unlink", "ok", resource=actor, details=audit_details(claims))
+        await r.store.forget(audit, event)
+        on_disconnect()
+        return {"removed": [f"{r.name}-data"]}
+
+    return server

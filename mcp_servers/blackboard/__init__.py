@@ -1,0 +1,1 @@
+"""The Blackboard Learn MCP server."""

@@ -1,0 +1,1 @@
+"""The Pearson Mastering MCP server (browser only)."""

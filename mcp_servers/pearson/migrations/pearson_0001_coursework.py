@@ -1,0 +1,22 @@
+"""pearson: courses, assignments, grade points, run status, cookies, snapshots (coursework domain)
+
+Revision ID: pearson_0001
+Revises:
+"""
+
+from collections.abc import Sequence
+
+from mcp_servers._coursework_schema import create_v1, drop_v1
+
+revision: str = "pearson_0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = ("pearson",)
+depends_on: str | Sequence[str] | None = "0007"
+
+
+def upgrade() -> None:
+    create_v1("pearson", notices=False)
+
+
+def downgrade() -> None:
+    drop_v1("pearson", notices=False)

@@ -1,0 +1,1 @@
+"""Blackboard Learn: the REST API (three-legged OAuth) or, without an application key, the browser."""
