@@ -10,16 +10,18 @@ Times are ISO 8601: a date (``2026-12-02``, midnight UTC) or a date-time with it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 from typing_extensions import TypedDict
 
+from mcp_servers import _calendar as shared
+from mcp_servers._calendar import free_slots
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
-from mcp_servers.gcalendar.service import CalendarService, event_body, free_slots
+from mcp_servers.gcalendar.service import CalendarService, event_body
 from mcp_servers.gcalendar.store import StoredEvent
 from storage.audit import Sensitive
 from tools.errors import InvalidRequest
@@ -101,31 +103,15 @@ class CalendarDeps:
 
 def parse_when(value: str) -> datetime:
     """A date (midnight UTC) or an offset-aware date-time, as UTC."""
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidRequest(f"not an ISO 8601 date or date-time: {value[:40]!r}", integration=NAME) from None
-    if parsed.tzinfo is None:
-        raise InvalidRequest("a date-time needs its UTC offset (e.g. +00:00)", integration=NAME)
-    return parsed.astimezone(UTC)
+    return shared.parse_when(value, NAME)
 
 
 def zone_of(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidRequest(f"unknown time zone {name[:64]!r}", integration=NAME) from None
+    return shared.zone_of(name, NAME)
 
 
 def window(start: str, end: str) -> tuple[datetime, datetime]:
-    low, high = parse_when(start), parse_when(end)
-    if high <= low:
-        raise InvalidRequest("end must be after start", integration=NAME)
-    if (high - low).days > 366:
-        raise InvalidRequest("a window is at most a year", integration=NAME)
-    return low, high
+    return shared.window(start, end, NAME)
 
 
 def source(event: StoredEvent) -> Source:
