@@ -60,8 +60,10 @@ from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
 from storage.db import Database
 from storage.models import ConsoleSessionRow
+from tools.microsoft import DEFAULT_AUTHORITY
 from web.data import ConsoleData, ToolAccess
 from web.oauth import GoogleClient, GoogleOAuth
+from web.oauth_microsoft import MicrosoftClient, MicrosoftOAuth
 from web.vault import BrokerVault
 
 PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
@@ -134,6 +136,7 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
     )
     google, google_http = build_google(ctx)
     data = ConsoleData(
+        microsoft=build_microsoft(ctx),
         catalog=catalog,
         tools=tools,
         vault=BrokerVault(broker, tokens=tokens, resources=tuple(m.resource for m in catalog)),
@@ -279,6 +282,16 @@ def build_google(ctx: Context) -> tuple[GoogleOAuth | None, httpx.AsyncClient | 
     ctx.redactor.register(secret)
     http = httpx.AsyncClient(timeout=30, trust_env=False, follow_redirects=False)
     return GoogleOAuth(GoogleClient(s.google_client_id, secret, s.google_redirect_uri), http), http
+
+
+def build_microsoft(ctx: Context) -> MicrosoftOAuth | None:
+    """Microsoft consent (for integrations whose manifest names the microsoft provider), when an app
+    registration is configured (client id and redirect URI in settings; a public client has no secret)."""
+    s = ctx.settings
+    if not (s.microsoft_client_id and s.microsoft_redirect_uri):
+        return None
+    authority = s.microsoft_authority or DEFAULT_AUTHORITY
+    return MicrosoftOAuth(MicrosoftClient(s.microsoft_client_id, s.microsoft_redirect_uri, authority))
 
 
 def build_scheduler(

@@ -27,9 +27,9 @@ import msal
 
 from tools.credentials import CredentialProvider
 from tools.errors import AuthExpired
+from tools.microsoft import DEFAULT_AUTHORITY, credential_json, public_app
 
 CREDENTIAL_NAME = "outlook-oauth"
-DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common"
 GRAPH_SCOPES: tuple[str, ...] = (
     "Mail.ReadWrite",
     "Mail.Send",
@@ -43,20 +43,6 @@ class CacheWriter(Protocol):
     async def put(self, name: str, value: str) -> None:
         """Store the new credential value (create or rotate)."""
         ...
-
-
-def credential_json(*, client_id: str, authority: str, scopes: tuple[str, ...] | list[str], cache: str) -> str:
-    """The vault value: what :class:`MsalTokens` needs to rebuild the application over its cache."""
-    return json.dumps({"client_id": client_id, "authority": authority, "scopes": list(scopes), "cache": cache})
-
-
-def public_app(
-    client_id: str, authority: str, cache: msal.SerializableTokenCache, http_client: httpx.Client
-) -> msal.PublicClientApplication:
-    """The public client application (builds by OIDC discovery over ``http_client``)."""
-    return msal.PublicClientApplication(
-        client_id, authority=authority, token_cache=cache, http_client=http_client, instance_discovery=False
-    )
 
 
 @dataclass

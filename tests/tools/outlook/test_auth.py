@@ -12,7 +12,8 @@ import pytest
 from tests.tools.outlook.conftest import AUTHORITY, CLIENT_ID, Identity, Writer
 from tools.credentials import StaticCredentials
 from tools.errors import AuthExpired
-from tools.outlook.auth import GRAPH_SCOPES, MsalTokens, credential_json, public_app
+from tools.microsoft import credential_json, public_app
+from tools.outlook.auth import GRAPH_SCOPES, MsalTokens
 
 pytestmark = pytest.mark.anyio
 
