@@ -42,6 +42,7 @@ class OutlookMessageRow(Base):
     sender: Mapped[bytes] = mapped_column(LargeBinary)
     recipients: Mapped[bytes] = mapped_column(LargeBinary)  # JSON {"to": [...], "cc": [...]}
     preview: Mapped[bytes] = mapped_column(LargeBinary)
+    analysis: Mapped[bytes] = mapped_column(LargeBinary)  # JSON: category, action items, dates, questions
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -63,7 +64,9 @@ class OutlookEventRow(Base):
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+MESSAGE_TEXT = ("subject", "sender", "recipients", "preview", "analysis")
+EVENT_TEXT = ("summary", "description", "location", "attendees")
 ENCRYPTED = (
-    *(EncryptedColumn("outlook_messages", c, "mail") for c in ("subject", "sender", "recipients", "preview")),
-    *(EncryptedColumn("outlook_events", c, "mail") for c in ("summary", "description", "location", "attendees")),
+    *(EncryptedColumn("outlook_messages", c, "mail") for c in MESSAGE_TEXT),
+    *(EncryptedColumn("outlook_events", c, "mail") for c in EVENT_TEXT),
 )

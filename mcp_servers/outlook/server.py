@@ -16,9 +16,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from mcp_servers._calendar import free_slots, window, zone_of
+from mcp_servers._calendar import free_slots, parse_when, window, zone_of
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
-from mcp_servers.outlook.service import OutlookService, check_addresses, event_body
+from mcp_servers._mail_analysis import Category
+from mcp_servers.outlook.service import OutlookService, Prep, check_addresses, event_body
 from mcp_servers.outlook.store import StoredEvent, StoredMessage
 from storage.audit import Sensitive
 from tools.errors import InvalidRequest
@@ -99,6 +100,41 @@ class BusyResult(TypedDict):
 class SlotsResult(TypedDict):
     slots: list[Interval]
     time_zone: str
+
+
+class Insight(MessageView):
+    category: str
+    action_items: list[str]
+    dates: list[str]
+    questions: list[str]
+    method: str
+
+
+class InsightsResult(TypedDict):
+    messages: list[Insight]
+    sources: list[Source]
+
+
+class ThreadView(TypedDict):
+    conversation_id: str
+    subject: str
+    last_from: str
+    last_at: str | None
+    open_questions: list[str]
+
+
+class MeetingPrep(TypedDict):
+    event_id: str
+    title: str
+    when: str
+    people: list[str]
+    threads: list[ThreadView]
+    prep: str
+
+
+class PrepResult(TypedDict):
+    meetings: list[MeetingPrep]
+    sources: list[Source]
 
 
 class SyncResult(TypedDict):
@@ -189,6 +225,46 @@ def message_view(m: StoredMessage) -> MessageView:
     }
 
 
+def insight(m: StoredMessage) -> Insight:
+    a = m.analysis
+    return {
+        **message_view(m),
+        "category": a["category"],
+        "action_items": a["action_items"],
+        "dates": a["dates"],
+        "questions": a["questions"],
+        "method": a["method"],
+    }
+
+
+def prep_view(p: Prep) -> MeetingPrep:
+    threads: list[ThreadView] = [
+        {
+            "conversation_id": t.conversation_id,
+            "subject": t.subject,
+            "last_from": t.last_from,
+            "last_at": t.last_at.isoformat() if t.last_at else None,
+            "open_questions": t.open_questions,
+        }
+        for t in p.threads
+    ]
+    with_whom = ", ".join(p.people) or "just you"
+    if threads:
+        latest = threads[0]
+        asks = "; ".join(latest["open_questions"][:2]) or "nothing open"
+        summary = f"With {with_whom}. Last thread: {latest['subject']}. Open: {asks}"
+    else:
+        summary = f"With {with_whom}. No recent mail with them."
+    return {
+        "event_id": p.event.id,
+        "title": p.event.summary,
+        "when": event_view(p.event)["when"],
+        "people": p.people,
+        "threads": threads,
+        "prep": summary,
+    }
+
+
 def _interval(start: datetime, end: datetime) -> Interval:
     return {"start": start.isoformat(), "end": end.isoformat()}
 
@@ -272,6 +348,36 @@ def build_server(deps: OutlookDeps) -> MCPServer:
             people = [Sensitive(a.lower()) for a in [*rcpt, *copy, *blind]]
             await svc.send(rcpt, copy, blind, subject, body, audit_details(claims, recipients=people))
         return {"sent": True, "recipients": len(rcpt) + len(copy) + len(blind)}
+
+    @server.tool(annotations=READ)
+    async def mail_insights(
+        ctx: Context,
+        category: Category | None = None,
+        days: Annotated[int, Field(ge=1, le=60)] = 7,
+        limit: Annotated[int, Field(ge=1, le=100)] = 20,
+    ) -> InsightsResult:
+        """Synced Outlook mail of the last ``days`` with its analysis (category: needs_reply, waiting,
+        fyi, newsletter, receipt or calendar; action items, dates, questions), newest first."""
+        await gate.check(ctx, "mail.read", "mail_insights")
+        with vendor_errors(NAME):
+            found = await svc.insights(category, days, limit)
+        return {"messages": [insight(m) for m in found], "sources": [mail_source(m) for m in found]}
+
+    @server.tool(annotations=READ)
+    async def meeting_prep(ctx: Context, day: When | None = None) -> PrepResult:
+        """For each Outlook meeting on ``day`` (default today, UTC): its people, the last mail threads
+        with them and the questions still open in those threads."""
+        await gate.check(ctx, "mail.read", "meeting_prep")
+        with vendor_errors(NAME):
+            low = parse_when(day or datetime.now(UTC).date().isoformat(), NAME)
+            low = low.replace(hour=0, minute=0, second=0, microsecond=0)
+            preps = await svc.meeting_prep(low, low + timedelta(days=1))
+        sources: list[Source] = []
+        for p in preps:
+            sources.append(event_source(p.event))
+            for t in p.threads:
+                sources += [{"channel": "email", "server": NAME, "item_id": i, "principal": w} for i, w in t.messages]
+        return {"meetings": [prep_view(p) for p in preps], "sources": sources}
 
     @server.tool(annotations=READ)
     async def events(

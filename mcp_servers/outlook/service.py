@@ -38,6 +38,41 @@ _ADDRESS = re.compile(r"[^@\s,;<>\"()\[\]\\]+@[^@\s,;<>\"()\[\]\\]+")
 
 
 @dataclass(frozen=True)
+class Thread:
+    conversation_id: str
+    subject: str
+    last_from: str
+    last_at: datetime | None
+    open_questions: list[str]
+    messages: list[tuple[str, str | None]]  # (message id, sender address): provenance
+
+
+@dataclass(frozen=True)
+class Prep:
+    event: StoredEvent
+    people: list[str]
+    threads: list[Thread]
+
+
+def _thread(key: str, newest_first: list[StoredMessage]) -> Thread:
+    """A thread's latest state: the questions others asked since the owner last wrote in it."""
+    pending: list[str] = []
+    for m in newest_first:
+        if m.folder == "sentitems":
+            break
+        pending += m.analysis["questions"] or m.analysis["action_items"]
+    last = newest_first[0]
+    return Thread(
+        conversation_id=key,
+        subject=last.subject,
+        last_from=last.sender,
+        last_at=last.received,
+        open_questions=list(dict.fromkeys(pending))[:5],
+        messages=[(m.id, m.principal) for m in newest_first],
+    )
+
+
+@dataclass(frozen=True)
 class SyncOutcome:
     mode: Literal["incremental", "full"]
     stored: int
@@ -214,6 +249,28 @@ class OutlookService:
         return await self.event(event_id)
 
     # ---- mail ------------------------------------------------------------------------------
+
+    async def insights(self, category: str | None, days: int, limit: int) -> list[StoredMessage]:
+        """Analysed messages of the last ``days`` (of one category, or all), newest first."""
+        since = self._now() - timedelta(days=days)
+        found = await self.store.recent(since, 1000)
+        return [m for m in found if category is None or m.analysis["category"] == category][:limit]
+
+    async def meeting_prep(self, start: datetime, end: datetime, days: int = 30) -> list[Prep]:
+        """For each stored meeting in [start, end): its people, the last threads with them, and the
+        questions still open in those threads (asked after the owner's last message there)."""
+        owner = await self.store.owner_address()
+        out: list[Prep] = []
+        for event in await self.store.window(start, end, 20):
+            people = [a.email for a in event.attendees if a.email and a.email != owner]
+            if event.principal and event.principal != owner and event.principal not in people:
+                people.insert(0, event.principal)
+            mail = await self.store.with_people(people, self._now() - timedelta(days=days), 100) if people else []
+            threads: dict[str, list[StoredMessage]] = {}
+            for m in mail:  # newest first
+                threads.setdefault(m.conversation_id or m.id, []).append(m)
+            out.append(Prep(event, people, [_thread(k, v) for k, v in list(threads.items())[:3]]))
+        return out
 
     async def search(self, query: str, limit: int) -> list[StoredMessage]:
         found = await self.client.search(query, limit)

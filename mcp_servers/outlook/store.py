@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcp_servers._mail_analysis import Analysis, MailItem, analyse
 from mcp_servers._store import Sealer, table_of, upsert
 from mcp_servers.outlook.models import ENCRYPTED, OutlookEventRow, OutlookMessageRow, OutlookStateRow
 from storage.audit import AuditEvent, AuditLog
@@ -63,6 +64,7 @@ class StoredMessage:
     to: list[str]
     cc: list[str]
     preview: str
+    analysis: Analysis
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,19 @@ class Round:
     delta_link: str
     full: bool
     window: tuple[datetime, datetime] | None = None
+
+
+def _item(folder: str, m: GraphMessage) -> MailItem:
+    """The message in the analysis's common shape (the delta's preview: the body is not fetched)."""
+    sender = m.from_.address if m.from_ else ""
+    return MailItem(
+        sender=sender,
+        to=[r.address for r in m.to_recipients],
+        cc=[r.address for r in m.cc_recipients],
+        subject=m.subject or "",
+        text=(m.body.content if m.body and m.body.content else m.body_preview) or "",
+        sent_by_owner=folder == "sentitems",
+    )
 
 
 class OutlookStore:
@@ -109,6 +124,7 @@ class OutlookStore:
             "sender": self._mail.seal("sender", m.id, shown[:MAX_TEXT]),
             "recipients": self._mail.seal_json("recipients", m.id, people),
             "preview": self._mail.seal("preview", m.id, (m.body_preview or "")[:MAX_TEXT]),
+            "analysis": self._mail.seal_json("analysis", m.id, analyse(_item(folder, m))),
             "stored_at": utcnow(),
         }
 
@@ -146,6 +162,7 @@ class OutlookStore:
             to=[str(a) for a in people.get("to", [])],
             cc=[str(a) for a in people.get("cc", [])],
             preview=self._mail.open("preview", r.id, r.preview),
+            analysis=self._mail.open_json("analysis", r.id, r.analysis),
         )
 
     def _open_event(self, r: OutlookEventRow) -> StoredEvent:
@@ -266,6 +283,23 @@ class OutlookStore:
                 await s.scalars(query.order_by(OutlookMessageRow.received_at.desc(), OutlookMessageRow.id).limit(limit))
             ).all()
         return [self._open_message(r) for r in rows]
+
+    async def with_people(self, people: Sequence[str], since: datetime, limit: int) -> list[StoredMessage]:
+        """Stored messages since ``since`` from any of ``people`` or sent to them, newest first."""
+        wanted = {p.lower() for p in people}
+        found = [
+            m
+            for m in await self.recent(since, 1000)
+            if (m.principal or "") in wanted or (m.folder == "sentitems" and wanted & {a.lower() for a in m.to})
+        ]
+        return found[:limit]
+
+    async def owner_address(self) -> str | None:
+        """The mailbox's own address, as its sent items state it."""
+        async with self._db.transaction() as s:
+            return await s.scalar(
+                select(OutlookMessageRow.principal).where(OutlookMessageRow.folder == "sentitems").limit(1)
+            )
 
     async def forget(self, audit: AuditLog, event: AuditEvent) -> None:
         async with self._db.transaction() as s:

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("sender", sa.LargeBinary(), nullable=False),
         sa.Column("recipients", sa.LargeBinary(), nullable=False),
         sa.Column("preview", sa.LargeBinary(), nullable=False),
+        sa.Column("analysis", sa.LargeBinary(), nullable=False),
         sa.Column("stored_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outlook_messages")),
     )

@@ -38,7 +38,8 @@ MESSAGES: Final[list[dict[str, Any]]] = [
         "to": [DANA],
         "subject": "RE: Q4 budget review",
         "conversation": "conv-budget",
-        "body": "Dana, I'll have the numbers to you by Thursday. The contractor question is still open.",
+        "body": "Dana, I'll have the numbers to you by Thursday. "
+        "The contractor question is still open: can you check with finance?",
     },
     {
         "id": "msg-priya-proposal",
