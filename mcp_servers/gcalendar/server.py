@@ -48,6 +48,7 @@ class EventView(TypedDict):
     start: str | None
     end: str | None
     when: str
+    day: str
     all_day: bool
     location: str
     description: str
@@ -132,6 +133,7 @@ def view(e: StoredEvent, zone: tzinfo = UTC) -> EventView:
         "start": e.start.isoformat() if e.start else None,
         "end": e.end.isoformat() if e.end else None,
         "when": when,
+        "day": f"{e.start.astimezone(zone):%a %d %b}" if e.start else "",
         "all_day": e.all_day,
         "location": e.location,
         "description": e.description,
