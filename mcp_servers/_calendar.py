@@ -7,7 +7,27 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from typing_extensions import TypedDict
+
 from tools.errors import InvalidRequest
+
+
+class Interval(TypedDict):
+    start: str
+    end: str
+
+
+class BusyResult(TypedDict):
+    busy: list[Interval]
+
+
+class SlotsResult(TypedDict):
+    slots: list[Interval]
+    time_zone: str
+
+
+def interval(start: datetime, end: datetime) -> Interval:
+    return {"start": start.isoformat(), "end": end.isoformat()}
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from mcp_servers import _calendar as shared
-from mcp_servers._calendar import free_slots
+from mcp_servers._calendar import BusyResult, SlotsResult, free_slots, interval
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
 from mcp_servers.gcalendar.service import CalendarService, event_body
 from mcp_servers.gcalendar.store import StoredEvent
@@ -66,20 +66,6 @@ class EventsResult(TypedDict):
 class EventResult(TypedDict):
     event: EventView
     sources: list[Source]
-
-
-class Interval(TypedDict):
-    start: str
-    end: str
-
-
-class BusyResult(TypedDict):
-    busy: list[Interval]
-
-
-class SlotsResult(TypedDict):
-    slots: list[Interval]
-    time_zone: str
 
 
 class SyncResult(TypedDict):
@@ -144,10 +130,6 @@ def view(e: StoredEvent, zone: tzinfo = UTC) -> EventView:
     }
 
 
-def _interval(start: datetime, end: datetime) -> Interval:
-    return {"start": start.isoformat(), "end": end.isoformat()}
-
-
 def build_server(deps: CalendarDeps) -> MCPServer:
     server = MCPServer(NAME, instructions=INSTRUCTIONS)
     gate, svc = deps.gate, deps.service
@@ -194,7 +176,7 @@ def build_server(deps: CalendarDeps) -> MCPServer:
         await gate.check(ctx, "calendar.read", "free_busy")
         with vendor_errors(NAME):
             blocks = await svc.busy(*window(start, end))
-        return {"busy": [_interval(s, e) for s, e in blocks]}
+        return {"busy": [interval(s, e) for s, e in blocks]}
 
     @server.tool(annotations=READ)
     async def find_free_slot(
@@ -218,7 +200,7 @@ def build_server(deps: CalendarDeps) -> MCPServer:
             blocks = await svc.busy(low, high)
             slots = free_slots(blocks, low, high, minutes, (day_start_hour, day_end_hour), limit, zone)
         return {
-            "slots": [_interval(s.start.astimezone(zone), s.end.astimezone(zone)) for s in slots],
+            "slots": [interval(s.start.astimezone(zone), s.end.astimezone(zone)) for s in slots],
             "time_zone": str(zone),
         }
 

@@ -16,10 +16,11 @@ from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from mcp_servers._calendar import free_slots, parse_when, window, zone_of
+from mcp_servers._calendar import BusyResult, SlotsResult, free_slots, interval, parse_when, window, zone_of
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
+from mcp_servers._mail import check_addresses
 from mcp_servers._mail_analysis import Category
-from mcp_servers.outlook.service import OutlookService, Prep, check_addresses, event_body
+from mcp_servers.outlook.service import OutlookService, Prep, event_body
 from mcp_servers.outlook.store import StoredEvent, StoredMessage
 from storage.audit import Sensitive
 from tools.errors import InvalidRequest
@@ -87,20 +88,6 @@ class EventsResult(TypedDict):
 class EventResult(TypedDict):
     event: EventView
     sources: list[Source]
-
-
-class Interval(TypedDict):
-    start: str
-    end: str
-
-
-class BusyResult(TypedDict):
-    busy: list[Interval]
-
-
-class SlotsResult(TypedDict):
-    slots: list[Interval]
-    time_zone: str
 
 
 class Insight(MessageView):
@@ -267,10 +254,6 @@ def prep_view(p: Prep) -> MeetingPrep:
     }
 
 
-def _interval(start: datetime, end: datetime) -> Interval:
-    return {"start": start.isoformat(), "end": end.isoformat()}
-
-
 def build_server(deps: OutlookDeps) -> MCPServer:
     server = MCPServer(NAME, instructions=INSTRUCTIONS)
     gate, svc = deps.gate, deps.service
@@ -345,8 +328,8 @@ def build_server(deps: OutlookDeps) -> MCPServer:
         """
         claims = await gate.check(ctx, "mail.send", "send")
         with vendor_errors(NAME):
-            rcpt = check_addresses(to, "to")
-            copy, blind = check_addresses(cc or [], "cc"), check_addresses(bcc or [], "bcc")
+            rcpt = check_addresses(to, "to", NAME)
+            copy, blind = check_addresses(cc or [], "cc", NAME), check_addresses(bcc or [], "bcc", NAME)
             people = [Sensitive(a.lower()) for a in [*rcpt, *copy, *blind]]
             await svc.send(rcpt, copy, blind, subject, body, audit_details(claims, recipients=people))
         return {"sent": True, "recipients": len(rcpt) + len(copy) + len(blind)}
@@ -410,7 +393,7 @@ def build_server(deps: OutlookDeps) -> MCPServer:
         await gate.check(ctx, "calendar.read", "free_busy")
         with vendor_errors(NAME):
             blocks = await svc.busy(*window(start, end, NAME))
-        return {"busy": [_interval(s, e) for s, e in blocks]}
+        return {"busy": [interval(s, e) for s, e in blocks]}
 
     @server.tool(annotations=READ)
     async def find_free_slot(
@@ -434,7 +417,7 @@ def build_server(deps: OutlookDeps) -> MCPServer:
             hours = (day_start_hour, day_end_hour)
             slots = free_slots(await svc.busy(low, high), low, high, minutes, hours, limit, zone)
         return {
-            "slots": [_interval(s.start.astimezone(zone), s.end.astimezone(zone)) for s in slots],
+            "slots": [interval(s.start.astimezone(zone), s.end.astimezone(zone)) for s in slots],
             "time_zone": str(zone),
         }
 

@@ -11,7 +11,6 @@ links are written in one transaction.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,7 +33,6 @@ log = structlog.get_logger("aegis.mcp_servers.outlook")
 
 ACTOR = "mcp:outlook"
 NAME = "outlook"
-_ADDRESS = re.compile(r"[^@\s,;<>\"()\[\]\\]+@[^@\s,;<>\"()\[\]\\]+")
 
 
 @dataclass(frozen=True)
@@ -77,16 +75,6 @@ class SyncOutcome:
     mode: Literal["incremental", "full"]
     stored: int
     deleted: int
-
-
-def check_addresses(values: Sequence[str], what: str) -> list[str]:
-    """Plain addresses only (``name@host``): one recipient per list item."""
-    out: list[str] = []
-    for value in values:
-        if not isinstance(value, str) or not _ADDRESS.fullmatch(value.strip()):
-            raise InvalidRequest(f"{what}: each item must be one plain address like name@example.com", integration=NAME)
-        out.append(value.strip())
-    return out
 
 
 def event_body(
