@@ -63,8 +63,10 @@ from storage.crypto.keyring import Keyring
 from storage.db import Database
 from storage.models import ConsoleSessionRow
 from tools.credentials import BrokerCredentials
+from tools.microsoft import DEFAULT_AUTHORITY
 from web.data import ConsoleData, ToolAccess
 from web.oauth import GoogleClient, GoogleOAuth
+from web.oauth_microsoft import MicrosoftClient, MicrosoftOAuth
 from web.vault import BrokerVault
 
 PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
@@ -148,6 +150,7 @@ async def build_agent(
     services.models = ModelManager(ctx, model, vault=vault, keys=model_keys)
     await services.models.start()
     data = ConsoleData(
+        microsoft=build_microsoft(ctx),
         catalog=catalog,
         tools=tools,
         vault=vault,
@@ -293,6 +296,16 @@ def build_google(ctx: Context) -> tuple[GoogleOAuth | None, httpx.AsyncClient | 
     ctx.redactor.register(secret)
     http = httpx.AsyncClient(timeout=30, trust_env=False, follow_redirects=False)
     return GoogleOAuth(GoogleClient(s.google_client_id, secret, s.google_redirect_uri), http), http
+
+
+def build_microsoft(ctx: Context) -> MicrosoftOAuth | None:
+    """Microsoft consent (for integrations whose manifest names the microsoft provider), when an app
+    registration is configured (client id and redirect URI in settings; a public client has no secret)."""
+    s = ctx.settings
+    if not (s.microsoft_client_id and s.microsoft_redirect_uri):
+        return None
+    authority = s.microsoft_authority or DEFAULT_AUTHORITY
+    return MicrosoftOAuth(MicrosoftClient(s.microsoft_client_id, s.microsoft_redirect_uri, authority))
 
 
 def build_scheduler(

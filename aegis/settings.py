@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     # google_client_secret secret file).
     google_client_id: str | None = None
     google_redirect_uri: str | None = None
+    # The Microsoft (Entra) app registration, for integrations that connect through Microsoft: a public
+    # client (authorization code with PKCE, no secret); the authority defaults to /common.
+    microsoft_client_id: str | None = None
+    microsoft_redirect_uri: str | None = None
+    microsoft_authority: str | None = None
     # Peers (IPs or CIDRs) whose X-Forwarded-For/-Proto the console believes, e.g. the tunnel's local end.
     trusted_proxies: list[str] = []
     # The owner's time zone (IANA name): recurring jobs fire on this wall clock, across DST changes.

@@ -18,4 +18,5 @@ INSTALLED: tuple[str, ...] = (
     "activitywatch",
     "applehealth",
     "memory",
+    "outlook",
 )

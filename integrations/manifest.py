@@ -159,6 +159,9 @@ class View(_Strict):
     args: dict[str, Any] = Field(default_factory=dict)
     render: Render
     order: int = 100
+    # Panels with the same merge key, from any integrations, show as one panel (the first's title):
+    # e.g. every calendar's agenda in one list, conflicts marked (``render.start``/``render.end``).
+    merge: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{1,31}$")
 
 
 class Manifest(_Strict):

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -56,6 +56,10 @@ class Render(BaseModel):
     count_label: str | None = None  # show the number of elements as a figure
     empty: str = "Nothing to show."
     limit: int = Field(default=10, ge=1, le=50)
+    # Keys of an element's ISO 8601 start and end: items are put in time order (across the panels a
+    # merged view combines) and those whose times overlap are marked as conflicts.
+    start: str | None = None
+    end: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ class Item:
     detail: str = ""
     when: str = ""
     amount: str = ""
+    source: str = ""  # in a merged view: which integration it came from
+    conflict: bool = False  # overlaps another item in time
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,8 @@ class ViewData:
                 text += f" ({it.amount})"
             if it.when:
                 text = f"{it.when} {text}"
+            if it.conflict:
+                text += " (conflict)"
             out.append(text)
         if self.chart is not None and not self.items:
             out += [
@@ -163,6 +171,56 @@ def render(spec: Render, result: Any) -> ViewData:
         kept = kept[: spec.limit]
         chart = Chart(spec.chart.kind, tuple(k for k, _ in kept), tuple(v for _, v in kept), spec.chart.unit)
     return ViewData(items, figures, chart, spec.empty)
+
+
+def _instant(value: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def render_merged(spec: Render, results: Sequence[tuple[str, Any]]) -> ViewData:
+    """One view of several integrations' results (``(source label, result)``), each rendered with the
+    same ``spec``: in time order by ``spec.start``, overlapping items marked as conflicts."""
+    tagged: list[tuple[str, Mapping[str, Any]]] = []
+    for label, result in results:
+        raw = result.get(spec.list) if isinstance(result, Mapping) else None
+        tagged += [(label, e) for e in raw if isinstance(e, Mapping)] if isinstance(raw, list) else []
+    spans: list[tuple[datetime, datetime] | None] = []
+    for _, e in tagged:
+        low, high = _instant(e.get(spec.start or "")), _instant(e.get(spec.end or ""))
+        spans.append((low, high) if low and high and high > low else None)
+    never = datetime.max.replace(tzinfo=UTC)
+    order = sorted(range(len(tagged)), key=lambda i: (span[0] if (span := spans[i]) else never, i))
+    clash = {
+        i
+        for i in range(len(tagged))
+        for j in range(len(tagged))
+        if i != j and (a := spans[i]) and (b := spans[j]) and a[0] < b[1] and b[0] < a[1]
+    }
+    single = render(spec, {spec.list: [tagged[i][1] for i in order]})
+    fmt = spec.item
+    items = (
+        tuple(
+            Item(
+                _fmt(fmt.title, tagged[i][1]),
+                _fmt(fmt.detail, tagged[i][1]),
+                _fmt(fmt.when, tagged[i][1]),
+                _fmt(fmt.amount, tagged[i][1]),
+                tagged[i][0],
+                i in clash,
+            )
+            for i in order[: spec.limit]
+        )
+        if fmt
+        else ()
+    )
+    figures = dict(single.figures)
+    if clash:
+        figures["Conflicts"] = str(len(clash))
+    return ViewData(items, figures, single.chart, spec.empty)
 
 
 def resolve_args(args: Mapping[str, Any], today: date) -> dict[str, Any]:

@@ -35,7 +35,8 @@ from agent.gateway.registry import Registry, ToolClass
 from agent.jobs.history import RunPage, RunView
 from agent.mcp_host import McpHost, ServerUnavailable
 from integrations import Catalog, Manifest
-from web.oauth import GoogleOAuth
+from web.oauth import GoogleOAuth, OAuthProvider
+from web.oauth_microsoft import MicrosoftOAuth
 from web.vault import SecretVault, TokenSource, VaultError
 
 TOKEN_META = "aegis/token"  # noqa: S105 - the _meta key, not a secret
@@ -156,6 +157,7 @@ class ConsoleData:
     vault: SecretVault | None = None
     scheduler: SyncSchedule | None = None
     google: GoogleOAuth | None = None
+    microsoft: MicrosoftOAuth | None = None
     sandbox: bool = False  # the demo profile: offer "Connect sandbox bank"
     clock: Callable[[], float] = time.time
     manual: dict[str, SyncRecord] = field(default_factory=dict)
@@ -170,6 +172,20 @@ class ConsoleData:
     def forget(self, name: str) -> None:
         """Drop the cached connection probe (after connect, disconnect or sync)."""
         self._probes.pop(name, None)
+
+    def oauth_providers(self) -> dict[str, OAuthProvider]:
+        """The consent flows this console is configured for, by manifest provider name."""
+        found: dict[str, OAuthProvider | None] = {"google": self.google, "microsoft": self.microsoft}
+        return {k: v for k, v in found.items() if v is not None}
+
+    def oauth(self, provider: str | None) -> OAuthProvider | None:
+        return self.oauth_providers().get(provider or "")
+
+    def oauth_for_state(self, state: str) -> OAuthProvider | None:
+        """The provider that started the flow with ``state`` (when unknown, any: it refuses the state)."""
+        providers = self.oauth_providers()
+        owner = next((p for p in providers.values() if state and p.owns(state)), None)
+        return owner or next(iter(providers.values()), None)
 
     def integration(self, name: str) -> Manifest | None:
         return self.catalog.get(name)

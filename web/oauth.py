@@ -24,6 +24,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlencode
 
 import httpx
@@ -42,6 +43,22 @@ class OAuthError(Exception):
         super().__init__(code)
         self.code = code
         self.integration = integration
+
+
+class OAuthProvider(Protocol):
+    """A consent flow the console runs for integrations whose manifest names this provider."""
+
+    async def start(self, session_id: str, *, integration: str, scopes: tuple[str, ...]) -> str:
+        """Remember a new flow for this session; returns the URL to send the browser to."""
+        ...
+
+    def owns(self, state: str) -> bool:
+        """Whether this provider started the flow with ``state`` (and has not ended it)."""
+        ...
+
+    def discard(self, state: str, session_id: str) -> str | None: ...
+
+    async def finish(self, *, state: str, code: str, session_id: str) -> Granted: ...
 
 
 def code_challenge(verifier: str) -> str:
@@ -110,6 +127,12 @@ class GoogleOAuth:
             "include_granted_scopes": "true",
         }
         return f"{AUTH_URL}?{urlencode(query)}"
+
+    async def start(self, session_id: str, *, integration: str, scopes: tuple[str, ...]) -> str:
+        return self.begin(session_id, integration=integration, scopes=scopes)
+
+    def owns(self, state: str) -> bool:
+        return state in self._pending
 
     def discard(self, state: str, session_id: str) -> str | None:
         """Forget a flow that ended without a code (the owner declined at Google); returns its

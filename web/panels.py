@@ -12,13 +12,13 @@ decoded, invisible characters dropped) and the template escapes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import unescape
 from typing import Any
 
 from integrations import PlacedView
 from integrations.merged import failure_line, merge
-from integrations.views import Item, ViewData, render, resolve_args
+from integrations.views import Item, ViewData, render, render_merged, resolve_args
 from web.data import ConsoleData
 from web.sanitize import INVISIBLE
 
@@ -54,8 +54,10 @@ def plain(value: str, limit: int = 300) -> str:
 
 def _clean(data: ViewData) -> ViewData:
     items = tuple(
-        Item(plain(i.title, 200), plain(i.detail), plain(i.when, 64), plain(i.amount, 64)) for i in data.items
+        Item(plain(i.title, 200), plain(i.detail), plain(i.when, 64), plain(i.amount, 64), plain(i.source, 80))
+        for i in data.items
     )
+    items = tuple(replace(it, conflict=orig.conflict) for it, orig in zip(items, data.items, strict=True))
     return ViewData(items, {plain(k): plain(v) for k, v in data.figures.items()}, data.chart, data.empty)
 
 
@@ -90,9 +92,8 @@ async def _merged(data: ConsoleData, placed: PlacedView) -> PanelView:
     return PanelView(placed, "ok", shown, None, integration_title="", figures=list(shown.figures.items()))
 
 
-async def load_panel(data: ConsoleData, placed: PlacedView) -> PanelView:
-    if placed.merged is not None and data.tools is not None:
-        return await _merged(data, placed)
+async def _read(data: ConsoleData, placed: PlacedView) -> PanelView | tuple[str, Any]:
+    """The panel's tool result (with its integration's title), or the panel to show instead."""
     manifest = data.catalog.get(placed.integration)
     if manifest is None or data.tools is None:
         return PanelView(placed, "not_connected")
@@ -106,12 +107,43 @@ async def load_panel(data: ConsoleData, placed: PlacedView) -> PanelView:
     result = await data.tools.read(view.tool, resolve_args(view.args, data.now().date()))
     if not result.ok:
         return PanelView(placed, "error", message=(result.error or "unavailable")[:300], integration_title=title)
-    shown = _clean(render(view.render, result.content))
+    return title, result.content
+
+
+def _shown(placed: PlacedView, shown: ViewData, title: str) -> PanelView:
+    shown = _clean(shown)
     chart = None
     if shown.chart is not None and shown.chart.values:
         chart = chart_data(shown.chart.kind, shown.chart.labels, shown.chart.values, shown.chart.unit)
     return PanelView(placed, "ok", shown, chart, integration_title=title, figures=list(shown.figures.items()))
 
 
+async def load_panel(data: ConsoleData, placed: PlacedView) -> PanelView:
+    if placed.merged is not None and data.tools is not None:
+        return await _merged(data, placed)
+    read = await _read(data, placed)
+    if isinstance(read, PanelView):
+        return read
+    title, content = read
+    return _shown(placed, render(placed.view.render, content), title)
+
+
+async def load_merged(data: ConsoleData, group: list[PlacedView]) -> PanelView:
+    """One panel over several integrations' panels with the same merge key: what each connected one
+    answers, in one list (see :func:`integrations.views.render_merged`); the others are left out."""
+    reads = [await _read(data, p) for p in group]
+    results = [r for r in reads if not isinstance(r, PanelView)]
+    if not results:
+        first = reads[0]
+        assert isinstance(first, PanelView)
+        return first
+    titles = " + ".join(title for title, _ in results)
+    return _shown(group[0], render_merged(group[0].view.render, results), titles)
+
+
 async def load_panels(data: ConsoleData) -> list[PanelView]:
-    return [await load_panel(data, p) for p in data.catalog.panels()]
+    groups: dict[str, list[PlacedView]] = {}
+    for placed in data.catalog.panels():
+        key = placed.view.merge or f"{placed.integration}-{placed.view.id}"
+        groups.setdefault(key, []).append(placed)
+    return [await (load_merged(data, g) if len(g) > 1 else load_panel(data, g[0])) for g in groups.values()]

@@ -10,16 +10,18 @@ Times are ISO 8601: a date (``2026-12-02``, midnight UTC) or a date-time with it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 from typing_extensions import TypedDict
 
+from mcp_servers import _calendar as shared
+from mcp_servers._calendar import BusyResult, SlotsResult, free_slots, interval
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
-from mcp_servers.gcalendar.service import CalendarService, event_body, free_slots
+from mcp_servers.gcalendar.service import CalendarService, event_body
 from mcp_servers.gcalendar.store import StoredEvent
 from storage.audit import Sensitive
 from tools.errors import InvalidRequest
@@ -46,6 +48,7 @@ class EventView(TypedDict):
     start: str | None
     end: str | None
     when: str
+    day: str
     all_day: bool
     location: str
     description: str
@@ -63,20 +66,6 @@ class EventsResult(TypedDict):
 class EventResult(TypedDict):
     event: EventView
     sources: list[Source]
-
-
-class Interval(TypedDict):
-    start: str
-    end: str
-
-
-class BusyResult(TypedDict):
-    busy: list[Interval]
-
-
-class SlotsResult(TypedDict):
-    slots: list[Interval]
-    time_zone: str
 
 
 class SyncResult(TypedDict):
@@ -101,31 +90,15 @@ class CalendarDeps:
 
 def parse_when(value: str) -> datetime:
     """A date (midnight UTC) or an offset-aware date-time, as UTC."""
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidRequest(f"not an ISO 8601 date or date-time: {value[:40]!r}", integration=NAME) from None
-    if parsed.tzinfo is None:
-        raise InvalidRequest("a date-time needs its UTC offset (e.g. +00:00)", integration=NAME)
-    return parsed.astimezone(UTC)
+    return shared.parse_when(value, NAME)
 
 
 def zone_of(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidRequest(f"unknown time zone {name[:64]!r}", integration=NAME) from None
+    return shared.zone_of(name, NAME)
 
 
 def window(start: str, end: str) -> tuple[datetime, datetime]:
-    low, high = parse_when(start), parse_when(end)
-    if high <= low:
-        raise InvalidRequest("end must be after start", integration=NAME)
-    if (high - low).days > 366:
-        raise InvalidRequest("a window is at most a year", integration=NAME)
-    return low, high
+    return shared.window(start, end, NAME)
 
 
 def source(event: StoredEvent) -> Source:
@@ -146,6 +119,7 @@ def view(e: StoredEvent, zone: tzinfo = UTC) -> EventView:
         "start": e.start.isoformat() if e.start else None,
         "end": e.end.isoformat() if e.end else None,
         "when": when,
+        "day": f"{e.start.astimezone(zone):%a %d %b}" if e.start else "",
         "all_day": e.all_day,
         "location": e.location,
         "description": e.description,
@@ -154,10 +128,6 @@ def view(e: StoredEvent, zone: tzinfo = UTC) -> EventView:
         "attendees": [a.email for a in e.attendees],
         "recurring": e.recurring_event_id is not None,
     }
-
-
-def _interval(start: datetime, end: datetime) -> Interval:
-    return {"start": start.isoformat(), "end": end.isoformat()}
 
 
 def build_server(deps: CalendarDeps) -> MCPServer:
@@ -206,7 +176,7 @@ def build_server(deps: CalendarDeps) -> MCPServer:
         await gate.check(ctx, "calendar.read", "free_busy")
         with vendor_errors(NAME):
             blocks = await svc.busy(*window(start, end))
-        return {"busy": [_interval(s, e) for s, e in blocks]}
+        return {"busy": [interval(s, e) for s, e in blocks]}
 
     @server.tool(annotations=READ)
     async def find_free_slot(
@@ -230,7 +200,7 @@ def build_server(deps: CalendarDeps) -> MCPServer:
             blocks = await svc.busy(low, high)
             slots = free_slots(blocks, low, high, minutes, (day_start_hour, day_end_hour), limit, zone)
         return {
-            "slots": [_interval(s.start.astimezone(zone), s.end.astimezone(zone)) for s in slots],
+            "slots": [interval(s.start.astimezone(zone), s.end.astimezone(zone)) for s in slots],
             "time_zone": str(zone),
         }
 

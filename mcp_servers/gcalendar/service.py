@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import structlog
 
+from mcp_servers._calendar import merge
 from mcp_servers.gcalendar.store import EventStore, StoredEvent
 from storage.audit import AuditEvent, AuditLog
 from storage.db import Database
@@ -36,59 +37,6 @@ class SyncOutcome:
     mode: Literal["incremental", "full"]
     stored: int
     deleted: int
-
-
-@dataclass(frozen=True)
-class Slot:
-    start: datetime
-    end: datetime
-
-
-def merge(busy: Sequence[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    out: list[tuple[datetime, datetime]] = []
-    for start, end in sorted(busy):
-        if out and start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
-
-
-def free_slots(
-    busy: Sequence[tuple[datetime, datetime]],
-    start: datetime,
-    end: datetime,
-    minutes: int,
-    day_hours: tuple[int, int],
-    limit: int,
-    zone: tzinfo = UTC,
-) -> list[Slot]:
-    """Gaps of at least ``minutes`` between busy blocks, inside [start, end) and each day's
-    working hours ``day_hours`` on the clock of ``zone`` (daylight saving included), earliest first."""
-    need = timedelta(minutes=minutes)
-    blocks = merge(busy)
-    out: list[Slot] = []
-    day = start.astimezone(zone).date()
-    while len(out) < limit:
-        opens = datetime.combine(day, time(day_hours[0]), tzinfo=zone)
-        if opens >= end:
-            break
-        if day_hours[1] == 24:
-            closes = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-        else:
-            closes = datetime.combine(day, time(day_hours[1]), tzinfo=zone)
-        low, high = max(start, opens), min(end, closes)
-        cursor = low
-        for b_start, b_end in blocks:
-            if b_end <= cursor or b_start >= high:
-                continue
-            if b_start - cursor >= need:
-                out.append(Slot(cursor, b_start))
-            cursor = max(cursor, b_end)
-        if high - cursor >= need:
-            out.append(Slot(cursor, high))
-        day += timedelta(days=1)
-    return out[:limit]
 
 
 class CalendarService:

@@ -15,7 +15,8 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
-from mcp_servers.gmail.service import GmailService, check_addresses
+from mcp_servers._mail import check_addresses
+from mcp_servers.gmail.service import GmailService
 from mcp_servers.gmail.store import StoredMessage, principal_of
 from storage.audit import Sensitive
 

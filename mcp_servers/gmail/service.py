@@ -13,7 +13,6 @@ import asyncio
 import email.message
 import email.policy
 import email.utils
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -32,7 +31,6 @@ log = structlog.get_logger("aegis.mcp_servers.gmail")
 
 ACTOR = "mcp:gmail"
 FETCH_CONCURRENCY = 5
-_ADDRESS = re.compile(r"[^@\s,;<>\"()\[\]\\]+@[^@\s,;<>\"()\[\]\\]+")
 
 
 @dataclass(frozen=True)
@@ -42,16 +40,6 @@ class SyncOutcome:
     deleted: int
     relabelled: int
     history_id: str
-
-
-def check_addresses(values: Sequence[str], what: str) -> list[str]:
-    """Plain addresses only (``name@host``): one recipient per list item, nothing to smuggle."""
-    out: list[str] = []
-    for value in values:
-        if not isinstance(value, str) or not _ADDRESS.fullmatch(value.strip()):
-            raise InvalidRequest(f"{what}: each item must be one plain address like name@example.com")
-        out.append(value.strip())
-    return out
 
 
 def _header_value(value: str, what: str) -> str:

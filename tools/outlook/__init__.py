@@ -1,1 +1,1 @@
-"""Microsoft Graph (Outlook) clients. Not installed as an integration yet: the calendar delta client only."""
+"""Microsoft Graph (Outlook mail and calendar) clients: tokens with msal, every Graph call with httpx."""

@@ -43,10 +43,15 @@ def _console_dir(name: str) -> Path:
 @router.post("/integrations/{name}/oauth/start")
 async def oauth_start(request: Request, name: str, principal: CurrentPrincipal) -> Response:
     manifest, c, data = integration(request, name), console(request), console_data(request)
-    flow = data.google if manifest.connect.kind == "oauth" and manifest.connect.provider == "google" else None
+    flow = data.oauth(manifest.connect.provider) if manifest.connect.kind == "oauth" else None
     if flow is None or data.vault is None:
         return back("oauth_unconfigured", name)
-    url = flow.begin(principal.session_id, integration=name, scopes=manifest.connect.oauth_scopes)
+    try:
+        url = await flow.start(principal.session_id, integration=name, scopes=manifest.connect.oauth_scopes)
+    except OAuthError as exc:
+        resource = f"integration:{name}"
+        await audit(request, principal, "integration.connect_start", "fail", resource=resource, reason=exc.code)
+        return back("oauth_failed", name)
     await audit(request, principal, "integration.connect_start", "ok", resource=f"integration:{name}")
     # A link, not a redirect: CSP form-action 'self' (rightly) stops a form post from ending off-site.
     ctx = {"url": url, "csrf": c.keys.csrf_token(principal.session_id), "nav": "integrations", "title": manifest.title}
@@ -57,16 +62,17 @@ async def oauth_start(request: Request, name: str, principal: CurrentPrincipal) 
 async def oauth_callback(request: Request, principal: CurrentPrincipal) -> Response:
     """Reached from /static/oauth-return.html (same-site, so the session cookies come along)."""
     data, q = console_data(request), request.query_params
-    if data.google is None or data.vault is None:
-        return back("oauth_unconfigured")
     state, code, error = q.get("state", ""), q.get("code", ""), q.get("error")
+    flow = data.oauth_for_state(state)
+    if flow is None or data.vault is None:
+        return back("oauth_unconfigured")
     if error or not code:
-        which = data.google.discard(state, principal.session_id) if state else None
+        which = flow.discard(state, principal.session_id) if state else None
         resource = f"integration:{which or 'oauth'}"
         await audit(request, principal, "integration.connect", "fail", resource=resource, reason="denied")
         return back("oauth_denied", which)
     try:
-        granted = await data.google.finish(state=state, code=code, session_id=principal.session_id)
+        granted = await flow.finish(state=state, code=code, session_id=principal.session_id)
     except OAuthError as exc:
         resource = f"integration:{exc.integration or 'oauth'}"
         await audit(request, principal, "integration.connect", "fail", resource=resource, reason=exc.code)

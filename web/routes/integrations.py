@@ -90,7 +90,7 @@ async def integrations_page(request: Request, principal: CurrentPrincipal) -> Re
         "notice": notice,
         "health": data.health,
         "sandbox": data.sandbox,
-        "oauth_ready": {"google": data.google is not None and data.vault is not None},
+        "oauth_ready": dict.fromkeys(data.oauth_providers(), data.vault is not None),
         "csrf": c.keys.csrf_token(principal.session_id),
         "nav": "integrations",
     }

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.anyio
 
 async def test_the_agenda_panel_and_the_briefing_show_todays_meetings(gcal: Cal) -> None:
     manifest = load_manifest("gcalendar")
-    (panel,) = manifest.panels
+    panel = manifest.panels[0]
     (section,) = manifest.briefing
     assert (panel.tool, panel.args, panel.render) == (section.tool, section.args, section.render)
     args = resolve_args(panel.args, datetime.now(UTC).date())

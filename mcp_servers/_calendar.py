@@ -1,0 +1,112 @@
+"""Calendar helpers every calendar server shares: ISO 8601 windows, time zones, busy blocks and free slots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from typing_extensions import TypedDict
+
+from tools.errors import InvalidRequest
+
+
+class Interval(TypedDict):
+    start: str
+    end: str
+
+
+class BusyResult(TypedDict):
+    busy: list[Interval]
+
+
+class SlotsResult(TypedDict):
+    slots: list[Interval]
+    time_zone: str
+
+
+def interval(start: datetime, end: datetime) -> Interval:
+    return {"start": start.isoformat(), "end": end.isoformat()}
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime
+    end: datetime
+
+
+def parse_when(value: str, integration: str) -> datetime:
+    """A date (midnight UTC) or an offset-aware date-time, as UTC."""
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(), tzinfo=UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(f"not an ISO 8601 date or date-time: {value[:40]!r}", integration=integration) from None
+    if parsed.tzinfo is None:
+        raise InvalidRequest("a date-time needs its UTC offset (e.g. +00:00)", integration=integration)
+    return parsed.astimezone(UTC)
+
+
+def zone_of(name: str, integration: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidRequest(f"unknown time zone {name[:64]!r}", integration=integration) from None
+
+
+def window(start: str, end: str, integration: str) -> tuple[datetime, datetime]:
+    low, high = parse_when(start, integration), parse_when(end, integration)
+    if high <= low:
+        raise InvalidRequest("end must be after start", integration=integration)
+    if (high - low).days > 366:
+        raise InvalidRequest("a window is at most a year", integration=integration)
+    return low, high
+
+
+def merge(busy: Sequence[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    out: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(busy):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def free_slots(
+    busy: Sequence[tuple[datetime, datetime]],
+    start: datetime,
+    end: datetime,
+    minutes: int,
+    day_hours: tuple[int, int],
+    limit: int,
+    zone: tzinfo = UTC,
+) -> list[Slot]:
+    """Gaps of at least ``minutes`` between busy blocks, inside [start, end) and each day's
+    working hours ``day_hours`` on the clock of ``zone`` (daylight saving included), earliest first."""
+    need = timedelta(minutes=minutes)
+    blocks = merge(busy)
+    out: list[Slot] = []
+    day = start.astimezone(zone).date()
+    while len(out) < limit:
+        opens = datetime.combine(day, time(day_hours[0]), tzinfo=zone)
+        if opens >= end:
+            break
+        if day_hours[1] == 24:
+            closes = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        else:
+            closes = datetime.combine(day, time(day_hours[1]), tzinfo=zone)
+        low, high = max(start, opens), min(end, closes)
+        cursor = low
+        for b_start, b_end in blocks:
+            if b_end <= cursor or b_start >= high:
+                continue
+            if b_start - cursor >= need:
+                out.append(Slot(cursor, b_start))
+            cursor = max(cursor, b_end)
+        if high - cursor >= need:
+            out.append(Slot(cursor, high))
+        day += timedelta(days=1)
+    return out[:limit]

@@ -1,0 +1,1 @@
+"""The Outlook (Microsoft Graph mail and calendar) MCP server."""

@@ -1,0 +1,1 @@
+"""The Outlook demo mailbox and calendar."""
