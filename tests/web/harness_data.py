@@ -13,11 +13,13 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import importlib
 import os
 import secrets as pysecrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +38,9 @@ from agent.gateway.registry import Registry
 from agent.mcp_host import McpHost, ServerSpec
 from agent.toolrunner import McpExecutor
 from broker.client import BrokerClient
-from integrations import Catalog
+from integrations import Catalog, load_manifest
 from mcp_servers._common import CallGate, audit_log
+from mcp_servers._standalone import demo_runtime
 from mcp_servers.gmail.server import GmailDeps
 from mcp_servers.gmail.server import build_server as build_gmail
 from mcp_servers.gmail.service import GmailService
@@ -141,7 +144,11 @@ class Live:
 def _data_keyring(console: Keyring) -> Keyring:
     """The integrations' keys, and the audit chain key every writer shares."""
     return Keyring(
-        [DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in ("mail", "finance") for p in ("enc", "idx")]
+        [
+            DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE)
+            for d in ("mail", "finance", "coursework")
+            for p in ("enc", "idx")
+        ]
         + console.export({"chain"})
     )
 
@@ -158,8 +165,15 @@ async def _key_file(admin: BrokerClient, tmp: Path, principal: str, scopes: list
 
 @asynccontextmanager
 async def start_live(
-    db_url: str, tmp: Path, clock: FakeClock, config: ConsoleConfig, *, sandbox: bool = True
+    db_url: str,
+    tmp: Path,
+    clock: FakeClock,
+    config: ConsoleConfig,
+    *,
+    sandbox: bool = True,
+    demos: Sequence[str] = (),
 ) -> AsyncIterator[Live]:
+    """``demos``: more installed integrations, each served from its own demo (``__main__.demo``)."""
     broker_server, broker_task, _state, broker_url = await start_broker(db_url, tmp, BrokerClock())
     db = Database(db_url)
     keyring = make_keyring()
@@ -170,7 +184,15 @@ async def start_live(
     async with (
         httpx.AsyncClient(base_url=broker_url, timeout=10) as broker_http,
         build_http_client(transport=httpx.MockTransport(google.handler)) as google_http,
+        AsyncExitStack() as extra,
     ):
+        more = []
+        for name in demos:
+            main, manifest = importlib.import_module(f"mcp_servers.{name}.__main__"), load_manifest(name)
+            runtime = await extra.enter_async_context(
+                demo_runtime(name, manifest.identity.data_domain, main.demo(), db=db, keyring=data_ring)
+            )
+            more.append(ServerSpec(name, instance=functools.partial(main.build, runtime)))
         admin = BrokerClient(broker_http, admin_token=_state.config.admin_token)
         console_key = await _key_file(
             admin, tmp, "console", ["secrets.list", "secrets.write"], sorted(m.resource for m in Catalog.load())
@@ -201,6 +223,7 @@ async def start_live(
                 ServerSpec(
                     "plaid", instance=lambda: build_plaid(PlaidDeps(service=plaid, gate=gate("plaid"), sandbox=True))
                 ),
+                *more,
             ],
             call_timeout=20,
         )
