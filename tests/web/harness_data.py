@@ -39,7 +39,7 @@ from agent.mcp_host import McpHost, ServerSpec
 from agent.toolrunner import McpExecutor
 from broker.client import BrokerClient
 from integrations import Catalog, load_manifest
-from mcp_servers._common import CallGate, audit_log
+from mcp_servers._common import CallGate, Runtime, audit_log
 from mcp_servers._standalone import demo_runtime
 from mcp_servers.gmail.server import GmailDeps
 from mcp_servers.gmail.server import build_server as build_gmail
@@ -139,6 +139,7 @@ class Live:
     mailbox: DemoMailbox
     plaid_credentials: StaticCredentials
     bank: plaid_demo.DemoPlaid  # Plaid's side of the sandbox
+    runtimes: dict[str, Runtime] = field(default_factory=dict)  # the ``demos`` servers' runtimes
 
 
 def _data_keyring(console: Keyring) -> Keyring:
@@ -186,12 +187,13 @@ async def start_live(
         build_http_client(transport=httpx.MockTransport(google.handler)) as google_http,
         AsyncExitStack() as extra,
     ):
-        more = []
+        more, runtimes = [], {}
         for name in demos:
             main, manifest = importlib.import_module(f"mcp_servers.{name}.__main__"), load_manifest(name)
             runtime = await extra.enter_async_context(
                 demo_runtime(name, manifest.identity.data_domain, main.demo(), db=db, keyring=data_ring)
             )
+            runtimes[name] = runtime
             more.append(ServerSpec(name, instance=functools.partial(main.build, runtime)))
         admin = BrokerClient(broker_http, admin_token=_state.config.admin_token)
         console_key = await _key_file(
@@ -280,7 +282,7 @@ async def start_live(
         try:
             async with httpx.AsyncClient(base_url=url, timeout=20, follow_redirects=False) as http:
                 console = Console(url, http, clock, db, keyring, app, secret, codes)
-                yield Live(console, data, admin, broker_url, google, mailbox, plaid_creds, sandbox_api)
+                yield Live(console, data, admin, broker_url, google, mailbox, plaid_creds, sandbox_api, runtimes)
         finally:
             server.should_exit = True
             await task

@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright, expect
 
+from mcp_servers._coursework import LmsStore
+from mcp_servers.pearson.models import TABLES
+from storage.audit import AuditEvent
 from tests.web.browser_kit import DESKTOP, PHONE, assert_fits, login
-from tests.web.conftest import FakeClock
+from tests.web.conftest import FakeClock, cookie_header
 from tests.web.harness_data import Live, start_live
 from tests.web.test_browser import ARGS, CHROMIUM, SHOTS, _watch_csp
 from web.config import ConsoleConfig
@@ -73,3 +76,30 @@ async def test_deadlines_from_all_three_sources_and_grades_over_time_on_desktop_
         finally:
             await browser.close()
     assert violations == []
+
+
+async def test_a_browser_source_that_needs_the_owner_says_why_with_the_page_it_saw(live: Live) -> None:
+    runtime = live.runtimes["pearson"]
+    store = LmsStore(runtime.db, runtime.cipher, TABLES, "coursework")
+    page = "<html><body><h1>Verify it's you</h1><script>alert(1)</script></body></html>"
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)  # the bytes a screenshot starts with
+    sid = await store.keep_snapshot("pearson", "mfa", png, page)
+    audit = runtime.audit
+    event = AuditEvent("mcp:pearson", "coursework.needs_attention", "error", resource="mcp:pearson")
+    await store.needs_attention(
+        "mfa", "the site asks for a second factor (MFA)", sid, mode="browser", audit=audit, event=event
+    )
+    live.data.forget("pearson")
+    cookies = await live.console.browser_login()
+    html = (await live.console.http.get("/integrations", headers=cookie_header(cookies))).text
+    card = html[html.index('id="pearson"') :]
+    card = card[: card.index("</section>")]
+    assert 'id="attention-pearson"' in card and "second factor (MFA)" in card
+    assert "in a headless browser with your login" in card  # the mode, in plain words
+    assert f'href="/integrations/pearson/snapshots/{sid}"' in card
+    shown = await live.console.http.get(f"/integrations/pearson/snapshots/{sid}", headers=cookie_header(cookies))
+    assert shown.status_code == 200
+    assert 'src="data:image/png;base64,' in shown.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown.text and "<script>alert(1)" not in shown.text
+    missing = await live.console.http.get("/integrations/pearson/snapshots/nope", headers=cookie_header(cookies))
+    assert missing.status_code == 404
