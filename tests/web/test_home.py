@@ -118,7 +118,7 @@ def test_chart_data_is_plain_labels_and_numbers() -> None:
 
 async def test_panels_follow_the_installed_manifests_in_their_order() -> None:
     views: list[PanelView] = await load_panels(ConsoleData())
-    expected = [f"{p.integration}-{p.view.id}" for p in Catalog.load().panels()]
+    expected = [f"{p.integration or 'core'}-{p.view.id}" for p in Catalog.load().panels()]
     assert [v.name for v in views] == expected
     assert [n for n in expected if n.startswith(("gmail-", "plaid-"))] == [
         "gmail-important_mail",
