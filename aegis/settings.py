@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     def _timezone(cls, v: str) -> str:
         try:
             ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones, such as "America"
             raise ValueError("timezone must be an IANA time zone name such as 'Europe/Paris' or 'UTC'") from None
         return v
 

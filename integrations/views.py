@@ -40,9 +40,14 @@ class ChartFormat(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: Literal["bar", "line", "doughnut"] = "bar"
-    label: str  # the key naming each bar
-    value: str  # the numeric key
+    label: str  # the key naming each bar (or, with ``points``, each line)
+    value: str = ""  # the numeric key
     unit: str = ""
+    # Over time: each element is one line, drawn from its own list ``points`` of {x, y} (e.g. a
+    # course's grade history: points: history, x: day, y: score).
+    points: str | None = None
+    x: str = "day"
+    y: str = "score"
 
 
 class Render(BaseModel):
@@ -78,6 +83,7 @@ class Chart:
     labels: tuple[str, ...]
     values: tuple[float, ...]
     unit: str = ""
+    series: tuple[tuple[str, tuple[float | None, ...]], ...] = ()  # several lines over ``labels``
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,9 @@ def render(spec: Render, result: Any) -> ViewData:
         for e in elements[: spec.limit]
     )
     chart = None
-    if spec.chart is not None:
+    if spec.chart is not None and spec.chart.points:
+        chart = _over_time(spec.chart, elements[: spec.limit])
+    elif spec.chart is not None:
         pairs = [(_clip(str(e.get(spec.chart.label, ""))), _decimal(e.get(spec.chart.value))) for e in elements]
         kept = sorted(((k, float(v)) for k, v in pairs if v is not None), key=lambda p: p[1], reverse=True)
         kept = kept[: spec.limit]
@@ -221,6 +229,23 @@ def render_merged(spec: Render, results: Sequence[tuple[str, Any]]) -> ViewData:
     if clash:
         figures["Conflicts"] = str(len(clash))
     return ViewData(items, figures, single.chart, spec.empty)
+
+
+def _over_time(fmt: ChartFormat, elements: list[Mapping[str, Any]]) -> Chart:
+    """One line per element over the union of its points' ``x`` values (sorted); gaps are None."""
+    lines: list[tuple[str, dict[str, float]]] = []
+    for e in elements:
+        raw = e.get(fmt.points or "")
+        points = {
+            _clip(str(p.get(fmt.x))): float(v)
+            for p in (raw if isinstance(raw, list) else [])
+            if isinstance(p, Mapping) and p.get(fmt.x) is not None and (v := _decimal(p.get(fmt.y))) is not None
+        }
+        if points:
+            lines.append((_clip(str(e.get(fmt.label, ""))), points))
+    xs = tuple(sorted({x for _, pts in lines for x in pts}))
+    series = tuple((name, tuple(pts.get(x) for x in xs)) for name, pts in lines)
+    return Chart("line", xs, (), fmt.unit, series)
 
 
 def resolve_args(args: Mapping[str, Any], today: date) -> dict[str, Any]:

@@ -503,6 +503,21 @@ def status_word(w: Work, now: datetime) -> StatusWord:
     return "overdue" if w.due_at is not None and w.due_at < now else "not submitted"
 
 
+def estimated(work: Sequence[Work], course_id: str, since: str, history: list[GradePointInfo]) -> list[GradePointInfo]:
+    """Before the first daily snapshot: the course's running percentage of points earned on graded
+    work, by due day (an estimate: platforms may weight categories), so a new term's chart has a past."""
+    first = history[0]["day"] if history else "9999-12-31"
+    earned = possible = 0.0
+    by_day: dict[str, float] = {}
+    for w in sorted(
+        (w for w in work if w.course_id == course_id and w.due_at and w.points), key=lambda w: w.due_at or 0
+    ):
+        assert w.due_at is not None and w.points is not None and w.score is not None
+        earned, possible = earned + w.score, possible + w.points
+        by_day[w.due_at.date().isoformat()] = round(100.0 * earned / possible, 2)
+    return [{"day": d, "score": v} for d, v in sorted(by_day.items()) if since <= d < first]
+
+
 @dataclass
 class Reads:
     """The read side one integration registers: its name, title (for ``source``), store and clock."""
@@ -625,8 +640,10 @@ def register_reads(server: MCPServer, r: Reads) -> None:
         since = (r.clock().date() - timedelta(days=days)).isoformat()
         points = await r.store.grade_points([c.id for c in chosen], since) if chosen else []
         out: list[CourseGrade] = []
+        graded_work = [w for w in await r.store.work(course_ids=[c.id for c in chosen]) if w.score is not None]
         for c in chosen:
             history: list[GradePointInfo] = [{"day": d, "score": s} for cid, d, s in points if cid == c.id]
+            history = estimated(graded_work, c.id, since, history) + history
             first = next((h["score"] for h in history if h["score"] is not None), None)
             change = None if first is None or c.score is None else round(c.score - first, 2)
             out.append(

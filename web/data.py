@@ -218,7 +218,8 @@ class ConsoleData:
         assert self.tools is not None
         self.forget(integration.name)
         probe = await self.probe(integration)
-        if not (_probe_connected(integration, probe) or probe.needs_reauth):
+        first_login = probe.ok and integration.connect.kind == "login"  # its first sync is what connects it
+        if not (_probe_connected(integration, probe) or probe.needs_reauth or first_login):
             return ToolResult(False, error="not connected: connect it first")
         job = next(iter(integration.jobs), None)
         if job is None:

@@ -35,7 +35,7 @@ class PanelView:
 
     @property
     def name(self) -> str:
-        return f"{self.panel.integration}-{self.panel.view.id}"
+        return f"{self.panel.integration or 'core'}-{self.panel.view.id}"
 
     @property
     def title(self) -> str:
@@ -70,6 +70,19 @@ def chart_data(kind: str, labels: tuple[str, ...], values: tuple[float, ...], un
         "series": "Amount",
         "unit": unit,
         "x_title": "Category",
+    }
+
+
+def lines_data(
+    labels: tuple[str, ...], series: tuple[tuple[str, tuple[float | None, ...]], ...], unit: str
+) -> dict[str, Any]:
+    """Several lines over time (e.g. each course's grade by day), for the chart macro."""
+    return {
+        "kind": "line",
+        "labels": [plain(label, 40) for label in labels],
+        "lines": [(plain(name, 80), list(values)) for name, values in series],
+        "unit": unit,
+        "x_title": "Day",
     }
 
 
@@ -113,7 +126,9 @@ async def _read(data: ConsoleData, placed: PlacedView) -> PanelView | tuple[str,
 def _shown(placed: PlacedView, shown: ViewData, title: str) -> PanelView:
     shown = _clean(shown)
     chart = None
-    if shown.chart is not None and shown.chart.values:
+    if shown.chart is not None and shown.chart.series:
+        chart = lines_data(shown.chart.labels, shown.chart.series, shown.chart.unit)
+    elif shown.chart is not None and shown.chart.values:
         chart = chart_data(shown.chart.kind, shown.chart.labels, shown.chart.values, shown.chart.unit)
     return PanelView(placed, "ok", shown, chart, integration_title=title, figures=list(shown.figures.items()))
 

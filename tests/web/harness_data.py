@@ -13,11 +13,13 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import importlib
 import os
 import secrets as pysecrets
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +38,9 @@ from agent.gateway.registry import Registry
 from agent.mcp_host import McpHost, ServerSpec
 from agent.toolrunner import McpExecutor
 from broker.client import BrokerClient
-from integrations import Catalog
-from mcp_servers._common import CallGate, audit_log
+from integrations import Catalog, load_manifest
+from mcp_servers._common import CallGate, Runtime, audit_log
+from mcp_servers._standalone import demo_runtime
 from mcp_servers.gmail.server import GmailDeps
 from mcp_servers.gmail.server import build_server as build_gmail
 from mcp_servers.gmail.service import GmailService
@@ -136,12 +139,17 @@ class Live:
     mailbox: DemoMailbox
     plaid_credentials: StaticCredentials
     bank: plaid_demo.DemoPlaid  # Plaid's side of the sandbox
+    runtimes: dict[str, Runtime] = field(default_factory=dict)  # the ``demos`` servers' runtimes
 
 
 def _data_keyring(console: Keyring) -> Keyring:
     """The integrations' keys, and the audit chain key every writer shares."""
     return Keyring(
-        [DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in ("mail", "finance") for p in ("enc", "idx")]
+        [
+            DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE)
+            for d in ("mail", "finance", "coursework")
+            for p in ("enc", "idx")
+        ]
         + console.export({"chain"})
     )
 
@@ -165,8 +173,10 @@ async def start_live(
     *,
     sandbox: bool = True,
     extra: Sequence[ServerSpec] = (),
+    demos: Sequence[str] = (),
 ) -> AsyncIterator[Live]:
-    """``extra``: more servers for the host (e.g. an integration's own in-process server)."""
+    """``extra``: more servers for the host (e.g. an integration's own in-process server);
+    ``demos``: more installed integrations, each served from its own demo (``__main__.demo``)."""
     broker_server, broker_task, _state, broker_url = await start_broker(db_url, tmp, BrokerClock())
     db = Database(db_url)
     keyring = make_keyring()
@@ -177,7 +187,16 @@ async def start_live(
     async with (
         httpx.AsyncClient(base_url=broker_url, timeout=10) as broker_http,
         build_http_client(transport=httpx.MockTransport(google.handler)) as google_http,
+        AsyncExitStack() as demo_stack,
     ):
+        more, runtimes = [], {}
+        for name in demos:
+            main, manifest = importlib.import_module(f"mcp_servers.{name}.__main__"), load_manifest(name)
+            runtime = await demo_stack.enter_async_context(
+                demo_runtime(name, manifest.identity.data_domain, main.demo(), db=db, keyring=data_ring)
+            )
+            runtimes[name] = runtime
+            more.append(ServerSpec(name, instance=functools.partial(main.build, runtime)))
         admin = BrokerClient(broker_http, admin_token=_state.config.admin_token)
         console_key = await _key_file(
             admin, tmp, "console", ["secrets.list", "secrets.write"], sorted(m.resource for m in Catalog.load())
@@ -209,6 +228,7 @@ async def start_live(
                     "plaid", instance=lambda: build_plaid(PlaidDeps(service=plaid, gate=gate("plaid"), sandbox=True))
                 ),
                 *extra,
+                *more,
             ],
             call_timeout=20,
         )
@@ -265,7 +285,7 @@ async def start_live(
         try:
             async with httpx.AsyncClient(base_url=url, timeout=20, follow_redirects=False) as http:
                 console = Console(url, http, clock, db, keyring, app, secret, codes)
-                yield Live(console, data, admin, broker_url, google, mailbox, plaid_creds, sandbox_api)
+                yield Live(console, data, admin, broker_url, google, mailbox, plaid_creds, sandbox_api, runtimes)
         finally:
             server.should_exit = True
             await task

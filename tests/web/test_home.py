@@ -119,11 +119,11 @@ def test_chart_data_is_plain_labels_and_numbers() -> None:
 async def test_panels_follow_the_installed_manifests_in_their_order() -> None:
     views: list[PanelView] = await load_panels(ConsoleData())
     placed = Catalog.load().panels()
-    expected = [f"{p.integration}-{p.view.id}" for p in placed]
+    expected = [f"{p.integration or 'core'}-{p.view.id}" for p in placed]
     merged = {p.view.merge for p in placed if p.view.merge}
     # Panels sharing a merge key show as one, under the first of them.
     firsts = [
-        f"{p.integration}-{p.view.id}"
+        f"{p.integration or 'core'}-{p.view.id}"
         for i, p in enumerate(placed)
         if not p.view.merge or all(q.view.merge != p.view.merge for q in placed[:i])
     ]

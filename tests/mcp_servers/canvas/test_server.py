@@ -9,7 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from integrations import Catalog, load_manifest
+from integrations import Catalog, View, load_manifest, merged
+from integrations.merged import merge
 from integrations.views import render, resolve_args
 from mcp_servers.canvas.models import CanvasAssignmentRow, CanvasCourseRow, CanvasGradePointRow
 from storage.models import AuditRow
@@ -183,19 +184,27 @@ async def _view(canvas: Canvas, kind: str, view_id: str) -> list[str]:
     return render(view.render, result).lines()
 
 
+async def _merged(canvas: Canvas, view: View) -> list[str]:
+    """A core view merged across deadline sources, with Canvas the only one."""
+    tool = load_manifest("canvas").deadlines
+    assert tool == "canvas.deadlines"
+    result = await call(canvas.client, canvas.tokens, "deadlines", resolve_args(view.args, TODAY), READ)
+    return render(view.render, merge("assignments", [("Canvas", result)], sort_key="due_at")).lines()
+
+
 async def test_the_deadlines_panel_and_the_briefing_section(canvas: Canvas) -> None:
     await _sync(canvas)
-    panel = await _view(canvas, "panels", "deadlines")
+    panel = await _merged(canvas, merged.PANEL)
     assert panel[0] == "Due in 14 days: 8"
-    assert panel[1] == "Wed 02 Dec 22:59 UTC Lab report 4: Capacitors: PHYS 102 · not submitted"
+    assert panel[1] == "Wed 02 Dec 22:59 UTC Lab report 4: Capacitors: PHYS 102 · not submitted · Canvas"
     assert not any("Essay 2 final" in line for line in panel)  # due in 16 days
-    briefing = await _view(canvas, "briefing", "coursework")
+    briefing = await _merged(canvas, merged.BRIEFING)
     assert briefing == [
-        "Mon 30 Nov 23:59 UTC Homework 4: Heaps: CS 260 · missing",
-        "Wed 02 Dec 22:59 UTC Lab report 4: Capacitors: PHYS 102 · not submitted",
-        "Thu 03 Dec 23:59 UTC Lab 7: Graph traversal: CS 260 · submitted",
-        "Fri 04 Dec 04:59 UTC Mastering: Chapter 7 homework: MATH 221 · not submitted",
-        "Sat 05 Dec 23:59 UTC Essay 2 draft: ENGL 103 · not submitted",
+        "Mon 30 Nov 23:59 UTC Homework 4: Heaps: CS 260 · missing · Canvas",
+        "Wed 02 Dec 22:59 UTC Lab report 4: Capacitors: PHYS 102 · not submitted · Canvas",
+        "Thu 03 Dec 23:59 UTC Lab 7: Graph traversal: CS 260 · submitted · Canvas",
+        "Fri 04 Dec 04:59 UTC Mastering: Chapter 7 homework: MATH 221 · not submitted · Pearson Mastering",
+        "Sat 05 Dec 23:59 UTC Essay 2 draft: ENGL 103 · not submitted · Canvas",
     ]
     grades = await _view(canvas, "panels", "grades")
     assert "CS 260: B+ (88.4)" in grades
