@@ -16,4 +16,5 @@ INSTALLED: tuple[str, ...] = (
     "activitywatch",
     "applehealth",
     "memory",
+    "groceries",
 )
