@@ -141,6 +141,38 @@ class View(_Strict):
     order: int = 100
 
 
+class Page(_Strict):
+    """A console page of the integration at ``/integrations/<name>/pages/<id>``: a READ tool's
+    document (``title``, ``subtitle``, ``sections`` of ``heading``, ``columns``, ``rows``,
+    ``note``), rendered by the core, printable. ``query`` maps tool arguments to the page's query
+    parameters (the tool's own schema validates them)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")
+    title: str
+    tool: str
+    query: dict[str, str] = Field(default_factory=dict)
+
+
+class SettingField(_Strict):
+    """One field of the owner's settings form: ``list`` is comma-separated words, ``bool`` a checkbox;
+    an ``optional`` number may be left blank."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    label: str
+    kind: Literal["number", "integer", "text", "list", "bool"]
+    help: str = ""
+    optional: bool = False
+
+
+class SettingsForm(_Strict):
+    """The owner's settings for the integration, edited at ``/integrations/<name>/settings``: read
+    with a READ tool (its result's ``settings``), saved with an ADMIN tool (argument ``values``)."""
+
+    read: str
+    save: str
+    fields: tuple[SettingField, ...]
+
+
 class Manifest(_Strict):
     name: str
     title: str
@@ -153,6 +185,8 @@ class Manifest(_Strict):
     panels: tuple[View, ...] = ()
     briefing: tuple[View, ...] = ()
     digest: tuple[View, ...] = ()
+    pages: tuple[Page, ...] = ()
+    settings: SettingsForm | None = None
     vendor_token_patterns: tuple[str, ...] = ()  # regexes for this vendor's credentials (secret scanner)
     channels: dict[str, str] = Field(default_factory=dict)  # result channel -> plain words ("an email")
 
@@ -180,12 +214,21 @@ class Manifest(_Strict):
             )
             if t
         ]
+        named += [p.tool for p in self.pages] + ([self.settings.read, self.settings.save] if self.settings else [])
         missing = sorted({t for t in named if t not in self.tools})
         if missing:
             raise ValueError(f"names tools it does not declare: {missing}")
         for view in self.views:
             if self.tools[view.tool].cls != "READ":
                 raise ValueError(f"{view.id}: panels and briefing sections read through READ tools only")
+        for page in self.pages:
+            if self.tools[page.tool].cls != "READ":
+                raise ValueError(f"page {page.id}: pages read through READ tools only")
+        if self.settings and (self.tools[self.settings.read].cls, self.tools[self.settings.save].cls) != (
+            "READ",
+            "ADMIN",
+        ):
+            raise ValueError("settings: read is a READ tool and save an ADMIN (console-only) tool")
         if self.tools[self.connect.probe].cls != "READ":
             raise ValueError("the connect probe must be a READ tool")
         for job in self.jobs:

@@ -19,10 +19,12 @@ from pydantic import Field, ValidationError
 from typing_extensions import TypedDict
 
 from mcp_servers._common import CREATE, LOCAL_READ, READ, SEND, SYNC, CallGate, audit_details, vendor_errors
+from mcp_servers.groceries.document import plan_document
 from mcp_servers.groceries.foods import Food
 from mcp_servers.groceries.planner import Infeasible
 from mcp_servers.groceries.service import (
     OFFLINE,
+    ONLINE,
     build_body,
     day_label,
     refresh,
@@ -34,6 +36,7 @@ from mcp_servers.groceries.store import WAITING, GroceryStore, PlanLocked, Store
 from storage.audit import AuditEvent
 from tools.errors import AuthExpired
 from tools.usda.client import UsdaClient
+from tools.usda.models import FdcFood
 
 NAME = "groceries"
 ACTOR = "mcp-groceries"
@@ -114,6 +117,17 @@ class GroceryDeps:
     foods: Sequence[Food]
     gate: CallGate
     today: Callable[[], dt.date]
+
+
+def _hit(fdc_id: int | None, f: Food | FdcFood) -> FoodHit:
+    return {
+        "fdc_id": fdc_id,
+        "description": f.description,
+        "kcal": f.kcal,
+        "protein_g": f.protein_g,
+        "fat_g": f.fat_g,
+        "carbs_g": f.carbs_g,
+    }
 
 
 def page_of(pid: str) -> str:
@@ -230,6 +244,15 @@ def build_server(deps: GroceryDeps) -> MCPServer:
         return view(found)
 
     @server.tool(annotations=LOCAL_READ)
+    async def printable(ctx: Context, plan_id: PlanId | None = None) -> dict[str, Any]:
+        """One grocery plan (the latest when no id is given) as a printable document."""
+        await gate.check(ctx, "groceries.read", "printable")
+        found = await (store.get(plan_id) if plan_id else store.latest())
+        if found is None:
+            return {"title": "Grocery list", "subtitle": "No grocery plan yet.", "sections": []}
+        return plan_document(found)
+
+    @server.tool(annotations=LOCAL_READ)
     async def settings(ctx: Context) -> dict[str, Any]:
         """The owner's grocery goals, preferences, exclusions and budget, and the foods they may name."""
         await gate.check(ctx, "groceries.read", "settings")
@@ -267,36 +290,10 @@ def build_server(deps: GroceryDeps) -> MCPServer:
         except AuthExpired:
             words = query.casefold().split()
             hits = [f for f in deps.foods if all(w in f.description.casefold() for w in words)][:limit]
-            return {
-                "source": OFFLINE,
-                "foods": [
-                    {
-                        "fdc_id": None,
-                        "description": f.description,
-                        "kcal": f.kcal,
-                        "protein_g": f.protein_g,
-                        "fat_g": f.fat_g,
-                        "carbs_g": f.carbs_g,
-                    }
-                    for f in hits
-                ],
-            }
+            return {"source": OFFLINE, "foods": [_hit(None, f) for f in hits]}
         with vendor_errors(NAME):
             found = await deps.usda.search(query, page_size=limit)
-        return {
-            "source": "USDA FoodData Central API",
-            "foods": [
-                {
-                    "fdc_id": f.fdc_id,
-                    "description": f.description,
-                    "kcal": f.kcal,
-                    "protein_g": f.protein_g,
-                    "fat_g": f.fat_g,
-                    "carbs_g": f.carbs_g,
-                }
-                for f in found
-            ],
-        }
+        return {"source": ONLINE, "foods": [_hit(f.fdc_id, f) for f in found]}
 
     @server.tool(annotations=SEND)
     async def deliver(
