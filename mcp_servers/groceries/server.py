@@ -51,8 +51,8 @@ PlanId = Annotated[str, Field(pattern=r"^plan-\d{4}-\d{2}-\d{2}$")]
 class DayTotals(TypedDict):
     date: str
     label: str
-    protein_g: float
-    kcal: float
+    protein_g: int
+    kcal: int
     cost_usd: float
     meets: str
 
@@ -270,7 +270,7 @@ def build_server(deps: GroceryDeps) -> MCPServer:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
             raise ToolError(f"{NAME}: settings not saved: {problems}"[:500]) from None
         known = {f.key for f in deps.foods} | {t for f in deps.foods for t in f.tags}
-        unknown = sorted(set(new.like) | set(new.exclude) - known)
+        unknown = sorted((set(new.like) | set(new.exclude)) - known)
         if unknown:
             raise ToolError(f"{NAME}: settings not saved: unknown foods or tags {unknown}")
         await store.save_settings(new, event("groceries.settings", claims))

@@ -12,6 +12,7 @@ changes the layout.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -162,7 +163,7 @@ async def save_settings(request: Request, name: str, principal: CurrentPrincipal
     resource = f"integration:{name}"
     if not result.ok:
         await audit(request, principal, "integration.settings", "fail", resource=resource, reason="refused")
-        message = (result.error or "not saved").removeprefix(f"{name}: ")
+        message = re.sub(r"^Error executing tool \w+: ", "", result.error or "not saved").removeprefix(f"{name}: ")
         return await _settings_page(request, principal, manifest, values=values, error=message, status=422)
     await audit(request, principal, "integration.settings", "ok", resource=resource)
     return RedirectResponse(f"/integrations/{name}/settings?notice=saved", status_code=303)
