@@ -17,6 +17,7 @@ from agent.gateway.policy import PolicyContext
 from integrations import Catalog
 from storage.db import Database
 from tests.mcp_servers.groceries.conftest import START, Rig, _Tokens
+from tests.web.browser_kit import login
 from tests.web.conftest import CHEAP_ARGON2, Console, FakeClock, enroll, serve
 from tests.web.passkey_browser import ARGS, CHROMIUM, SHOTS
 from web.app import create_app
@@ -156,12 +157,7 @@ async def test_screenshots_of_the_card_and_the_printable_page(live: Live) -> Non
             for label, viewport in VIEWPORTS:
                 context = await browser.new_context(viewport=viewport)
                 page = await context.new_page()
-                await page.goto(f"{c.url}/login")
-                await page.fill("#email", c.email)
-                await page.fill("#passphrase", c.passphrase)
-                await page.fill("#code", c.fresh_code())
-                await page.click("button[type=submit]")
-                await page.wait_for_url(f"{c.url}/")
+                await login(page, c)
                 await page.screenshot(path=str(SHOTS / f"groceries-home-{label}.png"), full_page=True)
                 await _shoot(page, f"{c.url}/approvals/{aid}", f"groceries-approval-{label}.png")
                 await _shoot(page, f"{c.url}/integrations/groceries/pages/plan", f"groceries-list-{label}.png")
