@@ -28,6 +28,7 @@ def build(runtime: Runtime) -> MCPServer:
             foods=load_foods(),
             gate=runtime.gate,
             today=lambda: datetime.now(UTC).date(),
+            demo=runtime.settings.demo,
         )
     )
 

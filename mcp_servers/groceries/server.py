@@ -104,6 +104,7 @@ class DeliverResult(TypedDict):
     page: str
     mail_subject: str
     mail_body: str
+    notify_owner: dict[str, str]
 
 
 class DisconnectResult(TypedDict):
@@ -117,6 +118,7 @@ class GroceryDeps:
     foods: Sequence[Food]
     gate: CallGate
     today: Callable[[], dt.date]
+    demo: bool = False
 
 
 def _hit(fdc_id: int | None, f: Food | FdcFood) -> FoodHit:
@@ -192,17 +194,7 @@ def build_server(deps: GroceryDeps) -> MCPServer:
     def event(action: str, claims: dict[str, Any] | None, result: str = "ok", **details: Any) -> AuditEvent:
         return AuditEvent(ACTOR, action, result, resource=RESOURCE, details=audit_details(claims, **details))
 
-    @server.tool(annotations=SYNC)
-    async def plan_next(
-        ctx: Context,
-        start_date: dt.date | None = None,
-        active_kcal: Annotated[float | None, Field(ge=0, le=6000)] = None,
-    ) -> PlanNextResult:
-        """Plan groceries for the next days (from tomorrow unless start_date is given) that meet the
-        owner's goals, and propose it for the owner's approval. active_kcal: the owner's mean daily
-        active energy lately, if known."""
-        claims = await gate.check(ctx, "groceries.plan", "plan_next")
-        start = start_date or deps.today() + dt.timedelta(days=1)
+    async def _plan(claims: dict[str, Any] | None, start: dt.date, active_kcal: float | None) -> PlanNextResult:
         settings = await store.settings()
         with vendor_errors(NAME):
             foods, source, missing = await refresh(deps.foods, deps.usda)
@@ -217,6 +209,26 @@ def build_server(deps: GroceryDeps) -> MCPServer:
         v = view(stored)
         args = {"plan_id": v["plan_id"], "shopping_list": v["shopping_list"], "totals": v["totals"]}
         return {"plan": v, "propose": {"tool": f"{NAME}.deliver", "args": args}}
+
+    @server.tool(annotations=SYNC)
+    async def plan_next(
+        ctx: Context,
+        start_date: dt.date | None = None,
+        active_kcal: Annotated[float | None, Field(ge=0, le=6000)] = None,
+    ) -> PlanNextResult:
+        """Plan groceries for the next days (from tomorrow unless start_date is given) that meet the
+        owner's goals, and propose it for the owner's approval. active_kcal: the owner's mean daily
+        active energy lately, if known."""
+        claims = await gate.check(ctx, "groceries.plan", "plan_next")
+        return await _plan(claims, start_date or deps.today() + dt.timedelta(days=1), active_kcal)
+
+    if deps.demo:
+
+        @server.tool(annotations=CREATE)
+        async def sandbox_connect(ctx: Context) -> PlanNextResult:
+            """Demo only: a plan for the days from tomorrow, as the grocery job makes it."""
+            claims = await gate.check(ctx, "groceries.plan", "sandbox_connect")
+            return await _plan(claims, deps.today() + dt.timedelta(days=1), None)
 
     @server.tool(annotations=LOCAL_READ)
     async def current_plan(ctx: Context) -> CurrentResult:
@@ -322,6 +334,7 @@ def build_server(deps: GroceryDeps) -> MCPServer:
             "page": v["page"],
             "mail_subject": subject,
             "mail_body": text,
+            "notify_owner": {"title": subject, "body": text, "page": v["page"]},
         }
 
     @server.tool(annotations=SEND)

@@ -11,6 +11,7 @@ import pytest
 from agent.gateway.approvals import ApprovalState, NotApprovable
 from agent.gateway.gateway import GatewayStatus
 from agent.jobs import JobError
+from agent.notifications import console_path
 from mcp_servers.groceries.settings import Settings
 from storage.audit import AuditEvent
 from storage.models.base import utcnow
@@ -53,6 +54,9 @@ async def test_approving_delivers_exactly_that_plan_once(rig: Rig) -> None:
     assert "Each day against your goals:" in result.content["mail_body"]
     stored = await rig.store.get(f"plan-{START}")
     assert stored is not None and stored.status == "approved" and stored.approved_at is not None
+    notes = [n for _, n in await rig.parts.notifier.recent(limit=10) if n.kind == "delivery"]
+    assert [n.title for n in notes] == ["Grocery list for Thu 3 Dec to Sun 6 Dec"]
+    assert console_path(notes[0]) == result.content["page"] and "Buy:" in notes[0].body
     with pytest.raises(NotApprovable):  # approving is once
         await rig.parts.services.approvals.approve(aid, step_up_done=True)
     with pytest.raises(JobError, match="approved already"):  # the next run never replaces an approved plan
