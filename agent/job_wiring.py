@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from agent.gateway import ToolGateway
@@ -19,6 +19,7 @@ from agent.jobs.briefing import Section
 from agent.mcp_host import McpHost
 from agent.toolrunner import ArgStage, McpExecutor
 from integrations import Catalog, PlacedView
+from integrations.manifest import Provides
 from integrations.views import render, resolve_args
 from storage.audit import AuditEvent
 
@@ -107,13 +108,41 @@ class GatewayCalls:
         if member is None:
             raise JobError(f"{integration} takes no part in {job_id}")
         session = f"job:{job_id}"
-        out = await self.call(member.tool, {}, session=session, token=job_token)
+        manifest = self.catalog.get(integration)
+        job = next((j for j in manifest.jobs if j.job == job_id), None) if manifest else None
+        args, missing = await self._inputs(job.inputs if job else {}, session=session)
+        out = await self.call(member.tool, args, session=session, token=job_token)
         if not isinstance(out, dict):
             return {"result": str(out)[:200]}
         proposal = out.pop("propose", None)
         if proposal is not None:
             out["approval"] = await self._propose(integration, proposal, session=session, token=job_token)
+        if missing:
+            out["without"] = ",".join(missing)
         return out
+
+    async def _inputs(self, wanted: Mapping[str, str], *, session: str) -> tuple[dict[str, Any], list[str]]:
+        """The figures a job's tool takes from other integrations (``inputs`` in its manifest), each
+        read through the gateway from the installed integration that ``provides`` it. A figure no
+        installed integration provides, or one that cannot be read now, is left out (and named)."""
+        args: dict[str, Any] = {}
+        missing: list[str] = []
+        for arg, figure in wanted.items():
+            found = self.catalog.provider(figure)
+            value = None
+            if found is not None:
+                try:
+                    result = await self.call(
+                        found[1].tool, resolve_args(found[1].args, datetime.now(UTC).date()), session=session
+                    )
+                    value = reduce_figure(found[1], result)
+                except JobError:
+                    value = None
+            if value is None:
+                missing.append(figure)
+            else:
+                args[arg] = value
+        return args, missing
 
     async def _propose(self, integration: str, proposal: Any, *, session: str, token: str) -> str:
         """A job's tool may propose one side effect of its own integration for the owner to approve
@@ -143,6 +172,26 @@ class GatewayCalls:
         raise JobError(
             f"{tool} was {result.status.value}, not held for approval: {'; '.join(result.decision.rule_ids)}"
         )
+
+
+def reduce_figure(source: Provides, result: Any) -> float | None:
+    """One number from a provider's result: the mean, sum or last of the numeric ``value`` of each
+    element of its ``list``; ``None`` when there is none (no data is not zero)."""
+    raw = result.get(source.list) if isinstance(result, Mapping) else None
+    values = [
+        float(e[source.value])
+        for e in (raw if isinstance(raw, list) else [])
+        if isinstance(e, Mapping)
+        and isinstance(e.get(source.value), int | float)
+        and not isinstance(e.get(source.value), bool)
+    ]
+    if not values:
+        return None
+    if source.reduce == "sum":
+        return round(sum(values), 2)
+    if source.reduce == "last":
+        return values[-1]
+    return round(sum(values) / len(values), 2)
 
 
 @dataclass

@@ -76,12 +76,28 @@ class Tool(_Strict):
 
 class Job(_Strict):
     """A recurring job this integration takes part in. Several integrations may share one job
-    (``sync_calendar``); the owner's default schedule is the first installed one's."""
+    (``sync_calendar``); the owner's default schedule is the first installed one's. ``inputs`` maps
+    an argument of the job's tool to a figure another integration ``provides`` (by the figure's
+    name, never the other integration's): when no installed integration provides it, or reading it
+    fails, the argument is left out and the job runs without it."""
 
     job: str = Field(pattern=r"^[a-z][a-z0-9_]{1,47}$")
     tool: str
     schedule: dict[str, Any]
     grant: tuple[str, ...]
+    inputs: dict[str, str] = Field(default_factory=dict)
+
+
+class Provides(_Strict):
+    """A figure this integration offers other integrations' jobs (``active_energy_kcal``): one of its
+    READ tools with its arguments (date placeholders as in views), the result's list, the numeric
+    key of each element and how the elements become one number."""
+
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    list: str
+    value: str
+    reduce: Literal["mean", "sum", "last"] = "mean"
 
 
 class Connect(_Strict):
@@ -186,6 +202,7 @@ class Manifest(_Strict):
     briefing: tuple[View, ...] = ()
     digest: tuple[View, ...] = ()
     pages: tuple[Page, ...] = ()
+    provides: dict[str, Provides] = Field(default_factory=dict)  # figure name -> how to read it
     settings: SettingsForm | None = None
     vendor_token_patterns: tuple[str, ...] = ()  # regexes for this vendor's credentials (secret scanner)
     channels: dict[str, str] = Field(default_factory=dict)  # result channel -> plain words ("an email")
@@ -214,6 +231,7 @@ class Manifest(_Strict):
             )
             if t
         ]
+        named += [p.tool for p in self.provides.values()]
         named += [p.tool for p in self.pages] + ([self.settings.read, self.settings.save] if self.settings else [])
         missing = sorted({t for t in named if t not in self.tools})
         if missing:
@@ -221,6 +239,9 @@ class Manifest(_Strict):
         for view in self.views:
             if self.tools[view.tool].cls != "READ":
                 raise ValueError(f"{view.id}: panels and briefing sections read through READ tools only")
+        for figure, source in self.provides.items():
+            if not NAME.match(figure) or self.tools[source.tool].cls != "READ":
+                raise ValueError(f"provides {figure}: a lowercase name, read through a READ tool")
         for page in self.pages:
             if self.tools[page.tool].cls != "READ":
                 raise ValueError(f"page {page.id}: pages read through READ tools only")
