@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from mcp_servers.groceries.foods import Food, load_foods
@@ -99,9 +101,7 @@ KEYS = sorted(BY_KEY)
 def test_random_preferences_either_meet_every_goal_or_say_which_cannot(seed: int) -> None:
     """Property-style: for random goals, exclusions, likes and budgets, a returned plan always meets
     every goal (recomputed from the table), and a refusal always names the goal it cannot meet."""
-    import random
-
-    rng = random.Random(seed)  # noqa: S311 - test data
+    rng = random.Random(seed)
     exclude = frozenset(rng.sample(TAGS, rng.randint(0, 3)) + rng.sample(KEYS, rng.randint(0, 3)))
     like = frozenset(k for k in rng.sample(KEYS, rng.randint(0, 3)) if k not in exclude)
     goals = Goals(
