@@ -12,6 +12,8 @@ from agent.gateway.approvals import ApprovalState, NotApprovable
 from agent.gateway.gateway import GatewayStatus
 from agent.jobs import JobError
 from agent.notifications import console_path
+from integrations import Catalog
+from integrations.views import render
 from mcp_servers.groceries.settings import Settings
 from storage.audit import AuditEvent
 from storage.models.base import utcnow
@@ -85,3 +87,19 @@ async def test_an_infeasible_goal_fails_the_job_with_the_reason_and_proposes_not
 
 def _event() -> AuditEvent:
     return AuditEvent("test", "groceries.settings", "ok", resource="mcp:groceries", details={"at": str(utcnow())})
+
+
+async def test_the_home_panel_and_the_briefing_line_read_the_waiting_plan(rig: Rig) -> None:
+    manifest = Catalog.load().get("groceries")
+    assert manifest is not None
+    (panel,), (line,) = manifest.panels, manifest.briefing
+    before = render(line.render, await rig.calls.call(line.tool, {}, session="job:daily_briefing"))
+    assert before.lines() == [] and before.empty == "No grocery list waits for your approval."
+    await _run_job(rig)
+    briefing = render(line.render, await rig.calls.call(line.tool, {}, session="job:daily_briefing"))
+    assert briefing.lines() == [
+        "A grocery list for Thu 3 Dec to Sun 6 Dec waits for your approval: Estimated cost: 23.12 USD"
+    ]
+    home = render(panel.render, await rig.calls.call(panel.tool, {}, session="console"))
+    assert [i.title for i in home.items] == ["Thu 3 Dec", "Fri 4 Dec", "Sat 5 Dec", "Sun 6 Dec"]
+    assert all("g protein" in i.detail and "meets your goals" in i.detail for i in home.items)
