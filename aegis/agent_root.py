@@ -254,7 +254,7 @@ def assemble(
         return GatewayToolRunner(gateway, turn, host, stage=store)
 
     chat = ChatService(conversations, tools_for, model, TurnLimits(), Prices(), DatabaseLedger(db))
-    desk = ApprovalDesk(approvals, store, gateway, context_for, conversations)
+    desk = ApprovalDesk(approvals, store, gateway, context_for, conversations, notifier)
     services = AgentServices(chat, conversations, desk, host, notifier=notifier)
     return Assembly(services, gateway, approvals, audit, cipher, policy_context, notifier)
 

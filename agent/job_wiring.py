@@ -7,18 +7,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from agent.gateway import ToolGateway
-from agent.gateway.gateway import AuditSink, GatewayStatus
+from agent.gateway.gateway import AuditSink, GatewayResult, GatewayStatus
 from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.policy import ToolCall as GatewayCall
 from agent.jobs import IntegrationCheck, JobError
 from agent.jobs.briefing import Section
 from agent.mcp_host import McpHost
-from agent.toolrunner import McpExecutor
+from agent.toolrunner import ArgStage, McpExecutor
 from integrations import Catalog, PlacedView
+from integrations.manifest import Provides
 from integrations.merged import failure_line, merge
 from integrations.views import render, resolve_args
 from storage.audit import AuditEvent
@@ -68,10 +69,16 @@ class GatewayCalls:
     def scopes(self) -> Mapping[str, str]:
         return self.catalog.tool_scopes
 
-    async def call(self, tool: str, args: dict[str, Any], *, session: str, token: str | None = None) -> Any:
+    async def _run(
+        self, tool: str, args: dict[str, Any], *, session: str, token: str | None, call_id: str | None = None
+    ) -> GatewayResult:
         executor = McpExecutor(self.host, _Fixed(token) if token else self.tokens, self.scopes)
         gateway = ToolGateway(policy=self.policy, approvals=self.approvals, executor=executor, audit=self.audit)
-        result = await gateway.call(GatewayCall(f"job-{uuid.uuid4().hex[:12]}", tool, args), self.context(session))
+        call = GatewayCall(call_id or f"job-{uuid.uuid4().hex[:12]}", tool, args)
+        return await gateway.call(call, self.context(session))
+
+    async def call(self, tool: str, args: dict[str, Any], *, session: str, token: str | None = None) -> Any:
+        result = await self._run(tool, args, session=session, token=token)
         if result.status is not GatewayStatus.OK:
             detail = "; ".join(result.decision.rule_ids)
             if result.status is GatewayStatus.ERROR and isinstance(result.content, str):
@@ -101,8 +108,91 @@ class GatewayCalls:
         member = next((m for m in self.catalog.jobs.get(job_id, ()) if m.integration == integration), None)
         if member is None:
             raise JobError(f"{integration} takes no part in {job_id}")
-        out = await self.call(member.tool, {}, session=f"job:{job_id}", token=job_token)
-        return out if isinstance(out, dict) else {"result": str(out)[:200]}
+        session = f"job:{job_id}"
+        manifest = self.catalog.get(integration)
+        job = next((j for j in manifest.jobs if j.job == job_id), None) if manifest else None
+        args, missing = await self._inputs(job.inputs if job else {}, session=session)
+        out = await self.call(member.tool, args, session=session, token=job_token)
+        if not isinstance(out, dict):
+            return {"result": str(out)[:200]}
+        proposal = out.pop("propose", None)
+        if proposal is not None:
+            out["approval"] = await self._propose(integration, proposal, session=session, token=job_token)
+        if missing:
+            out["without"] = ",".join(missing)
+        return out
+
+    async def _inputs(self, wanted: Mapping[str, str], *, session: str) -> tuple[dict[str, Any], list[str]]:
+        """The figures a job's tool takes from other integrations (``inputs`` in its manifest), each
+        read through the gateway from the installed integration that ``provides`` it. A figure no
+        installed integration provides, or one that cannot be read now, is left out (and named)."""
+        args: dict[str, Any] = {}
+        missing: list[str] = []
+        for arg, figure in wanted.items():
+            found = self.catalog.provider(figure)
+            value = None
+            if found is not None:
+                try:
+                    result = await self.call(
+                        found[1].tool, resolve_args(found[1].args, datetime.now(UTC).date()), session=session
+                    )
+                    value = reduce_figure(found[1], result)
+                except JobError:
+                    value = None
+            if value is None:
+                missing.append(figure)
+            else:
+                args[arg] = value
+        return args, missing
+
+    async def _propose(self, integration: str, proposal: Any, *, session: str, token: str) -> str:
+        """A job's tool may propose one side effect of its own integration for the owner to approve
+        (``{"propose": {"tool", "args"}}``, e.g. a grocery list to deliver). It goes through the
+        gateway like any call; the job's grant must hold its scope. Held for approval, the owner is
+        notified and the run records the approval id; the policy allowing it outright is refused,
+        since a proposal exists to be approved."""
+        tool = proposal.get("tool") if isinstance(proposal, dict) else None
+        args = proposal.get("args") if isinstance(proposal, dict) else None
+        if not isinstance(tool, str) or not tool.startswith(f"{integration}.") or not isinstance(args, dict):
+            raise JobError(f"{integration} proposed something that is not one of its own tools")
+        spec = self.context(session).registry.spec(tool)
+        if spec is None or not spec.always_approve:
+            raise JobError(f"{tool} is proposed for approval but its registry entry does not always ask")
+        store = getattr(self.approvals, "store", None)  # it keeps the exact arguments for the card
+        stage = store if isinstance(store, ArgStage) else None
+        call_id = f"job-{uuid.uuid4().hex[:12]}"
+        if stage is not None:
+            stage.stage(call_id, args)
+        try:
+            result = await self._run(tool, args, session=session, token=token, call_id=call_id)
+        finally:
+            if stage is not None:
+                stage.unstage(call_id)
+        if result.status is GatewayStatus.APPROVAL_REQUIRED and result.approval is not None:
+            return result.approval.approval_id
+        raise JobError(
+            f"{tool} was {result.status.value}, not held for approval: {'; '.join(result.decision.rule_ids)}"
+        )
+
+
+def reduce_figure(source: Provides, result: Any) -> float | None:
+    """One number from a provider's result: the mean, sum or last of the numeric ``value`` of each
+    element of its ``list``; ``None`` when there is none (no data is not zero)."""
+    raw = result.get(source.list) if isinstance(result, Mapping) else None
+    values = [
+        float(e[source.value])
+        for e in (raw if isinstance(raw, list) else [])
+        if isinstance(e, Mapping)
+        and isinstance(e.get(source.value), int | float)
+        and not isinstance(e.get(source.value), bool)
+    ]
+    if not values:
+        return None
+    if source.reduce == "sum":
+        return round(sum(values), 2)
+    if source.reduce == "last":
+        return values[-1]
+    return round(sum(values) / len(values), 2)
 
 
 @dataclass

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from agent.push import PushSender
 
 _APPROVAL_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+# An integration's own console page (a delivered grocery list): only this shape, never an outside link.
+_PAGE = re.compile(r"/integrations/[a-z][a-z0-9_]{1,31}/pages/[a-z][a-z0-9_]{1,31}(\?id=[A-Za-z0-9_.:-]{1,64})?")
 DOMAIN = "conversation"
 _CONTENT = ENCRYPTED[1]
 MAX_LIST = 200
@@ -36,6 +38,8 @@ def console_path(note: Notification) -> str | None:
     """The console page a notification opens, if it names one with a well-formed id."""
     if note.kind == "approval" and note.ref and _APPROVAL_ID.fullmatch(note.ref):
         return f"/approvals/{note.ref}"
+    if note.kind == "delivery" and note.ref and _PAGE.fullmatch(note.ref):
+        return note.ref
     if note.kind in ("briefing", "digest") and note.ref:
         try:
             return f"/briefings/{uuid.UUID(note.ref)}"

@@ -17,6 +17,7 @@ from agent.gateway.policy import PolicyContext
 from agent.gateway.policy import ToolCall as GatewayCall
 from agent.job_wiring import GatewayCalls
 from agent.jobs import BriefingStore, JobScheduler, NotificationFeed
+from agent.jobs.ports import Notification, Notifier
 from agent.mcp_host import McpHost
 from agent.model_switch import ModelSettings, is_ready
 
@@ -33,6 +34,7 @@ class ApprovalDesk:
     gateway: ToolGateway
     context_for: ContextFor
     conversations: ConversationStore
+    notifier: Notifier | None = None
 
     async def pending(self) -> list[PendingApproval]:
         return await self.store.list_pending()
@@ -53,7 +55,22 @@ class ApprovalDesk:
         outcome = "ran" if result.status is GatewayStatus.OK else f"was refused ({result.status.value})"
         await self.store.note(approval_id, f"approved; {outcome}")
         await self._note(pending, f"The owner approved {pending.tool}; it {outcome}.", result)
+        await self._delivered(result)
         return result
+
+    async def _delivered(self, result: GatewayResult) -> None:
+        """An approved call that delivers something to the owner (``{"notify_owner": {"title",
+        "body", "page"}}`` in its result, e.g. a grocery list) lands in the owner's notifications,
+        and on the phone when push is set up, linking its console page."""
+        out = result.content if result.status is GatewayStatus.OK and isinstance(result.content, dict) else {}
+        note = out.get("notify_owner")
+        if self.notifier is None or not isinstance(note, dict):
+            return
+        title, body, page = (str(note.get(k) or "")[:2000] for k in ("title", "body", "page"))
+        try:
+            await self.notifier.notify(Notification("delivery", title[:200], body, ref=page or None))
+        except Exception:  # noqa: BLE001 - the delivery ran; the alert is best effort
+            return
 
     async def reject(self, approval_id: str, reason: str) -> None:
         pending = await self.store.get(approval_id)

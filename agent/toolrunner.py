@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 import structlog
@@ -105,6 +105,7 @@ def context_from_history(labels: Sequence[dict[str, Any] | None], owner: str = "
     return ctx
 
 
+@runtime_checkable
 class ArgStage(Protocol):
     def stage(self, call_id: str, args: dict[str, Any]) -> None: ...
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from integrations import merged as merged_views
 from integrations.installed import INSTALLED
-from integrations.manifest import Job, Manifest, ManifestError, View
+from integrations.manifest import Job, Manifest, ManifestError, Provides, View
 from integrations.merged import Merged
 
 SERVERS_DIR = Path(__file__).resolve().parents[1] / "mcp_servers"
@@ -165,6 +165,13 @@ class Catalog:
             for j in m.jobs:
                 out.setdefault(j.job, _plain(j.schedule))
         return out
+
+    def provider(self, figure: str) -> tuple[str, Provides] | None:
+        """The first installed integration that provides ``figure``, and how it is read."""
+        for m in self:
+            if figure in m.provides:
+                return m.name, m.provides[figure]
+        return None
 
     def jobs_of(self, name: str) -> tuple[Job, ...]:
         m = self.manifests.get(name)

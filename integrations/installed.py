@@ -19,4 +19,5 @@ INSTALLED: tuple[str, ...] = (
     "applehealth",
     "memory",
     "outlook",
+    "groceries",
 )

@@ -76,12 +76,28 @@ class Tool(_Strict):
 
 class Job(_Strict):
     """A recurring job this integration takes part in. Several integrations may share one job
-    (``sync_calendar``); the owner's default schedule is the first installed one's."""
+    (``sync_calendar``); the owner's default schedule is the first installed one's. ``inputs`` maps
+    an argument of the job's tool to a figure another integration ``provides`` (by the figure's
+    name, never the other integration's): when no installed integration provides it, or reading it
+    fails, the argument is left out and the job runs without it."""
 
     job: str = Field(pattern=r"^[a-z][a-z0-9_]{1,47}$")
     tool: str
     schedule: dict[str, Any]
     grant: tuple[str, ...]
+    inputs: dict[str, str] = Field(default_factory=dict)
+
+
+class Provides(_Strict):
+    """A figure this integration offers other integrations' jobs (``active_energy_kcal``): one of its
+    READ tools with its arguments (date placeholders as in views), the result's list, the numeric
+    key of each element and how the elements become one number."""
+
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    list: str
+    value: str
+    reduce: Literal["mean", "sum", "last"] = "mean"
 
 
 class Connect(_Strict):
@@ -164,6 +180,38 @@ class View(_Strict):
     merge: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{1,31}$")
 
 
+class Page(_Strict):
+    """A console page of the integration at ``/integrations/<name>/pages/<id>``: a READ tool's
+    document (``title``, ``subtitle``, ``sections`` of ``heading``, ``columns``, ``rows``,
+    ``note``), rendered by the core, printable. ``query`` maps tool arguments to the page's query
+    parameters (the tool's own schema validates them)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")
+    title: str
+    tool: str
+    query: dict[str, str] = Field(default_factory=dict)
+
+
+class SettingField(_Strict):
+    """One field of the owner's settings form: ``list`` is comma-separated words, ``bool`` a checkbox;
+    an ``optional`` number may be left blank."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    label: str
+    kind: Literal["number", "integer", "text", "list", "bool"]
+    help: str = ""
+    optional: bool = False
+
+
+class SettingsForm(_Strict):
+    """The owner's settings for the integration, edited at ``/integrations/<name>/settings``: read
+    with a READ tool (its result's ``settings``), saved with an ADMIN tool (argument ``values``)."""
+
+    read: str
+    save: str
+    fields: tuple[SettingField, ...]
+
+
 class Manifest(_Strict):
     name: str
     title: str
@@ -176,6 +224,9 @@ class Manifest(_Strict):
     panels: tuple[View, ...] = ()
     briefing: tuple[View, ...] = ()
     digest: tuple[View, ...] = ()
+    pages: tuple[Page, ...] = ()
+    provides: dict[str, Provides] = Field(default_factory=dict)  # figure name -> how to read it
+    settings: SettingsForm | None = None
     vendor_token_patterns: tuple[str, ...] = ()  # regexes for this vendor's credentials (secret scanner)
     # A READ tool taking (start, end, include_overdue) and answering {"assignments": [...]} in the common
     # deadline shape (name, course, due_at, due, status, source...): the core merges every source's.
@@ -216,12 +267,25 @@ class Manifest(_Strict):
             package = self.sidecar.factory.split(":", 1)[0].split(".")
             if package[1] != self.name:
                 raise ValueError(f"the sidecar factory must be in tools.{self.name} or mcp_servers.{self.name}")
+        named += [p.tool for p in self.provides.values()]
+        named += [p.tool for p in self.pages] + ([self.settings.read, self.settings.save] if self.settings else [])
         missing = sorted({t for t in named if t not in self.tools})
         if missing:
             raise ValueError(f"names tools it does not declare: {missing}")
         for view in self.views:
             if self.tools[view.tool].cls != "READ":
                 raise ValueError(f"{view.id}: panels and briefing sections read through READ tools only")
+        for figure, source in self.provides.items():
+            if not NAME.match(figure) or self.tools[source.tool].cls != "READ":
+                raise ValueError(f"provides {figure}: a lowercase name, read through a READ tool")
+        for page in self.pages:
+            if self.tools[page.tool].cls != "READ":
+                raise ValueError(f"page {page.id}: pages read through READ tools only")
+        if self.settings and (self.tools[self.settings.read].cls, self.tools[self.settings.save].cls) != (
+            "READ",
+            "ADMIN",
+        ):
+            raise ValueError("settings: read is a READ tool and save an ADMIN (console-only) tool")
         if self.tools[self.connect.probe].cls != "READ":
             raise ValueError("the connect probe must be a READ tool")
         for name in (self.connect.status_tool, self.deadlines):

@@ -202,6 +202,7 @@ class ApprovalService:
         ttl: timedelta = timedelta(minutes=10),
         new_id: Callable[[], str] = lambda: secrets.token_urlsafe(12),
         on_pending: Callable[[PendingApproval], Awaitable[None]] | None = None,
+        job_ttl: timedelta = timedelta(hours=24),
     ) -> None:
         if len(key) < 32:
             raise ValueError("the grant key must be at least 32 bytes")
@@ -209,6 +210,9 @@ class ApprovalService:
         self._key = key
         self._clock = clock
         self._ttl = ttl
+        # A job's proposal (session ``job:<id>``, made by Aegis's own code with no model in the path,
+        # e.g. a grocery list) waits for an owner who is not at the console yet: a day, not minutes.
+        self._job_ttl = job_ttl
         self._new_id = new_id
         self._on_pending = on_pending
 
@@ -227,7 +231,7 @@ class ApprovalService:
             policy_version=decision.policy_version,
             session_id=session_id,
             created_at=now,
-            expires_at=now + self._ttl,
+            expires_at=now + (self._job_ttl if session_id.startswith("job:") else self._ttl),
             step_up_required=decision.step_up,
             rule_ids=decision.rule_ids,
             card=card,

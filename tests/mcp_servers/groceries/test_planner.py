@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from mcp_servers.groceries.foods import Food, load_foods
@@ -89,3 +91,31 @@ def test_a_tiny_table_that_cannot_reach_protein_is_refused() -> None:
     rice = Food("rice", "Rice", 130, 2.69, 0.28, 28.17, frozenset({"grain", "vegetable"}), 50, 2000, 2.5)
     with pytest.raises(Infeasible, match="protein"):
         plan([rice], Goals())
+
+
+TAGS = sorted({t for f in FOODS for t in f.tags} - {"vegetable"})
+KEYS = sorted(BY_KEY)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_preferences_either_meet_every_goal_or_say_which_cannot(seed: int) -> None:
+    """Property-style: for random goals, exclusions, likes and budgets, a returned plan always meets
+    every goal (recomputed from the table), and a refusal always names the goal it cannot meet."""
+    rng = random.Random(seed)
+    exclude = frozenset(rng.sample(TAGS, rng.randint(0, 3)) + rng.sample(KEYS, rng.randint(0, 3)))
+    like = frozenset(k for k in rng.sample(KEYS, rng.randint(0, 3)) if k not in exclude)
+    goals = Goals(
+        protein_min_g=rng.choice((140, 160, 175, 190)),
+        kcal_max=rng.choice((1750, 1900, 2100)),
+        kcal_min=rng.choice((1400, 1500)),
+        days=rng.randint(1, 5),
+        budget_usd=rng.choice((None, None, 20.0, 40.0)),
+        exclude=exclude,
+        like=like,
+    )
+    try:
+        found = plan(FOODS, goals)
+    except Infeasible as exc:
+        assert exc.reasons and any(w in str(exc) for w in ("protein", "vegetables", "budget", "energy", "goals"))
+        return
+    _assert_meets(found, goals)
