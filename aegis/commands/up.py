@@ -16,6 +16,7 @@ from aegis.console_setup import console_app
 from aegis.node_assets import ensure_node_assets
 from aegis.runtime import Context
 from aegis.serving import BrokerProcess, Server
+from aegis.voice_root import attach_voice
 from broker.tls import server_options
 from storage import migrate
 from storage.crypto.errors import MasterKeyError
@@ -62,14 +63,17 @@ async def serve(ctx: Context) -> None:
         log.info("broker ready", url=broker.url)
         keyring = await console_keyring(ctx)
         agent = await build_agent(ctx, db, keyring)
+        app = await console_app(
+            ctx,
+            db,
+            keyring,
+            agent,
+            parts=lambda: {"broker": broker.status()} | {f"mcp:{n}": s for n, s in agent.host.status().items()},
+        )
+        # The speech models load in the background: the console answers at once, voice a few seconds later.
+        voice = asyncio.create_task(attach_voice(ctx, app, db, keyring), name="voice-load")
         config = uvicorn.Config(
-            await console_app(
-                ctx,
-                db,
-                keyring,
-                agent,
-                parts=lambda: {"broker": broker.status()} | {f"mcp:{n}": s for n, s in agent.host.status().items()},
-            ),
+            app,
             host=ctx.settings.host,
             port=ctx.settings.port,
             log_config=None,
@@ -84,6 +88,7 @@ async def serve(ctx: Context) -> None:
         try:
             await Server(config).serve()
         finally:
+            voice.cancel()
             await agent.close()
     finally:
         await broker.stop()
