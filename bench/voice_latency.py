@@ -3,11 +3,12 @@ with the model replaced by a stand-in of fixed latency; then STT and TTS real-ti
 
 Run with ``uv run python bench/voice_latency.py [--model-ms 300] [--runs 10]``. The questions are
 WAV audio made offline by the offline TTS (hibari), streamed through the real voice session (Silero
-VAD, faster-whisper tiny.en, the sentence cutter, hibari) as 64 ms PCM frames: the question faster
-than real time, the silence after it in real time (the session prepares the transcript after 200 ms
-of silence, before the 500 ms endpoint). The endpointing wait is counted in audio time.
+VAD, faster-whisper tiny.en, the sentence cutter, hibari) as 64 ms PCM frames in real time, as a
+phone sends them (the session starts the transcript after 96 ms of silence, before the 500 ms
+endpoint). The endpointing wait is counted in audio time.
 
-Stages (seconds after the end of turn): ``stt`` (the transcript is ready), ``model`` (first text;
+Stages (seconds after the end of turn): ``stt_start`` (when the transcript was started, negative:
+before the endpoint), ``stt`` (the transcript is ready), ``model`` (first text;
 the stand-in sleeps a fixed time), ``cut`` (the first sentence is complete), ``tts`` (its first
 audio chunk is sent). Overhead = first audio - model latency, i.e. the pipeline's own cost beyond
 the endpointing wait and the model. Goal: overhead <= 0.3 s. The baseline of the ratio printed last
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
 import statistics
 import time
@@ -114,6 +116,7 @@ async def main() -> None:
     args = parser.parse_args()
     latency = args.model_ms / 1000
 
+    load_before = os.getloadavg()[0]
     base = rss_mb()
     t0 = time.perf_counter()
     vad = SileroModel()
@@ -145,13 +148,13 @@ async def main() -> None:
         await session.control({"type": "hello", "rate": STT_RATE})
         pcm = float_to_pcm16(audio)
         step = 2 * STT_RATE * 64 // 1000
-        speech_end = 2 * (pad.size + clip.size)
-        for i in range(0, len(pcm), step):
+        start = time.perf_counter()
+        for n, i in enumerate(range(0, len(pcm), step)):
+            # Real time, as a phone sends it: 64 ms of audio every 64 ms.
+            await asyncio.sleep(max(0.0, start + n * 0.064 - time.perf_counter()))
             await session.audio(pcm[i : i + step])
             if phone.idle.is_set():
                 break
-            if i >= speech_end:
-                await asyncio.sleep(0.064)  # the silence after the question arrives in real time
         await phone.idle.wait()
         timings.append(session.timings[-1])
         await session.close()
@@ -166,7 +169,10 @@ async def main() -> None:
     first = [t.first_audio or 0 for t in timings]
     overhead = [f - latency for f in first]
     print(f"voice latency, {args.runs} turns, stand-in model {args.model_ms} ms, end of turn after 500 ms silence")
+    # The machine is shared: its load says how far these CPU figures are from an idle one's.
+    print(f"  load average (2 cores): {load_before:.1f} at start, {os.getloadavg()[0]:.1f} at the end")
     stage("endpointing wait (audio)", waits)
+    stage("STT started (vs endpoint)", [t.stt_start or 0 for t in timings])
     stage("STT tiny.en after endpoint", stt_s)
     stage("model stand-in + agent", model_s)
     stage("first sentence complete", cut_s)

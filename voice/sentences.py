@@ -1,5 +1,6 @@
 """Cuts streamed model text into pieces to speak: each finished sentence at once, and the first
-clause early when the first sentence runs long (the first audio byte waits on it)."""
+piece short (its first clause, or its first few words), because the first audio byte waits on
+the whole first piece: hibari renders a piece at once, in time that grows with its length."""
 
 from __future__ import annotations
 
@@ -8,6 +9,21 @@ import re
 _END = re.compile(r"[.!?…]+[\"')\]]*\s+|\n+")
 _CLAUSE = re.compile(r"[,;:—]\s+")
 FIRST_CLAUSE_MIN = 24  # characters: shorter clauses sound clipped
+FIRST_MAX = 40  # a longer first piece is cut...
+FIRST_WORDS = 28  # ...at its first clause, or else at the last word boundary before this
+
+
+def split_first(text: str) -> tuple[str, str] | None:
+    """The first piece's head and the rest, or None when it is short enough already."""
+    if len(text) <= FIRST_MAX:
+        return None
+    m = _CLAUSE.search(text, FIRST_CLAUSE_MIN)
+    if m is not None and text[m.end() :].strip():
+        return text[: m.end()].strip(), text[m.end() :]
+    cut = text.rfind(" ", FIRST_CLAUSE_MIN // 2, FIRST_WORDS + 1)
+    if cut > 0 and text[cut:].strip():
+        return text[:cut].strip(), text[cut:]
+    return None
 
 
 class SentenceCutter:
@@ -23,14 +39,16 @@ class SentenceCutter:
             if m is None:
                 break
             piece, self._buf = self._buf[: m.end()].strip(), self._buf[m.end() :]
-            if piece:
-                out.append(piece)
-                self._first = False
+            if not piece:
+                continue
+            split = split_first(piece) if self._first else None
+            out.extend([split[0], split[1].strip()] if split else [piece])
+            self._first = False
         if self._first and not out:
-            m = _CLAUSE.search(self._buf, FIRST_CLAUSE_MIN)
-            if m is not None:
-                piece, self._buf = self._buf[: m.end()].strip(), self._buf[m.end() :]
-                out.append(piece)
+            split = split_first(self._buf)
+            if split is not None:
+                out.append(split[0])
+                self._buf = split[1].lstrip()
                 self._first = False
         return out
 

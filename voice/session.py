@@ -34,7 +34,7 @@ APPROVAL_SENTENCE = (
     "and I sent you a notification."
 )
 PRE_ROLL = int(0.3 * STT_RATE)  # audio kept from before the VAD noticed speech
-EARLY_MS = 200  # silence after which the transcript is prepared, before the turn is sure to end
+EARLY_MS = 96  # silence after which the transcript is prepared, before the turn is sure to end
 MAX_TURN_SECONDS = 60
 RATES = (8_000, 16_000, 22_050, 24_000, 32_000, 44_100, 48_000)
 
@@ -63,6 +63,7 @@ class Timing:
     """Seconds from the end of the owner's turn (the endpoint) to each stage of the reply."""
 
     endpoint: float = 0.0  # perf_counter at the end of turn
+    stt_start: float | None = None  # negative: the transcript was started before the endpoint
     stt: float | None = None
     first_text: float | None = None
     first_sentence: float | None = None
@@ -73,7 +74,7 @@ class Timing:
             setattr(self, name, time.perf_counter() - self.endpoint)
 
     def to_dict(self) -> dict[str, float | None]:
-        return {k: getattr(self, k) for k in ("stt", "first_text", "first_sentence", "first_audio")}
+        return {k: getattr(self, k) for k in ("stt_start", "stt", "first_text", "first_sentence", "first_audio")}
 
 
 @dataclass
@@ -91,6 +92,7 @@ class VoiceSession:
     _pre_roll: Samples = field(default_factory=lambda: np.zeros(0, np.float32))
     _reply: asyncio.Task[None] | None = None
     _early: asyncio.Task[Transcript | None] | None = None
+    _early_at: float = 0.0
     _playout: Playout = field(default_factory=Playout)
     _reply_text: str = ""
     _owner_text: str = ""
@@ -148,6 +150,7 @@ class VoiceSession:
             self._early = None
         elif self._early is None and self._stream is not None and detector.silence_ms >= EARLY_MS:
             self._early = asyncio.create_task(self._stream.peek(), name="voice-early-stt")
+            self._early_at = time.perf_counter()
 
     async def _open_stream(self) -> None:
         if self._stream is not None:
@@ -179,6 +182,7 @@ class VoiceSession:
             return
         timing = Timing(time.perf_counter())
         early, self._early = self._early, None
+        timing.stt_start = (self._early_at if early is not None else time.perf_counter()) - timing.endpoint
         await self._state("thinking")
         try:
             prepared = await early if early is not None else None

@@ -12,6 +12,7 @@ from voice.audio import STT_RATE, float_to_pcm16, pcm16_to_float, read_wav, resa
 from voice.playout import INTERRUPTED, Playout
 from voice.ports import EngineUnavailable
 from voice.sentences import SentenceCutter
+from voice.stt_local import MIN_WINDOW, drop_repeats, fitted_window
 from voice.tts_kokoro import KokoroTts, kokoro_files
 from voice.vad import Edge, TurnDetector
 
@@ -29,6 +30,19 @@ def test_a_long_first_sentence_is_cut_at_its_first_clause() -> None:
     out = cut.feed("Checking your accounts this morning, I found three payments ")
     assert out == ["Checking your accounts this morning,"]
     assert cut.feed("due, and none late ") == []  # only the first sentence is cut early
+
+
+def test_a_long_first_sentence_without_a_clause_starts_with_a_few_words() -> None:
+    cut = SentenceCutter()
+    assert cut.feed("Your checking account holds 3,624 dollars. The card ") == [
+        "Your checking account holds",
+        "3,624 dollars.",
+    ]
+    assert cut.feed("owes 1,290 dollars, due on Friday. ") == ["The card owes 1,290 dollars, due on Friday."]
+    streamed = SentenceCutter()
+    assert streamed.feed("Your checking account holds 3,6") == []
+    assert streamed.feed("24 dollars") == ["Your checking account holds"]
+    assert streamed.feed(" today. ") == ["3,624 dollars today."]
 
 
 def test_heard_text_follows_the_playout_clock() -> None:
@@ -86,3 +100,10 @@ def test_kokoro_is_used_only_when_its_weights_are_present(tmp_path: Path) -> Non
     assert kokoro_files(tmp_path) == (tmp_path / "kokoro-v1.0.int8.onnx", tmp_path / "voices-v1.0.bin")
     with pytest.raises(EngineUnavailable, match="kokoro-onnx"):  # an optional package, not installed here
         KokoroTts(tmp_path)
+
+
+def test_a_short_window_loop_is_kept_once() -> None:
+    assert drop_repeats("What is my balance? What is my balance? What") == "What is my balance?"
+    assert drop_repeats("No. No. Stop it now. Stop it now.") == "No. No. Stop it now."
+    assert drop_repeats("Call Anna. Then call Ben.") == "Call Anna. Then call Ben."
+    assert fitted_window(2.0) == MIN_WINDOW and fitted_window(12.0) == 15.0 and fitted_window(40.0) == 30.0
