@@ -1,4 +1,4 @@
-"""Recordings in whatever container a phone or an app produces (WhatsApp's Ogg/Opus, iOS's
+"""Recordings in whatever container a phone or an app produces (a messaging app's Ogg/Opus voice note, iOS's
 MP4/AAC voice memos, Chrome's WebM/Opus, WAV, MP3), decoded to 16 kHz mono through PyAV."""
 
 from __future__ import annotations

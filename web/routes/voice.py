@@ -7,16 +7,15 @@ words: anyone's voice can be in it.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, UploadFile
 from starlette.responses import Response
 
-from voice.decode import decode_recording
 from voice.engines import VoiceEngines
 from voice.ports import VoiceError
 from voice.store import TranscriptStore
+from voice.transcription import RecordingTranscriber
 from web.guard import CurrentPrincipal
 from web.security import allow_microphone
 from web.state import console
@@ -72,13 +71,7 @@ async def transcribe(
         return await _page(request, principal, message="Send a recording of at most 50 MB.", status=413)
     name = (recording.filename or "recording")[:NAME_CHARS]
     try:
-        samples = await asyncio.to_thread(decode_recording, data)
-        try:
-            transcript = await engines.stt.transcribe(samples)
-        except VoiceError:
-            if engines.local_stt is None or engines.local_stt is engines.stt:
-                raise
-            transcript = await engines.local_stt.transcribe(samples)
+        transcript = await RecordingTranscriber(engines.stt, engines.local_stt).transcribe(data)
     except VoiceError as exc:
         return await _page(request, principal, message=f"Not transcribed: {exc}", status=422)
     await store.add(
