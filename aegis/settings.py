@@ -79,6 +79,13 @@ class Settings(BaseSettings):
     # Migrations run with this URL when set (a role that owns the schema); the application's own
     # database_url then names a role that cannot alter the audit tables (see storage/roles.py).
     migration_database_url: str | None = None
+    # Voice (the console's voice page): off, or the speech engine. Kokoro needs its weights in
+    # <data_dir>/voice/kokoro/ (and the kokoro-onnx package); without them hibari speaks.
+    # Deepgram transcribes when the deepgram_api_key secret file exists; Whisper tiny.en otherwise.
+    voice: bool = True
+    voice_tts: Literal["hibari", "kokoro"] = "hibari"
+    voice_store_audio: bool = False  # keep the owner's recorded speech, encrypted, beside each transcript
+    voice_end_of_turn_ms: Annotated[int, Field(ge=200, le=3000)] = 500
 
     @field_validator("console_url")
     @classmethod

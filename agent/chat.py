@@ -60,7 +60,10 @@ class ChatService:
     ledger: DailyLedger
     keep_chars: int = 60_000
 
-    async def turn(self, conversation_id: str, text: str, events: EventSink = ignore_events) -> TurnResult:
+    async def turn(
+        self, conversation_id: str, text: str, events: EventSink = ignore_events, *, channel: str | None = None
+    ) -> TurnResult:
+        """``channel``: a note on how the owner is talking (the voice page asks for short spoken answers)."""
         if self.model is None or not is_ready(self.model):
             await events(TurnEvent("stopped", {"reason": NO_MODEL}))
             return TurnResult("", [], Budget(self.limits, self.prices, self.ledger).usage, 0.0, stopped=NO_MODEL)
@@ -72,7 +75,7 @@ class ChatService:
             self.tools_for(conversation_id, text, stored),
             history,
             text,
-            system=system_prompt(instructions),
+            system=system_prompt(instructions) + (f"\n{channel}\n" if channel else ""),
             budget=Budget(self.limits, self.prices, self.ledger),
             events=events,
         )

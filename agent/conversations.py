@@ -101,6 +101,16 @@ class ConversationStore:
                 )
             conv.updated_at = utcnow()
 
+    async def rewrite(self, cid: str, mid: str, content: Any) -> None:
+        """Replace one message's content (a voice answer the owner cut off keeps only what was heard)."""
+        blob = self._cipher.encrypt_text(DOMAIN, _CONTENT.context({"id": mid}), json.dumps(content))
+        async with self._db.transaction() as s:
+            await s.execute(
+                update(ConversationMessageRow)
+                .where(ConversationMessageRow.id == mid, ConversationMessageRow.conversation_id == cid)
+                .values(content=blob)
+            )
+
     async def messages(self, cid: str, *, include_compacted: bool = False) -> list[StoredMessage]:
         async with self._db.transaction() as s:
             q = select(ConversationMessageRow).where(ConversationMessageRow.conversation_id == cid)

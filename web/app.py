@@ -21,10 +21,13 @@ from starlette.types import Scope
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from agent.services import AgentServices
+from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import Keyring
 from storage.db import Database
 from storage.flood_trace import FloodTrace
 from storage.http_guard import Limits, RequestGuard
+from voice.engines import VoiceEngines
+from voice.store import TranscriptStore
 from web import charts
 from web.auditing import ANONYMOUS, client_ip
 from web.auth.enrolment import AdminSetup
@@ -49,6 +52,8 @@ from web.routes import (
     passkeys,
     secrets,
     sessions,
+    voice,
+    voice_ws,
 )
 from web.routes import setup as setup_routes
 from web.security import SecurityHeaders
@@ -73,6 +78,7 @@ def create_app(
     data: ConsoleData | None = None,
     parts: Parts | None = None,
     setup: SetupGate | None = None,
+    voice_engines: VoiceEngines | None = None,
 ) -> FastAPI:
     """``agent``: the chat and approvals backend; without it those pages say the agent is not running.
     ``parts``: the state of each supervised part (the broker, the MCP servers, sidecars) for /health; a part
@@ -108,6 +114,10 @@ def create_app(
     # ``data``: the integrations, secrets vault and home panels' backend (web.data).
     app.state.console_data = data or ConsoleData()
     app.state.setup = (setup, AdminSetup(db, keyring, config)) if setup is not None else None
+    # ``voice_engines``: the voice page's speech engines (loaded once; see ``enable_voice``).
+    app.state.voice = app.state.voice_store = None
+    if voice_engines is not None:
+        enable_voice(app, voice_engines, db, keyring)
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -144,8 +154,11 @@ def create_app(
         passkeys,
         memory,
         model,
+        voice,
     ):
         app.include_router(module.router)
+    # A plain WebSocket route: it authenticates itself (session cookie, Origin, audit) before accepting.
+    app.router.add_websocket_route(voice_ws.PATH, voice_ws.voice_socket)
     # Browser libraries installed by ``npm ci`` (package-lock.json), served by the console itself.
     # Without them the charts stay tables; the console still starts.
     app.mount("/static/vendor", StaticFiles(directory=charts.VENDOR, check_dir=False), name="vendor")
@@ -193,6 +206,12 @@ def create_app(
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.trusted_proxies))
     log.info("console ready", trusted_proxies=list(config.trusted_proxies), secure_cookies=config.secure_cookies)
     return app
+
+
+def enable_voice(app: FastAPI, engines: VoiceEngines, db: Database, keyring: Keyring) -> None:
+    """Turn the voice page on (the composition root loads the models after the console is up)."""
+    app.state.voice_store = TranscriptStore(db, FieldCipher(keyring))
+    app.state.voice = engines
 
 
 class ShellStatic(StaticFiles):

@@ -21,6 +21,7 @@ BASE_POLICY: dict[str, tuple[str, ...]] = {
 # Fetch directives a page may widen with extra origins (never style, object, base, form or framing).
 WIDENABLE = frozenset({"script-src", "frame-src", "connect-src"})
 CSP_EXTRA = "csp_extra"
+MICROPHONE = "microphone_allowed"
 
 
 def render_csp(extra: dict[str, tuple[str, ...]] | None = None) -> str:
@@ -46,6 +47,11 @@ def widen_csp(scope: Scope, directive: str, *sources: str) -> None:
             raise ValueError(f"refusing CSP source {source!r}")
     extra: dict[str, tuple[str, ...]] = scope.setdefault("state", {}).setdefault(CSP_EXTRA, {})
     extra[directive] = extra.get(directive, ()) + sources
+
+
+def allow_microphone(scope: Scope) -> None:
+    """Let this one page ask for the microphone (the voice page); every other page keeps it off."""
+    scope.setdefault("state", {})[MICROPHONE] = True
 
 
 STATIC_HEADERS = {
@@ -88,6 +94,8 @@ class SecurityHeaders:
                 extra = state.get(CSP_EXTRA)
                 headers["Content-Security-Policy"] = render_csp(extra) if extra else CSP
                 headers["X-Trace-Id"] = trace
+                if state.get(MICROPHONE):
+                    headers["Permissions-Policy"] = "camera=(), microphone=(self), geolocation=()"
                 headers["Cache-Control"] = "no-cache" if static else "no-store"
                 if tls:
                     headers["Strict-Transport-Security"] = HSTS

@@ -17,6 +17,7 @@ from aegis.node_assets import ensure_node_assets
 from aegis.runtime import Context
 from aegis.serving import BrokerProcess, Server
 from aegis.sidecars import Sidecars
+from aegis.voice_root import attach_voice
 from broker.tls import server_options
 from integrations import Catalog
 from storage import migrate
@@ -83,18 +84,19 @@ async def serve(ctx: Context, console: Console | None = None) -> None:
         await helpers.start()
         keyring = await console_keyring(ctx)
         agent = await build_agent(ctx, db, keyring, server_env=helpers.server_env())
-        config = uvicorn.Config(
-            await console_app(
-                ctx,
-                db,
-                keyring,
-                agent,
-                parts=lambda: (
-                    {"broker": broker.status()}
-                    | {f"mcp:{n}": s for n, s in agent.host.status().items()}
-                    | helpers.status()
-                ),
+        app = await console_app(
+            ctx,
+            db,
+            keyring,
+            agent,
+            parts=lambda: (
+                {"broker": broker.status()} | {f"mcp:{n}": s for n, s in agent.host.status().items()} | helpers.status()
             ),
+        )
+        # The speech models load in the background: the console answers at once, voice a few seconds later.
+        voice = asyncio.create_task(attach_voice(ctx, app, db, keyring), name="voice-load")
+        config = uvicorn.Config(
+            app,
             host=ctx.settings.host,
             port=ctx.settings.port,
             log_config=None,
@@ -109,6 +111,7 @@ async def serve(ctx: Context, console: Console | None = None) -> None:
         try:
             await Server(config).serve()
         finally:
+            voice.cancel()
             await agent.close()
     finally:
         await helpers.stop()

@@ -20,6 +20,7 @@ from tools.credentials import CredentialProvider
 from tools.whatsapp.client import DEFAULT_URL, WhatsAppClient
 from tools.whatsapp.demo import demo_credentials, demo_transport
 from tools.whatsapp.tokens import BridgeTokens
+from voice.transcription import local_transcriber
 
 DEMO_URL = "http://whatsapp-bridge.demo"
 
@@ -45,7 +46,9 @@ def build(runtime: Runtime) -> MCPServer:
         )
         url = _sidecar_url() or DEFAULT_URL
     client = WhatsAppClient(runtime.http, tokens, base_url=url)
-    service = WhatsAppService(client, MessageStore(runtime.db, runtime.cipher), runtime.db, runtime.audit)
+    # Voice notes are transcribed here with the offline engine, loaded on the first note.
+    store = MessageStore(runtime.db, runtime.cipher)
+    service = WhatsAppService(client, store, runtime.db, runtime.audit, local_transcriber())
     return build_server(WhatsAppDeps(service=service, gate=runtime.gate))
 
 

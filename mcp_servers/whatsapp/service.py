@@ -1,5 +1,10 @@
 """WhatsApp service logic: hand-off of received messages, reads through the bridge, sending.
 
+Voice notes that come in are transcribed before they are stored (a generic recording transcriber:
+the configured speech-to-text engine); the transcript becomes the message's body, so it carries the
+message's own labels (untrusted, its sender, its chat). A note that cannot be transcribed is stored
+saying so, never dropped.
+
 Hand-off (:meth:`WhatsAppService.sync`): take what the bridge keeps pending, store it encrypted
 (one upsert per message id, with the audit row, in one transaction), and only after that commit
 acknowledge it to the bridge. A crash between the two leaves the messages pending: the next sync
@@ -11,16 +16,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
 from mcp_servers.whatsapp.store import MessageStore, StoredMessage
 from storage.audit import AuditEvent, AuditLog, Sensitive
 from storage.db import Database
+from tools.errors import IntegrationError
 from tools.whatsapp.client import WhatsAppClient, check_chat_id
 from tools.whatsapp.errors import NotConnected
 from tools.whatsapp.models import Chat, SentMessage, WhatsAppMessage
+from voice.ports import Transcript, VoiceError
 
 log = structlog.get_logger("aegis.mcp_servers.whatsapp")
 
@@ -29,14 +36,29 @@ BATCH = 200
 LOCAL_SEARCH_WINDOW = 2000
 MAX_BATCHES = 25
 UNLINKED_STATES = frozenset({"logged_out", "pairing", "auth_failure"})
+VOICE_TYPES = ("ptt", "audio")
+MAX_VOICE_SECONDS = 15 * 60
+VOICE_MARK = "[voice note"
+
+
+class Transcriber(Protocol):
+    async def transcribe(self, data: bytes) -> Transcript: ...
 
 
 class WhatsAppService:
-    def __init__(self, client: WhatsAppClient, store: MessageStore, db: Database, audit: AuditLog) -> None:
+    def __init__(
+        self,
+        client: WhatsAppClient,
+        store: MessageStore,
+        db: Database,
+        audit: AuditLog,
+        transcriber: Transcriber | None = None,
+    ) -> None:
         self.client = client
         self.store = store
         self._db = db
         self._audit = audit
+        self._transcriber = transcriber
         self._sync_lock = asyncio.Lock()
 
     async def sync(self, details: dict[str, Any]) -> tuple[int, int]:
@@ -47,6 +69,7 @@ class WhatsAppService:
                 batch = await self.client.pending(BATCH)
                 if not batch:
                     return stored, 0
+                batch = [await self._heard(m) for m in batch]
                 event = AuditEvent(
                     ACTOR, "whatsapp.sync", "ok", resource=ACTOR, details={**details, "stored": len(batch)}
                 )
@@ -66,18 +89,45 @@ class WhatsAppService:
     async def search(self, query: str, chat_id: str | None, limit: int) -> tuple[list[StoredMessage], bool]:
         """WhatsApp's own search; when WhatsApp is not connected, the messages stored here (newest
         :data:`LOCAL_SEARCH_WINDOW`). Returns the messages and whether they came from the local store."""
+        needle = query.casefold()
         try:
             found = await self.client.search(query, chat_id=chat_id, limit=limit)
         except NotConnected:
             if chat_id is not None:
                 check_chat_id(chat_id)
-            needle = query.casefold()
             recent = await self.store.recent(LOCAL_SEARCH_WINDOW, chat_id)
             return [m for m in recent if needle in m.body.casefold()][:limit], True
-        return await self._keep(found), False
+        kept = await self._keep(found)
+        # WhatsApp cannot search inside voice notes; their transcripts are only here.
+        seen = {m.id for m in kept}
+        heard = [
+            m
+            for m in await self.store.recent(LOCAL_SEARCH_WINDOW, chat_id)
+            if m.id not in seen and m.body.startswith(VOICE_MARK) and needle in m.body.casefold()
+        ]
+        return (kept + heard)[:limit], False
+
+    async def _heard(self, m: WhatsAppMessage) -> WhatsAppMessage:
+        """A received voice note with its transcript as its body (other messages unchanged)."""
+        if self._transcriber is None or m.type not in VOICE_TYPES or not m.has_media or m.from_me:
+            return m
+        if m.duration and m.duration > MAX_VOICE_SECONDS:
+            text = f"{VOICE_MARK}, {m.duration / 60:.0f} min: too long to transcribe here]"
+        else:
+            try:
+                heard = await self._transcriber.transcribe(await self.client.voice_note(m.id))
+                text = f"{VOICE_MARK}, {heard.audio_seconds:.0f} s, transcribed by {heard.engine}] {heard.text}"
+            except (IntegrationError, VoiceError) as exc:
+                log.warning("whatsapp.voice_note_not_transcribed", error=type(exc).__name__)
+                text = f"{VOICE_MARK}: not transcribed ({type(exc).__name__})]"
+        return m.model_copy(update={"body": f"{text}\n{m.body}" if m.body else text})
 
     async def _keep(self, found: list[WhatsAppMessage]) -> list[StoredMessage]:
-        """Store what was read (encrypted, once), and return it as the store gives it back."""
+        """Store what was read (encrypted, once), and return it as the store gives it back. A voice
+        note's stored transcript stays: the bridge hands the note over again without it."""
+        voice = [m.id for m in found if m.type in VOICE_TYPES and not m.body]
+        stored = {s.id: s.body for s in await self.store.get(voice)} if voice else {}
+        found = [m.model_copy(update={"body": stored[m.id]}) if stored.get(m.id) else m for m in found]
         await self.store.save(found)
         return await self.store.get([m.id for m in found])
 

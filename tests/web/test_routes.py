@@ -7,10 +7,11 @@ from urllib.parse import urlencode
 
 import pytest
 from fastapi.routing import APIRoute, iter_route_contexts
-from starlette.routing import Mount
+from starlette.routing import Mount, WebSocketRoute
 
 from tests.web.conftest import Console, bearer
 from web.guard import PUBLIC, guard
+from web.routes import voice_ws
 
 pytestmark = pytest.mark.anyio
 
@@ -64,6 +65,9 @@ async def test_every_route_runs_the_guard(console: Console) -> None:
         if isinstance(ctx.original_route, APIRoute):
             calls = [d.call for d in ctx.dependant.dependencies]
             assert guard in calls, ctx.path
+        elif isinstance(ctx.original_route, WebSocketRoute):
+            # The voice socket authenticates itself before accepting (tests/web/test_voice.py).
+            assert ctx.path == voice_ws.PATH and ctx.original_route.endpoint is voice_ws.voice_socket
         else:
             assert isinstance(ctx.original_route, Mount) and ctx.path in ("/static", "/static/vendor"), ctx.path
 

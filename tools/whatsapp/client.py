@@ -15,10 +15,13 @@ Chat ids from callers (possibly from a model) are checked before they go into a 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import secrets
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -27,11 +30,13 @@ from tools.base import BaseIntegration
 from tools.credentials import CredentialProvider
 from tools.errors import AuthExpired, IntegrationError, InvalidRequest, UpstreamError
 from tools.whatsapp.errors import NotConnected
-from tools.whatsapp.models import BridgeStatus, Chat, Pairing, SentMessage, WhatsAppMessage
+from tools.whatsapp.models import BridgeStatus, Chat, Pairing, SentMessage, VoiceNote, WhatsAppMessage
 
 DEFAULT_URL = "http://127.0.0.1:3001"
 CHAT_ID = re.compile(r"[0-9]{5,20}@c\.us|[0-9]{5,20}(?:-[0-9]{5,20})?@g\.us|[0-9]{5,24}@lid")
+MESSAGE_ID = re.compile(r"(?:true|false)_[0-9A-Za-z@._-]{5,200}")
 MAX_BODY = 4096
+MAX_VOICE_BYTES = 16 * 1024 * 1024
 
 
 def check_chat_id(chat_id: str) -> str:
@@ -145,6 +150,20 @@ class WhatsAppClient(BaseIntegration):
             params["chat_id"] = check_chat_id(chat_id)
         body = await self._call("GET", "/v1/search", "whatsapp.read", params=params)
         return [WhatsAppMessage.model_validate(m) for m in body.get("messages", [])]
+
+    async def voice_note(self, message_id: str) -> bytes:
+        """The audio of a voice note (``type`` ``ptt`` or ``audio``), as WhatsApp stores it (Ogg/Opus)."""
+        if not isinstance(message_id, str) or not MESSAGE_ID.fullmatch(message_id):
+            raise InvalidRequest("invalid WhatsApp message id", integration="whatsapp")
+        path = f"/v1/messages/{quote(message_id, safe='')}/voice"
+        note = VoiceNote.model_validate(await self._call("GET", path, "whatsapp.read"))
+        try:
+            audio = base64.b64decode(note.data, validate=True)
+        except (binascii.Error, ValueError):
+            raise UpstreamError("the bridge sent a voice note that is not base64", integration="whatsapp") from None
+        if not audio or len(audio) > MAX_VOICE_BYTES:
+            raise UpstreamError("the bridge sent an empty or oversized voice note", integration="whatsapp")
+        return audio
 
     # ---- the inbox: received messages until acknowledged ----------------------------------
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from typing import Any
@@ -51,6 +52,7 @@ class DemoBridge:
         self.chats["120363000000000001@g.us"]["messages"].append(group)
         self.inbox: dict[str, dict[str, Any]] = {first["id"]: first}
         self.sent: list[tuple[str, str]] = []
+        self.voice: dict[str, tuple[str, bytes]] = {}  # message id -> (mimetype, audio) of voice notes
         self.state = "connected"  # set another bridge state to make WhatsApp calls answer 409
         self.qr: str | None = None  # the pairing string /v1/pairing hands over while pairing
         self.last_problem: dict[str, Any] | None = None
@@ -91,12 +93,26 @@ class DemoBridge:
             ids = json.loads(request.content)["ids"]
             gone = [i for i in ids if self.inbox.pop(i, None) is not None]
             return httpx.Response(200, json={"acknowledged": len(gone), "pending": len(self.inbox)})
+        if path.startswith("/v1/messages/") and path.endswith("/voice"):
+            return self._voice(unquote(path.split("/")[3]))
         if path == "/v1/messages":
             body = json.loads(request.content)
             self.sent.append((body["chat_id"], body["body"]))
             sent = {"id": f"true_{body['chat_id']}_3EB0SENT{len(self.sent):06d}", "chat_id": body["chat_id"]}
             return httpx.Response(200, json={"message": {**sent, "timestamp": int(time.time())}})
         return httpx.Response(404, json={"error": "not_found", "message": "no such route"})
+
+    def _voice(self, message_id: str) -> httpx.Response:
+        if message_id in self.voice:
+            mimetype, audio = self.voice[message_id]
+            note = {"mimetype": mimetype, "data": base64.b64encode(audio).decode(), "size": len(audio)}
+            return httpx.Response(200, json=note)
+        found = [m for c in self.chats.values() for m in c["messages"] if m["id"] == message_id]
+        if found and found[0]["type"] in ("ptt", "audio"):
+            return httpx.Response(404, json={"error": "media_gone", "message": "WhatsApp no longer has the voice note"})
+        if found:
+            return httpx.Response(415, json={"error": "not_a_voice_note", "message": "the message is not a voice note"})
+        return httpx.Response(404, json={"error": "no_such_message", "message": "no such message"})
 
     def _status(self) -> dict[str, Any]:
         status = {"state": self.state, "detail": "demo", "since": 0, "pending": len(self.inbox)}

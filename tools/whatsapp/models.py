@@ -85,6 +85,14 @@ class Chat(BridgeModel):
     last_message: WhatsAppMessage | None = None
 
 
+class VoiceNote(BridgeModel):
+    """A voice note's audio as the bridge hands it over (``GET /v1/messages/{id}/voice``)."""
+
+    mimetype: str
+    data: str  # base64
+    size: int
+
+
 class SentMessage(BridgeModel):
     id: str
     chat_id: str

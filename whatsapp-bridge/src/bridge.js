@@ -33,6 +33,10 @@ const SKIP_TYPES = new Set([
     'debug',
 ]);
 const CATCH_UP_CHATS = 50;
+// Voice notes ('ptt') and audio messages: their audio is handed to Aegis to transcribe.
+const VOICE_TYPES = new Set(['ptt', 'audio']);
+const MAX_VOICE_BYTES = 16 * 1024 * 1024;
+const MESSAGE_ID_RE = /^(true|false)_[0-9A-Za-z@._-]{5,200}$/;
 const CATCH_UP_MESSAGES = 50;
 
 // Kept as `last_problem` in the status until the next problem, so a relaunch never hides it.
@@ -296,6 +300,25 @@ export class Bridge {
             if (this.sent.size > 1000) this.sent.delete(this.sent.keys().next().value);
         }
         return pending;
+    }
+
+    // The audio of one voice note, base64 as whatsapp-web.js gives it (downloadMedia()).
+    async voiceNote(messageId) {
+        if (typeof messageId !== 'string' || !MESSAGE_ID_RE.test(messageId)) {
+            throw new BridgeError(400, 'bad_message_id', 'not a WhatsApp message id');
+        }
+        const message = await this.#ready().getMessageById(messageId);
+        if (!message) throw new BridgeError(404, 'no_such_message', 'no such message');
+        if (!VOICE_TYPES.has(message.type) || !message.hasMedia) {
+            throw new BridgeError(415, 'not_a_voice_note', 'the message is not a voice note');
+        }
+        const media = await message.downloadMedia();
+        if (!media || typeof media.data !== 'string' || !media.data) {
+            throw new BridgeError(404, 'media_gone', 'WhatsApp no longer has the voice note');
+        }
+        const size = Buffer.byteLength(media.data, 'base64');
+        if (size > MAX_VOICE_BYTES) throw new BridgeError(413, 'too_large', 'the voice note is larger than 16 MB');
+        return { mimetype: String(media.mimetype || 'application/octet-stream'), data: media.data, size };
     }
 
     async requestPairingCode(phoneNumber) {

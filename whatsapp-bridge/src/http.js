@@ -9,6 +9,7 @@
 //   GET  /v1/inbox?limit=                 whatsapp.read     received messages not yet acknowledged
 //   POST /v1/inbox/ack {ids}              whatsapp.read     forget acknowledged messages
 //   POST /v1/messages {chat_id, body, idempotency_key?}  whatsapp.send
+//   GET  /v1/messages/{id}/voice          whatsapp.read     a voice note's audio {mimetype, data (base64), size}
 import http from 'node:http';
 
 import { AuthError, SCOPES } from './auth.js';
@@ -103,6 +104,12 @@ function routes(bridge) {
             },
         ],
         [
+            'GET',
+            /^\/v1\/messages\/([^/]+)\/voice$/,
+            SCOPES.read,
+            async ({ match }) => bridge.voiceNote(decodeURIComponent(match[1])),
+        ],
+        [
             'POST',
             /^\/v1\/messages$/,
             SCOPES.send,
@@ -150,7 +157,9 @@ export function createServer({ bridge, verify, log = () => {} }) {
         res.writeHead(status, headers);
         res.end(text);
         // Path only, chat ids masked: a query can hold a search, a chat id is a phone number.
-        const path = url.pathname.replace(/^\/v1\/chats\/[^/]+/, '/v1/chats/:id');
+        const path = url.pathname
+            .replace(/^\/v1\/chats\/[^/]+/, '/v1/chats/:id')
+            .replace(/^\/v1\/messages\/[^/]+\/voice$/, '/v1/messages/:id/voice');
         log('request', { method: req.method, path, status, ms: Date.now() - started });
     });
 }

@@ -245,6 +245,37 @@ describe('messages', () => {
         }
     });
 
+    test("a voice note's audio can be fetched, and nothing else", async () => {
+        const h = await harness();
+        try {
+            await until(async () => (await state(h)).state === 'connected');
+            const audio = Buffer.from('OggS fake opus voice note').toString('base64');
+            const note = h.world.client.receive({
+                chatId: ALICE,
+                type: 'ptt',
+                body: '',
+                duration: 4,
+                media: { mimetype: 'audio/ogg; codecs=opus', data: audio },
+            });
+            const text = h.world.client.receive({ chatId: ALICE, body: 'just text' });
+            const got = await h.call('GET', `/v1/messages/${encodeURIComponent(note.id._serialized)}/voice`);
+            assert.equal(got.status, 200);
+            assert.deepEqual(got.body, { mimetype: 'audio/ogg; codecs=opus', data: audio, size: 25 });
+            const inbox = async () => (await h.call('GET', '/v1/inbox')).body.messages;
+            await until(async () => (await inbox()).some((m) => m.type === 'ptt'));
+            const shaped = (await inbox()).find((m) => m.type === 'ptt');
+            assert.equal(shaped.has_media, true);
+            assert.equal(shaped.duration, 4);
+            const notVoice = await h.call('GET', `/v1/messages/${encodeURIComponent(text.id._serialized)}/voice`);
+            assert.equal(notVoice.status, 415);
+            assert.equal((await h.call('GET', '/v1/messages/false_15550000002@c.us_NOPE00000/voice')).status, 404);
+            assert.equal((await h.call('GET', '/v1/messages/..%2Fetc/voice')).status, 400);
+            assert.ok(!JSON.stringify(h.logs).includes('15550000002'), 'message ids are masked in the logs');
+        } finally {
+            await h.close();
+        }
+    });
+
     test('send is refused until connected, validated, and idempotent per key', async () => {
         const h = await harness({ paired: false });
         try {

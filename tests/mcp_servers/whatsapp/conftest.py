@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from mcp import Client
 from broker.tokens import SigningKey
 from mcp_servers._common import CallGate, audit_log
 from mcp_servers.whatsapp.server import WhatsAppDeps, build_server
-from mcp_servers.whatsapp.service import WhatsAppService
+from mcp_servers.whatsapp.service import Transcriber, WhatsAppService
 from mcp_servers.whatsapp.store import MessageStore
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
@@ -34,9 +35,9 @@ class WhatsApp:
     service: WhatsAppService
 
 
-@pytest.fixture
-async def whatsapp(
-    db: Database, make_gate: Callable[[str], CallGate], signing_key: SigningKey, clock: Clock
+@contextlib.asynccontextmanager
+async def open_whatsapp(
+    db: Database, gate: CallGate, signing_key: SigningKey, clock: Clock, transcriber: Transcriber | None = None
 ) -> AsyncIterator[WhatsApp]:
     keyring = Keyring(
         [DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in ("messages", "chain") for p in ("enc", "idx")]
@@ -45,7 +46,15 @@ async def whatsapp(
     async with build_http_client(transport=demo_transport(bridge)) as http:
         wa = WhatsAppClient(http, StaticCredentials(demo_credentials()), base_url="http://bridge", retry=NO_RETRY_WAIT)
         store = MessageStore(db, FieldCipher(keyring))
-        service = WhatsAppService(wa, store, db, audit_log(keyring, "messages"))
-        server = build_server(WhatsAppDeps(service=service, gate=make_gate("whatsapp")))
+        service = WhatsAppService(wa, store, db, audit_log(keyring, "messages"), transcriber)
+        server = build_server(WhatsAppDeps(service=service, gate=gate))
         async with Client(server) as client:
             yield WhatsApp(client, Tokens(signing_key, clock, "whatsapp"), bridge, db, service)
+
+
+@pytest.fixture
+async def whatsapp(
+    db: Database, make_gate: Callable[[str], CallGate], signing_key: SigningKey, clock: Clock
+) -> AsyncIterator[WhatsApp]:
+    async with open_whatsapp(db, make_gate("whatsapp"), signing_key, clock) as w:
+        yield w

@@ -39,7 +39,7 @@ export class FakeWorld {
     }
 
     // A raw message as WhatsApp Web's model gives it (the `data` Message._patch reads).
-    rawMessage({ chatId, author, body, fromMe = false, t, type = 'chat', links = [], id }) {
+    rawMessage({ chatId, author, body, fromMe = false, t, type = 'chat', links = [], id, media, duration }) {
         this.seq += 1;
         const key = id ?? `3EB0${String(this.seq).padStart(16, '0')}`;
         const serialized = `${fromMe}_${chatId}_${key}${author ? `_${author}` : ''}`;
@@ -54,6 +54,8 @@ export class FakeWorld {
             ack: 1,
             isForwarded: false,
             links: links.map((link) => ({ link, isSuspicious: false })),
+            // Media: WhatsApp Web's model has a directPath when there is something to download.
+            ...(media ? { directPath: '/v/t62.7117-24/fake', mimetype: media.mimetype, duration, _media: media } : {}),
         };
     }
 }
@@ -82,6 +84,12 @@ export class FakeMessage {
 
     getChat() {
         return this.client.getChatById(this.fromMe ? this.to : this.from);
+    }
+
+    // MessageMedia {mimetype, data (base64), filename, filesize}, or undefined once WhatsApp dropped it.
+    async downloadMedia() {
+        const media = this._data._media;
+        return media ? { mimetype: media.mimetype, data: media.data, filename: null, filesize: null } : undefined;
     }
 
     getContact() {
@@ -181,6 +189,14 @@ export class FakeClient extends EventEmitter {
             isMyContact: Boolean(c.isMyContact),
             isBlocked: false,
         };
+    }
+
+    async getMessageById(id) {
+        for (const c of this.world.chats.values()) {
+            const found = c.messages.find((m) => m.id._serialized === id);
+            if (found) return new FakeMessage(this, found);
+        }
+        return null;
     }
 
     async searchMessages(query, { chatId, limit = 20 } = {}) {
