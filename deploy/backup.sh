@@ -33,12 +33,16 @@ mkdir -p "$out" "$stage/$name"
 
 if [ "$mode" = production ]; then
     "${compose[@]}" exec -T postgres pg_dump -U aegis -d aegis --format=custom > "$stage/$name/aegis.pgdump"
-    "${compose[@]}" cp broker:/var/lib/aegis/audit-checkpoints.jsonl "$stage/$name/audit-checkpoints.jsonl" \
-        2>/dev/null || echo "backup: no audit checkpoints in the broker's volume yet" >&2
+    for f in audit-checkpoints.jsonl audit-checkpoints.pub; do
+        "${compose[@]}" cp "broker:/var/lib/aegis/$f" "$stage/$name/$f" 2>/dev/null \
+            || echo "backup: no $f in the broker's volume yet" >&2
+    done
 else
     "${py[@]}" -m aegis.offsite snapshot-sqlite "$data/aegis.db" "$stage/$name/aegis.db"
     if [ -f "$checkpoints" ]; then
         cp "$checkpoints" "$stage/$name/audit-checkpoints.jsonl"
+        # The public half of the checkpoints' Ed25519 key: verifies them offline, holds no secret.
+        if [ -f "${checkpoints%.jsonl}.pub" ]; then cp "${checkpoints%.jsonl}.pub" "$stage/$name/audit-checkpoints.pub"; fi
     else
         echo "backup: no audit checkpoints at $checkpoints yet" >&2
     fi

@@ -106,7 +106,7 @@ def test_backup_goes_offsite_encrypted_and_restores_into_an_empty_stack(tmp_path
     (tmp_path / "plain.tar").write_bytes(decrypted.stdout)
     with tarfile.open(tmp_path / "plain.tar") as tar:
         names = {Path(n).relative_to(archive.name.removesuffix(".tar.age")).as_posix() for n in tar.getnames()[1:]}
-    assert {"aegis.db", "SHA256SUMS", "audit-checkpoints.jsonl"} <= names
+    assert {"aegis.db", "SHA256SUMS", "audit-checkpoints.jsonl", "audit-checkpoints.pub"} <= names
 
     # Restore into an empty stack: pulled from the store, checked against the manifest, decrypted by age.
     master = tmp_path / "master.key.offline"
