@@ -32,7 +32,7 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$out" "$stage/$name"
 
 if [ "$mode" = production ]; then
-    "${compose[@]}" exec -T postgres pg_dump -U aegis -d aegis --format=custom > "$stage/$name/aegis.pgdump"
+    "${compose[@]}" exec -T postgres pg_dump -U aegis_owner -d aegis --format=custom > "$stage/$name/aegis.pgdump"
     for f in audit-checkpoints.jsonl audit-checkpoints.pub; do
         "${compose[@]}" cp "broker:/var/lib/aegis/$f" "$stage/$name/$f" 2>/dev/null \
             || echo "backup: no $f in the broker's volume yet" >&2

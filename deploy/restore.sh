@@ -46,7 +46,7 @@ src="$stage/x/$name"
 echo "restore: $name decrypted and every file matches SHA256SUMS"
 
 if [ "$mode" = production ]; then
-    "${compose[@]}" exec -T postgres pg_restore -U aegis -d aegis --exit-on-error --single-transaction < "$src/aegis.pgdump"
+    "${compose[@]}" exec -T postgres pg_restore -U aegis_owner -d aegis --exit-on-error --single-transaction < "$src/aegis.pgdump"
     cp_args=()
     if [ -f "$src/audit-checkpoints.jsonl" ]; then
         cp_args=(-v "$src/audit-checkpoints.jsonl:/restore/audit-checkpoints.jsonl:ro")

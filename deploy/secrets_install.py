@@ -20,8 +20,11 @@ AEGIS, TRAEFIK, POSTGRES, CLOUDFLARED = 10001, 10002, 999, 65532
 LAYOUT: dict[str, tuple[str, int]] = {
     "master_key": ("broker/master_key", AEGIS),  # a folder only the broker mounts: rotation replaces it
     "broker_admin_token": ("broker_admin_token", AEGIS),
-    "database_url": ("database_url", AEGIS),
-    "postgres_password": ("postgres_password", POSTGRES),
+    "database_url": ("database_url", AEGIS),  # the application's role, aegis_app
+    "migration_database_url": ("migration_database_url", AEGIS),  # the owner, aegis_owner: the migrate service only
+    "postgres_password": ("postgres_password", POSTGRES),  # the bootstrap superuser (init script only)
+    "postgres_owner_password": ("postgres_owner_password", POSTGRES),
+    "postgres_app_password": ("postgres_app_password", POSTGRES),
     "console_api_key": ("console_api_key", AEGIS),
     "mcp_gmail_api_key": ("mcp_gmail_api_key", AEGIS),
     "mcp_plaid_api_key": ("mcp_plaid_api_key", AEGIS),

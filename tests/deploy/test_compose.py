@@ -239,6 +239,7 @@ def _listening_networks() -> dict[str, set[str]]:
         "broker": nets_of("broker", _env(services["broker"])["AEGIS_BROKER_HOST"]),
         "postgres": nets_of("postgres", pg_listen.group(1)),
         "backup": set(),
+        "migrate": set(),
     }
 
 
@@ -265,6 +266,7 @@ def test_each_service_joins_only_the_networks_it_needs() -> None:
         "broker": {"backend", "data"},
         "postgres": {"data"},
         "backup": {"frontend"},
+        "migrate": {"data"},
     }
 
 
@@ -276,6 +278,7 @@ def test_which_service_can_reach_which() -> None:
         "broker": {"traefik", "console", "postgres"},
         "postgres": set(),
         "backup": {"traefik"},
+        "migrate": {"postgres"},
     }
 
 
@@ -334,6 +337,45 @@ def test_postgresql_requires_tls13_and_a_scram_password() -> None:
     ]
     network = [r for r in hba if r[0] != "local"]
     assert network == [
+        ["hostssl", "all", "postgres", "all", "reject"],  # the bootstrap superuser: its own socket only
         ["hostssl", "all", "all", "all", "scram-sha-256"],
         ["hostnossl", "all", "all", "all", "reject"],
     ]
+
+
+# ---- database roles ---------------------------------------------------------------------------------
+
+
+def test_the_app_connects_as_a_row_only_role_and_only_the_migrate_service_holds_the_owner() -> None:
+    services = _services()
+    with_owner = {n for n, s in services.items() if "migration_database_url" in s.get("secrets", [])}
+    assert with_owner == {"migrate"}
+    assert services["migrate"]["command"] == ["db", "upgrade"] and services["migrate"]["restart"] == "no"
+    for app in ("broker", "console"):
+        assert "database_url" in services[app]["secrets"]
+        assert services[app]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    pg = services["postgres"]
+    assert _env(pg)["POSTGRES_USER"] == "postgres"
+    assert {"postgres_owner_password", "postgres_app_password"} <= set(pg["secrets"])
+    template = yaml.safe_load((DEPLOY / "secrets.template.yaml").read_text(encoding="utf-8"))
+    assert template["database_url"] == "" and "aegis_app:" in _template_comment("database_url")
+    assert "aegis_owner:" in _template_comment("migration_database_url")
+
+
+def test_the_init_script_makes_two_roles_neither_a_superuser_and_enables_pgcrypto() -> None:
+    sql = (DEPLOY / "postgres" / "initdb" / "10-aegis.sql").read_text(encoding="utf-8")
+    for role in ("aegis_owner", "aegis_app"):
+        create = re.search(rf"^CREATE ROLE {role} (.*);$", sql, re.M)
+        assert create is not None, role
+        assert {"NOSUPERUSER", "NOCREATEROLE", "NOBYPASSRLS"} <= set(create.group(1).split())
+    assert re.search(r"^ALTER DATABASE :\"DBNAME\" OWNER TO aegis_owner;$", sql, re.M)
+    assert "CREATE EXTENSION IF NOT EXISTS pgcrypto;" in sql
+    assert "GRANT" not in "\n".join(line for line in sql.splitlines() if "aegis_app" in line and "ALL" in line)
+    assert "`cat :secrets_dir/postgres_app_password`" in sql  # from the Docker secret, never argv
+
+
+def _template_comment(name: str) -> str:
+    for line in (DEPLOY / "secrets.template.yaml").read_text(encoding="utf-8").splitlines():
+        if line.startswith(f"{name}:"):
+            return line
+    raise AssertionError(name)

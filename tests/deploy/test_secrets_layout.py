@@ -24,8 +24,11 @@ DEPLOY = ROOT / "deploy"
 VALUES = {
     "master_key": "aegis-master-key-v1:" + "ab" * 32,
     "broker_admin_token": "drill-admin-token-value",
-    "database_url": "postgresql+asyncpg://aegis:pw-drill@postgres.svc.aegis.internal:5432/aegis",
-    "postgres_password": "pw-drill",
+    "database_url": "postgresql+asyncpg://aegis_app:pw-drill@postgres.svc.aegis.internal:5432/aegis",
+    "migration_database_url": "postgresql+asyncpg://aegis_owner:pw-owner@postgres.svc.aegis.internal:5432/aegis",
+    "postgres_password": "pw-superuser",
+    "postgres_owner_password": "pw-owner",
+    "postgres_app_password": "pw-drill",
     "console_api_key": "ak_console_drill",
     "mcp_gmail_api_key": "ak_gmail_drill",
     "mcp_plaid_api_key": "ak_plaid_drill",
@@ -87,7 +90,9 @@ def test_each_secret_belongs_to_its_one_reader_and_nobody_else_reads_it(tmp_path
     owners = {
         "tunnel_token": 65532,
         "postgres_password": 999,
+        "postgres_app_password": 999,
         "database_url": 10001,
+        "migration_database_url": 10001,
         "broker/master_key": 10001,
         "tls/postgres.key": 999,
         "tls/traefik.key": 10002,
