@@ -305,6 +305,7 @@ async def secret_versions(name: str, ctx: CtxDep, x_admin_token: AdminToken = No
 class Policy(Strict):
     max_scopes: list[str] | None
     max_resources: list[str] | None
+    may_act_for: list[str] | None = Field(default=None, max_length=64)
 
 
 @router.get("/principals")
@@ -322,7 +323,9 @@ async def principal_detail(ident: str, ctx: CtxDep, x_admin_token: AdminToken = 
 @router.put("/principals/{ident}/policy")
 async def principal_policy(ident: str, body: Policy, ctx: CtxDep, x_admin_token: AdminToken = None) -> dict[str, Any]:
     await ctx.admin("principal.policy", x_admin_token)
-    return await principals.set_policy(ctx.state, ctx.info, ident, body.max_scopes, body.max_resources)
+    return await principals.set_policy(
+        ctx.state, ctx.info, ident, body.max_scopes, body.max_resources, body.may_act_for
+    )
 
 
 @router.post("/principals/{ident}/disable")
