@@ -25,6 +25,8 @@ class Identity:
     description: str
     scopes: tuple[str, ...]
     resources: tuple[str, ...]
+    # RFC 8693: the audiences its tokens may be exchanged for (the jobs' MCP servers), besides their own.
+    audiences: tuple[str, ...] = ()
 
     @property
     def secret_name(self) -> str:
@@ -50,7 +52,10 @@ def console_identity(catalog: Catalog) -> Identity:
         *(s for m in catalog for s in m.identity.console_scopes),
     }
     resources = {*CONSOLE_CORE_RESOURCES, *(m.resource for m in catalog)}
-    return Identity("console", "the web console and the agent loop", tuple(sorted(scopes)), tuple(sorted(resources)))
+    audiences = tuple(sorted({member.audience for members in catalog.jobs.values() for member in members}))
+    return Identity(
+        "console", "the web console and the agent loop", tuple(sorted(scopes)), tuple(sorted(resources)), audiences
+    )
 
 
 def server_identity(manifest: Manifest) -> Identity:
@@ -79,12 +84,14 @@ async def ensure_key(ctx: Context, client: BrokerClient, ident: Identity) -> Pat
         check_private_file(path)
         return path
     admin = BrokerClient(client.http, admin_token=read_admin_token(ctx))
-    scopes, resources = sorted(ident.scopes), sorted(ident.resources)
+    scopes, resources, audiences = sorted(ident.scopes), sorted(ident.resources), sorted(ident.audiences)
+    created = False
     try:
-        await admin.set_policy(ident.name, scopes, resources)
+        await admin.set_policy(ident.name, scopes, resources, may_act_for=audiences)
     except BrokerClientError as exc:
         if exc.status != 404:  # 404: first start, the principal does not exist yet
             raise
+        created = True
     if path.exists() and not await _holds_ceiling(admin, ident, path):
         # An older key that lacks a scope this version needs (e.g. a new console tool): replace it.
         key_id = _key_id(path)
@@ -102,6 +109,8 @@ async def ensure_key(ctx: Context, client: BrokerClient, ident: Identity) -> Pat
             resources=resources,
             expires_in_days=365,
         )
+        if created and audiences:  # the principal exists now: the audiences it may act for
+            await admin.set_policy(ident.name, scopes, resources, may_act_for=audiences)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as fh:

@@ -140,9 +140,17 @@ class BrokerClient:
         return out
 
     async def set_policy(
-        self, ident: str, max_scopes: list[str] | None, max_resources: list[str] | None
+        self,
+        ident: str,
+        max_scopes: list[str] | None,
+        max_resources: list[str] | None,
+        *,
+        may_act_for: list[str] | None = None,
     ) -> dict[str, Any]:
-        body = {"max_scopes": max_scopes, "max_resources": max_resources}
+        """``may_act_for``: the audiences the principal's tokens may be exchanged for (None: unchanged)."""
+        body: dict[str, Any] = {"max_scopes": max_scopes, "max_resources": max_resources}
+        if may_act_for is not None:
+            body["may_act_for"] = may_act_for
         out: dict[str, Any] = await self.call("PUT", f"/v1/principals/{ident}/policy", admin=True, json=body)
         return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from broker.errors import BadRequest, Forbidden, Unauthorized
-from broker.guard import RequestInfo, deny, token_is_active
+from broker.guard import RequestInfo, deny, loads_list, token_is_active
 from broker.minting import EXCHANGE, EXCHANGE_SCOPE, MAX_DEPTH, Minted, _ceiling_violations, _issue, _validate
 from broker.scopes import ScopeError, check_ceiling, validate_resource
 from broker.state import BrokerState
@@ -107,6 +107,18 @@ async def exchange(
             action=EXCHANGE,
             resource=res,
             details=details,
+        )
+    # RFC 8693: a token is exchanged only for its own audience or one its principal may act for.
+    may_act_for = set(loads_list(principal.may_act_for) or [])
+    if aud != parent_claims["aud"] and aud not in may_act_for:
+        await deny(
+            state,
+            info,
+            Forbidden("audience_not_allowed", "the subject token's principal may not act for that audience"),
+            actor=actor,
+            action=EXCHANGE,
+            resource=res,
+            details={**details, "aud": aud},
         )
     violation = _ceiling_violations(key, principal, wanted, res)
     if violation:

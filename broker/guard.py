@@ -76,7 +76,10 @@ async def record(
         trace_id=info.trace_id,
         details=dict(details or {}),
     )
-    audit = state.unsealed.audit if state.unsealed is not None else state.sealed_audit
+    if state.unsealed is None:  # no chain key: kept, and written as a keyed row at unseal
+        state.pending_audit.add(event)
+        return
+    audit = state.unsealed.audit
     try:
         if session is not None:
             await audit.append(session, event)

@@ -7,12 +7,14 @@ scopes, resource and ttl are mandatory; the principal's ceiling is absolute.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from broker.apikeys import MalformedApiKey, parse_api_key, verify_api_key_hash
 from broker.errors import BadRequest, BrokerError, Forbidden, TooManyRequests, Unauthorized
@@ -30,6 +32,7 @@ MAX_DEPTH = 2
 INVALID_KEY = "invalid_key"
 SECRET_FAILURES = frozenset({"malformed_key", "unknown_key", "bad_secret", "bad_secret_locked_out", "key_locked"})
 _NO_KEY_HASH = "0" * 64
+LAST_USED_EVERY = 60  # seconds: a key's last use is stamped at most this often
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,14 @@ class MintRequest:
 class Minted:
     token: str
     claims: dict[str, Any]
+
+
+class Fallback(Exception):
+    """The fast path cannot decide: the full path runs instead (and answers exactly as it would)."""
+
+
+# In the issuing transaction, with the key's row locked: None to issue, an error to refuse.
+Check = Callable[[AsyncSession, str, str], Awaitable["BrokerError | None"]]
 
 
 def _validate(state: BrokerState, aud: str, scopes: list[str], resource: str, ttl: int) -> tuple[str, list[str], str]:
@@ -101,6 +112,7 @@ async def _authenticate(state: BrokerState, info: RequestInfo, presented: str | 
         if key.failed_attempts:
             async with state.db.transaction() as s:
                 await s.execute(update(ApiKeyRow).where(ApiKeyRow.key_id == key.key_id).values(failed_attempts=0))
+        state.verified_keys.remember(key.key_id, key.key_hash, principal.id, principal.name)
         return key, principal
     await _fail(state, info, reason, f"key:{parsed.key_id}")
 
@@ -159,6 +171,7 @@ def _ceiling_violations(key: ApiKeyRow, principal: PrincipalRow, scopes: list[st
 
 
 async def mint(state: BrokerState, info: RequestInfo, presented: str | None, req: MintRequest) -> Minted:
+    """The full path: authenticate against the database, then validate, check the ceilings and issue."""
     key, principal = await _authenticate(state, info, presented)
     actor = f"principal:{principal.name}"
     try:
@@ -176,20 +189,37 @@ async def mint(state: BrokerState, info: RequestInfo, presented: str | None, req
             resource=resource,
             details={"key_id": key.key_id, "scopes": scopes, "aud": aud},
         )
+    who = (principal.id, actor, key.key_id)
+    return await issue_mint(state, info, who, (aud, scopes, resource), req, key.last_used_at)
+
+
+async def issue_mint(
+    state: BrokerState,
+    info: RequestInfo,
+    who: tuple[str, str, str],
+    what: tuple[str, list[str], str],
+    req: MintRequest,
+    last_used: datetime | None,
+    check: Check | None = None,
+) -> Minted:
+    """Issue a minted token: ``who`` is (principal id, audit actor, key id), ``what`` the validated
+    (audience, scopes, resource)."""
+    (principal_id, actor, key_id), (aud, scopes, resource) = who, what
     return await _issue(
         state,
         info,
         actor=actor,
         action=MINT,
-        principal_id=principal.id,
-        key_id=key.key_id,
+        principal_id=principal_id,
+        key_id=key_id,
         aud=aud,
         scopes=scopes,
         resource=resource,
         ttl=req.ttl_seconds,
         parent=None,
         act=None,
-        last_used=key.last_used_at,
+        last_used=last_used,
+        check=check,
     )
 
 
@@ -209,7 +239,10 @@ async def _issue(
     act: dict[str, Any] | None,
     last_used: datetime | None = None,
     details: dict[str, Any] | None = None,
+    check: Check | None = None,
 ) -> Minted:
+    """Sign the token and record it and its audit row in one transaction, after ``check`` (default:
+    the key is not revoked and the resource not deleted). A check may raise :class:`Fallback`."""
     now = state.now()
     txn = parent.txn if parent is not None else info.trace_id
     token, claims = mint_token(
@@ -226,9 +259,10 @@ async def _issue(
         act=act,
     )
     async with state.db.transaction() as s:
-        refused = await _recheck(s, key_id, resource)
+        refused = await (check or _recheck)(s, key_id, resource)
         if refused is None:
-            if parent is None and (last_used is None or (state.now_dt() - last_used).total_seconds() >= 60):
+            stale = last_used is None or (state.now_dt() - last_used).total_seconds() >= LAST_USED_EVERY
+            if parent is None and stale:
                 await s.execute(update(ApiKeyRow).where(ApiKeyRow.key_id == key_id).values(last_used_at=state.now_dt()))
             await s.execute(
                 insert(IssuedTokenRow).values(
@@ -268,15 +302,20 @@ async def _issue(
     return Minted(token, claims)
 
 
-async def _recheck(s: AsyncSession, key_id: str, resource: str) -> BrokerError | None:
-    """In the issuing transaction, with the key's row locked: a key revoked meanwhile mints nothing
-    (its revocation either sees this token or is seen here), and neither does a resource whose
-    secrets are all deleted."""
-    gone = (
+def resource_gone(resource: str) -> ScalarSelect[Any]:
+    """1 when the resource has secrets and every one is deleted, else 0 or NULL (as a subquery)."""
+    return (
         select(func.min(case((SecretRow.deleted_at.is_(None), 0), else_=1)))
         .where(SecretRow.resource == resource)
         .scalar_subquery()
     )
+
+
+async def _recheck(s: AsyncSession, key_id: str, resource: str) -> BrokerError | None:
+    """In the issuing transaction, with the key's row locked: a key revoked meanwhile mints nothing
+    (its revocation either sees this token or is seen here), and neither does a resource whose
+    secrets are all deleted."""
+    gone = resource_gone(resource)
     row = (
         await s.execute(
             select(ApiKeyRow.revoked_at, gone).where(ApiKeyRow.key_id == key_id).with_for_update(of=ApiKeyRow)

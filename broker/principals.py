@@ -12,7 +12,7 @@ from sqlalchemy import select
 from broker.apikeys import generate_api_key, hash_api_key
 from broker.errors import BadRequest, Conflict, Forbidden, NotFound
 from broker.guard import ADMIN, RequestInfo, deny, dumps_list, loads_list, record
-from broker.scopes import ScopeError, check_ceiling, validate_resource, validate_scopes
+from broker.scopes import ScopeError, check_ceiling, validate_audience, validate_resource, validate_scopes
 from broker.state import BrokerState
 from storage.models import ApiKeyRow, PrincipalRow
 
@@ -45,6 +45,7 @@ def principal_view(p: PrincipalRow) -> dict[str, Any]:
         "description": p.description,
         "max_scopes": loads_list(p.max_scopes),
         "max_resources": loads_list(p.max_resources),
+        "may_act_for": loads_list(p.may_act_for) or [],
         "disabled": p.disabled,
         "created_at": p.created_at.isoformat(),
     }
@@ -169,14 +170,24 @@ async def set_policy(
     ident: str,
     max_scopes: list[str] | None,
     max_resources: list[str] | None,
+    may_act_for: list[str] | None = None,
 ) -> dict[str, Any]:
+    """Replace the ceilings; ``may_act_for`` (the audiences its tokens may be exchanged for) is
+    replaced when given and left as it is when ``None``."""
     try:
         scopes, resources = _clean(max_scopes, max_resources)
+        audiences = None if may_act_for is None else sorted({validate_audience(a) for a in may_act_for})
+    except ScopeError as exc:
+        await deny(state, info, BadRequest("invalid_request", str(exc)), actor=ADMIN, action="principal.policy")
     except BadRequest as exc:
         await deny(state, info, exc, actor=ADMIN, action="principal.policy")
     async with state.db.transaction() as s:
         p = await _get(s, ident)
         before = {"max_scopes": loads_list(p.max_scopes), "max_resources": loads_list(p.max_resources)}
+        after: dict[str, Any] = {"max_scopes": scopes, "max_resources": resources}
+        if audiences is not None:
+            before["may_act_for"], after["may_act_for"] = loads_list(p.may_act_for) or [], audiences
+            p.may_act_for = dumps_list(audiences)
         p.max_scopes, p.max_resources = dumps_list(scopes), dumps_list(resources)
         await record(
             state,
@@ -186,7 +197,7 @@ async def set_policy(
             result="allow",
             resource=f"principal:{p.name}",
             session=s,
-            details={"before": before, "after": {"max_scopes": scopes, "max_resources": resources}},
+            details={"before": before, "after": after},
         )
         return principal_view(p)
 

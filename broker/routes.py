@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from broker import admin, exchange, lifecycle, minting, principals, vault
+from broker import admin, exchange, lifecycle, mint_fast, minting, principals, vault
 from broker.errors import BadRequest
 from broker.guard import RequestInfo, bearer, limit_ip, require_admin, require_token
 from broker.state import BrokerState
@@ -143,7 +143,7 @@ def _token_response(m: minting.Minted, **extra: Any) -> dict[str, Any]:
 async def token(body: TokenRequest, ctx: CtxDep, authorization: Authorization = None) -> JSONResponse:
     ctx.act(minting.MINT)
     req = minting.MintRequest(body.aud, body.scopes, body.resource, body.ttl_seconds)
-    minted = await minting.mint(ctx.state, ctx.info, bearer(authorization), req)
+    minted = await mint_fast.mint_any(ctx.state, ctx.info, bearer(authorization), req)
     return JSONResponse(_token_response(minted), headers={"Cache-Control": "no-store"})
 
 
@@ -305,6 +305,7 @@ async def secret_versions(name: str, ctx: CtxDep, x_admin_token: AdminToken = No
 class Policy(Strict):
     max_scopes: list[str] | None
     max_resources: list[str] | None
+    may_act_for: list[str] | None = Field(default=None, max_length=64)
 
 
 @router.get("/principals")
@@ -322,7 +323,9 @@ async def principal_detail(ident: str, ctx: CtxDep, x_admin_token: AdminToken = 
 @router.put("/principals/{ident}/policy")
 async def principal_policy(ident: str, body: Policy, ctx: CtxDep, x_admin_token: AdminToken = None) -> dict[str, Any]:
     await ctx.admin("principal.policy", x_admin_token)
-    return await principals.set_policy(ctx.state, ctx.info, ident, body.max_scopes, body.max_resources)
+    return await principals.set_policy(
+        ctx.state, ctx.info, ident, body.max_scopes, body.max_resources, body.may_act_for
+    )
 
 
 @router.post("/principals/{ident}/disable")

@@ -13,7 +13,10 @@ from sqlalchemy import select, update
 
 from broker.config import BrokerConfig
 from broker.errors import Unavailable
+from broker.keycache import VerifiedKeys
 from broker.ratelimit import RateLimiter
+from broker.sealed_audit import FILE_NAME as PENDING_FILE
+from broker.sealed_audit import PendingAudit
 from broker.signing import PUBLISHED_STATES, SigningSet, load_rows
 from broker.tokens import SigningKey
 from broker.verify import KeySet, verify_token
@@ -48,15 +51,18 @@ class BrokerState:
     ip_limiter: RateLimiter = field(init=False)
     key_limiter: RateLimiter = field(init=False)
     fail_limiter: RateLimiter = field(init=False)
+    verified_keys: VerifiedKeys = field(default_factory=VerifiedKeys)  # immutable facts of verified keys
     flood: FloodTrace | None = None  # aggregated rows for 429s and unknown routes (set by the app)
-    # Sealed, there is no keyring: refusals are still recorded, with sensitive values withheld.
-    sealed_audit: AuditLog = field(default_factory=lambda: AuditLog(lambda _value: "withheld-while-sealed"))
+    # Sealed, there is no chain key: refusals wait here and become keyed rows at unseal.
+    pending_audit: PendingAudit = field(init=False)
 
     def __post_init__(self) -> None:
         c = self.config
         self.ip_limiter = RateLimiter(c.ip_rate, c.ip_burst, self.clock)
         self.key_limiter = RateLimiter(c.key_rate, c.key_burst, self.clock)
         self.fail_limiter = RateLimiter(c.auth_fail_rate, c.auth_fail_burst, self.clock)
+        folder = None if c.checkpoint_path is None else c.checkpoint_path.with_name(PENDING_FILE)
+        self.pending_audit = PendingAudit(folder, clock=self.now_dt)
 
     @property
     def sealed(self) -> bool:

@@ -71,6 +71,7 @@ async def unseal(state: BrokerState) -> bool:
         pepper=keyring.index_key("broker"),
         kek_id=kek.kek_id,
     )
+    await state.pending_audit.flush(state.db, state.unsealed.audit)  # the refusals made while sealed
     await ensure_signing_key(state)
     await state.load_signing_keys()
     log.info("broker unsealed", kek_id=kek.kek_id)

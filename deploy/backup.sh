@@ -4,8 +4,9 @@
 #   deploy/backup.sh [OUT_DIR]          (default OUT_DIR: deploy/backups)
 #
 # 1. Snapshots the database (production: pg_dump in the postgres container; embedded: SQLite's online
-#    backup) and the audit log's signed checkpoints (AEGIS_BACKUP_CHECKPOINT_DIR, default
-#    <data dir>/checkpoints) into a folder on a tmpfs, with a SHA256SUMS of every file.
+#    backup) and the audit log's signed checkpoints (the file the broker appends to:
+#    AEGIS_BACKUP_CHECKPOINT_FILE, default <data dir>/audit-checkpoints.jsonl; in production the
+#    broker's volume) into a folder on a tmpfs, with a SHA256SUMS of every file.
 # 2. Streams that folder through `age` to the recipients in deploy/backup-recipients.txt (public keys,
 #    one per line; AEGIS_BACKUP_RECIPIENTS overrides). No plaintext reaches a disk.
 # 3. With AEGIS_BACKUP_S3_ENDPOINT and AEGIS_BACKUP_S3_BUCKET set, uploads the archive and a manifest
@@ -20,7 +21,7 @@ mode="${AEGIS_MODE:-embedded}"
 recipients="${AEGIS_BACKUP_RECIPIENTS:-$here/backup-recipients.txt}"
 out="${1:-$here/backups}"
 data="${AEGIS_DATA_DIR:-data}"
-checkpoints="${AEGIS_BACKUP_CHECKPOINT_DIR:-$data/checkpoints}"
+checkpoints="${AEGIS_BACKUP_CHECKPOINT_FILE:-$data/audit-checkpoints.jsonl}"
 read -ra py <<< "${AEGIS_PYTHON:-uv run --frozen python}"
 compose=(docker compose -f "$here/compose.yml")
 
@@ -31,13 +32,17 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$out" "$stage/$name"
 
 if [ "$mode" = production ]; then
-    "${compose[@]}" exec -T postgres pg_dump -U aegis -d aegis --format=custom > "$stage/$name/aegis.pgdump"
-    "${compose[@]}" cp console:/var/lib/aegis/checkpoints "$stage/$name/checkpoints" 2>/dev/null \
-        || echo "backup: no audit checkpoints in the console container yet" >&2
+    "${compose[@]}" exec -T postgres pg_dump -U aegis_owner -d aegis --format=custom > "$stage/$name/aegis.pgdump"
+    for f in audit-checkpoints.jsonl audit-checkpoints.pub; do
+        "${compose[@]}" cp "broker:/var/lib/aegis/$f" "$stage/$name/$f" 2>/dev/null \
+            || echo "backup: no $f in the broker's volume yet" >&2
+    done
 else
     "${py[@]}" -m aegis.offsite snapshot-sqlite "$data/aegis.db" "$stage/$name/aegis.db"
-    if [ -d "$checkpoints" ]; then
-        cp -R "$checkpoints" "$stage/$name/checkpoints"
+    if [ -f "$checkpoints" ]; then
+        cp "$checkpoints" "$stage/$name/audit-checkpoints.jsonl"
+        # The public half of the checkpoints' Ed25519 key: verifies them offline, holds no secret.
+        if [ -f "${checkpoints%.jsonl}.pub" ]; then cp "${checkpoints%.jsonl}.pub" "$stage/$name/audit-checkpoints.pub"; fi
     else
         echo "backup: no audit checkpoints at $checkpoints yet" >&2
     fi

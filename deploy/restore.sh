@@ -10,7 +10,9 @@
 #   embedded (AEGIS_MODE unset): into AEGIS_DATA_DIR, which must hold no database yet; --master-key
 #     installs the master key from its own offline backup (mode 0600).
 #   production: pg_restore into the freshly created, empty database of `docker compose up -d postgres`
-#     and the checkpoints into the console's volume; the master key comes from SOPS as usual.
+#     and the checkpoints into the broker's volume; the master key comes from SOPS as usual.
+# The audit chain is verified against the backup's signed checkpoints: a database whose tail was cut
+# or whose history was rewritten after the checkpoint fails the drill.
 set -euo pipefail
 umask 077
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -44,23 +46,24 @@ src="$stage/x/$name"
 echo "restore: $name decrypted and every file matches SHA256SUMS"
 
 if [ "$mode" = production ]; then
-    "${compose[@]}" exec -T postgres pg_restore -U aegis -d aegis --exit-on-error --single-transaction < "$src/aegis.pgdump"
-    if [ -d "$src/checkpoints" ]; then "${compose[@]}" cp "$src/checkpoints" console:/var/lib/aegis/checkpoints; fi
-    "${compose[@]}" run --rm --no-deps --entrypoint python broker -m aegis.restore_check
+    "${compose[@]}" exec -T postgres pg_restore -U aegis_owner -d aegis --exit-on-error --single-transaction < "$src/aegis.pgdump"
+    cp_args=()
+    if [ -f "$src/audit-checkpoints.jsonl" ]; then
+        cp_args=(-v "$src/audit-checkpoints.jsonl:/restore/audit-checkpoints.jsonl:ro")
+    fi
+    "${compose[@]}" run --rm --no-deps "${cp_args[@]}" --entrypoint python broker -m aegis.restore_check \
+        ${cp_args:+--checkpoints /restore/audit-checkpoints.jsonl}
 else
     data="${AEGIS_DATA_DIR:-data}"
-    checkpoints="${AEGIS_BACKUP_CHECKPOINT_DIR:-$data/checkpoints}"
     if [ -e "$data/aegis.db" ]; then
         echo "restore: $data/aegis.db exists; restore only into an empty data folder" >&2
         exit 1
     fi
     mkdir -p -m 700 "$data"
     install -m 600 "$src/aegis.db" "$data/aegis.db"
-    if [ -d "$src/checkpoints" ]; then
-        mkdir -p -m 700 "$(dirname "$checkpoints")"
-        cp -R "$src/checkpoints" "$checkpoints"
-    fi
     if [ -n "$master_key" ]; then install -m 600 "$master_key" "$data/master.key"; fi
-    AEGIS_DATA_DIR="$data" "${py[@]}" -m aegis.restore_check
+    check=()
+    if [ -f "$src/audit-checkpoints.jsonl" ]; then check=(--checkpoints "$src/audit-checkpoints.jsonl"); fi
+    AEGIS_DATA_DIR="$data" "${py[@]}" -m aegis.restore_check "${check[@]}"
 fi
 echo "restore: done"

@@ -37,14 +37,17 @@ else
 fi
 
 if [ "$mode" = production ]; then
-    step "PostgreSQL password"
-    password="$(openssl rand -hex 32)"
-    # The statement goes through stdin, never argv; the password never reaches a log.
-    printf "ALTER ROLE aegis PASSWORD '%s';\n" "$password" \
-        | "${compose[@]}" exec -T postgres psql -q -v ON_ERROR_STOP=1 -h /var/run/postgresql -U aegis -d aegis
+    step "PostgreSQL passwords (the application's role and the schema's owner)"
     new="$run/broker/rotation"
-    printf '%s\n' "$password" > "$new/postgres_password"
-    printf 'postgresql+asyncpg://aegis:%s@postgres.svc.aegis.internal:5432/aegis\n' "$password" > "$new/database_url"
+    for pair in "aegis_app:database_url:postgres_app_password" "aegis_owner:migration_database_url:postgres_owner_password"; do
+        IFS=: read -r role url_name pw_name <<< "$pair"
+        password="$(openssl rand -hex 32)"
+        # The statement goes through stdin, never argv; the password never reaches a log.
+        printf "ALTER ROLE %s PASSWORD '%s';\n" "$role" "$password" \
+            | "${compose[@]}" exec -T postgres psql -q -v ON_ERROR_STOP=1 -h /var/run/postgresql -U postgres -d aegis
+        printf '%s\n' "$password" > "$new/$pw_name"
+        printf 'postgresql+asyncpg://%s:%s@postgres.svc.aegis.internal:5432/aegis\n' "$role" "$password" > "$new/$url_name"
+    done
     unset password
 
     step "service TLS certificates"

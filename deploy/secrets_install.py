@@ -20,17 +20,26 @@ AEGIS, TRAEFIK, POSTGRES, CLOUDFLARED = 10001, 10002, 999, 65532
 LAYOUT: dict[str, tuple[str, int]] = {
     "master_key": ("broker/master_key", AEGIS),  # a folder only the broker mounts: rotation replaces it
     "broker_admin_token": ("broker_admin_token", AEGIS),
-    "database_url": ("database_url", AEGIS),
-    "postgres_password": ("postgres_password", POSTGRES),
+    "database_url": ("database_url", AEGIS),  # the application's role, aegis_app
+    "migration_database_url": ("migration_database_url", AEGIS),  # the owner, aegis_owner: the migrate service only
+    "postgres_password": ("postgres_password", POSTGRES),  # the bootstrap superuser (init script only)
+    "postgres_owner_password": ("postgres_owner_password", POSTGRES),
+    "postgres_app_password": ("postgres_app_password", POSTGRES),
     "console_api_key": ("console_api_key", AEGIS),
-    "mcp_gmail_api_key": ("mcp_gmail_api_key", AEGIS),
-    "mcp_plaid_api_key": ("mcp_plaid_api_key", AEGIS),
     "anthropic_api_key": ("anthropic_api_key", AEGIS),
     "tunnel_token": ("tunnel_token", CLOUDFLARED),
     "s3_access_key_id": ("s3_access_key_id", AEGIS),
     "s3_secret_access_key": ("s3_secret_access_key", AEGIS),
     "tls_ca_key": ("tls/ca.key", os.getuid()),  # read by deploy/make-ca.sh on the host only
     "tls_ca_crt": ("tls/ca.crt", os.getuid()),
+}
+# One broker API key per installed integration, read by the console: the names are generated from
+# integrations/installed.py into service-keys.txt by deploy/service_keys.py.
+SERVICE_KEYS = Path(__file__).resolve().parent / "service-keys.txt"
+LAYOUT |= {
+    name: (name, AEGIS)
+    for name in (line.strip() for line in SERVICE_KEYS.read_text(encoding="ascii").splitlines())
+    if name and not name.startswith("#")
 }
 # Service TLS keys issued by make-ca.sh into OUT_DIR/tls, and who reads each.
 TLS_OWNERS = {"traefik.key": TRAEFIK, "console.key": AEGIS, "broker.key": AEGIS, "postgres.key": POSTGRES}

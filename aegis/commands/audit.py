@@ -13,7 +13,7 @@ from aegis.runtime import Context, build_context
 from broker.client import BrokerClient, BrokerClientError
 from broker.grants import fetch_keyring
 from storage.audit import ChainKey, ChainReport, Checkpoint, verify_chain
-from storage.audit_checkpoint import FILE_NAME, CheckpointError, CheckpointFile
+from storage.audit_checkpoint import FILE_NAME, CheckpointError, CheckpointFile, CheckpointPublicKey
 from storage.crypto.errors import KeyUnavailable
 
 app = typer.Typer(help="The audit log.", no_args_is_help=True)
@@ -38,22 +38,38 @@ def describe(report: ChainReport, checkpoint: Checkpoint | None) -> str:
 @app.command()
 def verify(
     checkpoints: Path | None = typer.Option(None, help="the checkpoint file (default: the data folder's)"),
+    public_key: Path | None = typer.Option(
+        None, help="your own copy of audit-checkpoints.pub: the checkpoints must be signed by it"
+    ),
 ) -> None:
     """Check every row against the keyed hash chain and the latest signed checkpoint.
 
     Reports the first broken link, a truncated tail or a rewritten history. Exits 1 if the chain is
-    broken, 2 if it cannot be checked (the broker is not running to grant the chain key).
+    broken, 2 if it cannot be checked (the broker is not running to grant the chain key; with
+    ``--public-key`` the checkpoints are still checked, offline).
     """
     ctx = build_context()
+    path = checkpoints or ctx.settings.data_dir / FILE_NAME
 
     async def go() -> int:
+        try:
+            pinned = CheckpointFile(path, CheckpointPublicKey.read(public_key)) if public_key else None
+            offline = pinned.latest() if pinned else None
+        except CheckpointError as exc:
+            typer.echo(f"audit checkpoints BROKEN: {exc}", err=True)
+            return 1
         try:
             key = await chain_key(ctx)
         except (httpx.TransportError, BrokerClientError, KeyUnavailable, OSError) as exc:
             typer.echo(f"cannot get the audit chain key from the broker (is aegis up running?): {exc}", err=True)
+            if offline is not None:
+                typer.echo(f"the checkpoints verify with the public key: latest row {offline.seq} ({offline.ts})")
             return 2
         try:
-            checkpoint = CheckpointFile(checkpoints or ctx.settings.data_dir / FILE_NAME, key).latest()
+            file = CheckpointFile(path, key)
+            checkpoint = file.latest()
+            if pinned is not None and file.public != pinned.public:
+                raise CheckpointError("the chain key's checkpoints are not signed by the given public key")
         except CheckpointError as exc:
             typer.echo(f"audit checkpoints BROKEN: {exc}", err=True)
             return 1

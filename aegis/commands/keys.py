@@ -74,8 +74,11 @@ def policy(
     max_resource: list[str] | None = typer.Option(None, "--max-resource", help="Allowed resource (repeat)"),
     deny_all: bool = typer.Option(False, "--deny-all", help="Set both ceilings to [] (deny everything)"),
     unconstrained: bool = typer.Option(False, "--unconstrained", help="Remove the ceilings (NULL)"),
+    may_act_for: list[str] | None = typer.Option(
+        None, "--may-act-for", help="An audience its tokens may be exchanged for (repeat; default: unchanged)"
+    ),
 ) -> None:
-    """Set a principal's absolute ceiling."""
+    """Set a principal's absolute ceiling (and the audiences its tokens may be exchanged for)."""
     if deny_all and unconstrained:
         raise typer.BadParameter("--deny-all and --unconstrained exclude each other")
     scopes: list[str] | None
@@ -86,8 +89,11 @@ def policy(
         scopes, resources = None, None
     else:
         scopes, resources = max_scope or [], max_resource or []
-    out = with_client(lambda c: c.set_policy(principal, scopes, resources))
-    typer.echo(f"{out['name']}: scopes={_fmt(out['max_scopes'])} resources={_fmt(out['max_resources'])}")
+    out = with_client(lambda c: c.set_policy(principal, scopes, resources, may_act_for=may_act_for))
+    typer.echo(
+        f"{out['name']}: scopes={_fmt(out['max_scopes'])} resources={_fmt(out['max_resources'])} "
+        f"may act for={_fmt(out['may_act_for'])}"
+    )
 
 
 @principals_app.command()

@@ -22,6 +22,8 @@ class PrincipalRow(Base):
     description: Mapped[str | None] = mapped_column(String(256))
     max_scopes: Mapped[str | None] = mapped_column(Text)
     max_resources: Mapped[str | None] = mapped_column(Text)
+    # The audiences its tokens may be exchanged for (RFC 8693), besides their own: NULL/[] = none.
+    may_act_for: Mapped[str | None] = mapped_column(Text)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

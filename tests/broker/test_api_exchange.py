@@ -149,8 +149,33 @@ async def test_missing_form_fields(broker: Broker) -> None:
     await assert_denied(broker, r, 400, "invalid_request", EXCHANGE)
 
 
+async def test_exchange_targets_only_audiences_the_principal_may_act_for(broker: Broker) -> None:
+    """RFC 8693: by default a token is exchanged for its own audience only; another audience must be
+    one the subject token's principal may act for, whatever the caller asks."""
+    parent = await _parent(broker)
+    _, own = await _child(broker, parent, scope="secrets.read")
+    assert own["aud"] == "aegis"
+    r = await exchange(broker, parent, audience="billing")
+    row = await assert_denied(broker, r, 403, "audience_not_allowed", EXCHANGE)
+    assert details(row)["aud"] == "billing"
+    policy = {"max_scopes": None, "max_resources": None, "may_act_for": ["mcp-gmail"]}
+    r = await broker.http.put("/v1/principals/svc/policy", headers=broker.admin, json=policy)
+    assert r.status_code == 200 and r.json()["may_act_for"] == ["mcp-gmail"]
+    r = await exchange(broker, parent, audience="billing")
+    await assert_denied(broker, r, 403, "audience_not_allowed", EXCHANGE)
+    _, claims = await _child(broker, parent, audience="mcp-gmail")
+    assert claims["aud"] == "mcp-gmail"
+    # Leaving may_act_for out of a policy update keeps it; a bad audience is refused.
+    r = await broker.http.put("/v1/principals/svc/policy", headers=broker.admin, json=policy | {"may_act_for": None})
+    assert r.json()["may_act_for"] == ["mcp-gmail"]
+    r = await broker.http.put("/v1/principals/svc/policy", headers=broker.admin, json=policy | {"may_act_for": ["*"]})
+    assert r.status_code == 400
+
+
 async def test_a_child_for_another_audience_is_not_accepted_by_the_broker(broker: Broker) -> None:
     parent = await _parent(broker)
+    policy = {"max_scopes": None, "max_resources": None, "may_act_for": ["billing"]}
+    assert (await broker.http.put("/v1/principals/svc/policy", headers=broker.admin, json=policy)).status_code == 200
     child, claims = await _child(broker, parent, audience="billing")
     assert claims["aud"] == "billing"
     await assert_denied(broker, await read_secret(broker, "db-pass", child), 401, "token_bad_audience", "secret.read")

@@ -182,6 +182,27 @@ async def test_disabled_principal(broker: Broker) -> None:
     await assert_denied(broker, await broker.mint(key), 401, "principal_disabled", MINT)
 
 
+async def test_a_key_verified_before_is_refused_at_once_when_anything_changes(broker: Broker) -> None:
+    """The fast path remembers only what never changes about a key: every change since is seen by
+    the very next mint, which answers exactly as the full path does."""
+    created = await broker.create_key("svc")
+    key, key_id = created["api_key"], created["key_id"]
+    assert (await broker.mint(key)).status_code == 200
+    assert broker.state.verified_keys.get(key_id) is not None  # verified once: the next mint is fast
+    assert (await broker.mint(key)).status_code == 200
+    assert (await broker.mint(key[:-2] + "xx")).status_code == 401  # the secret is still checked
+    policy = {"max_scopes": ["repo.read"], "max_resources": None}
+    assert (await broker.http.put("/v1/principals/svc/policy", json=policy, headers=broker.admin)).status_code == 200
+    await assert_denied(broker, await broker.mint(key), 403, "scope_exceeds_principal_ceiling", MINT)
+    policy = {"max_scopes": None, "max_resources": None}
+    assert (await broker.http.put("/v1/principals/svc/policy", json=policy, headers=broker.admin)).status_code == 200
+    assert (await broker.mint(key)).status_code == 200
+    assert (await broker.http.post("/v1/revoke/key", json={"key_id": key_id}, headers=broker.admin)).status_code == 200
+    await assert_denied(broker, await broker.mint(key), 401, "key_revoked", MINT)
+    rows = await broker.audit(action=MINT)
+    assert [r["result"] for r in rows[:4]] == ["deny", "allow", "deny", "deny"]
+
+
 async def test_an_api_key_authorizes_nothing_but_minting(broker: Broker) -> None:
     key = await _key(broker)
     r = await broker.http.get("/v1/secrets/x", headers=bearer(key))

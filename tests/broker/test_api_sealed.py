@@ -129,16 +129,34 @@ async def test_master_key_rotation_needs_the_admin_token(broker: Broker) -> None
     assert not broker.key_path.with_name("master.key.old1").exists()
 
 
-async def test_sealed_refusals_are_audited_in_aggregate(db_url: str, tmp_path: Path, clock: FakeClock) -> None:
+async def test_sealed_refusals_are_kept_and_become_keyed_rows_at_unseal(
+    db_url: str, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Sealed, there is no chain key: the refusals (aggregated) wait beside the checkpoints, survive a
+    restart, and are written as keyed rows when the broker unseals; the chain still verifies."""
+    from storage.audit import ChainKey, verify_chain
     from tests.broker.test_api_support import sql
 
-    async with running_broker(db_url, tmp_path, clock, key=False) as b:
+    checkpoints = tmp_path / "data" / "audit-checkpoints.jsonl"
+    pending = checkpoints.with_name("audit-pending.jsonl")
+    async with running_broker(db_url, tmp_path, clock, key=False, checkpoint_path=checkpoints) as b:
         await _assert_sealed(b)
-        rows = await sql(b, "SELECT action, result, reason, trace_id FROM audit_log WHERE action = 'broker.sealed'")
-        assert len(rows) == 1 and tuple(rows[0][:3]) == ("broker.sealed", "deny", "sealed") and rows[0][3]
+        assert await sql(b, "SELECT seq FROM audit_log WHERE action = 'broker.sealed'") == []  # no unkeyed row
         clock.advance(61)
         assert (await b.http.get("/v1/secrets", headers=b.admin)).status_code == 503
-        rows = await sql(b, "SELECT details FROM audit_log WHERE action = 'broker.sealed' ORDER BY seq")
-        summary = rows[1][0] if isinstance(rows[1][0], dict) else json.loads(rows[1][0])
-        assert len(rows) == 3 and summary["count"] == 13
-        assert b.admin_token not in str(rows)
+        admin_token = b.admin_token
+    kept = [json.loads(line) for line in pending.read_text().splitlines()]
+    assert [e["action"] for e in kept] == ["broker.sealed"] * 3
+    assert kept[1]["details"]["count"] == 13 and kept[1]["details"]["summary"] is True
+    assert admin_token not in pending.read_text() and stat.S_IMODE(pending.stat().st_mode) == 0o600
+
+    async with running_broker(db_url, tmp_path, clock, checkpoint_path=checkpoints) as b:  # the key is back
+        rows = await sql(b, "SELECT details, result, reason FROM audit_log WHERE action = 'broker.sealed' ORDER BY seq")
+        details = [d if isinstance(d, dict) else json.loads(d) for d, *_ in rows]
+        assert len(rows) == 3 and all(r[1:] == ("deny", "sealed") for r in rows)
+        assert all(d["while_sealed"] is True and d["sealed_at"] for d in details)
+        assert details[1]["count"] == 13
+        assert not pending.exists()
+        async with b.state.db.transaction() as s:
+            report = await verify_chain(s, key=ChainKey.of(b.state.keys().keyring))
+        assert report.ok and report.keyed_rows == report.rows, report

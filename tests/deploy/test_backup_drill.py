@@ -9,7 +9,9 @@ import hashlib
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
+import sys
 import tarfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -65,9 +67,10 @@ def test_backup_goes_offsite_encrypted_and_restores_into_an_empty_stack(tmp_path
         assert add.returncode == 0, add.stderr + add.stdout
     finally:
         stack.stop()
-    checkpoints = stack.data / "checkpoints"  # the audit log's signed checkpoints (another module writes them)
-    checkpoints.mkdir()
-    (checkpoints / "cp-000001.json").write_text('{"seq": 1, "sig": "drill"}')
+    # The broker signed a checkpoint of the audit chain's head when it stopped, in the data folder.
+    checkpoints = stack.data / "audit-checkpoints.jsonl"
+    signed = checkpoints.read_bytes()
+    assert b'"sig":' in signed
 
     subprocess.run(["age-keygen", "-o", str(tmp_path / "identity.txt")], check=True, capture_output=True)
     pub = subprocess.run(["age-keygen", "-y", str(tmp_path / "identity.txt")], check=True, capture_output=True)
@@ -92,7 +95,7 @@ def test_backup_goes_offsite_encrypted_and_restores_into_an_empty_stack(tmp_path
     # What leaves the machine is ciphertext only: no SQLite header, no secret, no checkpoint text.
     blob = archive.read_bytes()
     assert blob.startswith(b"age-encryption.org/v1\n")
-    for plain in (b"SQLite format 3", b"drill-vault-value-5b1e", b'"sig": "drill"'):
+    for plain in (b"SQLite format 3", b"drill-vault-value-5b1e", b'"sig":', signed[:40]):
         assert plain not in blob
 
     # The stock age CLI decrypts it; the archive carries the database, the checkpoints and SHA256SUMS.
@@ -103,7 +106,7 @@ def test_backup_goes_offsite_encrypted_and_restores_into_an_empty_stack(tmp_path
     (tmp_path / "plain.tar").write_bytes(decrypted.stdout)
     with tarfile.open(tmp_path / "plain.tar") as tar:
         names = {Path(n).relative_to(archive.name.removesuffix(".tar.age")).as_posix() for n in tar.getnames()[1:]}
-    assert {"aegis.db", "SHA256SUMS", "checkpoints/cp-000001.json"} <= names
+    assert {"aegis.db", "SHA256SUMS", "audit-checkpoints.jsonl", "audit-checkpoints.pub"} <= names
 
     # Restore into an empty stack: pulled from the store, checked against the manifest, decrypted by age.
     master = tmp_path / "master.key.offline"
@@ -122,11 +125,12 @@ def test_backup_goes_offsite_encrypted_and_restores_into_an_empty_stack(tmp_path
     assert restore.returncode == 0, restore.stderr + restore.stdout
     assert "every file matches SHA256SUMS" in restore.stdout
     assert "audit chain intact" in restore.stdout
+    assert "matching the signed checkpoint of row" in restore.stdout, restore.stdout
     counted = re.search(r"decrypted (\d+) encrypted values", restore.stdout)
     assert counted, restore.stdout
     decrypted_count = int(counted.group(1))
     assert decrypted_count >= 2  # the broker signing key and the stored secret's data key
-    assert (fresh.data / "checkpoints" / "cp-000001.json").read_text() == '{"seq": 1, "sig": "drill"}'
+    assert (fresh.data / "audit-checkpoints.jsonl").read_bytes() == signed
 
     # The restored stack's broker unseals with the restored key and serves the restored vault.
     fresh.start(broker_only=True)
@@ -139,6 +143,17 @@ def test_backup_goes_offsite_encrypted_and_restores_into_an_empty_stack(tmp_path
     # A second restore into the same (no longer empty) folder is refused.
     again = fresh.run(str(DEPLOY / "restore.sh"), "latest", "--identity", str(tmp_path / "identity.txt"), **s3_env)
     assert again.returncode != 0 and "restore only into an empty data folder" in again.stderr
+
+    # Whoever owns the database file cuts the tail and moves the head back: the checkpoint tells.
+    db = sqlite3.connect(fresh.data / "aegis.db")
+    with db:
+        db.execute("DROP TRIGGER audit_log_no_delete")
+        top, prev = db.execute("SELECT seq, prev_hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        db.execute("DELETE FROM audit_log WHERE seq = ?", (top,))
+        db.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (top - 1, prev))
+    db.close()
+    cut = fresh.run(sys.executable, "-m", "aegis.restore_check")
+    assert cut.returncode == 1 and "audit chain BROKEN" in cut.stderr, cut.stderr + cut.stdout
 
 
 def test_a_tampered_archive_in_the_store_is_refused(s3_server: str, tmp_path: Path) -> None:

@@ -1,6 +1,8 @@
 """deploy/postgres/*: a private PostgreSQL cluster run with our configuration (pg_hba.conf as shipped,
-postgresql.conf with only paths and the port changed) refuses plain and TLS 1.2 connections, accepts
-TLS 1.3 with a SCRAM password, has pgcrypto, and takes Aegis's migrations over verified TLS."""
+postgresql.conf with only paths and the port changed, the init script as shipped) refuses plain and
+TLS 1.2 connections and the superuser over the network, accepts TLS 1.3 with a SCRAM password, has
+pgcrypto, and takes Aegis's migrations over verified TLS as the owner role, after which the
+application's role cannot alter, drop or truncate the audit tables or disable their triggers."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import asyncpg
 import pytest
@@ -24,7 +27,9 @@ import pytest
 from tests.deploy.stack import DEPLOY, free_port
 
 BIN = Path("/usr/lib/postgresql/15/bin")
-PASSWORD = "drill-pg-password-7c2"
+PASSWORD = "drill-pg-password-7c2"  # aegis_app's
+OWNER_PASSWORD = "drill-owner-password-41'x"  # a quote: the init script must pass it safely
+SUPER_PASSWORD = "drill-superuser-password-9d"
 pytestmark = [
     pytest.mark.skipif(not (BIN / "postgres").exists(), reason="needs PostgreSQL 15 server binaries"),
     pytest.mark.skipif(os.geteuid() != 0, reason="runs the cluster as the postgres user"),
@@ -52,13 +57,19 @@ def cluster() -> Iterator[Cluster]:
     subprocess.run([str(DEPLOY / "make-ca.sh"), str(tls)], check=True, capture_output=True, env=env)
     for path in (root, tls, tls / "postgres.key", tls / "postgres.crt"):
         os.chown(path, pg.pw_uid, pg.pw_gid)
-    (root / "pw").write_text(PASSWORD)
+    (root / "pw").write_text(SUPER_PASSWORD)
     os.chown(root / "pw", pg.pw_uid, pg.pw_gid)
+    secrets = root / "secrets"  # what compose mounts as /run/secrets
+    secrets.mkdir(mode=0o700)
+    for name, value in (("postgres_app_password", PASSWORD), ("postgres_owner_password", OWNER_PASSWORD)):
+        (secrets / name).write_text(value)
+        os.chown(secrets / name, pg.pw_uid, pg.pw_gid)
+    os.chown(secrets, pg.pw_uid, pg.pw_gid)
     sock = root / "sock"
     sock.mkdir(mode=0o700)
     os.chown(sock, pg.pw_uid, pg.pw_gid)
     _as_postgres(
-        str(BIN / "initdb"), "-D", str(root / "data"), "-U", "aegis", "--auth-host=scram-sha-256",
+        str(BIN / "initdb"), "-D", str(root / "data"), "-U", "postgres", "--auth-host=scram-sha-256",
         f"--pwfile={root / 'pw'}",
     )  # fmt: skip
     port = free_port()
@@ -83,10 +94,10 @@ def cluster() -> Iterator[Cluster]:
     while subprocess.run([str(BIN / "pg_isready"), "-h", str(sock), "-p", str(port)], capture_output=True).returncode:
         assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
         time.sleep(0.2)
-    _as_postgres(str(BIN / "createdb"), "-h", str(sock), "-p", str(port), "-U", "aegis", "aegis")
+    _as_postgres(str(BIN / "createdb"), "-h", str(sock), "-p", str(port), "-U", "postgres", "aegis")
     _as_postgres(
-        "psql", "-h", str(sock), "-p", str(port), "-U", "aegis", "-d", "aegis", "-v", "ON_ERROR_STOP=1",
-        "-f", str(DEPLOY / "postgres" / "initdb" / "10-aegis.sql"),
+        "psql", "-h", str(sock), "-p", str(port), "-U", "postgres", "-d", "aegis", "-v", "ON_ERROR_STOP=1",
+        "-v", f"secrets_dir={secrets}", "-f", str(DEPLOY / "postgres" / "initdb" / "10-aegis.sql"),
     )  # fmt: skip
     try:
         yield Cluster(port, tls / "ca.crt", sock)
@@ -108,9 +119,11 @@ def _tls(ca: Path, *, max_tls12: bool = False) -> ssl.SSLContext:
     return ctx
 
 
-async def _connect(c: Cluster, ssl_arg: ssl.SSLContext | bool, password: str = PASSWORD) -> asyncpg.Connection:
+async def _connect(
+    c: Cluster, ssl_arg: ssl.SSLContext | bool, password: str = PASSWORD, user: str = "aegis_app"
+) -> asyncpg.Connection:
     return await asyncpg.connect(
-        host="localhost", port=c.port, user="aegis", database="aegis", password=password, ssl=ssl_arg, timeout=10
+        host="localhost", port=c.port, user=user, database="aegis", password=password, ssl=ssl_arg, timeout=10
     )
 
 
@@ -144,17 +157,62 @@ def test_plain_tls12_and_wrong_passwords_are_refused(cluster: Cluster) -> None:
     assert "password authentication failed" in asyncio.run(refused(_tls(cluster.ca), "not-the-password"))
 
 
+def test_the_superuser_cannot_log_in_over_the_network(cluster: Cluster) -> None:
+    async def go() -> str:
+        try:
+            conn = await _connect(cluster, _tls(cluster.ca), SUPER_PASSWORD, user="postgres")
+        except asyncpg.PostgresError as exc:
+            return str(exc)
+        await conn.close()
+        return ""
+
+    assert "pg_hba.conf rejects" in asyncio.run(go())
+
+
 def test_aegis_migrates_over_verified_tls_with_the_deployment_settings(cluster: Cluster, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AEGIS_", "PG"))}
     env |= {
         "AEGIS_DATA_DIR": str(tmp_path),
-        "AEGIS_DATABASE_URL": f"postgresql+asyncpg://aegis:{PASSWORD}@localhost:{cluster.port}/aegis",
+        "AEGIS_DATABASE_URL": f"postgresql+asyncpg://aegis_app:{PASSWORD}@localhost:{cluster.port}/aegis",
+        "AEGIS_MIGRATION_DATABASE_URL": (
+            f"postgresql+asyncpg://aegis_owner:{quote(OWNER_PASSWORD, safe='')}@localhost:{cluster.port}/aegis"
+        ),
         # As in deploy/compose.yml: asyncpg reads these, so the URL itself carries no TLS options.
         "PGSSLMODE": "verify-full",
         "PGSSLROOTCERT": str(cluster.ca),
     }
     up = subprocess.run([sys.executable, "-m", "aegis", "db", "upgrade"], env=env, capture_output=True, text=True)
     assert up.returncode == 0, up.stderr
+
+    async def as_app() -> tuple[dict[str, str], bool, bool]:
+        conn = await _connect(cluster, _tls(cluster.ca))
+        refused: dict[str, str] = {}
+        try:
+            for sql in (
+                "ALTER TABLE audit_log DISABLE TRIGGER ALL",
+                "DROP TRIGGER audit_log_no_change ON audit_log",
+                "DROP TABLE audit_log",
+                "TRUNCATE audit_log",
+                "DELETE FROM audit_log",
+                "UPDATE audit_log SET actor = 'x'",
+                "ALTER TABLE audit_head DISABLE TRIGGER ALL",
+                "CREATE TABLE sneaky (x int)",
+            ):
+                try:
+                    await conn.execute(sql)
+                except asyncpg.PostgresError as exc:
+                    refused[sql] = type(exc).__name__
+            owner = await conn.fetchval("SELECT tableowner FROM pg_tables WHERE tablename = 'audit_log'")
+            superusers = await conn.fetchval("SELECT bool_or(rolsuper) FROM pg_roles WHERE rolname LIKE 'aegis_%'")
+            reads = await conn.fetchval("SELECT count(*) FROM audit_log") is not None
+            return refused | {"owner": str(owner)}, bool(superusers), reads
+        finally:
+            await conn.close()
+
+    denied, superusers, reads = asyncio.run(as_app())
+    assert denied.pop("owner") == "aegis_owner"
+    assert set(denied.values()) == {"InsufficientPrivilegeError"} and len(denied) == 8, denied
+    assert not superusers and reads
     env["PGSSLROOTCERT"] = str(tmp_path / "missing-ca.crt")
     refused = subprocess.run([sys.executable, "-m", "aegis", "db", "current"], env=env, capture_output=True, text=True)
     assert refused.returncode != 0  # verify-full without the CA: no connection

@@ -24,11 +24,17 @@ DEPLOY = ROOT / "deploy"
 VALUES = {
     "master_key": "aegis-master-key-v1:" + "ab" * 32,
     "broker_admin_token": "drill-admin-token-value",
-    "database_url": "postgresql+asyncpg://aegis:pw-drill@postgres.svc.aegis.internal:5432/aegis",
-    "postgres_password": "pw-drill",
+    "database_url": "postgresql+asyncpg://aegis_app:pw-drill@postgres.svc.aegis.internal:5432/aegis",
+    "migration_database_url": "postgresql+asyncpg://aegis_owner:pw-owner@postgres.svc.aegis.internal:5432/aegis",
+    "postgres_password": "pw-superuser",
+    "postgres_owner_password": "pw-owner",
+    "postgres_app_password": "pw-drill",
     "console_api_key": "ak_console_drill",
-    "mcp_gmail_api_key": "ak_gmail_drill",
-    "mcp_plaid_api_key": "ak_plaid_drill",
+    **{
+        name: f"ak_{name}_drill"
+        for name in (DEPLOY / "service-keys.txt").read_text(encoding="ascii").split()
+        if name.endswith("_api_key")
+    },
     "anthropic_api_key": "sk-drill",
     "tunnel_token": "tunnel-drill",
     "s3_access_key_id": "s3-id-drill",
@@ -87,7 +93,9 @@ def test_each_secret_belongs_to_its_one_reader_and_nobody_else_reads_it(tmp_path
     owners = {
         "tunnel_token": 65532,
         "postgres_password": 999,
+        "postgres_app_password": 999,
         "database_url": 10001,
+        "migration_database_url": 10001,
         "broker/master_key": 10001,
         "tls/postgres.key": 999,
         "tls/traefik.key": 10002,
@@ -106,6 +114,37 @@ def test_unknown_or_missing_names_are_refused_without_echoing_values(tmp_path: P
     assert extra.returncode == 1 and "typo_key" in extra.stderr and "v-secret-9" not in extra.stderr
     short = _install(tmp_path / "b", {"master_key": VALUES["master_key"]})
     assert short.returncode == 1 and "tunnel_token" in short.stderr
+
+
+def test_the_service_keys_follow_the_installed_integrations() -> None:
+    """Adding an integration is one line in integrations/installed.py: its broker key secret is then
+    derived (deploy/service_keys.py); a stale compose file or template fails here."""
+    from aegis.identities import server_identity
+    from integrations import Catalog
+    from integrations.installed import INSTALLED
+
+    names = {server_identity(m).secret_name for m in Catalog.load()}
+    assert len(names) == len(INSTALLED)
+    check = subprocess.run(
+        [sys.executable, str(DEPLOY / "service_keys.py"), "--check"], capture_output=True, text=True, timeout=120
+    )
+    assert check.returncode == 0, check.stderr
+    compose = yaml.safe_load((DEPLOY / "compose.yml").read_text(encoding="utf-8"))
+    console = set(compose["services"]["console"]["secrets"])
+    assert names <= console and names <= set(compose["secrets"])
+    assert {n for n in console if n.startswith("mcp_")} == names  # no key for an integration not installed
+
+
+def test_a_stale_service_keys_block_is_reported(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("service_keys", DEPLOY / "service_keys.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = "a:\n  # >>> service keys (deploy/service_keys.py)\n  old: 1\n  # <<< service keys\nb: 2\n"
+    out = module.render(text, [["  mcp_x_api_key: 1"]], tmp_path / "f.yml")
+    assert out == "a:\n  # >>> service keys (deploy/service_keys.py)\n  mcp_x_api_key: 1\n  # <<< service keys\nb: 2\n"
+    with pytest.raises(SystemExit, match="expected 2"):
+        module.render(text, [[], []], tmp_path / "f.yml")
 
 
 def test_the_template_names_exactly_what_the_installer_expects() -> None:

@@ -34,7 +34,7 @@ from storage.audit import (
     row_hash,
     verify_chain,
 )
-from storage.audit_checkpoint import FILE_NAME, Checkpointer, CheckpointFile
+from storage.audit_checkpoint import FILE_NAME, Checkpointer, CheckpointFile, CheckpointPublicKey
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
 from storage.models import AuditHeadRow, AuditRow, DataKeyRow
@@ -417,6 +417,11 @@ def test_cli_verify_exits_nonzero_on_a_broken_chain(
         ok = CliRunner().invoke(app, ["audit", "verify"])
         asyncio.run(run(lambda d: Checkpointer(d, key, CheckpointFile(tmp_path / FILE_NAME, key)).checkpoint()))
         anchored = CliRunner().invoke(app, ["audit", "verify"])
+        pub = tmp_path / "owner-copy.pub"
+        pub.write_text((tmp_path / "audit-checkpoints.pub").read_text())
+        pinned = CliRunner().invoke(app, ["audit", "verify", "--public-key", str(pub)])
+        pub.write_text(CheckpointPublicKey.of(ChainKey(os.urandom(32))).text)
+        wrong = CliRunner().invoke(app, ["audit", "verify", "--public-key", str(pub)])
         asyncio.run(run(lambda d: _as_superuser(d, "UPDATE audit_log SET reason = 'x' WHERE seq = 3")))
         broken = CliRunner().invoke(app, ["audit", "verify"])
     finally:
@@ -425,6 +430,8 @@ def test_cli_verify_exits_nonzero_on_a_broken_chain(
     assert "audit chain intact: 4 rows (2 keyed, 2 from before the chain was keyed); no checkpoint" in ok.output
     assert anchored.exit_code == 0, anchored.output
     assert "matches the signed checkpoint of row 4" in anchored.output
+    assert pinned.exit_code == 0 and "matches the signed checkpoint of row 4" in pinned.output, pinned.output
+    assert wrong.exit_code == 1 and "checkpoints BROKEN" in wrong.output, wrong.output
     assert broken.exit_code == 1, broken.output
     assert "BROKEN at row 3" in broken.output
     assert "2 rows verified" in broken.output

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 from pathlib import Path
@@ -10,7 +13,14 @@ import pytest
 from sqlalchemy import select
 
 from storage.audit import AuditLog, ChainKey, ChainReport, Checkpoint, row_hash, verify_chain
-from storage.audit_checkpoint import Checkpointer, CheckpointError, CheckpointFile
+from storage.audit_checkpoint import (
+    Checkpointer,
+    CheckpointError,
+    CheckpointFile,
+    CheckpointPublicKey,
+    public_key_path,
+    signing_key,
+)
 from storage.crypto.errors import KeyUnavailable
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
@@ -145,6 +155,9 @@ def test_a_forged_or_malformed_checkpoint_line_is_refused(tmp_path: Path) -> Non
     file.append(Checkpoint(9, "b" * 64, 1, "2026-01-01T00:01:00.000000Z"))
     latest = file.latest()
     assert latest is not None and latest.seq == 9
+    with pytest.raises(CheckpointError, match="not the public key"):  # the key beside the file is another's
+        CheckpointFile(file.path, ChainKey(os.urandom(32))).latest()
+    public_key_path(file.path).unlink()
     with pytest.raises(CheckpointError, match="signature"):
         CheckpointFile(file.path, ChainKey(os.urandom(32))).latest()
     lines = file.path.read_text().splitlines()
@@ -167,3 +180,54 @@ async def test_verify_resumes_from_a_checkpoint(db: Database, tmp_path: Path) ->
         assert (report.ok, report.rows, report.keyed_rows) == (True, 6, 2)
         last = await s.scalar(select(AuditRow.row_hash).where(AuditRow.seq == 6))
     assert report.head_hash == last
+
+
+def test_checkpoints_are_signed_with_ed25519_and_verify_with_the_public_half_alone(tmp_path: Path) -> None:
+    file = CheckpointFile(tmp_path / "audit-checkpoints.jsonl", KEY)
+    file.append(Checkpoint(7, "c" * 64, 1, "2026-01-01T00:00:00.000000Z"))
+    line = json.loads(file.path.read_text())
+    assert line["v"] == 2 and line["kid"] == file.public.kid
+    # The public key sits beside the file; it is all an offline verifier needs, and holds no secret.
+    pub_text = public_key_path(file.path).read_text()
+    assert (tmp_path / "audit-checkpoints.pub").exists()
+    public = CheckpointPublicKey.parse(pub_text)
+    offline = CheckpointFile(file.path, public).latest()
+    assert offline is not None and (offline.seq, offline.hash) == (7, "c" * 64)
+    with pytest.raises(CheckpointError, match="cannot sign"):
+        CheckpointFile(file.path, public).append(Checkpoint(8, "d" * 64, 1, "2026-01-01T00:01:00.000000Z"))
+    # The symmetric checkpoint key no longer signs anything: knowing it forges nothing.
+    forged = line | {"seq": 99, "sig": hmac.new(KEY.checkpoint_key, b"x", hashlib.sha256).hexdigest()}
+    file.path.write_text(json.dumps(forged) + "\n")
+    with pytest.raises(CheckpointError, match="signature"):
+        CheckpointFile(file.path, public).latest()
+    # A signature by another Ed25519 key does not verify either.
+    other = signing_key(ChainKey(os.urandom(32)))
+    payload = json.dumps([2, 99, "c" * 64, 1, line["ts"]], separators=(",", ":")).encode()
+    sig = base64.urlsafe_b64encode(other.sign(payload)).decode().rstrip("=")
+    file.path.write_text(json.dumps(line | {"seq": 99, "sig": sig}) + "\n")
+    with pytest.raises(CheckpointError, match="signature"):
+        CheckpointFile(file.path, public).latest()
+
+
+def test_a_replaced_public_key_file_is_refused(tmp_path: Path) -> None:
+    file = CheckpointFile(tmp_path / "audit-checkpoints.jsonl", KEY)
+    file.append(Checkpoint(1, "a" * 64, 1, "2026-01-01T00:00:00.000000Z"))
+    other = CheckpointPublicKey.of(ChainKey(os.urandom(32)))
+    public_key_path(file.path).write_text(other.text + "\n")
+    with pytest.raises(CheckpointError, match="not the public key"):
+        file.latest()
+    with pytest.raises(CheckpointError, match="not the public key"):
+        file.append(Checkpoint(2, "b" * 64, 1, "2026-01-01T00:01:00.000000Z"))
+    with pytest.raises(CheckpointError, match="malformed"):
+        CheckpointPublicKey.parse("aegis-audit-checkpoint-ed25519:!!")
+
+
+def test_checkpoints_of_the_symmetric_version_still_verify_with_the_chain_key(tmp_path: Path) -> None:
+    path = tmp_path / "audit-checkpoints.jsonl"
+    old = Checkpoint(4, "e" * 64, 1, "2026-01-01T00:00:00.000000Z")
+    payload = json.dumps([1, old.seq, old.hash, old.keyed_from, old.ts], separators=(",", ":")).encode()
+    sig = hmac.new(KEY.checkpoint_key, payload, hashlib.sha256).hexdigest()
+    path.write_text(json.dumps({"v": 1, "seq": 4, "hash": old.hash, "keyed_from": 1, "ts": old.ts, "sig": sig}) + "\n")
+    assert CheckpointFile(path, KEY).latest() == old
+    offline = CheckpointFile(path, CheckpointPublicKey.of(KEY))
+    assert offline.latest() is None and offline.skipped_legacy == 1  # a public key cannot check an HMAC

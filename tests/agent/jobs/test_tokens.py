@@ -19,6 +19,10 @@ async def test_a_sync_job_gets_a_narrowed_token_naming_the_job(broker: Broker) -
     key = (await broker.create_key("scheduler", max_scopes=CEILING))["api_key"]
     client = BrokerClient(broker.http)
     tokens = JobTokens(client, minting_parent(client, key), ttl_seconds=120)
+    with pytest.raises(JobError, match="audience_not_allowed"):  # RFC 8693: only audiences it may act for
+        await tokens.for_job("sync_emails", "gmail")
+    admin = BrokerClient(broker.http, admin_token=broker.admin_token)
+    await admin.set_policy("scheduler", CEILING, None, may_act_for=["mcp-gmail", "mcp-plaid"])
 
     token = await tokens.for_job("sync_emails", "gmail")
     claims = await verify(broker, token, "mcp-gmail")
