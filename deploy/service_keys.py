@@ -24,10 +24,11 @@ LIST_FILE = DEPLOY / "service-keys.txt"
 
 def secret_names() -> list[str]:
     sys.path.insert(0, str(DEPLOY.parent))
-    from aegis.identities import server_identity
+    from aegis.identities import CHAT_MODEL, server_identity
     from integrations import Catalog
 
-    return [server_identity(m).secret_name for m in Catalog.load()]
+    # The chat model's reader (the console holds it beside its own key), then each integration's server.
+    return [CHAT_MODEL.secret_name, *(server_identity(m).secret_name for m in Catalog.load())]
 
 
 def _blocks(names: list[str]) -> dict[Path, list[list[str]]]:

@@ -11,7 +11,7 @@ from alembic import op
 
 revision: str = "0013"
 # Chained on 0011 until 0012 (another change) lands; then "0012".
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
