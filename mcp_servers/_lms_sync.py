@@ -19,8 +19,10 @@ from typing_extensions import TypedDict
 
 from mcp_servers._common import SEND, SYNC, audit_details, vendor_errors
 from mcp_servers._coursework import LmsStore, Reads, Snapshot, register_reads, register_snapshot
+from mcp_servers._secrets import SecretStore
 from storage.audit import AuditEvent, AuditLog
 from tools.browser.pages import Login, NeedsAttention
+from tools.browser.stores import VaultCookieJar
 from tools.credentials import CredentialProvider
 from tools.errors import AuthExpired, IntegrationError
 
@@ -49,8 +51,13 @@ class SnapshotKeeper:
         return self.last
 
 
+def vault_cookies(credentials: CredentialProvider, store: SecretStore, integration: str) -> VaultCookieJar:
+    """A browser source's login cookies as a secret in the broker's vault (``<integration>-cookies``)."""
+    return VaultCookieJar(credentials, store.put, f"{integration}-cookies")
+
+
 class StoreCookies:
-    """A browser session's :class:`~tools.browser.session.CookieJar`, sealed in the source's store."""
+    """A browser session's cookies sealed in the source's own table: only where no vault is given (tests)."""
 
     def __init__(self, store: LmsStore) -> None:
         self._store = store

@@ -14,12 +14,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
 from broker.client import BrokerClient, BrokerClientError
 from tools.credentials import AUDIENCE, StaticCredentials, read_api_key_file
+
+if TYPE_CHECKING:
+    from mcp_servers._common import Runtime
 
 WRITE_SCOPE = "secrets.write"
 SECRET_TYPE = "api-token"  # noqa: S105 - a vault type name, not a secret
@@ -118,3 +121,15 @@ class BrokerSecretStore:
             raise SecretStoreUnavailable(f"the broker refused to store {name}: {exc.code}") from None
         except httpx.TransportError as exc:
             raise SecretStoreUnavailable(f"cannot reach the broker to store {name}: {type(exc).__name__}") from None
+
+
+def server_secret_store(runtime: Runtime, secret_type: str = SECRET_TYPE) -> SecretStore:
+    """The server's own write path: the broker's vault, or memory when no broker runs at all."""
+    if runtime.standalone and isinstance(runtime.credentials, StaticCredentials):  # ``aegis mcp NAME --demo``
+        return MemorySecretStore(runtime.credentials)
+    return BrokerSecretStore(
+        runtime.broker,
+        api_key_file=runtime.settings.key_file,
+        resource=runtime.settings.resource,
+        secret_type=secret_type,
+    )

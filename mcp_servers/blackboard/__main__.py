@@ -8,6 +8,8 @@ from mcp.server.mcpserver import MCPServer
 
 from mcp_servers._common import Demo, Runtime, run_server
 from mcp_servers._coursework import LmsStore, Reads
+from mcp_servers._lms_sync import vault_cookies
+from mcp_servers._secrets import server_secret_store
 from mcp_servers.blackboard.models import TABLES
 from mcp_servers.blackboard.server import build_server
 from mcp_servers.blackboard.service import BlackboardSource
@@ -27,7 +29,8 @@ def _now() -> datetime:
 def build(runtime: Runtime) -> MCPServer:
     store = LmsStore(runtime.db, runtime.cipher, TABLES, "coursework")
     client = BlackboardClient(runtime.http, runtime.credentials)
-    source = BlackboardSource(client, runtime.credentials, store, BrowserRunner())
+    cookies = vault_cookies(runtime.credentials, server_secret_store(runtime), "blackboard")
+    source = BlackboardSource(client, runtime.credentials, store, BrowserRunner(), cookies=cookies)
     reads = Reads("blackboard", "Blackboard", store, runtime.gate, _now)
     return build_server(reads, source, runtime.audit)
 

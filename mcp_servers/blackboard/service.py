@@ -20,7 +20,7 @@ from mcp_servers._lms_sync import SnapshotKeeper, StoreCookies, stored_login
 from tools.blackboard import browser
 from tools.blackboard.client import BlackboardClient
 from tools.blackboard.models import Column, Grade
-from tools.browser.session import BrowserRunner, RouteHandler
+from tools.browser.session import BrowserRunner, CookieJar, RouteHandler
 from tools.browser.session import Source as BrowserSource
 from tools.credentials import CredentialProvider
 
@@ -73,6 +73,7 @@ class BlackboardSource:
     runner: BrowserRunner
     site: str | None = None  # the browser's site (default: the client's)
     route: RouteHandler | None = None
+    cookies: CookieJar | None = None  # the login session: the vault (None: the source's own table, tests)
 
     async def mode(self) -> str:
         return "rest" if await self.client.has_application() else "browser"
@@ -116,7 +117,7 @@ class BlackboardSource:
         work: list[Work] = []
         async with self.runner.session(
             source,
-            StoreCookies(self.store),
+            self.cookies or StoreCookies(self.store),
             keeper,
             login=await stored_login(self.credentials, LOGIN_CREDENTIAL, "blackboard"),
             route=self.route,

@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from mcp.server.mcpserver import MCPServer
 
 from mcp_servers._common import Demo, Runtime, run_server
-from mcp_servers._secrets import BrokerSecretStore, MemorySecretStore, SecretStore
+from mcp_servers._secrets import server_secret_store
 from mcp_servers.outlook.server import OutlookDeps, build_server
 from mcp_servers.outlook.service import OutlookService
 from mcp_servers.outlook.store import OutlookStore
-from tools.credentials import StaticCredentials
 from tools.outlook.auth import MsalTokens
 from tools.outlook.client import OutlookClient
 from tools.outlook.demo import DemoGraph, demo_credentials, demo_transport
@@ -23,16 +22,7 @@ def demo() -> Demo:
 
 
 def build(runtime: Runtime) -> MCPServer:
-    writer: SecretStore
-    if runtime.standalone and isinstance(runtime.credentials, StaticCredentials):  # no broker at all
-        writer = MemorySecretStore(runtime.credentials)
-    else:
-        writer = BrokerSecretStore(
-            runtime.broker,
-            api_key_file=runtime.settings.key_file,
-            resource=runtime.settings.resource,
-            secret_type="oauth-token",  # noqa: S106 - a vault type name
-        )
+    writer = server_secret_store(runtime, "oauth-token")
     tokens = MsalTokens(runtime.credentials, writer=writer)
     client = OutlookClient(runtime.http, runtime.credentials, tokens)
     service = OutlookService(client, OutlookStore(runtime.db, runtime.cipher), runtime.db, runtime.audit)

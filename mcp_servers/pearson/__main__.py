@@ -8,6 +8,8 @@ from mcp.server.mcpserver import MCPServer
 
 from mcp_servers._common import Demo, Runtime, run_server
 from mcp_servers._coursework import LmsStore, Reads
+from mcp_servers._lms_sync import vault_cookies
+from mcp_servers._secrets import server_secret_store
 from mcp_servers.pearson.models import TABLES
 from mcp_servers.pearson.server import build_server
 from mcp_servers.pearson.service import PearsonSource
@@ -27,7 +29,8 @@ def _now() -> datetime:
 def build(runtime: Runtime) -> MCPServer:
     store = LmsStore(runtime.db, runtime.cipher, TABLES, "coursework")
     route = HttpxRoute(runtime.http) if runtime.settings.demo else None  # the demo's pages are in memory
-    source = PearsonSource(runtime.credentials, store, BrowserRunner(), route=route)
+    cookies = vault_cookies(runtime.credentials, server_secret_store(runtime), "pearson")
+    source = PearsonSource(runtime.credentials, store, BrowserRunner(), route=route, cookies=cookies)
     reads = Reads("pearson", "Pearson Mastering", store, runtime.gate, _now)
     return build_server(reads, source, runtime.audit)
 

@@ -12,7 +12,7 @@ from mcp_servers._coursework import Course, LmsStore, Snapshot, Work, scraped_wo
 from mcp_servers._lms_sync import SnapshotKeeper, StoreCookies, stored_login
 from tools.browser.pages import NeedsAttention
 from tools.browser.routed import HttpxRoute
-from tools.browser.session import BrowserRunner
+from tools.browser.session import BrowserRunner, CookieJar
 from tools.browser.session import Source as BrowserSource
 from tools.browser.tables import parse_score
 from tools.credentials import CredentialProvider
@@ -29,6 +29,7 @@ class PearsonSource:
     runner: BrowserRunner
     site: str = browser.SITE
     route: HttpxRoute | None = None  # the demo profile: pages from the in-memory site
+    cookies: CookieJar | None = None  # the login session: the vault (None: the source's own table, tests)
 
     async def mode(self) -> str:
         return "browser"
@@ -41,7 +42,11 @@ class PearsonSource:
         work: list[Work] = []
         try:
             async with self.runner.session(
-                BrowserSource(browser.NAME, self.site), StoreCookies(self.store), keeper, login=login, route=self.route
+                BrowserSource(browser.NAME, self.site),
+                self.cookies or StoreCookies(self.store),
+                keeper,
+                login=login,
+                route=self.route,
             ) as s:
                 for row in await browser.read_courses(s):
                     cid = str(row["id"])

@@ -16,6 +16,8 @@ from sqlalchemy import text
 
 from mcp_servers._common import CallGate, audit_log
 from mcp_servers._coursework import LmsStore, Reads
+from mcp_servers._lms_sync import vault_cookies
+from mcp_servers._secrets import MemorySecretStore
 from mcp_servers.pearson.models import TABLES
 from mcp_servers.pearson.server import build_server
 from mcp_servers.pearson.service import PearsonSource
@@ -84,3 +86,24 @@ async def test_a_stopped_run_needs_attention_until_a_good_run(db: Database, runn
                 ("Chapter 13 Reading Quiz", "overdue", "Pearson Mastering"),
                 ("Chapter 14 Homework: Chemical Kinetics", "not submitted", "Pearson Mastering"),
             ]
+
+
+async def test_the_login_session_is_kept_in_the_vault_not_in_a_table(db: Database, runner: BrowserRunner) -> None:
+    keyring = Keyring(
+        [DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in ("coursework", "chain") for p in ("enc", "idx")]
+    )
+    store = LmsStore(db, FieldCipher(keyring), TABLES, "coursework")
+    vault = StaticCredentials({"pearson-login": LOGIN})
+    written = MemorySecretStore(vault)
+    site = Site(FIXTURES, PAGES, login_page="login.html")
+    with serve(site) as url:
+        jar = vault_cookies(vault, written, "pearson")
+        source = PearsonSource(vault, store, runner, site=url, cookies=jar)
+        gate = CallGate(server="pearson", resource="mcp:pearson", verify=None)
+        reads = Reads("pearson", "Pearson Mastering", store, gate, lambda: NOW)
+        async with Client(build_server(reads, source, audit_log(keyring, "coursework"))) as client:
+            assert not (await client.call_tool("sync", {})).is_error
+    assert written.names and set(written.names) == {"pearson-cookies"}
+    assert json.loads(await vault.get("pearson-cookies")) is not None  # the session, as the vault holds it
+    async with db.transaction() as s:
+        assert (await s.execute(text("SELECT count(*) FROM pearson_cookies"))).scalar_one() == 0
