@@ -169,6 +169,12 @@ class ConsoleData:
         """Drop the cached connection probe (after connect, disconnect or sync)."""
         self._probes.pop(name, None)
 
+    def agree(self, name: str, connected: bool) -> None:
+        """A page that knows the connection state (e.g. pairing) drops a cached probe that says otherwise."""
+        held = self._probes.get(name)
+        if held is not None and held[1].ok != connected:
+            self.forget(name)
+
     def integration(self, name: str) -> Manifest | None:
         return self.catalog.get(name)
 
