@@ -187,6 +187,12 @@ class ConsoleData:
         owner = next((p for p in providers.values() if state and p.owns(state)), None)
         return owner or next(iter(providers.values()), None)
 
+    def agree(self, name: str, connected: bool) -> None:
+        """A page that knows the connection state (e.g. pairing) drops a cached probe that says otherwise."""
+        held = self._probes.get(name)
+        if held is not None and held[1].ok != connected:
+            self.forget(name)
+
     def integration(self, name: str) -> Manifest | None:
         return self.catalog.get(name)
 

@@ -81,7 +81,7 @@ async def serve(ctx: Context, console: Console | None = None) -> None:
         log.info("migrations applied", revision=await migrate.current(db))
         await broker.start()
         log.info("broker ready", url=broker.url)
-        await helpers.start()
+        await helpers.start(wait_seconds=0)  # supervised from here; the start of Aegis does not wait
         keyring = await console_keyring(ctx)
         agent = await build_agent(ctx, db, keyring, server_env=helpers.server_env())
         app = await console_app(

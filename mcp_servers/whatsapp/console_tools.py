@@ -78,19 +78,23 @@ class ChatItem(TypedDict):
     last_message: str | None
 
 
+class ChatLine(ChatItem):
+    when: str  # for a panel: "02 Dec 15:50 UTC"
+
+
 class Person(TypedDict):
     name: str
     messages: int
 
 
 class UnreadResult(TypedDict):
-    chats: list[ChatItem]
+    chats: list[ChatLine]
     people: list[Person]
     unread_total: int
 
 
 class NeedsAnswerResult(TypedDict):
-    chats: list[ChatItem]
+    chats: list[ChatLine]
 
 
 def pairing_result(p: Pairing) -> PairingResult:
@@ -142,9 +146,10 @@ def chat_item(c: Chat) -> ChatItem:
     }
 
 
-def _unread(c: Chat) -> ChatItem:
+def _unread(c: Chat) -> ChatLine:
     item = chat_item(c)
-    return {**item, "last_message": item["last_message"] or "(no text)"}
+    when = datetime.fromtimestamp(c.timestamp, tz=UTC).strftime("%d %b %H:%M UTC") if c.timestamp else ""
+    return {**item, "last_message": item["last_message"] or "(no text)", "when": when}
 
 
 @contextmanager

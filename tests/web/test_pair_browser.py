@@ -105,6 +105,15 @@ async def test_the_pairing_page_follows_the_bridge_in_chromium(paired: Paired) -
                 await expect(page.locator("#pair-status")).to_have_text("Connected", timeout=10_000)
                 width = await page.evaluate("document.documentElement.scrollWidth")
                 assert width <= viewport["width"], f"the page scrolls sideways at {label}"
+
+                # Connected: the home page has the messages panels.
+                await page.goto(f"{url}/")
+                unread = page.locator("#panel-whatsapp-unread")
+                await expect(unread).to_contain_text("Sam Rivera")
+                await expect(unread).to_contain_text("Still on for lunch Thursday?")
+                await expect(page.locator("#panel-whatsapp-people")).to_be_visible()
+                await unread.scroll_into_view_if_needed()
+                await page.screenshot(path=str(SHOTS / f"whatsapp-home-{label}.png"))
                 await page.context.close()
         finally:
             await browser.close()

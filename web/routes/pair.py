@@ -90,6 +90,7 @@ async def pair_state(request: Request, manifest: Manifest) -> PairState:
         return unavailable("It answered something this page cannot show.")
     if found.connected:
         data.problems[manifest.name] = None
+    data.agree(manifest.name, found.connected)
     return found
 
 
