@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from aegis.broker_root import read_admin_token
 from aegis.identities import console_identity, ensure_key, read_key, server_identity
 from aegis.model_root import build_model, secret_path
 from aegis.runtime import Context
+from aegis.secrets import SecretError
 from agent.approval_store import DbApprovalStore
 from agent.call_tokens import CallTokens
 from agent.chat import ChatService
@@ -140,9 +142,20 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
         scheduler=scheduler,
         google=google,
         sandbox=ctx.settings.demo_profile,
+        broker=broker,
+        broker_admin=device_admin(ctx, broker),
         status_file=ctx.settings.data_dir / "integrations-status.json",
     )
     return AgentRuntime(services, host, http, data, google_http, push_http, model_http)
+
+
+def device_admin(ctx: Context, broker: BrokerClient) -> BrokerClient | None:
+    """The broker's admin API for issuing and revoking device ingest tokens from the console; None
+    when this install gives the console no admin token (the devices page then says so)."""
+    try:
+        return BrokerClient(broker.http, admin_token=read_admin_token(ctx))
+    except (SecretError, OSError):
+        return None
 
 
 PolicyContextFor = Callable[[str, list[str], list[dict[str, Any] | None]], PolicyContext]

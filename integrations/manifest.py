@@ -84,6 +84,19 @@ class Job(_Strict):
     grant: tuple[str, ...]
 
 
+class Push(_Strict):
+    """A push integration's ingest route: the device posts to ``path`` (``/ingest/<name>``) with its own
+    per-device token (never the owner's session). ``router`` is ``module:function`` inside the
+    integration's package; the console calls it as ``function(broker=, forward=, audit=, max_bytes=)``
+    and mounts the one route it returns. ``tool`` is the ADMIN tool a batch is forwarded to; its scope is
+    the only one a device token may hold."""
+
+    path: str = Field(pattern=r"^/ingest/[a-z][a-z0-9_]{1,31}$")
+    router: str = Field(pattern=r"^[a-z_][a-z0-9_.]*:[a-z_][a-z0-9_]*$")
+    tool: str
+    max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=32 * 1024 * 1024)
+
+
 class Connect(_Strict):
     """How the owner connects it, and how the console tells that it is connected.
 
@@ -109,6 +122,8 @@ class Connect(_Strict):
     disconnect_tool: str | None = None  # revokes at the vendor, deletes and purges (ADMIN)
     vendor_grant: bool = True  # False: the vendor keeps no grant to revoke (a pasted token, a local API)
     instructions: str = ""  # plain words for the owner: what connecting needs
+    push: Push | None = None  # kind push: the device's ingest route
+    steps: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # route title -> exact steps for the owner
 
     def is_connected(self, probe_result: Any) -> bool:
         """Whether the probe's (successful) result means connected."""
@@ -125,6 +140,8 @@ class Connect(_Strict):
             raise ValueError("oauth needs provider, credential and oauth_scopes")
         if self.kind == "widget" and not (self.start_tool and self.finish_tool and self.finish_field):
             raise ValueError("widget needs start_tool, finish_tool and finish_field")
+        if (self.kind == "push") != (self.push is not None):
+            raise ValueError("push (the ingest route) goes with kind push, and kind push needs it")
         return self
 
 
@@ -177,6 +194,7 @@ class Manifest(_Strict):
                 self.connect.finish_tool,
                 self.connect.sandbox_tool,
                 self.connect.disconnect_tool,
+                self.connect.push.tool if self.connect.push else None,
             )
             if t
         ]
@@ -188,6 +206,12 @@ class Manifest(_Strict):
                 raise ValueError(f"{view.id}: panels and briefing sections read through READ tools only")
         if self.tools[self.connect.probe].cls != "READ":
             raise ValueError("the connect probe must be a READ tool")
+        push = self.connect.push
+        if push is not None:
+            if push.path != f"/ingest/{self.name}":
+                raise ValueError(f"the ingest route must be /ingest/{self.name}")
+            if self.tools[push.tool].cls != "ADMIN":
+                raise ValueError("the ingest tool must be ADMIN (console only)")
         for job in self.jobs:
             if not set(job.grant) <= {t.scope for t in self.tools.values()}:
                 raise ValueError(f"job {job.job}: its grant names scopes no tool has")

@@ -33,12 +33,14 @@ from web.config import ConsoleConfig
 from web.data import ConsoleData
 from web.errors import AuditUnavailable, ConsoleError, NotAuthenticated, RateLimited
 from web.guard import guard, wants_html
+from web.push import PushRoute, mount_push, public_entries, push_routes
 from web.routes import (
     approvals,
     audit,
     auth,
     chat,
     connect,
+    devices,
     home,
     integrations,
     jobs,
@@ -55,6 +57,13 @@ from web.state import Console
 log = structlog.get_logger("aegis.web")
 # Body limits before parsing: small for the sign-in routes, larger for the pages that take text.
 LIMITS = Limits(max_body=256 * 1024, route_body={"/auth/*": 8 * 1024})
+
+
+def limits_for(routes: tuple[PushRoute, ...]) -> Limits:
+    """The console's limits plus each device ingest route's own (its manifest's ``max_bytes``)."""
+    return Limits(max_body=LIMITS.max_body, route_body={**LIMITS.route_body, **{r.path: r.max_bytes for r in routes}})
+
+
 STATIC = Path(__file__).parent / "static"
 
 Parts = Callable[[], Mapping[str, Mapping[str, Any]]]
@@ -104,6 +113,8 @@ def create_app(
     # ``data``: the integrations, secrets vault and home panels' backend (web.data).
     app.state.console_data = data or ConsoleData()
     app.state.setup = (setup, AdminSetup(db, keyring, config)) if setup is not None else None
+    pushed = push_routes(app.state.console_data.catalog) if app.state.console_data.broker is not None else ()
+    app.state.public_routes = public_entries(pushed)
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -133,12 +144,14 @@ def create_app(
         approvals,
         integrations,
         connect,
+        devices,
         secrets,
         jobs,
         passkeys,
         memory,
     ):
         app.include_router(module.router)
+    mount_push(app, app.state.console_data, app.state.console, app.state.console_data.broker)
     # Browser libraries installed by ``npm ci`` (package-lock.json), served by the console itself.
     # Without them the charts stay tables; the console still starts.
     app.mount("/static/vendor", StaticFiles(directory=charts.VENDOR, check_dir=False), name="vendor")
@@ -179,7 +192,8 @@ def create_app(
 
     # add_middleware: the last added runs first, so proxy headers are resolved before anything else,
     # and the security headers wrap every answer, the limits' refusals and 500s included.
-    app.add_middleware(RequestGuard, limits=LIMITS, on_reject=rejected, trace=lambda _scope: uuid.uuid4().hex)
+    limits = limits_for(pushed)
+    app.add_middleware(RequestGuard, limits=limits, on_reject=rejected, trace=lambda _scope: uuid.uuid4().hex)
     app.add_middleware(SecurityHeaders)
     if config.trusted_proxies:
         # Only these peers may set X-Forwarded-For/-Proto; anyone else's are ignored.
