@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from integrations.health import PREFERABLE
 from integrations.views import Render
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
@@ -145,6 +146,22 @@ class Connect(_Strict):
         return self
 
 
+class HealthSource(_Strict):
+    """A health integration's part in the health page: its READ ``tool`` answering the summary
+    contract of :mod:`integrations.health`, and the metrics where it wins over other sources."""
+
+    tool: str
+    prefer: tuple[str, ...] = ()
+
+    @field_validator("prefer")
+    @classmethod
+    def _prefer(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [m for m in v if m not in PREFERABLE]
+        if bad:
+            raise ValueError(f"unknown health metrics {bad}; known: {PREFERABLE}")
+        return v
+
+
 class View(_Strict):
     """A panel, a briefing section or a digest section: a READ tool's result rendered by the core
     (:mod:`integrations.views`). A panel and a briefing section with the same tool, arguments and
@@ -172,6 +189,7 @@ class Manifest(_Strict):
     digest: tuple[View, ...] = ()
     vendor_token_patterns: tuple[str, ...] = ()  # regexes for this vendor's credentials (secret scanner)
     channels: dict[str, str] = Field(default_factory=dict)  # result channel -> plain words ("an email")
+    health: HealthSource | None = None  # its figures on the health page (integrations.health)
 
     @field_validator("name")
     @classmethod
@@ -187,6 +205,7 @@ class Manifest(_Strict):
             if not tool.startswith(prefix):
                 raise ValueError(f"tool {tool} must be named {prefix}<tool>")
         named = [self.connect.probe, *(j.tool for j in self.jobs), *(v.tool for v in self.views)]
+        named += [self.health.tool] if self.health else []
         named += [
             t
             for t in (
@@ -204,6 +223,8 @@ class Manifest(_Strict):
         for view in self.views:
             if self.tools[view.tool].cls != "READ":
                 raise ValueError(f"{view.id}: panels and briefing sections read through READ tools only")
+        if self.health is not None and self.tools[self.health.tool].cls != "READ":
+            raise ValueError("the health summary tool must be a READ tool")
         if self.tools[self.connect.probe].cls != "READ":
             raise ValueError("the connect probe must be a READ tool")
         push = self.connect.push

@@ -49,6 +49,7 @@ from web.routes import (
     secrets,
     sessions,
 )
+from web.routes import health as health_routes
 from web.routes import setup as setup_routes
 from web.security import SecurityHeaders
 from web.setup_gate import SetupGate
@@ -145,6 +146,7 @@ def create_app(
         integrations,
         connect,
         devices,
+        health_routes,
         secrets,
         jobs,
         passkeys,

@@ -2,7 +2,7 @@
 owner's figures go out through read tools over the local encrypted store.
 
 Scopes: ``health.ingest`` for ingest (and sandbox_connect, demo profile only); ``health.manage``
-for disconnect; ``health.read`` for metrics, sleep, steps and daily. Nothing here calls out: Apple
+for disconnect; ``health.read`` for metrics, sleep, steps, daily and summary. Nothing here calls out: Apple
 Health has no server API.
 """
 
@@ -20,6 +20,7 @@ from typing_extensions import TypedDict
 
 from mcp_servers._common import CREATE, LOCAL_READ, SEND, CallGate, Source, audit_details
 from mcp_servers.applehealth.store import HealthStore
+from mcp_servers.applehealth.summary import summary as day_summary
 from storage.audit import AuditEvent
 from tools.applehealth.demo import demo_payload
 from tools.applehealth.models import PayloadError
@@ -88,6 +89,12 @@ class StepsResult(TypedDict):
 class DailyResult(TypedDict):
     metric: str
     days: list[DayFigure]
+    sources: list[Source]
+
+
+class SummaryResult(TypedDict):
+    days: list[dict[str, Any]]
+    workouts: list[dict[str, Any]]
     sources: list[Source]
 
 
@@ -237,5 +244,18 @@ def build_server(deps: HealthDeps) -> MCPServer:
             figures = {d: sum(v) / len(v) for d, v in per.items()}
         days: list[DayFigure] = [{"date": d.isoformat(), "value": round(v, 2)} for d, v in sorted(figures.items())]
         return {"metric": metric, "days": days, "sources": [_source(f"{metric}:{d['date']}") for d in days]}
+
+    @server.tool(annotations=LOCAL_READ)
+    async def summary(start_date: dt.date, end_date: dt.date, ctx: Context) -> SummaryResult:
+        """Per day: steps, active energy, resting heart rate, HRV, weight and sleep stages (hours),
+        and the workouts, over a date range (at most a year)."""
+        await gate.check(ctx, "health.read", "summary")
+        _range(start_date, end_date)
+        out = await day_summary(store, start_date, end_date)
+        return {
+            "days": out["days"],
+            "workouts": out["workouts"],
+            "sources": [_source(f"summary:{start_date.isoformat()}:{end_date.isoformat()}")],
+        }
 
     return server
