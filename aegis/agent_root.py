@@ -142,6 +142,7 @@ async def build_agent(ctx: Context, db: Database, keyring: Keyring) -> AgentRunt
         scheduler=scheduler,
         google=google,
         sandbox=ctx.settings.demo_profile,
+        goals=ctx.settings.goals(),
         broker=broker,
         broker_admin=device_admin(ctx, broker),
         status_file=ctx.settings.data_dir / "integrations-status.json",
@@ -308,7 +309,7 @@ def build_scheduler(
     integrations = HostIntegrations(calls.host, ctx.catalog)
     briefings = BriefingStore(db, cipher)
     jobs = installed_jobs(ctx.catalog)
-    sections = ViewSections(calls, integrations)
+    sections = ViewSections(calls, integrations, ctx.settings.goals())
     handlers = default_handlers(
         runner=calls,
         tokens=JobTokens(broker, minting_parent(broker, key), grants=grants_from(ctx.catalog)),

@@ -67,11 +67,19 @@ class Settings(BaseSettings):
     tls_key_file: Path | None = None
     # ...and trusts only this CA for the broker's certificate.
     broker_ca_file: Path | None = None
+    # The owner's daily goals, read by briefing sections and panels as ``$goal:<name>`` arguments.
+    goal_steps: Annotated[int, Field(ge=0, le=100_000)] = 10_000
+    goal_active_kcal: Annotated[int, Field(ge=0, le=10_000)] = 500
+    goal_sleep_hours: Annotated[float, Field(ge=0, le=24)] = 7.5
     # How often the broker signs a checkpoint of the audit chain's head (and once more when it stops).
     audit_checkpoint_seconds: Annotated[float, Field(gt=0)] = 60.0
     # Migrations run with this URL when set (a role that owns the schema); the application's own
     # database_url then names a role that cannot alter the audit tables (see storage/roles.py).
     migration_database_url: str | None = None
+
+    def goals(self) -> dict[str, float]:
+        """The owner's goals by name, for ``$goal:<name>`` view arguments (integrations.views)."""
+        return {"steps": self.goal_steps, "active_kcal": self.goal_active_kcal, "sleep_hours": self.goal_sleep_hours}
 
     @field_validator("console_url")
     @classmethod

@@ -156,6 +156,7 @@ class ConsoleData:
     scheduler: SyncSchedule | None = None
     google: GoogleOAuth | None = None
     sandbox: bool = False  # the demo profile: offer "Connect sandbox bank"
+    goals: Mapping[str, float] = field(default_factory=dict)  # the owner's goals ($goal:<name> view args)
     broker: BrokerClient | None = None  # checks a device's ingest token (web.push)
     broker_admin: BrokerClient | None = None  # issues and revokes device ingest tokens (web.devices)
     clock: Callable[[], float] = time.time

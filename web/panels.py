@@ -81,7 +81,7 @@ async def load_panel(data: ConsoleData, placed: PlacedView) -> PanelView:
     if not await data.connected(manifest):
         return PanelView(placed, "not_connected", integration_title=title)
     view = placed.view
-    result = await data.tools.read(view.tool, resolve_args(view.args, data.now().date()))
+    result = await data.tools.read(view.tool, resolve_args(view.args, data.now().date(), data.goals))
     if not result.ok:
         return PanelView(placed, "error", message=(result.error or "unavailable")[:300], integration_title=title)
     shown = _clean(render(view.render, result.content))

@@ -74,3 +74,15 @@ def test_every_installed_health_source_names_a_read_tool() -> None:
         assert m.health is not None and m.tools[m.health.tool].cls == "READ"
         assert m.tools[m.health.tool].entry.get("data_classes") == ["health"]
         assert m.tools[m.health.tool].entry["result"]["conf"] == "SECRET"
+
+
+def test_goal_arguments_come_from_the_owners_settings() -> None:
+    from datetime import date
+
+    from integrations.views import resolve_args
+
+    args = {"start_date": "$days_ago:1", "goal": "$goal:steps", "note": "$goal:unknown"}
+    out = resolve_args(args, date(2026, 12, 2), {"steps": 8000})
+    assert out == {"start_date": "2026-12-01", "goal": 8000, "note": "$goal:unknown"}
+    assert resolve_args({"goal": "$goal:steps"}, date(2026, 12, 2))["goal"] == 10_000  # the default
+    assert resolve_args({"h": "$goal:sleep_hours"}, date(2026, 12, 2), {"sleep_hours": 7.5})["h"] == 7.5
