@@ -98,6 +98,15 @@ class Push(_Strict):
     max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=32 * 1024 * 1024)
 
 
+class Upload(_Strict):
+    """A file the owner uploads from the console in pieces (a years-long export), handed to the ADMIN
+    ``tool`` as they arrive: ``tool(upload=<32 hex>, offset=, data=<base64>, last=)``."""
+
+    tool: str
+    accept: str = Field(pattern=r"^\.[a-z0-9]{1,8}$")  # the file name's ending, e.g. ".xml"
+    label: str
+
+
 class Connect(_Strict):
     """How the owner connects it, and how the console tells that it is connected.
 
@@ -124,6 +133,7 @@ class Connect(_Strict):
     vendor_grant: bool = True  # False: the vendor keeps no grant to revoke (a pasted token, a local API)
     instructions: str = ""  # plain words for the owner: what connecting needs
     push: Push | None = None  # kind push: the device's ingest route
+    upload: Upload | None = None  # a file uploaded in pieces from the console (a backfill)
     steps: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # route title -> exact steps for the owner
 
     def is_connected(self, probe_result: Any) -> bool:
@@ -214,6 +224,7 @@ class Manifest(_Strict):
                 self.connect.sandbox_tool,
                 self.connect.disconnect_tool,
                 self.connect.push.tool if self.connect.push else None,
+                self.connect.upload.tool if self.connect.upload else None,
             )
             if t
         ]
@@ -233,6 +244,8 @@ class Manifest(_Strict):
                 raise ValueError(f"the ingest route must be /ingest/{self.name}")
             if self.tools[push.tool].cls != "ADMIN":
                 raise ValueError("the ingest tool must be ADMIN (console only)")
+        if self.connect.upload is not None and self.tools[self.connect.upload.tool].cls != "ADMIN":
+            raise ValueError("the upload tool must be ADMIN (console only)")
         for job in self.jobs:
             if not set(job.grant) <= {t.scope for t in self.tools.values()}:
                 raise ValueError(f"job {job.job}: its grant names scopes no tool has")

@@ -48,6 +48,7 @@ from web.routes import (
     passkeys,
     secrets,
     sessions,
+    upload,
 )
 from web.routes import health as health_routes
 from web.routes import setup as setup_routes
@@ -57,7 +58,7 @@ from web.state import Console
 
 log = structlog.get_logger("aegis.web")
 # Body limits before parsing: small for the sign-in routes, larger for the pages that take text.
-LIMITS = Limits(max_body=256 * 1024, route_body={"/auth/*": 8 * 1024})
+LIMITS = Limits(max_body=256 * 1024, route_body={"/auth/*": 8 * 1024, "/api/upload/*": upload.PIECE + 1024})
 
 
 def limits_for(routes: tuple[PushRoute, ...]) -> Limits:
@@ -151,6 +152,7 @@ def create_app(
         jobs,
         passkeys,
         memory,
+        upload,
     ):
         app.include_router(module.router)
     mount_push(app, app.state.console_data, app.state.console, app.state.console_data.broker)

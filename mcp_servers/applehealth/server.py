@@ -8,7 +8,9 @@ Health has no server API.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
@@ -19,6 +21,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from mcp_servers._common import CREATE, LOCAL_READ, SEND, CallGate, Source, audit_details
+from mcp_servers.applehealth.backfill import UploadError, Uploads
 from mcp_servers.applehealth.store import HealthStore
 from mcp_servers.applehealth.summary import summary as day_summary
 from storage.audit import AuditEvent
@@ -32,6 +35,8 @@ MAX_RANGE_DAYS: Final = 366
 SUMMED: Final = frozenset({"step_count", "active_energy", "basal_energy_burned", "walking_running_distance"})
 INSTRUCTIONS = "The owner's Apple Health data pushed from their phone: private figures, never to be shared."
 Device = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+UploadId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+Chunk = Annotated[str, Field(max_length=6 * 1024 * 1024)]  # base64 of a piece of at most 4 MiB
 Metric = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 
 
@@ -98,6 +103,13 @@ class SummaryResult(TypedDict):
     sources: list[Source]
 
 
+class ChunkResult(TypedDict):
+    received_bytes: int
+    samples: int
+    stored: int
+    done: bool
+
+
 class DisconnectResult(TypedDict):
     deleted: int
 
@@ -161,6 +173,31 @@ def build_server(deps: HealthDeps) -> MCPServer:
             """Demo only: ingest 90 days of sample data, dated up to today."""
             claims = await gate.check(ctx, "health.ingest", "sandbox_connect")
             return await _ingest(demo_payload(deps.today()), "demo-iphone", claims)
+
+    uploads = Uploads(store, clock=time.monotonic)
+
+    @server.tool(annotations=CREATE)
+    async def backfill_chunk(
+        upload: UploadId, offset: Annotated[int, Field(ge=0)], data: Chunk, last: bool, ctx: Context
+    ) -> ChunkResult:
+        """Console only: the next piece (base64) of an "Export All Health Data" export.xml the owner
+        uploads; stored as it is parsed. Pieces come in order from offset 0."""
+        claims = await gate.check(ctx, "health.ingest", "backfill_chunk")
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except ValueError:
+            raise ToolError(f"{NAME}: the piece is not base64") from None
+        event = AuditEvent(ACTOR, "health.backfill", "ok", resource="mcp:applehealth", details=audit_details(claims))
+        try:
+            counts = await uploads.chunk(upload, offset, raw, last, event)
+        except (UploadError, PayloadError) as exc:
+            raise ToolError(f"{NAME}: {exc}") from None
+        return {
+            "received_bytes": counts.received_bytes,
+            "samples": counts.samples,
+            "stored": counts.stored,
+            "done": counts.done,
+        }
 
     @server.tool(annotations=SEND)
     async def disconnect(ctx: Context) -> DisconnectResult:

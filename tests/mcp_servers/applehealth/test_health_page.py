@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -22,6 +23,7 @@ from storage.audit import AuditEvent
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
+from tests.mcp_servers.applehealth.test_backfill import _export
 from tests.mcp_servers.conftest import Clock, Tokens
 from tests.web.browser_kit import PHONE, assert_fits, login
 from tests.web.conftest import CHEAP_ARGON2, Console, FakeClock, cookie_header, enroll, make_keyring, serve
@@ -53,6 +55,13 @@ class ServerTools:
         out = await self.client.call_tool(name, dict(args or {}), meta=self.tokens.meta("health.read"))
         if out.is_error:
             return ToolResult(False, error="failed")
+        return ToolResult(True, out.structured_content)
+
+    async def console_only(self, tool: str, args: Mapping[str, Any] | None = None) -> ToolResult:
+        meta = self.tokens.meta("health.ingest")
+        out = await self.client.call_tool(tool.partition(".")[2], dict(args or {}), meta=meta)
+        if out.is_error:
+            return ToolResult(False, error=" ".join(getattr(c, "text", "") for c in out.content))
         return ToolResult(True, out.structured_content)
 
 
@@ -156,3 +165,28 @@ async def test_the_page_in_chromium_desktop_and_phone(page: Page) -> None:
         finally:
             await browser.close()
     assert violations == []
+
+
+async def test_the_backfill_upload_shows_its_progress_and_stores_once(page: Page, tmp_path: Path) -> None:
+    export = _export(tmp_path / "export.xml", 500)  # about 3 MB: several pieces
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            context = await browser.new_context(viewport={"width": 1280, "height": 900})
+            tab = await context.new_page()
+            await login(tab, page.console)
+            await tab.goto(f"{page.console.url}/integrations/applehealth/devices")
+            await tab.set_input_files("#upload-file", str(export))
+            await tab.click("#upload-start")
+            status = tab.locator("#upload-status")
+            await expect(status).to_contain_text("Done:", timeout=60_000)
+            await expect(status).to_contain_text(f"{500 * 26} samples read, {500 * 26} new")
+            bar = tab.locator("#upload-progress")
+            size = str(export.stat().st_size)
+            assert await bar.get_attribute("max") == await bar.evaluate("b => String(b.value)") == size
+            await tab.screenshot(path=str(SHOTS / "health-upload.png"), full_page=True)
+            await tab.click("#upload-start")  # the same file again: nothing stored twice
+            await expect(status).to_contain_text(f"Done: {500 * 26} samples read, 0 new", timeout=60_000)
+            await context.close()
+        finally:
+            await browser.close()
