@@ -14,9 +14,11 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from aegis.broker_root import read_admin_token
 from aegis.identities import CHAT_MODEL, console_identity, ensure_key, read_key, server_identity
 from aegis.model_root import MODEL_RESOURCE, ModelManager, load_choice, secret_path
 from aegis.runtime import Context
+from aegis.secrets import SecretError
 from agent.approval_store import DbApprovalStore
 from agent.call_tokens import CallTokens
 from agent.chat import ChatService
@@ -157,9 +159,21 @@ async def build_agent(
         scheduler=scheduler,
         google=google,
         sandbox=ctx.settings.demo_profile,
+        goals=ctx.settings.goals(),
+        broker=broker,
+        broker_admin=device_admin(ctx, broker),
         status_file=ctx.settings.data_dir / "integrations-status.json",
     )
     return AgentRuntime(services, host, http, data, google_http, push_http, model)
+
+
+def device_admin(ctx: Context, broker: BrokerClient) -> BrokerClient | None:
+    """The broker's admin API for issuing and revoking device ingest tokens from the console; None
+    when this install gives the console no admin token (the devices page then says so)."""
+    try:
+        return BrokerClient(broker.http, admin_token=read_admin_token(ctx))
+    except (SecretError, OSError):
+        return None
 
 
 PolicyContextFor = Callable[[str, list[str], list[dict[str, Any] | None]], PolicyContext]
@@ -322,7 +336,7 @@ def build_scheduler(
     integrations = HostIntegrations(calls.host, ctx.catalog)
     briefings = BriefingStore(db, cipher)
     jobs = installed_jobs(ctx.catalog)
-    sections = ViewSections(calls, integrations)
+    sections = ViewSections(calls, integrations, ctx.settings.goals())
     handlers = default_handlers(
         runner=calls,
         tokens=JobTokens(broker, minting_parent(broker, key), grants=grants_from(ctx.catalog)),

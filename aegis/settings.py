@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     broker_ca_file: Path | None = None
     # How long before each coursework deadline its reminder fires (once per deadline).
     deadline_reminder_hours: Annotated[float, Field(gt=0, le=24 * 14)] = 24.0
+    # The owner's daily goals, read by briefing sections and panels as ``$goal:<name>`` arguments.
+    goal_steps: Annotated[int, Field(ge=0, le=100_000)] = 10_000
+    goal_active_kcal: Annotated[int, Field(ge=0, le=10_000)] = 500
+    goal_sleep_hours: Annotated[float, Field(ge=0, le=24)] = 7.5
     # How often the broker signs a checkpoint of the audit chain's head (and once more when it stops).
     audit_checkpoint_seconds: Annotated[float, Field(gt=0)] = 60.0
     # Migrations run with this URL when set (a role that owns the schema); the application's own
@@ -86,6 +90,10 @@ class Settings(BaseSettings):
     voice_tts: Literal["hibari", "kokoro"] = "hibari"
     voice_store_audio: bool = False  # keep the owner's recorded speech, encrypted, beside each transcript
     voice_end_of_turn_ms: Annotated[int, Field(ge=200, le=3000)] = 500
+
+    def goals(self) -> dict[str, float]:
+        """The owner's goals by name, for ``$goal:<name>`` view arguments (integrations.views)."""
+        return {"steps": self.goal_steps, "active_kcal": self.goal_active_kcal, "sleep_hours": self.goal_sleep_hours}
 
     @field_validator("console_url")
     @classmethod

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -202,6 +202,7 @@ class ViewSections:
 
     calls: GatewayCalls
     integrations: HostIntegrations
+    goals: Mapping[str, float] = field(default_factory=dict)  # the owner's goals ($goal:<name> view args)
 
     async def sections(self, kind: str, start: date, end: date) -> list[Section]:
         catalog = self.calls.catalog
@@ -239,7 +240,7 @@ class ViewSections:
             probe = await self.calls.call(manifest.connect.probe, {}, session=session)
             if not manifest.connect.is_connected(probe):
                 return Section(key, view.title, "not connected")
-            out = await self.calls.call(view.tool, resolve_args(view.args, day), session=session)
+            out = await self.calls.call(view.tool, resolve_args(view.args, day, self.goals), session=session)
         except JobError as exc:
             status = "not connected" if "reconnect" in str(exc) or "unknown_secret" in str(exc) else "unavailable"
             return Section(key, view.title, status)

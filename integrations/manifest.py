@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from integrations.health import PREFERABLE
 from integrations.views import Render
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{1,31}$")
@@ -100,6 +101,28 @@ class Provides(_Strict):
     reduce: Literal["mean", "sum", "last"] = "mean"
 
 
+class Push(_Strict):
+    """A push integration's ingest route: the device posts to ``path`` (``/ingest/<name>``) with its own
+    per-device token (never the owner's session). ``router`` is ``module:function`` inside the
+    integration's package; the console calls it as ``function(broker=, forward=, audit=, max_bytes=)``
+    and mounts the one route it returns. ``tool`` is the ADMIN tool a batch is forwarded to; its scope is
+    the only one a device token may hold."""
+
+    path: str = Field(pattern=r"^/ingest/[a-z][a-z0-9_]{1,31}$")
+    router: str = Field(pattern=r"^[a-z_][a-z0-9_.]*:[a-z_][a-z0-9_]*$")
+    tool: str
+    max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, le=32 * 1024 * 1024)
+
+
+class Upload(_Strict):
+    """A file the owner uploads from the console in pieces (a years-long export), handed to the ADMIN
+    ``tool`` as they arrive: ``tool(upload=<32 hex>, offset=, data=<base64>, last=)``."""
+
+    tool: str
+    accept: str = Field(pattern=r"^\.[a-z0-9]{1,8}$")  # the file name's ending, e.g. ".xml"
+    label: str
+
+
 class Connect(_Strict):
     """How the owner connects it, and how the console tells that it is connected.
 
@@ -132,6 +155,9 @@ class Connect(_Strict):
     snapshot_tool: str | None = None  # ADMIN: the encrypted page snapshot a run stopped at, for the owner
     modes: dict[str, str] = Field(default_factory=dict)  # how it reads the vendor: mode -> plain words
     instructions: str = ""  # plain words for the owner: what connecting needs
+    push: Push | None = None  # kind push: the device's ingest route
+    upload: Upload | None = None  # a file uploaded in pieces from the console (a backfill)
+    steps: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # route title -> exact steps for the owner
 
     def is_connected(self, probe_result: Any) -> bool:
         """Whether the probe's (successful) result means connected."""
@@ -150,6 +176,8 @@ class Connect(_Strict):
             raise ValueError("widget needs start_tool, finish_tool and finish_field")
         if self.kind == "qr" and not self.pair_tool:
             raise ValueError("qr needs pair_tool")
+        if (self.kind == "push") != (self.push is not None):
+            raise ValueError("push (the ingest route) goes with kind push, and kind push needs it")
         return self
 
 
@@ -162,6 +190,22 @@ class Sidecar(_Strict):
 
     title: str  # the owner's words for it ("the bridge to the vendor's web app")
     factory: str = Field(pattern=r"^(tools|mcp_servers)\.[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*:[a-z][a-z0-9_]*$")
+
+
+class HealthSource(_Strict):
+    """A health integration's part in the health page: its READ ``tool`` answering the summary
+    contract of :mod:`integrations.health`, and the metrics where it wins over other sources."""
+
+    tool: str
+    prefer: tuple[str, ...] = ()
+
+    @field_validator("prefer")
+    @classmethod
+    def _prefer(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [m for m in v if m not in PREFERABLE]
+        if bad:
+            raise ValueError(f"unknown health metrics {bad}; known: {PREFERABLE}")
+        return v
 
 
 class View(_Strict):
@@ -233,6 +277,7 @@ class Manifest(_Strict):
     deadlines: str | None = None
     channels: dict[str, str] = Field(default_factory=dict)  # result channel -> plain words ("an email")
     sidecar: Sidecar | None = None  # a helper process aegis up runs beside the server
+    health: HealthSource | None = None  # its figures on the health page (integrations.health)
 
     @field_validator("name")
     @classmethod
@@ -248,6 +293,7 @@ class Manifest(_Strict):
             if not tool.startswith(prefix):
                 raise ValueError(f"tool {tool} must be named {prefix}<tool>")
         named = [self.connect.probe, *(j.tool for j in self.jobs), *(v.tool for v in self.views)]
+        named += [self.health.tool] if self.health else []
         named += [
             t
             for t in (
@@ -260,6 +306,8 @@ class Manifest(_Strict):
                 self.connect.status_tool,
                 self.connect.snapshot_tool,
                 self.deadlines,
+                self.connect.push.tool if self.connect.push else None,
+                self.connect.upload.tool if self.connect.upload else None,
             )
             if t
         ]
@@ -293,6 +341,16 @@ class Manifest(_Strict):
                 raise ValueError(f"{name}: status and deadlines tools must be READ tools")
         if self.connect.snapshot_tool and self.tools[self.connect.snapshot_tool].cls != "ADMIN":
             raise ValueError("the snapshot tool must be an ADMIN (console only) tool")
+        if self.health is not None and self.tools[self.health.tool].cls != "READ":
+            raise ValueError("the health summary tool must be a READ tool")
+        push = self.connect.push
+        if push is not None:
+            if push.path != f"/ingest/{self.name}":
+                raise ValueError(f"the ingest route must be /ingest/{self.name}")
+            if self.tools[push.tool].cls != "ADMIN":
+                raise ValueError("the ingest tool must be ADMIN (console only)")
+        if self.connect.upload is not None and self.tools[self.connect.upload.tool].cls != "ADMIN":
+            raise ValueError("the upload tool must be ADMIN (console only)")
         for job in self.jobs:
             if not set(job.grant) <= {t.scope for t in self.tools.values()}:
                 raise ValueError(f"job {job.job}: its grant names scopes no tool has")

@@ -248,10 +248,23 @@ def _over_time(fmt: ChartFormat, elements: list[Mapping[str, Any]]) -> Chart:
     return Chart("line", xs, (), fmt.unit, series)
 
 
-def resolve_args(args: Mapping[str, Any], today: date) -> dict[str, Any]:
+GOALS: dict[str, float] = {"steps": 10_000, "active_kcal": 500, "sleep_hours": 7.5}  # when settings say nothing
+_GOAL = re.compile(r"^\$goal:([a-z_]{1,32})$")
+
+
+def resolve_args(args: Mapping[str, Any], today: date, goals: Mapping[str, float] | None = None) -> dict[str, Any]:
     """Replace date placeholders in string arguments: ``$today``, ``$tomorrow``, ``$week_start``
     (six days before today), ``$month_start``, ``$days_ago:N``, ``$days_ahead:N``; ``_slash``
-    writes the date as ``2026/12/02`` (some mail search syntaxes)."""
+    writes the date as ``2026/12/02`` (some mail search syntaxes). An argument that is exactly
+    ``$goal:<name>`` becomes the owner's goal of that name (settings, else :data:`GOALS`), a number."""
+    known = {**GOALS, **(goals or {})}
+
+    def goal(value: str) -> Any:
+        found = _GOAL.match(value)
+        if found is None or found.group(1) not in known:
+            return _PLACEHOLDER.sub(one, value)
+        number = known[found.group(1)]
+        return int(number) if float(number).is_integer() else number
 
     def one(match: re.Match[str]) -> str:
         word, slash = match.group(1), match.group(2)
@@ -269,4 +282,4 @@ def resolve_args(args: Mapping[str, Any], today: date) -> dict[str, Any]:
             d = today + timedelta(days=int(word.partition(":")[2]))
         return d.strftime("%Y/%m/%d") if slash else d.isoformat()
 
-    return {k: _PLACEHOLDER.sub(one, v) if isinstance(v, str) else v for k, v in args.items()}
+    return {k: goal(v) if isinstance(v, str) else v for k, v in args.items()}

@@ -36,12 +36,14 @@ from web.config import ConsoleConfig
 from web.data import ConsoleData
 from web.errors import AuditUnavailable, ConsoleError, NotAuthenticated, RateLimited
 from web.guard import guard, wants_html
+from web.push import PushRoute, mount_push, public_entries, push_routes
 from web.routes import (
     approvals,
     audit,
     auth,
     chat,
     connect,
+    devices,
     home,
     integration_pages,
     integrations,
@@ -52,9 +54,11 @@ from web.routes import (
     passkeys,
     secrets,
     sessions,
+    upload,
     voice,
     voice_ws,
 )
+from web.routes import health as health_routes
 from web.routes import setup as setup_routes
 from web.security import SecurityHeaders
 from web.setup_gate import SetupGate
@@ -62,7 +66,14 @@ from web.state import Console
 
 log = structlog.get_logger("aegis.web")
 # Body limits before parsing: small for the sign-in routes, larger for the pages that take text.
-LIMITS = Limits(max_body=256 * 1024, route_body={"/auth/*": 8 * 1024})
+LIMITS = Limits(max_body=256 * 1024, route_body={"/auth/*": 8 * 1024, "/api/upload/*": upload.PIECE + 1024})
+
+
+def limits_for(routes: tuple[PushRoute, ...]) -> Limits:
+    """The console's limits plus each device ingest route's own (its manifest's ``max_bytes``)."""
+    return Limits(max_body=LIMITS.max_body, route_body={**LIMITS.route_body, **{r.path: r.max_bytes for r in routes}})
+
+
 STATIC = Path(__file__).parent / "static"
 
 Parts = Callable[[], Mapping[str, Mapping[str, Any]]]
@@ -118,6 +129,8 @@ def create_app(
     app.state.voice = app.state.voice_store = None
     if voice_engines is not None:
         enable_voice(app, voice_engines, db, keyring)
+    pushed = push_routes(app.state.console_data.catalog) if app.state.console_data.broker is not None else ()
+    app.state.public_routes = public_entries(pushed)
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -149,16 +162,20 @@ def create_app(
         integration_pages,
         connect,
         pair,
+        devices,
+        health_routes,
         secrets,
         jobs,
         passkeys,
         memory,
         model,
         voice,
+        upload,
     ):
         app.include_router(module.router)
     # A plain WebSocket route: it authenticates itself (session cookie, Origin, audit) before accepting.
     app.router.add_websocket_route(voice_ws.PATH, voice_ws.voice_socket)
+    mount_push(app, app.state.console_data, app.state.console, app.state.console_data.broker)
     # Browser libraries installed by ``npm ci`` (package-lock.json), served by the console itself.
     # Without them the charts stay tables; the console still starts.
     app.mount("/static/vendor", StaticFiles(directory=charts.VENDOR, check_dir=False), name="vendor")
@@ -199,7 +216,8 @@ def create_app(
 
     # add_middleware: the last added runs first, so proxy headers are resolved before anything else,
     # and the security headers wrap every answer, the limits' refusals and 500s included.
-    app.add_middleware(RequestGuard, limits=LIMITS, on_reject=rejected, trace=lambda _scope: uuid.uuid4().hex)
+    limits = limits_for(pushed)
+    app.add_middleware(RequestGuard, limits=limits, on_reject=rejected, trace=lambda _scope: uuid.uuid4().hex)
     app.add_middleware(SecurityHeaders)
     if config.trusted_proxies:
         # Only these peers may set X-Forwarded-For/-Proto; anyone else's are ignored.

@@ -28,8 +28,16 @@ class ChartSpecError(ValueError):
 
 
 def chart_spec(
-    kind: Kind, labels: Sequence[str], series: Sequence[tuple[str, Sequence[Any]]], unit: str = ""
+    kind: Kind,
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[Any]]],
+    unit: str = "",
+    *,
+    timeline: bool = False,
+    stacked: bool = False,
 ) -> dict[str, Any]:
+    """``timeline``: the labels are days or weeks in order (upright bars, one colour per series, lines
+    bridging missing days); ``stacked``: the series add up (e.g. the stages of a night's sleep)."""
     if kind not in KINDS:
         raise ChartSpecError(f"unknown chart kind {kind!r}")
     out = []
@@ -37,7 +45,8 @@ def chart_spec(
         if len(values) != len(labels):
             raise ChartSpecError(f"series {name!r} has {len(values)} values for {len(labels)} labels")
         out.append({"name": str(name), "values": [_number(v) for v in values]})
-    return {"kind": kind, "labels": [str(label) for label in labels], "series": out, "unit": unit}
+    spec = {"kind": kind, "labels": [str(label) for label in labels], "series": out, "unit": unit}
+    return spec | ({"timeline": True} if timeline else {}) | ({"stacked": True} if stacked else {})
 
 
 def _number(value: Any) -> float | None:

@@ -34,6 +34,7 @@ from agent.gateway.policy import ToolCall as GatewayCall
 from agent.gateway.registry import Registry, ToolClass
 from agent.jobs.history import RunPage, RunView
 from agent.mcp_host import McpHost, ServerUnavailable
+from broker.client import BrokerClient
 from integrations import Catalog, Manifest
 from web.oauth import GoogleOAuth, OAuthProvider
 from web.oauth_microsoft import MicrosoftOAuth
@@ -159,6 +160,9 @@ class ConsoleData:
     google: GoogleOAuth | None = None
     microsoft: MicrosoftOAuth | None = None
     sandbox: bool = False  # the demo profile: offer "Connect sandbox bank"
+    goals: Mapping[str, float] = field(default_factory=dict)  # the owner's goals ($goal:<name> view args)
+    broker: BrokerClient | None = None  # checks a device's ingest token (web.push)
+    broker_admin: BrokerClient | None = None  # issues and revokes device ingest tokens (web.devices)
     clock: Callable[[], float] = time.time
     manual: dict[str, SyncRecord] = field(default_factory=dict)
     health: dict[str, tuple[datetime, bool]] = field(default_factory=dict)

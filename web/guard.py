@@ -81,9 +81,16 @@ async def guard(request: Request) -> Principal | None:
         wait = limiter.check(client_ip(request) or "unknown")
         if wait:
             raise RateLimited(retry_after=wait)
-    if (request.method, path) in PUBLIC:
+    if (request.method, path) in PUBLIC or (request.method, path) in _declared_public(request):
         return None
     return await _authenticate(request, c)
+
+
+def _declared_public(request: Request) -> frozenset[tuple[str, str]]:
+    """Public entries the app declared at build time from the manifests (a device's ingest route,
+    web.push): each checks its own per-device token, never a console session."""
+    found = getattr(request.app.state, "public_routes", None)
+    return found if isinstance(found, frozenset) else frozenset()
 
 
 async def _authenticate(request: Request, c: Console) -> Principal:

@@ -117,7 +117,7 @@ async def _read(data: ConsoleData, placed: PlacedView) -> PanelView | tuple[str,
     if not await data.connected(manifest):
         return PanelView(placed, "not_connected", integration_title=title)
     view = placed.view
-    result = await data.tools.read(view.tool, resolve_args(view.args, data.now().date()))
+    result = await data.tools.read(view.tool, resolve_args(view.args, data.now().date(), data.goals))
     if not result.ok:
         return PanelView(placed, "error", message=(result.error or "unavailable")[:300], integration_title=title)
     return title, result.content

@@ -2,13 +2,15 @@
 owner's figures go out through read tools over the local encrypted store.
 
 Scopes: ``health.ingest`` for ingest (and sandbox_connect, demo profile only); ``health.manage``
-for disconnect; ``health.read`` for metrics, sleep, steps and daily. Nothing here calls out: Apple
+for disconnect; ``health.read`` for metrics, sleep, steps, daily and summary. Nothing here calls out: Apple
 Health has no server API.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
@@ -19,7 +21,9 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from mcp_servers._common import CREATE, LOCAL_READ, SEND, CallGate, Source, audit_details
+from mcp_servers.applehealth.backfill import UploadError, Uploads
 from mcp_servers.applehealth.store import HealthStore
+from mcp_servers.applehealth.summary import summary as day_summary
 from storage.audit import AuditEvent
 from tools.applehealth.demo import demo_payload
 from tools.applehealth.models import PayloadError
@@ -31,6 +35,8 @@ MAX_RANGE_DAYS: Final = 366
 SUMMED: Final = frozenset({"step_count", "active_energy", "basal_energy_burned", "walking_running_distance"})
 INSTRUCTIONS = "The owner's Apple Health data pushed from their phone: private figures, never to be shared."
 Device = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+UploadId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+Chunk = Annotated[str, Field(max_length=6 * 1024 * 1024)]  # base64 of a piece of at most 4 MiB
 Metric = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 
 
@@ -89,6 +95,19 @@ class DailyResult(TypedDict):
     metric: str
     days: list[DayFigure]
     sources: list[Source]
+
+
+class SummaryResult(TypedDict):
+    days: list[dict[str, Any]]
+    workouts: list[dict[str, Any]]
+    sources: list[Source]
+
+
+class ChunkResult(TypedDict):
+    received_bytes: int
+    samples: int
+    stored: int
+    done: bool
 
 
 class DisconnectResult(TypedDict):
@@ -154,6 +173,31 @@ def build_server(deps: HealthDeps) -> MCPServer:
             """Demo only: ingest 90 days of sample data, dated up to today."""
             claims = await gate.check(ctx, "health.ingest", "sandbox_connect")
             return await _ingest(demo_payload(deps.today()), "demo-iphone", claims)
+
+    uploads = Uploads(store, clock=time.monotonic)
+
+    @server.tool(annotations=CREATE)
+    async def backfill_chunk(
+        upload: UploadId, offset: Annotated[int, Field(ge=0)], data: Chunk, last: bool, ctx: Context
+    ) -> ChunkResult:
+        """Console only: the next piece (base64) of an "Export All Health Data" export.xml the owner
+        uploads; stored as it is parsed. Pieces come in order from offset 0."""
+        claims = await gate.check(ctx, "health.ingest", "backfill_chunk")
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except ValueError:
+            raise ToolError(f"{NAME}: the piece is not base64") from None
+        event = AuditEvent(ACTOR, "health.backfill", "ok", resource="mcp:applehealth", details=audit_details(claims))
+        try:
+            counts = await uploads.chunk(upload, offset, raw, last, event)
+        except (UploadError, PayloadError) as exc:
+            raise ToolError(f"{NAME}: {exc}") from None
+        return {
+            "received_bytes": counts.received_bytes,
+            "samples": counts.samples,
+            "stored": counts.stored,
+            "done": counts.done,
+        }
 
     @server.tool(annotations=SEND)
     async def disconnect(ctx: Context) -> DisconnectResult:
@@ -237,5 +281,18 @@ def build_server(deps: HealthDeps) -> MCPServer:
             figures = {d: sum(v) / len(v) for d, v in per.items()}
         days: list[DayFigure] = [{"date": d.isoformat(), "value": round(v, 2)} for d, v in sorted(figures.items())]
         return {"metric": metric, "days": days, "sources": [_source(f"{metric}:{d['date']}") for d in days]}
+
+    @server.tool(annotations=LOCAL_READ)
+    async def summary(start_date: dt.date, end_date: dt.date, ctx: Context) -> SummaryResult:
+        """Per day: steps, active energy, resting heart rate, HRV, weight and sleep stages (hours),
+        and the workouts, over a date range (at most a year)."""
+        await gate.check(ctx, "health.read", "summary")
+        _range(start_date, end_date)
+        out = await day_summary(store, start_date, end_date)
+        return {
+            "days": out["days"],
+            "workouts": out["workouts"],
+            "sources": [_source(f"summary:{start_date.isoformat()}:{end_date.isoformat()}")],
+        }
 
     return server

@@ -1,6 +1,6 @@
 """Stream the iPhone's "Export All Health Data" ``export.xml`` (it can be gigabytes) as batches.
 
-Parsed with the standard library's ``iterparse`` one element at a time, each cleared once read, so
+Parsed with the standard library's pull parser one element at a time, each cleared once read, so
 memory stays flat whatever the file's size. The export's inline DTD is allowed; ElementTree never
 fetches external entities, and expat 2.4.1 or newer refuses entity-expansion bombs (checked below).
 
@@ -18,12 +18,13 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Final
+from typing import Final, cast
 
 from tools.applehealth.models import PayloadError, Sample, Value
 from tools.applehealth.parse import HAE_DATE
 
 BATCH: Final = 2_000
+CHUNK: Final = 16 * 1024
 _PREFIXES = ("HKQuantityTypeIdentifier", "HKCategoryTypeIdentifier", "HKDataType")
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 Progress = Callable[[int, int], None]  # (bytes read, total bytes)
@@ -80,45 +81,68 @@ def _sample(elem: ET.Element, line: int) -> Sample | None:
     return None
 
 
-class _Counting:
-    """A binary reader that reports how far it has read."""
+class ExportFeed:
+    """``export.xml`` fed in pieces as they arrive (an upload in chunks): each :meth:`feed` returns the
+    samples its bytes completed. Parsed elements are cleared as read, so memory stays flat."""
 
-    def __init__(self, raw: IO[bytes], total: int, progress: Progress | None) -> None:
-        self._raw, self._total, self._progress, self.read_bytes = raw, total, progress, 0
+    def __init__(self) -> None:
+        if not _expat_is_safe():
+            raise RuntimeError("this Python's expat is older than 2.4.1 and not safe for untrusted XML")
+        self._parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+        self._root: ET.Element | None = None
+        self._count = 0
 
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._raw.read(size)
-        self.read_bytes += len(chunk)
-        if self._progress is not None:
-            self._progress(self.read_bytes, self._total)
-        return chunk
+    def _drain(self) -> list[Sample]:
+        out: list[Sample] = []
+        for pair in self._parser.read_events():
+            event, elem = cast("tuple[str, object]", pair)
+            if not isinstance(elem, ET.Element):
+                continue
+            if event == "start":
+                if self._root is None:
+                    self._root = elem
+                continue
+            if elem.tag in ("Record", "Workout"):
+                self._count += 1
+                sample = _sample(elem, self._count)
+                if sample is not None:
+                    out.append(sample)
+                elem.clear()
+                if self._root is not None:
+                    self._root.clear()  # drop the parsed siblings too
+        return out
+
+    def feed(self, data: bytes) -> list[Sample]:
+        try:
+            self._parser.feed(data)
+            return self._drain()
+        except ET.ParseError as exc:
+            raise PayloadError(f"export.xml line {exc.position[0]}", "not well-formed XML") from None
+
+    def close(self) -> list[Sample]:
+        try:
+            self._parser.close()
+            return self._drain()
+        except ET.ParseError as exc:
+            raise PayloadError(f"export.xml line {exc.position[0]}", "the file ends too early") from None
 
 
 def stream_export(path: Path, *, batch: int = BATCH, progress: Progress | None = None) -> Iterator[list[Sample]]:
     """Batches of samples from ``export.xml``, in file order."""
-    if not _expat_is_safe():
-        raise RuntimeError("this Python's expat is older than 2.4.1 and not safe for untrusted XML")
     total = path.stat().st_size
+    feed = ExportFeed()
+    pending: list[Sample] = []
+    read = 0
     with path.open("rb") as fh:
-        reader = _Counting(fh, total, progress)
-        pending: list[Sample] = []
-        root: ET.Element | None = None
-        count = 0
-        for event, elem in ET.iterparse(reader, events=("start", "end")):  # noqa: S314 - expat >= 2.4.1, checked above
-            if event == "start":
-                if root is None:
-                    root = elem
-                continue
-            if elem.tag in ("Record", "Workout"):
-                count += 1
-                sample = _sample(elem, count)
-                if sample is not None:
-                    pending.append(sample)
-                elem.clear()
-                if root is not None:
-                    root.clear()  # drop the parsed siblings too
-            if len(pending) >= batch:
-                yield pending
-                pending = []
-        if pending:
-            yield pending
+        while chunk := fh.read(CHUNK):
+            read += len(chunk)
+            pending += feed.feed(chunk)
+            if progress is not None:
+                progress(read, total)
+            while len(pending) >= batch:
+                yield pending[:batch]
+                pending = pending[batch:]
+    pending += feed.close()
+    while pending:
+        yield pending[:batch]
+        pending = pending[batch:]

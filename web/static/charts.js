@@ -33,14 +33,21 @@
       return {
         label: s.name,
         data: s.values,
-        backgroundColor: doughnut || (!many && spec.kind === "bar") ? each : colour,
+        backgroundColor: doughnut || (!many && !spec.timeline && spec.kind === "bar") ? each : colour,
         borderColor: doughnut ? colours.card : colour,
         borderWidth: spec.kind === "line" ? 2 : 1,
         borderRadius: spec.kind === "bar" ? 3 : 0,
         tension: 0.25,
+        spanGaps: Boolean(spec.timeline),
+        pointRadius: spec.timeline && spec.labels.length > 14 ? 0 : 3,
       };
     });
-    const axis = { ticks: { color: colours.fg }, grid: { color: colours.line }, border: { color: colours.line } };
+    const axis = {
+      ticks: { color: colours.fg },
+      grid: { color: colours.line },
+      border: { color: colours.line },
+      stacked: Boolean(spec.stacked),
+    };
     return {
       type: spec.kind,
       data: { labels: spec.labels, datasets },
@@ -48,7 +55,7 @@
         responsive: true,
         maintainAspectRatio: false,
         animation: window.matchMedia("(prefers-reduced-motion: reduce)").matches ? false : undefined,
-        indexAxis: spec.kind === "bar" && spec.labels.length > 4 ? "y" : "x",
+        indexAxis: spec.kind === "bar" && !spec.timeline && spec.labels.length > 4 ? "y" : "x",
         color: colours.fg,
         scales: doughnut ? {} : { x: axis, y: axis },
         plugins: {
@@ -77,7 +84,7 @@
     }
     box.hidden = false;
     // Horizontal bars get room per row; other kinds a fixed height (CSSOM, allowed by the CSP).
-    const rows = spec.kind === "bar" && spec.labels.length > 4 ? spec.labels.length : 0;
+    const rows = spec.kind === "bar" && !spec.timeline && spec.labels.length > 4 ? spec.labels.length : 0;
     if (rows) {
       box.style.height = `${Math.max(12, rows * 2.2 + 3)}rem`;
     }

@@ -1,16 +1,13 @@
 """Per-device ingest tokens: broker API keys that can mint nothing but ``health.ingest`` for this server.
 
-Issuing one creates (or reuses) the broker principal ``device-<name>`` with the ceiling
-``health.ingest`` on ``mcp:applehealth`` and a key inside it; the key is returned once. Revoking is
-the broker's key revocation. Checking a token asks the broker to mint a one-minute token with it: the
-broker answers only for a live, unrevoked, unexpired key of an enabled principal with that scope,
+The console issues, lists and revokes them (a principal per device whose ceiling is
+``health.ingest`` on ``mcp:applehealth``). Checking a token asks the broker to mint a one-minute
+token with it: the broker answers only for a live, unrevoked, unexpired key of an enabled principal with that scope,
 and counts failures towards its lockout. The minted token itself is discarded.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Final
 
 import httpx
@@ -21,40 +18,10 @@ from broker.client import BrokerClient, BrokerClientError
 SCOPE: Final = "health.ingest"
 RESOURCE: Final = "mcp:applehealth"
 AUDIENCE: Final = "mcp-applehealth"
-PREFIX: Final = "device-"
-DEVICE = re.compile(r"^[a-z][a-z0-9_.-]{0,55}$")
 
 
 class BrokerUnavailable(Exception):
     """The broker could not be asked (down, sealed): the phone should retry later (503)."""
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    device: str
-    key_id: str
-    token: str  # shown once
-    expires_at: str
-
-
-async def issue(broker: BrokerClient, device: str, *, days: int = 365) -> IssuedToken:
-    """A new ingest token for ``device`` (the broker's admin API; the console holds the admin token)."""
-    if not DEVICE.match(device):
-        raise ValueError("a device name is lowercase letters, digits, '.', '_' or '-' (at most 56)")
-    out = await broker.create_key(
-        principal=f"{PREFIX}{device}",
-        description="Apple Health ingest from a phone",
-        max_scopes=[SCOPE],
-        max_resources=[RESOURCE],
-        scopes=[SCOPE],
-        resources=[RESOURCE],
-        expires_in_days=days,
-    )
-    return IssuedToken(device, str(out["key_id"]), str(out["api_key"]), str(out["expires_at"]))
-
-
-async def revoke(broker: BrokerClient, key_id: str) -> None:
-    await broker.revoke_key(key_id, reason="device ingest token revoked")
 
 
 class BrokerIngestTokens:

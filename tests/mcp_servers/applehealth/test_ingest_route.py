@@ -6,20 +6,20 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from mcp import Client
 from sqlalchemy import func, select
 
 from broker.client import BrokerClient
+from integrations import Catalog, Manifest
 from mcp_servers._common import CallGate, audit_log
-from mcp_servers.applehealth.console import tokens
-from mcp_servers.applehealth.console.ingest import PATH, ingest_router
+from mcp_servers.applehealth.console.ingest import PATH, push_router
 from mcp_servers.applehealth.models import HealthSampleRow
 from mcp_servers.applehealth.server import HealthDeps, build_server
 from mcp_servers.applehealth.store import HealthStore
@@ -27,9 +27,19 @@ from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
 from tests.mcp_servers.conftest import Clock, Tokens
+from web import devices
 
 pytestmark = pytest.mark.anyio
 LIMIT = 64 * 1024
+
+
+def _manifest() -> Manifest:
+    found = Catalog.load().get("applehealth")
+    assert found is not None
+    return found
+
+
+MANIFEST = _manifest()
 BODY = {
     "data": {
         "metrics": [
@@ -57,8 +67,9 @@ class Result:
 class Phone:
     http: httpx.AsyncClient
     broker: BrokerClient
-    token: tokens.IssuedToken
+    token: devices.IssuedToken
     db: Database
+    audited: list[tuple[str, str | None, dict[str, Any]]]
 
     async def post(self, body: Any, *, token: str | None = None, **headers: str) -> httpx.Response:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -88,12 +99,17 @@ async def phone(
             out = await client.call_tool(tool.partition(".")[2], args, meta=minted.meta("health.ingest"))
             return Result(not out.is_error, out.structured_content)
 
+        audited: list[tuple[str, str | None, dict[str, Any]]] = []
+
+        async def audit(_request: Request, result: str, reason: str | None, details: Mapping[str, Any]) -> None:
+            audited.append((result, reason, dict(details)))
+
         app = FastAPI()
-        app.include_router(ingest_router(tokens.BrokerIngestTokens(broker), forward, max_bytes=LIMIT))
-        issued = await tokens.issue(broker, "owners-iphone")
+        app.include_router(push_router(broker=broker, forward=forward, audit=audit, max_bytes=LIMIT))
+        issued = await devices.issue(broker, MANIFEST, "owners-iphone")
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://aegis.test") as http:
-            yield Phone(http, broker, issued, db)
+            yield Phone(http, broker, issued, db, audited)
 
 
 async def _stored(p: Phone) -> int:
@@ -108,6 +124,7 @@ async def test_a_batch_is_stored_once_and_a_repeat_stores_nothing(phone: Phone) 
     again = await phone.post(BODY)
     assert again.json()["stored"] == 0 and again.json()["repeated"] == 2
     assert await _stored(phone) == 2
+    assert [(r, d["stored"]) for r, _, d in phone.audited] == [("ok", 2), ("ok", 0)]
 
 
 async def test_the_shortcut_shape_is_accepted(phone: Phone) -> None:
@@ -121,10 +138,11 @@ async def test_a_missing_or_malformed_token_is_401(phone: Phone, token: str) -> 
     r = await phone.http.post(PATH, json=BODY, headers={"authorization": f"Bearer {token}"} if token else {})
     assert r.status_code == 401 and "WWW-Authenticate" in r.headers
     assert await _stored(phone) == 0
+    assert phone.audited == [("denied", "unauthorized", {"status": 401, "device": None})]
 
 
 async def test_a_revoked_token_is_refused(phone: Phone) -> None:
-    await tokens.revoke(phone.broker, phone.token.key_id)
+    await devices.revoke(phone.broker, MANIFEST, phone.token.key_id)
     r = await phone.post(BODY)
     assert r.status_code == 401
     assert await _stored(phone) == 0
@@ -153,3 +171,12 @@ async def test_bad_input_gets_a_clear_4xx_and_stores_nothing(phone: Phone) -> No
     typed = {"data": {"metrics": [{"name": "step_count", "data": [{"date": "2026-11-20 00:00:00 -0800", "qty": "1"}]}]}}
     assert (await phone.post(typed)).json()["where"] == "data.metrics[0].data[0].qty"
     assert await _stored(phone) == 0
+    # every refused batch left an audit row naming why, with the device once its token was checked
+    assert [(r, why) for r, why, _ in phone.audited] == [
+        ("denied", "too_large"),
+        ("fail", "invalid_json"),
+        ("denied", "unsupported_media_type"),
+        ("fail", "invalid_payload"),
+        ("fail", "invalid_payload"),
+    ]
+    assert all(str(d["device"]).startswith("key-") for _, _, d in phone.audited)
