@@ -1,117 +1,13 @@
-"""Where the Plaid server puts an Item's access token: only the broker holds secrets.
-
-:class:`BrokerSecretStore` writes through the broker's scoped write path: a short-lived token with
-scope ``secrets.write`` bound to this server's resource (``mcp:plaid``) may create or rotate only
-secrets bound to that resource, which is exactly what :class:`~tools.credentials.BrokerCredentials`
-(bound to the same resource) reads back. ``ready()`` mints that token *before* a single-use public
-token is spent, so a broker that refuses this server's writes costs nothing. The demo profile and the
-tests use :class:`MemorySecretStore`, which writes into the :class:`StaticCredentials` the client reads.
-"""
+"""Where the Plaid server puts an Item's access token: the shared broker secret store."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Protocol
+from mcp_servers._secrets import (
+    BrokerSecretStore,
+    MemorySecretStore,
+    NoSecretStore,
+    SecretStore,
+    SecretStoreUnavailable,
+)
 
-import httpx
-
-from broker.client import BrokerClient, BrokerClientError
-from tools.credentials import AUDIENCE, StaticCredentials, read_api_key_file
-
-WRITE_SCOPE = "secrets.write"
-SECRET_TYPE = "api-token"  # noqa: S105 - a vault type name, not a secret
-TOKEN_TTL = 60
-
-
-class SecretStoreUnavailable(Exception):
-    """This process cannot store secrets (now); nothing was written."""
-
-
-class SecretStore(Protocol):
-    async def ready(self) -> None:
-        """Raise :class:`SecretStoreUnavailable` unless a following :meth:`put` can succeed."""
-        ...
-
-    async def put(self, name: str, value: str) -> None:
-        """Store (or replace) secret ``name``; raise :class:`SecretStoreUnavailable` on refusal."""
-        ...
-
-
-class MemorySecretStore:
-    """Process memory only (demo profile, tests): the value is gone when the process ends."""
-
-    def __init__(self, credentials: StaticCredentials) -> None:
-        self.credentials = credentials
-        self.names: list[str] = []
-
-    async def ready(self) -> None:
-        return None
-
-    async def put(self, name: str, value: str) -> None:
-        self.credentials.set(name, value)
-        self.names.append(name)
-
-
-class NoSecretStore:
-    """A store that refuses every write (a deployment where this server may not write secrets)."""
-
-    async def ready(self) -> None:
-        raise SecretStoreUnavailable("this server may not store secrets")
-
-    async def put(self, name: str, value: str) -> None:
-        raise SecretStoreUnavailable("this server may not store secrets")
-
-
-class BrokerSecretStore:
-    """Create-or-rotate through ``POST``/``PUT /v1/secrets`` with a token bound to ``resource``."""
-
-    def __init__(
-        self,
-        broker: BrokerClient,
-        *,
-        api_key_file: Path,
-        resource: str,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._broker = broker
-        self._api_key = read_api_key_file(api_key_file)
-        self.resource = resource
-        self._clock = clock
-        self._token: tuple[str, float] | None = None
-
-    def __repr__(self) -> str:
-        return f"BrokerSecretStore(resource={self.resource!r})"
-
-    async def _write_token(self) -> str:
-        if self._token is not None and self._token[1] > self._clock():
-            return self._token[0]
-        try:
-            minted = await self._broker.mint(
-                self._api_key, aud=AUDIENCE, scopes=[WRITE_SCOPE], resource=self.resource, ttl_seconds=TOKEN_TTL
-            )
-        except BrokerClientError as exc:
-            raise SecretStoreUnavailable(f"the broker refused this server a {WRITE_SCOPE} token: {exc.code}") from None
-        except httpx.TransportError as exc:
-            raise SecretStoreUnavailable(f"cannot reach the broker: {type(exc).__name__}") from None
-        lifetime = float(minted.get("expires_in", TOKEN_TTL))
-        self._token = (str(minted["access_token"]), self._clock() + max(0.0, lifetime - 10))
-        return self._token[0]
-
-    async def ready(self) -> None:
-        await self._write_token()
-
-    async def put(self, name: str, value: str) -> None:
-        token = await self._write_token()
-        try:
-            try:
-                await self._broker.add_secret(name, value, kind=SECRET_TYPE, resource=self.resource, token=token)
-            except BrokerClientError as exc:
-                if exc.status != 409:
-                    raise
-                await self._broker.rotate_secret(name, value, token=token)  # reconnecting an Item
-        except BrokerClientError as exc:
-            raise SecretStoreUnavailable(f"the broker refused to store {name}: {exc.code}") from None
-        except httpx.TransportError as exc:
-            raise SecretStoreUnavailable(f"cannot reach the broker to store {name}: {type(exc).__name__}") from None
+__all__ = ["BrokerSecretStore", "MemorySecretStore", "NoSecretStore", "SecretStore", "SecretStoreUnavailable"]
