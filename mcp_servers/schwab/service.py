@@ -30,6 +30,7 @@ from mcp_servers.schwab.trading import (
     order_spec,
     plain_status,
     price,
+    qty,
 )
 from storage.audit import AuditEvent
 from tools.errors import IntegrationError, NotFound
@@ -47,6 +48,11 @@ def _s(v: Decimal | None) -> str | None:
     return None if v is None else str(v)
 
 
+def _m(v: Decimal | None) -> str | None:
+    """Money as a two-decimal string (Schwab sends JSON numbers: 2681.0)."""
+    return None if v is None else str(v.quantize(Decimal("0.01")))
+
+
 def order_view(order: Order, mask: str) -> dict[str, Any]:
     leg = order.legs[0] if order.legs else None
     return {
@@ -54,8 +60,8 @@ def order_view(order: Order, mask: str) -> dict[str, Any]:
         "account": mask,
         "symbol": leg.instrument.symbol if leg else "",
         "side": leg.instruction if leg else "",
-        "quantity": str(order.quantity),
-        "filled": str(order.filled_quantity),
+        "quantity": qty(order.quantity),
+        "filled": qty(order.filled_quantity),
         "order_type": order.order_type,
         "limit_price": _s(order.price),
         "stop_price": _s(order.stop_price),
@@ -127,7 +133,7 @@ class SchwabService:
                 txs.extend(self._tx_row(t, ref.hash_value) for t in fetched)
                 since = now - dt.timedelta(days=HISTORY_DAYS - 1)
                 orders.extend(self._order_row(o, ref) for o in await self.client.orders(ref.hash_value, since, now))
-            snapshot = (now.date(), {"total": str(total), "cash": str(cash), "invested": str(invested)})
+            snapshot = (now.date(), {"total": _m(total), "cash": _m(cash), "invested": _m(invested)})
             event = AuditEvent(
                 ACTOR,
                 "finance.sync",
@@ -147,10 +153,10 @@ class SchwabService:
             "type": sa.type,
             "mask": ref.mask,
             "balances": {
-                "total": _s(b.liquidation_value),
-                "cash": _s(b.cash_balance),
-                "buying_power": _s(b.buying_power),
-                "available": _s(b.available_funds),
+                "total": _m(b.liquidation_value),
+                "cash": _m(b.cash_balance),
+                "buying_power": _m(b.buying_power),
+                "available": _m(b.available_funds),
             },
             "positions": [
                 {
@@ -159,8 +165,8 @@ class SchwabService:
                     "asset_type": p.instrument.asset_type,
                     "quantity": str(p.long_quantity - p.short_quantity),
                     "average_price": _s(p.average_price),
-                    "market_value": str(p.market_value),
-                    "day_change": _s(p.current_day_profit_loss),
+                    "market_value": _m(p.market_value),
+                    "day_change": _m(p.current_day_profit_loss),
                 }
                 for p in sa.positions
             ],
@@ -175,7 +181,7 @@ class SchwabService:
             "date": t.time.date(),
             "type": t.type,
             "body": {
-                "net_amount": str(t.net_amount),
+                "net_amount": _m(t.net_amount),
                 "symbol": item.instrument.symbol if item and item.instrument else None,
                 "quantity": _s(item.amount) if item else None,
                 "price": _s(item.price) if item else None,

@@ -199,12 +199,17 @@ PLAIN_STATUS = {
 }
 
 
+def qty(value: Decimal) -> str:
+    """A share count as people write it: 4, not 4.0."""
+    return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
+
+
 def plain_status(status: str, filled: Decimal, quantity: Decimal, reason: str | None) -> str:
     """Schwab's status as it is, in plain words; partial fills and rejections say how and why."""
     if status == "REJECTED":
         return f"rejected: {reason}" if reason else "rejected (Schwab gave no reason)"
     if status not in ("FILLED", "CANCELED", "EXPIRED") and 0 < filled < quantity:
-        return f"partly filled: {filled} of {quantity}"
+        return f"partly filled: {qty(filled)} of {qty(quantity)}"
     if status in ("CANCELED", "EXPIRED") and 0 < filled < quantity:
-        return f"{PLAIN_STATUS[status]} after a partial fill of {filled} of {quantity}"
+        return f"{PLAIN_STATUS[status]} after a partial fill of {qty(filled)} of {qty(quantity)}"
     return PLAIN_STATUS.get(status, status.lower().replace("_", " "))

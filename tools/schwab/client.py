@@ -19,7 +19,6 @@ import datetime as dt
 import json
 import time
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Any, Final, Protocol
 
 import httpx2
@@ -268,7 +267,3 @@ class SchwabClient:
 
     async def cancel_order(self, account_hash: str, order_id: int) -> None:
         await self._write(lambda c: c.cancel_order(order_id, account_hash))
-
-
-def money(value: Decimal | None) -> str | None:
-    return None if value is None else str(value.quantize(Decimal("0.01")))
