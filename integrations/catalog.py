@@ -178,6 +178,10 @@ class Catalog:
     def digest(self) -> list[PlacedView]:
         return sorted((PlacedView(m.name, v) for m in self for v in m.digest), key=lambda p: p.view.order)
 
+    def money(self) -> list[PlacedView]:
+        """The money page's sections, from every installed integration that declares some."""
+        return sorted((PlacedView(m.name, v) for m in self for v in m.money), key=lambda p: p.view.order)
+
     def models_modules(self) -> list[str]:
         """The integrations' table modules (``mcp_servers.<name>.models``), for one metadata."""
         return [f"mcp_servers.{m.name}.models" for m in self if (SERVERS_DIR / m.name / "models.py").is_file()]

@@ -153,6 +153,7 @@ class Manifest(_Strict):
     panels: tuple[View, ...] = ()
     briefing: tuple[View, ...] = ()
     digest: tuple[View, ...] = ()
+    money: tuple[View, ...] = ()  # the money page: finance integrations' sections (net worth, holdings...)
     vendor_token_patterns: tuple[str, ...] = ()  # regexes for this vendor's credentials (secret scanner)
     channels: dict[str, str] = Field(default_factory=dict)  # result channel -> plain words ("an email")
 
@@ -195,7 +196,7 @@ class Manifest(_Strict):
 
     @property
     def views(self) -> tuple[View, ...]:
-        return (*self.panels, *self.briefing, *self.digest)
+        return (*self.panels, *self.briefing, *self.digest, *self.money)
 
     @property
     def server(self) -> str:

@@ -7,11 +7,14 @@ scoped write path. The demo profile serves an in-memory Schwab (:mod:`tools.schw
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from mcp.server.mcpserver import MCPServer
 
 from mcp_servers._common import Demo, Runtime, run_server
 from mcp_servers._secrets import SecretStore, SecretStoreUnavailable, runtime_secret_store
 from mcp_servers.schwab.args import SchwabDeps
+from mcp_servers.schwab.demo_history import seed_history
 from mcp_servers.schwab.server import build_server
 from mcp_servers.schwab.service import SchwabService
 from mcp_servers.schwab.store import BrokerageStore
@@ -42,8 +45,12 @@ def demo() -> Demo:
 def build(runtime: Runtime) -> MCPServer:
     tokens = VaultTokens(runtime_secret_store(runtime))
     client = SchwabClient(runtime.credentials, tokens, transport=HttpxBridge(runtime.http))
-    service = SchwabService(client, BrokerageStore(runtime.db, runtime.cipher, runtime.audit))
-    return build_server(SchwabDeps(service=service, gate=runtime.gate))
+    store = BrokerageStore(runtime.db, runtime.cipher, runtime.audit)
+    service = SchwabService(client, store)
+    deps = SchwabDeps(service=service, gate=runtime.gate)
+    if runtime.settings.demo:
+        deps.history = lambda: seed_history(store, datetime.now(UTC).date())
+    return build_server(deps)
 
 
 if __name__ == "__main__":

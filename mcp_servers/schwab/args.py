@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal, cast
@@ -44,6 +44,12 @@ class SchwabDeps:
     service: SchwabService
     gate: CallGate
     clock: Callable[[], dt.datetime] | None = None  # None: now
+    history: Callable[[], Awaitable[int]] | None = None  # the demo profile's past values, written once
+
+    async def ensure_history(self) -> None:
+        seed, self.history = self.history, None
+        if seed is not None:
+            await seed()
 
     def now(self) -> dt.datetime:
         return self.clock() if self.clock is not None else dt.datetime.now(dt.UTC)

@@ -47,9 +47,11 @@ def build_server(deps: SchwabDeps) -> MCPServer:
 
     @server.tool(annotations=LOCAL_READ)
     async def accounts(ctx: Context) -> AccountsResult:
-        """The owner's Schwab accounts (last four digits only) with their value, cash and buying power."""
-        await gate.check(ctx, "finance.read", "accounts")
-        rows = await svc.accounts()
+        """The owner's Schwab accounts (last four digits only) with their value, cash and buying power
+        (from the last sync; the first read syncs)."""
+        claims = await gate.check(ctx, "finance.read", "accounts")
+        with vendor_errors(NAME):
+            rows = await svc.accounts(audit_details(claims))
         return {
             "accounts": [
                 {
@@ -69,8 +71,9 @@ def build_server(deps: SchwabDeps) -> MCPServer:
     @server.tool(annotations=LOCAL_READ)
     async def positions(ctx: Context) -> PositionsResult:
         """Holdings across the Schwab accounts with each one's share of the total (allocation)."""
-        await gate.check(ctx, "finance.read", "positions")
-        rows = await svc.accounts()
+        claims = await gate.check(ctx, "finance.read", "positions")
+        with vendor_errors(NAME):
+            rows = await svc.accounts(audit_details(claims))
         total = sum((Decimal(a.balances.get("total") or 0) for a in rows), Decimal(0))
         cash = sum((Decimal(a.balances.get("cash") or 0) for a in rows), Decimal(0))
         holdings = [
@@ -105,7 +108,7 @@ def build_server(deps: SchwabDeps) -> MCPServer:
         await gate.check(ctx, "finance.read", "transactions")
         if end_date < start_date or (end_date - start_date).days > MAX_RANGE_DAYS:
             raise ToolError(f"{NAME}: end_date must be on or after start_date, within {MAX_RANGE_DAYS} days")
-        masks = {a.account_hash: a.mask for a in await svc.accounts()}
+        masks = {a.account_hash: a.mask for a in await svc.store.accounts()}
         rows = await svc.store.transactions(start_date, end_date)
         return {
             "start_date": start_date.isoformat(),
@@ -164,6 +167,7 @@ def build_server(deps: SchwabDeps) -> MCPServer:
     async def net_worth(start_date: dt.date, end_date: dt.date, ctx: Context) -> NetWorthResult:
         """The brokerage's value at the end of each day (daily snapshots taken by sync)."""
         await gate.check(ctx, "finance.read", "net_worth")
+        await deps.ensure_history()
         rows = await svc.store.snapshots(start_date, end_date)
         series = [{"date": d.isoformat(), "value": str(v["total"])} for d, v in rows]
         return {"series": cast(Any, series), "currency": "USD", "latest": series[-1]["value"] if series else None}

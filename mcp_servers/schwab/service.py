@@ -163,7 +163,7 @@ class SchwabService:
                     "symbol": p.instrument.symbol,
                     "description": p.instrument.description,
                     "asset_type": p.instrument.asset_type,
-                    "quantity": str(p.long_quantity - p.short_quantity),
+                    "quantity": qty(p.long_quantity - p.short_quantity),
                     "average_price": _s(p.average_price),
                     "market_value": _m(p.market_value),
                     "day_change": _m(p.current_day_profit_loss),
@@ -369,5 +369,10 @@ class SchwabService:
 
     # ---- reads from the store --------------------------------------------------------------
 
-    async def accounts(self) -> list[StoredAccount]:
-        return await self.store.accounts()
+    async def accounts(self, details: dict[str, Any]) -> list[StoredAccount]:
+        """The stored accounts; before the first sync, a sync (so a fresh connection shows at once)."""
+        rows = await self.store.accounts()
+        if not rows:
+            await self.sync(details)
+            rows = await self.store.accounts()
+        return rows

@@ -304,3 +304,8 @@ class DemoSchwab:
 def demo_transport(schwab: DemoSchwab | None = None) -> httpx.MockTransport:
     """A transport serving ``schwab`` (a fresh one when omitted)."""
     return httpx.MockTransport((schwab or DemoSchwab()).handler)
+
+
+def value_on(day: dt.date) -> Decimal:
+    """The demo brokerage's value at the close of ``day`` (today's holdings at that day's prices)."""
+    return CASH + sum((qty * price_on(symbol, day) for symbol, (_d, qty, _a, _p) in HOLDINGS.items()), Decimal(0))

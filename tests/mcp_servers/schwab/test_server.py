@@ -71,3 +71,15 @@ async def test_the_login_clock_warns_a_day_ahead(schwab: Schwab) -> None:
     schwab.secrets.credentials.set(TOKEN, wrap_token(token, (almost - dt.timedelta(days=1)).timestamp()))
     gone = await schwab.call("connection")
     assert gone["connected"] is False and gone["message"] == "reconnect Schwab: its login ended"
+
+
+async def test_the_demo_has_ninety_days_of_weekday_values(schwab: Schwab) -> None:
+    from mcp_servers.schwab.demo_history import seed_history
+
+    today = dt.datetime.now(dt.UTC).date()
+    written = await seed_history(schwab.service.store, today)
+    assert 60 <= written <= 66 and await seed_history(schwab.service.store, today) == 0
+    start = (today - dt.timedelta(days=90)).isoformat()
+    worth = await schwab.call("net_worth", {"start_date": start, "end_date": today.isoformat()})
+    days = [dt.date.fromisoformat(p["date"]) for p in worth["series"]]
+    assert len(days) == written and all(d.weekday() < 5 for d in days) and days == sorted(days)
