@@ -4,6 +4,7 @@ a changed order refused under the same grant, an order taken from a mail refused
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -48,6 +49,12 @@ async def test_the_owners_order_is_placed_once_after_a_step_up_and_a_changed_one
     pending = (await gw.call(call, ctx)).approval
     assert pending is not None and pending.step_up_required
     assert {a.name: a.chip for a in pending.card.args}["symbol"].startswith("typed by you")
+    facts = dict(pending.card.facts)
+    assert pending.card.facts_from == "schwab.preview_order"
+    assert facts["account"] == "••••7726" and facts["symbol"] == "SCHD" and facts["side"] == "BUY"
+    assert facts["time in force"] == "DAY" and facts["priced from"] == "the latest quote (ask)"
+    assert Decimal(facts["estimated notional"]) == Decimal(facts["latest quote"]) * 3 + Decimal("0.06")
+    assert facts["quote time"].startswith(datetime.now(UTC).date().isoformat())
     no_step_up = await gw.approvals.approve(pending.approval_id)
     assert (await gw.call(call, ctx, grant=no_step_up)).status is GatewayStatus.DENIED
     assert schwab.demo.placed == []
@@ -82,4 +89,13 @@ async def test_values_the_owner_typed_and_a_spoofed_message_repeats_are_conteste
     assert pending is not None and pending.step_up_required
     assert "R7_FINANCIAL_PARAMS_CONTESTED" in [rule for rule, _ in pending.card.rules]
     assert "untrusted_argument" in pending.card.red_flags
+    assert schwab.demo.placed == []
+
+
+async def test_an_order_over_the_owners_limit_is_refused_before_the_owner_is_asked(schwab: Schwab) -> None:
+    gw, ctx = await _setup(schwab)
+    ctx.context.add_owner_text("buy 100 VTI at market in account 7726")
+    result = await gw.call(ToolCall("c4", "schwab__place_order", ORDER | {"symbol": "VTI", "quantity": 100}), ctx)
+    assert result.status is GatewayStatus.DENIED and result.approval is None
+    assert "exceeds your per-order limit 1000" in str(result.content)
     assert schwab.demo.placed == []
