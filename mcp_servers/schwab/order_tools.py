@@ -83,7 +83,7 @@ def register_order_tools(server: MCPServer, deps: SchwabDeps) -> None:
             "stop_price": stop_price,
             "time_in_force": req.duration,
             "latest_quote": None if priced.quote is None else str(priced.quote),
-            "quote_time": priced.quote_time.isoformat() if priced.quote_time else None,
+            "quote_time": priced.quote_time.strftime("%Y-%m-%d %H:%M:%S UTC") if priced.quote_time else None,
             "estimated_notional": str(priced.notional),
             "priced_from": priced.basis,
             "within_limits": within,
