@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import Page, expect
 
 from integrations import Catalog
-from tests.web.browser_kit import DESKTOP, PHONE, assert_accessible, assert_fits, login
+from tests.web.browser_kit import screenshot_both
 from tests.web.conftest import Console, FakeClock, cookie_header
 from tests.web.harness_data import Live, demo_clock, start_live
-from tests.web.test_browser import ARGS, CHROMIUM, SHOTS, _watch_csp
+from tests.web.test_browser import CHROMIUM, SHOTS
 from web.config import ConsoleConfig
 
 pytestmark = pytest.mark.anyio
@@ -69,30 +69,13 @@ async def test_the_money_page_composes_every_finance_integration(live: Live) -> 
 async def test_screenshots_desktop_and_phone(live: Live) -> None:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed")
-    SHOTS.mkdir(parents=True, exist_ok=True)
     cookies = await live.console.browser_login()
     await live.console.http.post(
         "/integrations/plaid/sandbox", data={"csrf_token": cookies["__Host-aegis_csrf"]}, headers=cookie_header(cookies)
     )
-    violations: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            for viewport, tag in ((DESKTOP, ""), (PHONE, "-phone")):
-                context = await browser.new_context(viewport=viewport, color_scheme="light")  # type: ignore[arg-type]
-                page = await context.new_page()
-                _watch_csp(page, violations)
-                page.on("pageerror", lambda e: violations.append(f"page error: {e}"))
-                await login(page, live.console)
-                await page.goto(f"{live.console.url}/money")
-                for name in ("schwab-net_worth", "schwab-allocation", "plaid-spending"):
-                    await expect(page.locator(f"#panel-{name} figure.chart").first).to_have_attribute(
-                        "data-drawn", "true"
-                    )
-                await assert_accessible(page)
-                await assert_fits(page, viewport["width"])
-                await page.screenshot(path=str(SHOTS / f"money{tag}.png"), full_page=True)
-                await context.close()
-        finally:
-            await browser.close()
-    assert violations == []
+
+    async def ready(page: Page) -> None:
+        for name in ("schwab-net_worth", "schwab-allocation", "plaid-spending"):
+            await expect(page.locator(f"#panel-{name} figure.chart").first).to_have_attribute("data-drawn", "true")
+
+    assert await screenshot_both(live.console, "/money", "money", ready, SHOTS) == []

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import Page
 
 from tests.web.agent_stack import AgentConsole, agent_console, form_headers, read_events, scripted, start_turn
-from tests.web.browser_kit import DESKTOP, PHONE, assert_accessible, assert_fits, login
+from tests.web.browser_kit import screenshot_both
 from tests.web.conftest import FakeClock
-from tests.web.test_browser import ARGS, CHROMIUM, SHOTS, _watch_csp
+from tests.web.test_browser import CHROMIUM, SHOTS
 from web.config import ConsoleConfig
 
 pytestmark = pytest.mark.anyio
@@ -51,24 +51,10 @@ async def test_the_order_card_says_what_it_would_do(stack: AgentConsole) -> None
 async def test_order_card_screenshots(stack: AgentConsole) -> None:
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed")
-    SHOTS.mkdir(parents=True, exist_ok=True)
     cookies = await stack.console.browser_login()
     aid = await _held_order(stack, cookies)
-    violations: list[str] = []
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            for viewport, tag in ((DESKTOP, ""), (PHONE, "-phone")):
-                context = await browser.new_context(viewport=viewport, color_scheme="light")  # type: ignore[arg-type]
-                page = await context.new_page()
-                _watch_csp(page, violations)
-                await login(page, stack.console)
-                await page.goto(f"{stack.console.url}/approvals/{aid}")
-                assert await page.locator("#facts").is_visible()
-                await assert_accessible(page)
-                await assert_fits(page, viewport["width"])
-                await page.screenshot(path=str(SHOTS / f"order-approval{tag}.png"), full_page=True)
-                await context.close()
-        finally:
-            await browser.close()
-    assert violations == []
+
+    async def ready(page: Page) -> None:
+        assert await page.locator("#facts").is_visible()
+
+    assert await screenshot_both(stack.console, f"/approvals/{aid}", "order-approval", ready, SHOTS) == []
