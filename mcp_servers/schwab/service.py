@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -331,7 +332,7 @@ class SchwabService:
 
     async def cancel(self, account: str, order_id: int, key: str, details: dict[str, Any]) -> OrderOutcome:
         account_hash, mask = await self.account_hash(account)
-        fingerprint = f"cancel:{account_hash}:{order_id}"
+        fingerprint = hashlib.sha256(f"cancel:{account_hash}:{order_id}".encode()).hexdigest()
         existing = await self.store.intent(key)
         if existing is not None:
             if existing.spec_hash != fingerprint:
