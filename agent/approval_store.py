@@ -49,6 +49,8 @@ def _card_from(d: dict[str, Any]) -> ApprovalCard:
         d["step_up_required"],
         d["original_request"],
         tuple(d.get("source_flags", ())),
+        tuple((str(k), str(v)) for k, v in d.get("facts", ())),
+        str(d.get("facts_from", "")),
     )
 
 

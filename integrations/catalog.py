@@ -206,6 +206,10 @@ class Catalog:
         merged = self._merged(merged_views.DIGEST, self.deadline_sources(), "due_at")
         return sorted([*mine, *merged], key=lambda p: p.view.order)
 
+    def money(self) -> list[PlacedView]:
+        """The money page's sections, from every installed integration that declares some."""
+        return sorted((PlacedView(m.name, v) for m in self for v in m.money), key=lambda p: p.view.order)
+
     def models_modules(self) -> list[str]:
         """The integrations' table modules (``mcp_servers.<name>.models``), for one metadata."""
         return [f"mcp_servers.{m.name}.models" for m in self if (SERVERS_DIR / m.name / "models.py").is_file()]

@@ -11,6 +11,7 @@ INSTALLED: tuple[str, ...] = (
     "gcalendar",
     "gmail",
     "plaid",
+    "schwab",
     "whatsapp",
     "canvas",
     "blackboard",

@@ -271,6 +271,7 @@ class Manifest(_Strict):
     pages: tuple[Page, ...] = ()
     provides: dict[str, Provides] = Field(default_factory=dict)  # figure name -> how to read it
     settings: SettingsForm | None = None
+    money: tuple[View, ...] = ()  # the money page: finance integrations' sections (net worth, holdings...)
     vendor_token_patterns: tuple[str, ...] = ()  # regexes for this vendor's credentials (secret scanner)
     # A READ tool taking (start, end, include_overdue) and answering {"assignments": [...]} in the common
     # deadline shape (name, course, due_at, due, status, source...): the core merges every source's.
@@ -358,7 +359,7 @@ class Manifest(_Strict):
 
     @property
     def views(self) -> tuple[View, ...]:
-        return (*self.panels, *self.briefing, *self.digest)
+        return (*self.panels, *self.briefing, *self.digest, *self.money)
 
     @property
     def server(self) -> str:

@@ -59,6 +59,8 @@ class Render(BaseModel):
     total: str | None = None  # sum this numeric key over the list
     total_label: str = "Total"
     count_label: str | None = None  # show the number of elements as a figure
+    latest: str | None = None  # a series: show this numeric key of the last element as a figure
+    latest_label: str = "Latest"
     empty: str = "Nothing to show."
     limit: int = Field(default=10, ge=1, le=50)
     # Keys of an element's ISO 8601 start and end: items are put in time order (across the panels a
@@ -165,6 +167,8 @@ def render(spec: Render, result: Any) -> ViewData:
     if spec.total:
         amounts = [d for e in elements if (d := _decimal(e.get(spec.total))) is not None]
         figures[spec.total_label] = _number(sum(amounts, Decimal(0)))
+    if spec.latest and elements and (last := _decimal(elements[-1].get(spec.latest))) is not None:
+        figures[spec.latest_label] = _number(last)
     items = tuple(
         Item(_fmt(f.title, e), _fmt(f.detail, e), _fmt(f.when, e), _fmt(f.amount, e))
         for f in ([spec.item] if spec.item else [])
@@ -175,8 +179,11 @@ def render(spec: Render, result: Any) -> ViewData:
         chart = _over_time(spec.chart, elements[: spec.limit])
     elif spec.chart is not None:
         pairs = [(_clip(str(e.get(spec.chart.label, ""))), _decimal(e.get(spec.chart.value))) for e in elements]
-        kept = sorted(((k, float(v)) for k, v in pairs if v is not None), key=lambda p: p[1], reverse=True)
-        kept = kept[: spec.limit]
+        kept = [(k, float(v)) for k, v in pairs if v is not None]
+        if spec.chart.kind == "line":  # over time: in order, the latest points
+            kept = kept[-spec.limit :]
+        else:
+            kept = sorted(kept, key=lambda p: p[1], reverse=True)[: spec.limit]
         chart = Chart(spec.chart.kind, tuple(k for k, _ in kept), tuple(v for _, v in kept), spec.chart.unit)
     return ViewData(items, figures, chart, spec.empty)
 

@@ -62,14 +62,18 @@ def _clean(data: ViewData) -> ViewData:
 
 
 def chart_data(kind: str, labels: tuple[str, ...], values: tuple[float, ...], unit: str) -> dict[str, Any]:
-    """What the chart macro draws (``macros/chart.html``): labels as plain text, largest first."""
+    """What the chart macro draws (``macros/chart.html``): labels as plain text. Category codes read as
+    words (``RENT_AND_UTILITIES``: "Rent and utilities"); a line's dates and a doughnut's names
+    (tickers) stay as they are."""
+    over_time = kind == "line"
+    as_is = kind in ("line", "doughnut")
     return {
         "kind": kind,
-        "labels": [plain(label.replace("_", " ").capitalize(), 80) for label in labels],
+        "labels": [plain(label if as_is else label.replace("_", " ").capitalize(), 80) for label in labels],
         "values": list(values),
-        "series": "Amount",
+        "series": "Value" if over_time else "Amount",
         "unit": unit,
-        "x_title": "Category",
+        "x_title": "Date" if over_time else "Category",
     }
 
 
@@ -162,3 +166,8 @@ async def load_panels(data: ConsoleData) -> list[PanelView]:
         key = placed.view.merge or f"{placed.integration}-{placed.view.id}"
         groups.setdefault(key, []).append(placed)
     return [await (load_merged(data, g) if len(g) > 1 else load_panel(data, g[0])) for g in groups.values()]
+
+
+async def load_money(data: ConsoleData) -> list[PanelView]:
+    """The money page: what the installed finance integrations declare, each section on its own."""
+    return [await load_panel(data, p) for p in data.catalog.money()]

@@ -82,8 +82,10 @@ class World:
             self._effect(req)  # the compromised server does what it likes with the arguments
             return {"ok": True, "note": "done"}
         handler = getattr(self, "_" + name.replace(".", "_"), None)
-        if handler is None and name in self.results and req.spec.cls == ToolClass.READ:
-            return copy.deepcopy(self.results[name])  # an installed integration's read, as the case seeds it
+        if handler is None and name in self.results:  # an installed integration's tool, as the case seeds it
+            if req.spec.cls not in (ToolClass.READ, ToolClass.EGRESS_READ):
+                self._effect(req)  # its side effect happened (an order placed, a message sent)
+            return copy.deepcopy(self.results[name])
         if handler is None:
             raise ToolFailed(f"{name} is not available in this world")
         if req.spec.cls not in (ToolClass.READ, ToolClass.EGRESS_READ):

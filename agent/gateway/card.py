@@ -31,7 +31,16 @@ from agent.gateway.policy import TOOL_CHOICE, Decision, ToolCall
 from agent.gateway.redact import SecretScanner
 from agent.gateway.urls import urls_in
 
-__all__ = ["ApprovalCard", "CardArg", "UrlParts", "build_card", "headline_for", "split_url", "visible"]
+__all__ = [
+    "ApprovalCard",
+    "CardArg",
+    "UrlParts",
+    "build_card",
+    "headline_for",
+    "preview_facts",
+    "split_url",
+    "visible",
+]
 
 _VISIBLE_WS = frozenset(" \n")
 _SPACE_RUN = re.compile(r"[ \t]{4,}")
@@ -140,6 +149,8 @@ class ApprovalCard:
     step_up_required: bool
     original_request: str | None
     source_flags: tuple[str, ...] = ()  # hidden HTML or characters in a source; a source claiming to be you
+    facts: tuple[tuple[str, str], ...] = ()  # what the tool's preview said (latest quote, estimated notional...)
+    facts_from: str = ""  # the preview tool that said it
 
     @property
     def red_flags(self) -> tuple[str, ...]:
@@ -208,6 +219,28 @@ def build_card(
         original_request=scanner.redact(original_request)[0] if original_request else None,
         source_flags=source_flags,
     )
+
+
+def preview_facts(content: Any, scanner: SecretScanner, limit: int = 24) -> tuple[tuple[str, str], ...]:
+    """A preview's answer as plain name/value lines: its scalar fields and lists of scalars, redacted
+    and made visible like any argument (the owner reads them; nothing in them is an instruction)."""
+    if not isinstance(content, Mapping):
+        return ()
+    out: list[tuple[str, str]] = []
+    for key, value in content.items():
+        if key == "sources" or isinstance(value, Mapping):
+            continue
+        if isinstance(value, list):
+            if not all(isinstance(v, (str, int, float, bool)) for v in value):
+                continue
+            text = "; ".join(str(v) for v in value) or "none"
+        elif value is None:
+            text = "none"
+        else:
+            text = str(value)
+        shown, _ = scanner.redact(text)
+        out.append((str(key).replace("_", " "), visible(shown)[0][:300]))
+    return tuple(out[:limit])
 
 
 def headline_for(decision: Decision, tool_class: str, args: Mapping[str, Any]) -> str:

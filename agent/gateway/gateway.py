@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from agent.gateway.approvals import ApprovalError, ApprovalService, Grant, PendingApproval, args_hash
-from agent.gateway.card import build_card, headline_for
+from agent.gateway.card import build_card, headline_for, preview_facts
 from agent.gateway.labeller import default_labeller
 from agent.gateway.labels import Conf, Integrity, Label, LabelledResult
 from agent.gateway.policy import Decision, Policy, PolicyContext, ToolCall, Verdict
@@ -210,10 +210,36 @@ class ToolGateway:
                 pin=live.pin if live else "",
                 original_request=ctx.original_request,
             )
+            if spec.preview is not None:
+                facts = await self._preview(call, spec.preview, ctx)
+                if isinstance(facts, str):  # the preview refused: the owner is not asked to approve it
+                    await self._audit_row(call, decision, ctx, "deny")
+                    return self._refusal(call, decision, ctx, f"Refused before approval: {facts}")
+                card = replace(card, facts=facts, facts_from=spec.preview)
             pending = await self.approvals.request(call, decision, session_id=ctx.session_id, card=card)
             await self._audit_row(call, decision, ctx, "pending")
             return GatewayResult(GatewayStatus.APPROVAL_REQUIRED, call.call_id, tool, None, decision, approval=pending)
         return await self._run(call, spec, decision, ctx, "policy")
+
+    async def _preview(self, call: ToolCall, preview: str, ctx: PolicyContext) -> tuple[tuple[str, str], ...] | str:
+        """Run the tool's preview (a READ of the same server) with the call's exact arguments: its
+        answer (latest quote, estimated notional, limits...) goes on the card; its refusal is the
+        reason the call is refused. Audited like any read."""
+        spec = ctx.registry.spec(preview)
+        if spec is None or spec.cls is not ToolClass.READ:
+            return f"{preview} is not an available read"
+        pcall = ToolCall(f"{call.call_id}:preview", spec.name, call.args)
+        pdecision = self.policy.decide(pcall, ctx)
+        if pdecision.verdict is not Verdict.ALLOW:
+            await self._audit_row(pcall, pdecision, ctx, "deny")
+            return "its preview was not allowed"
+        await self._audit_row(pcall, pdecision, ctx, "allow")
+        try:
+            raw = await self._execute(ExecRequest(pcall, spec, ctx.context.label))
+        except ToolFailed as exc:
+            text, _ = ctx.scanner.redact(str(exc), generic=True)
+            return text[:500]
+        return preview_facts(raw, ctx.scanner)
 
     async def _audited(self, request: ExecRequest, decision: Decision, ctx: PolicyContext, authorised_by: str) -> Any:
         """Commit the allow row, then execute; for a contained read, both at once (see the module doc)."""

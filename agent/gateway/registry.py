@@ -41,6 +41,8 @@ YAML schema (``registry.yaml``)::
         persists_label: true         # the executor must store the call's label with the data
         budget: {per_day: 30}        # R6: calls per day
         limits: {amount_arg: notional, max_amount: 1000, per_day_amount: 2000}  # R6 (money)
+        preview: broker.preview_order  # FINANCIAL: a READ tool run with the same args before approval;
+                                     #  its answer goes on the card, its refusal denies the call
         data_classes: [financial]    # optional: private classes its results hold (financial, health,
                                      #  messages, calendar); never sent on an injected request (R8)
         token_formats: {bank_token: "regex"}   # optional: the vendor's secret token formats (redaction)
@@ -101,6 +103,7 @@ _SPEC_KEYS = frozenset(
         "limits",
         "data_classes",
         "token_formats",
+        "preview",
     }
 )
 
@@ -151,6 +154,7 @@ class ToolSpec:
     # Optional facts a per-integration manifest may declare (safe defaults when absent):
     token_formats: tuple[tuple[str, str], ...] = ()  # (kind, regex) of the vendor's secret tokens
     data_classes: tuple[str, ...] = ()  # private classes its results hold (financial, health, messages, calendar)
+    preview: str | None = None  # a READ tool of the same server, same args: its facts go on the approval card
 
     @property
     def name(self) -> str:
@@ -292,7 +296,10 @@ def _spec(name: str, raw: Any, allowlists: Mapping[str, Sequence[str]]) -> ToolS
         per_day_amount=None if limits.get("per_day_amount") is None else float(limits["per_day_amount"]),
         data_classes=_names(raw.get("data_classes"), "data_classes", name),
         token_formats=tuple((str(k), str(v)) for k, v in (raw.get("token_formats") or {}).items()),
+        preview=raw.get("preview"),
     )
+    if spec.preview is not None and not str(spec.preview).startswith(f"{server}."):
+        raise RegistryError(f"{name}: preview must be a tool of the same server")
     if cls is ToolClass.EGRESS_READ and (not spec.url_arg or spec.allowlist not in allowlists):
         raise RegistryError(f"{name}: EGRESS_READ needs url_arg and a known allowlist")
     if cls is ToolClass.FINANCIAL and not spec.control_args:

@@ -26,14 +26,25 @@ T = TypeVar("T")
 MAX_ITEMS = 10
 
 
-def sync_handler(integrations: str | Sequence[str], runner: SyncRunner, tokens: TokenSource) -> Handler:
-    """Call each taking-part integration's sync tool through the gateway, each under its own
-    job-scoped token. One integration failing does not stop the others; all failing fails the run."""
+def sync_handler(
+    integrations: str | Sequence[str], runner: SyncRunner, tokens: TokenSource, notifier: Notifier | None = None
+) -> Handler:
+    """Call each taking-part integration's job tool through the gateway, each under its own
+    job-scoped token. One integration failing does not stop the others; all failing fails the run.
+    A result carrying ``notice: {title, body}`` (e.g. "reconnect before Friday") goes to the owner."""
     names = (integrations,) if isinstance(integrations, str) else tuple(integrations)
 
     async def one(ctx: JobContext, name: str) -> dict[str, object]:
         token = await tokens.for_job(ctx.job_id, name)
-        return {"integration": name, **small_summary(await runner.sync(name, token, ctx.job_id))}
+        result = await runner.sync(name, token, ctx.job_id)
+        notice = result.get("notice")
+        sent = False
+        if notifier is not None and isinstance(notice, dict):
+            title, body = notice.get("title"), notice.get("body")
+            if isinstance(title, str) and isinstance(body, str) and title:
+                await notifier.notify(Notification("integration_notice", title[:200], body[:2000], ref=name))
+                sent = True
+        return {"integration": name, **small_summary(result), **({"notified": True} if sent else {})}
 
     async def run(ctx: JobContext) -> dict[str, object]:
         if len(names) == 1:
@@ -145,7 +156,9 @@ def default_handlers(
 ) -> dict[str, Handler]:
     """The core jobs and every installed integration's sync jobs, wired."""
     jobs = installed_jobs() if jobs is None else jobs
-    handlers: dict[str, Handler] = {job: sync_handler(j.integrations, runner, tokens) for job, j in jobs.items()}
+    handlers: dict[str, Handler] = {
+        job: sync_handler(j.integrations, runner, tokens, notifier) for job, j in jobs.items()
+    }
     handlers["daily_briefing"] = briefing_handler(briefing_sources, store, notifier, model)
     handlers["weekly_digest"] = digest_handler(digest_sources, store, notifier, model)
     handlers["rotation_reminder"] = rotation_reminder_handler(rotation, notifier)

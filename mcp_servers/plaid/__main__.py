@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 from mcp.server.mcpserver import MCPServer
 
 from mcp_servers._common import ConfigError, Demo, Runtime, run_server
-from mcp_servers.plaid.secrets import BrokerSecretStore, MemorySecretStore, SecretStore
+from mcp_servers._secrets import server_secret_store
 from mcp_servers.plaid.server import PlaidDeps, build_server
 from mcp_servers.plaid.service import PlaidService
 from mcp_servers.plaid.store import FinanceStore
-from tools.credentials import StaticCredentials
 from tools.plaid.client import PlaidClient
 from tools.plaid.demo import DemoPlaid, demo_credentials, demo_transport
 
@@ -31,13 +30,7 @@ def build(runtime: Runtime) -> MCPServer:
     if environment not in ("sandbox", "production"):
         raise ConfigError("AEGIS_PLAID_ENV must be 'sandbox' or 'production'")
     client = PlaidClient(runtime.http, runtime.credentials, "sandbox" if environment == "sandbox" else "production")
-    secrets: SecretStore
-    if runtime.standalone and isinstance(runtime.credentials, StaticCredentials):  # no broker at all
-        secrets = MemorySecretStore(runtime.credentials)
-    else:
-        secrets = BrokerSecretStore(
-            runtime.broker, api_key_file=runtime.settings.key_file, resource=runtime.settings.resource
-        )
+    secrets = server_secret_store(runtime)
     store = FinanceStore(runtime.db, runtime.cipher, runtime.audit)
     service = PlaidService(client, store, runtime.credentials, secrets)
     return build_server(PlaidDeps(service=service, gate=runtime.gate, sandbox=client.environment == "sandbox"))

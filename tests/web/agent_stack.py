@@ -53,6 +53,10 @@ from mcp_servers.plaid.server import PlaidDeps
 from mcp_servers.plaid.server import build_server as build_plaid
 from mcp_servers.plaid.service import PlaidService
 from mcp_servers.plaid.store import FinanceStore
+from mcp_servers.schwab.args import SchwabDeps
+from mcp_servers.schwab.server import build_server as build_schwab
+from mcp_servers.schwab.service import SchwabService
+from mcp_servers.schwab.store import BrokerageStore
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import DataKey, Keyring
 from storage.db import Database
@@ -65,6 +69,9 @@ from tools.gmail.client import GmailClient
 from tools.gmail.demo import DemoMailbox, demo_credentials, demo_transport
 from tools.plaid import demo as plaid_demo
 from tools.plaid.client import PlaidClient
+from tools.schwab import demo as schwab_demo
+from tools.schwab.bridge import HttpxBridge
+from tools.schwab.client import SchwabClient
 from web.app import create_app
 from web.config import ConsoleConfig
 from web.data import ConsoleData, ToolAccess
@@ -73,6 +80,14 @@ DANA = "dana.whitfield@northwind.example"
 DANA_THREAD = "18f30a7d5e8b0e45"
 REPLY_BODY = "Hi Dana,\n\nThanks\u200b for the draft. My comments will be in by Friday.\n\nAlex"
 BALANCE_LINK = "https://dashboard.plaid.example/accounts?view=all"
+TRADE = {
+    "account": "7726",
+    "symbol": "SCHD",
+    "side": "BUY",
+    "quantity": 3,
+    "order_type": "LIMIT",
+    "limit_price": "28.50",
+}
 
 
 def console_keyring() -> Keyring:
@@ -130,6 +145,10 @@ def assistant_script(messages: Sequence[Message], _tools: Sequence[ToolSpec]) ->
         accounts = results[0].get("result", {}).get("accounts", [])
         lines = [f"{a['name']} (…{a['mask']}): {a['current']} {a['currency']}" for a in accounts]
         return ScriptedStep(text="Your balances: " + "; ".join(lines) + f". Details: {BALANCE_LINK}")
+    if "schd" in text:  # the owner's own order, in their words
+        if not results:
+            return _call("schwab__place_order", TRADE)
+        return ScriptedStep(text="The order is waiting for your approval in Approvals.")
     if "dana" in text:
         if not results:
             return _call("gmail__search", {"query": "from:dana", "limit": 5})
@@ -185,7 +204,7 @@ async def _servers(
     mailbox: DemoMailbox,
     gate: Callable[[str], CallGate],
     keyring: Keyring,
-) -> tuple[MCPServer, MCPServer, PlaidService, MCPServer]:
+) -> tuple[MCPServer, MCPServer, PlaidService, MCPServer, MCPServer]:
     data_keys = _data_keyring(keyring)
     cipher = FieldCipher(data_keys)
     mail_http = await stack.enter_async_context(build_http_client(transport=demo_transport(mailbox)))
@@ -206,7 +225,12 @@ async def _servers(
     )
     plaid = build_plaid(PlaidDeps(service=plaid_service, gate=gate("plaid"), sandbox=True))
     memory = build_memory(MemoryDeps(service=MemoryService(MemoryStore(db, cipher)), gate=gate("memory")))
-    return gmail, plaid, plaid_service, memory
+    broker_http = await stack.enter_async_context(build_http_client(transport=schwab_demo.demo_transport()))
+    schwab_creds = StaticCredentials(schwab_demo.demo_credentials())
+    schwab_client = SchwabClient(schwab_creds, MemorySecretStore(schwab_creds), transport=HttpxBridge(broker_http))
+    brokerage = SchwabService(schwab_client, BrokerageStore(db, cipher, audit_log(data_keys, "finance")))
+    schwab = build_schwab(SchwabDeps(service=brokerage, gate=gate("schwab")))
+    return gmail, plaid, plaid_service, memory, schwab
 
 
 def assemble(
@@ -256,13 +280,14 @@ async def agent_console(
             # console's own key, like the console does at start; the other domains are the test's.
             chain = await fetch_keyring(BrokerClient(http), console_key, {"chain"})
             keyring = Keyring([*console_keyring().export({"auth", "audit", "conversation"}), *chain.export({"chain"})])
-            gmail, plaid, plaid_service, memory = await _servers(stack, db, mailbox, gate, keyring)
+            gmail, plaid, plaid_service, memory, schwab = await _servers(stack, db, mailbox, gate, keyring)
             await plaid_service.sandbox_connect({"setup": "test"})
             host = McpHost(
                 [
                     ServerSpec("gmail", instance=lambda: gmail),
                     ServerSpec("plaid", instance=lambda: plaid),
                     ServerSpec("memory", instance=lambda: memory),
+                    ServerSpec("schwab", instance=lambda: schwab),
                 ]
             )
             stack.push_async_callback(host.close)

@@ -3,11 +3,13 @@ without loosening its CSP, the phone's "no sideways scrolling" check, and the tw
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Page
+from playwright.async_api import Page, async_playwright
 
 from tests.web.conftest import Console
 
@@ -64,3 +66,33 @@ async def login(page: Page, c: Console) -> None:
     await page.fill("#code", c.fresh_code())
     await page.click("button[type=submit]")
     await page.wait_for_url(f"{c.url}/")
+
+
+Ready = Callable[[Page], Awaitable[None]]
+
+
+async def screenshot_both(console: Console, path: str, name: str, ready: Ready, shots: Path) -> list[str]:
+    """Log in, open ``path`` on a desktop and a phone, wait for ``ready``, check accessibility and
+    width, save ``<name>.png`` and ``<name>-phone.png``; returns the CSP violations and page errors."""
+    from tests.web.test_browser import ARGS, CHROMIUM, _watch_csp
+
+    await asyncio.to_thread(shots.mkdir, parents=True, exist_ok=True)
+    violations: list[str] = []
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            for viewport, tag in ((DESKTOP, ""), (PHONE, "-phone")):
+                context = await browser.new_context(viewport=viewport, color_scheme="light")  # type: ignore[arg-type]
+                page = await context.new_page()
+                _watch_csp(page, violations)
+                page.on("pageerror", lambda e: violations.append(f"page error: {e}"))
+                await login(page, console)
+                await page.goto(f"{console.url}{path}")
+                await ready(page)
+                await assert_accessible(page)
+                await assert_fits(page, viewport["width"])
+                await page.screenshot(path=str(shots / f"{name}{tag}.png"), full_page=True)
+                await context.close()
+        finally:
+            await browser.close()
+    return violations

@@ -21,6 +21,7 @@ import secrets as pysecrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -50,6 +51,11 @@ from mcp_servers.plaid.server import PlaidDeps
 from mcp_servers.plaid.server import build_server as build_plaid
 from mcp_servers.plaid.service import PlaidService
 from mcp_servers.plaid.store import FinanceStore
+from mcp_servers.schwab.args import SchwabDeps
+from mcp_servers.schwab.demo_history import seed_history
+from mcp_servers.schwab.server import build_server as build_schwab
+from mcp_servers.schwab.service import SchwabService
+from mcp_servers.schwab.store import BrokerageStore
 from storage.audit import AuditEvent, AuditLog, ChainKey
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
@@ -63,6 +69,9 @@ from tools.gmail.client import GmailClient
 from tools.gmail.demo import DEMO_ACCESS_TOKEN, DemoMailbox, demo_transport
 from tools.plaid import demo as plaid_demo
 from tools.plaid.client import PlaidClient
+from tools.schwab import demo as schwab_demo
+from tools.schwab.bridge import HttpxBridge
+from tools.schwab.client import SchwabClient
 from web.app import create_app
 from web.config import ConsoleConfig
 from web.data import ConsoleData, ToolAccess
@@ -218,6 +227,17 @@ async def start_live(
             MemorySecretStore(plaid_creds),
         )
 
+        def moment() -> datetime:
+            return datetime.fromtimestamp(clock(), UTC)
+
+        brokerage_api = schwab_demo.DemoSchwab(now=moment())
+        schwab_http = build_http_client(transport=schwab_demo.demo_transport(brokerage_api))
+        schwab_creds = StaticCredentials(schwab_demo.demo_credentials())
+        schwab_client = SchwabClient(schwab_creds, MemorySecretStore(schwab_creds), transport=HttpxBridge(schwab_http))
+        brokerage_store = BrokerageStore(db, cipher, audit_log(data_ring, "finance"))
+        brokerage = SchwabService(schwab_client, brokerage_store, clock=moment)
+        await seed_history(brokerage_store, moment().date())
+
         def gate(name: str) -> CallGate:
             return CallGate(server=name, resource=f"mcp:{name}", verify=None)
 
@@ -227,6 +247,7 @@ async def start_live(
                 ServerSpec(
                     "plaid", instance=lambda: build_plaid(PlaidDeps(service=plaid, gate=gate("plaid"), sandbox=True))
                 ),
+                ServerSpec("schwab", instance=lambda: build_schwab(SchwabDeps(service=brokerage, gate=gate("schwab")))),
                 *extra,
                 *more,
             ],

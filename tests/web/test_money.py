@@ -1,0 +1,81 @@
+"""The money page: the finance integrations' declared sections (brokerage value over time, holdings
+and allocation, balances, spending, the week's largest movements), each read through the gateway,
+drawn by Chart.js under the strict CSP on a desktop and a phone."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from integrations import Catalog
+from tests.web.browser_kit import screenshot_both
+from tests.web.conftest import Console, FakeClock, cookie_header
+from tests.web.harness_data import Live, demo_clock, start_live
+from tests.web.test_browser import CHROMIUM, SHOTS
+from web.config import ConsoleConfig
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return demo_clock()
+
+
+@pytest.fixture
+async def live(db_url: str, tmp_path: Path, clock: FakeClock, console_config: ConsoleConfig) -> AsyncIterator[Live]:
+    async with start_live(db_url, tmp_path, clock, console_config) as lc:
+        yield lc
+
+
+def _sections(html: str) -> dict[str, str]:
+    found = re.findall(r'<section class="card panel" id="panel-([a-z]+-[a-z_]+)".*?</section>', html, re.S)
+    bodies = re.findall(r'(<section class="card panel" id="panel-[a-z]+-[a-z_]+".*?</section>)', html, re.S)
+    return dict(zip(found, bodies, strict=True))
+
+
+async def test_without_an_agent_every_section_says_not_connected(console: Console) -> None:
+    cookies = await console.browser_login()
+    html = (await console.http.get("/money", headers=cookie_header(cookies))).text
+    sections = _sections(html)
+    assert list(sections) == [f"{p.integration}-{p.view.id}" for p in Catalog.load().money()]
+    assert all('data-state="not_connected"' in body for body in sections.values())
+    assert 'href="/money" aria-current="page"' in html
+
+
+async def test_the_money_page_composes_every_finance_integration(live: Live) -> None:
+    cookies = await live.console.browser_login()
+    r = await live.console.http.post(
+        "/integrations/plaid/sandbox", data={"csrf_token": cookies["__Host-aegis_csrf"]}, headers=cookie_header(cookies)
+    )
+    assert r.status_code == 303
+    html = (await live.console.http.get("/money", headers=cookie_header(cookies))).text
+    sections = _sections(html)
+    assert all('data-state="ok"' in body for body in sections.values()), sections.keys()
+    worth = sections["schwab-net_worth"]
+    assert "Brokerage value today" in worth and '"kind":"line"' in worth.replace("&#34;", '"')
+    holdings = sections["schwab-allocation"]
+    assert "VTI" in holdings and "%" in holdings and '"kind":"doughnut"' in holdings.replace("&#34;", '"')
+    assert "40817726" not in html  # account numbers stay masked
+    assert "Spent in the last 30 days" in sections["plaid-spending"]
+    assert sections["plaid-movements"].count("<li") >= 1
+    assert "trade VTI" in sections["schwab-activity"]
+
+
+async def test_screenshots_desktop_and_phone(live: Live) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    cookies = await live.console.browser_login()
+    await live.console.http.post(
+        "/integrations/plaid/sandbox", data={"csrf_token": cookies["__Host-aegis_csrf"]}, headers=cookie_header(cookies)
+    )
+
+    async def ready(page: Page) -> None:
+        for name in ("schwab-net_worth", "schwab-allocation", "plaid-spending"):
+            await expect(page.locator(f"#panel-{name} figure.chart").first).to_have_attribute("data-drawn", "true")
+
+    assert await screenshot_both(live.console, "/money", "money", ready, SHOTS) == []
