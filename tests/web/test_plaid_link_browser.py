@@ -93,7 +93,7 @@ async def test_plaid_link_connects_a_bank_in_chromium(live: Live) -> None:
             await page.screenshot(path=str(SHOTS / "plaid-link.png"), full_page=True)
             await page.click("#plaid-open")
             await page.wait_for_url(f"{url}/integrations?notice=connected&i=plaid#plaid")
-            await expect(page.locator(".notice")).to_contain_text("Connected.")
+            await expect(page.locator("#notice")).to_contain_text("Connected.")
             link_token = await page.evaluate("window.linkToken")
             assert link_token is None  # a new page: the token lived only on the Link page
             assert live.bank.calls.count("/item/public_token/exchange") == exchanges + 1
