@@ -284,17 +284,6 @@ class LmsStore:
                 await s.execute(delete(table))
             await audit.append(s, event)
 
-    # ---- cookies (a browser source's login session, sealed; never a profile folder) ----------
-
-    async def load_cookies(self) -> str | None:
-        async with self._db.transaction() as s:
-            row = (await s.execute(select(self.t.cookies).where(self.t.cookies.c.id == 1))).mappings().first()
-        return None if row is None else str(self._opened(self.t.cookies, "1", row["data"]))
-
-    async def save_cookies(self, cookies: str) -> None:
-        async with self._db.transaction() as s:
-            await upsert(s, self.t.cookies, [{"id": 1, "data": self._sealed(self.t.cookies, "1", cookies)}], "id")
-
     # ---- reads -----------------------------------------------------------------------------
 
     async def attention(self) -> tuple[Attention | None, datetime | None, str | None]:

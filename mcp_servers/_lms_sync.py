@@ -56,19 +56,6 @@ def vault_cookies(credentials: CredentialProvider, store: SecretStore, integrati
     return VaultCookieJar(credentials, store.put, f"{integration}-cookies")
 
 
-class StoreCookies:
-    """A browser session's cookies sealed in the source's own table: only where no vault is given (tests)."""
-
-    def __init__(self, store: LmsStore) -> None:
-        self._store = store
-
-    async def load(self) -> str | None:
-        return await self._store.load_cookies()
-
-    async def save(self, cookies: str) -> None:
-        await self._store.save_cookies(cookies)
-
-
 async def stored_login(credentials: CredentialProvider, name: str, integration: str) -> Login | None:
     """The owner's login from the vault (``{"username", "password"}``), or None when none is stored."""
     try:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from mcp_servers._coursework import Course, LmsStore, Notice, Snapshot, State, Work, scraped_work
-from mcp_servers._lms_sync import SnapshotKeeper, StoreCookies, stored_login
+from mcp_servers._lms_sync import SnapshotKeeper, stored_login
 from tools.blackboard import browser
 from tools.blackboard.client import BlackboardClient
 from tools.blackboard.models import Column, Grade
@@ -71,9 +71,9 @@ class BlackboardSource:
     credentials: CredentialProvider
     store: LmsStore
     runner: BrowserRunner
+    cookies: CookieJar  # the login session, kept in the broker's vault (``_lms_sync.vault_cookies``)
     site: str | None = None  # the browser's site (default: the client's)
     route: RouteHandler | None = None
-    cookies: CookieJar | None = None  # the login session: the vault (None: the source's own table, tests)
 
     async def mode(self) -> str:
         return "rest" if await self.client.has_application() else "browser"
@@ -117,7 +117,7 @@ class BlackboardSource:
         work: list[Work] = []
         async with self.runner.session(
             source,
-            self.cookies or StoreCookies(self.store),
+            self.cookies,
             keeper,
             login=await stored_login(self.credentials, LOGIN_CREDENTIAL, "blackboard"),
             route=self.route,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mcp_servers._coursework import Course, LmsStore, Snapshot, Work, scraped_work
-from mcp_servers._lms_sync import SnapshotKeeper, StoreCookies, stored_login
+from mcp_servers._lms_sync import SnapshotKeeper, stored_login
 from tools.browser.pages import NeedsAttention
 from tools.browser.routed import HttpxRoute
 from tools.browser.session import BrowserRunner, CookieJar
@@ -27,9 +27,9 @@ class PearsonSource:
     credentials: CredentialProvider
     store: LmsStore
     runner: BrowserRunner
+    cookies: CookieJar  # the login session, kept in the broker's vault (``_lms_sync.vault_cookies``)
     site: str = browser.SITE
     route: HttpxRoute | None = None  # the demo profile: pages from the in-memory site
-    cookies: CookieJar | None = None  # the login session: the vault (None: the source's own table, tests)
 
     async def mode(self) -> str:
         return "browser"
@@ -43,7 +43,7 @@ class PearsonSource:
         try:
             async with self.runner.session(
                 BrowserSource(browser.NAME, self.site),
-                self.cookies or StoreCookies(self.store),
+                self.cookies,
                 keeper,
                 login=login,
                 route=self.route,

@@ -46,7 +46,9 @@ async def test_a_stopped_run_needs_attention_until_a_good_run(db: Database, runn
     store = LmsStore(db, FieldCipher(keyring), TABLES, "coursework")
     site = Site(FIXTURES, PAGES, login_page="login.html", after_login="mfa.html")
     with serve(site) as url:
-        source = PearsonSource(StaticCredentials({"pearson-login": LOGIN}), store, runner, site=url)
+        vault = StaticCredentials({"pearson-login": LOGIN})
+        jar = vault_cookies(vault, MemorySecretStore(vault), "pearson")
+        source = PearsonSource(vault, store, runner, jar, site=url)
         gate = CallGate(server="pearson", resource="mcp:pearson", verify=None)
         reads = Reads("pearson", "Pearson Mastering", store, gate, lambda: NOW)
         async with Client(build_server(reads, source, audit_log(keyring, "coursework"))) as client:
@@ -98,7 +100,7 @@ async def test_the_login_session_is_kept_in_the_vault_not_in_a_table(db: Databas
     site = Site(FIXTURES, PAGES, login_page="login.html")
     with serve(site) as url:
         jar = vault_cookies(vault, written, "pearson")
-        source = PearsonSource(vault, store, runner, site=url, cookies=jar)
+        source = PearsonSource(vault, store, runner, jar, site=url)
         gate = CallGate(server="pearson", resource="mcp:pearson", verify=None)
         reads = Reads("pearson", "Pearson Mastering", store, gate, lambda: NOW)
         async with Client(build_server(reads, source, audit_log(keyring, "coursework"))) as client:
