@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from broker.unseal import add_signing_key, pending_path, unseal
 from storage.crypto.keyring import DOMAINS
 from storage.crypto.keystore import rewrap_all
 from storage.crypto.master import KeyEncryptionKey, generate_master_key_file, load_master_key
-from storage.crypto.rotation import count_rows, run_rotation, start_rotation
+from storage.crypto.rotation import count_rows, run_rotation, start_rotation, sweep_late_writes
 from storage.models import IssuedTokenRow, KeyRotationRow, SigningKeyRow, encrypted_columns
 
 log = structlog.get_logger("aegis.broker.admin")
@@ -193,9 +194,30 @@ async def _rewrap(state: BrokerState, rid: int) -> None:
         await unseal(state)  # drop retired versions from memory
     except Exception:
         log.exception("data-key rewrap stopped; it resumes at the next start", rotation=rid)
+        return
+    # A server whose sync began before the rotation may still seal a value under the old version.
+    await asyncio.sleep(state.config.late_write_sweep_seconds)
+    await sweep_late(state)
+
+
+async def sweep_late(state: BrokerState) -> int:
+    """Re-seal under the active version what writers with a stale keyring sealed under a retired
+    one, in the domains rotated within the last day."""
+    kek = KeyEncryptionKey(load_master_key(state.config.master_key_path))
+    try:
+        changed = await sweep_late_writes(
+            state.db, kek, encrypted_columns(), now=state.now_dt(), within=timedelta(days=1)
+        )
+    except Exception:
+        log.exception("late-write sweep failed; it runs again at the next start")
+        return 0
+    if changed:
+        log.warning("values sealed under a retired data key were re-encrypted", count=changed)
+    return changed
 
 
 async def resume_rotations(state: BrokerState) -> None:
+    await sweep_late(state)
     async with state.db.transaction() as s:
         ids = (await s.scalars(select(KeyRotationRow.id).where(KeyRotationRow.state == "running"))).all()
     for rid in ids:

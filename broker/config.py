@@ -27,6 +27,7 @@ class BrokerConfig:
     checkpoint_path: Path | None = None  # signed audit-chain checkpoints; None: none are written
     checkpoint_seconds: float = 60.0
     keyset_refresh_seconds: float = 30.0
+    late_write_sweep_seconds: float = 120.0  # after a data-key rotation: re-seal what stale writers wrote
     body_timeout_seconds: float = 10.0
 
     def __repr__(self) -> str:

@@ -102,3 +102,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         from aegis.node_assets import ensure_node_assets
 
         ensure_node_assets()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, run only the tests that open a database: the rest ran on SQLite already and
+    do not depend on the database engine (CI runs both)."""
+    if not PG_URL:
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        (keep if names & {"db_url", "empty_db_url"} or item.get_closest_marker("postgres") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

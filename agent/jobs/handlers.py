@@ -53,7 +53,7 @@ def sync_handler(
         failed: list[tuple[str, Exception]] = []
         for name in names:
             try:
-                out[name] = ",".join(f"{k} {v}" for k, v in (await one(ctx, name)).items() if k != "integration")
+                out[name] = ", ".join(f"{k} {v}" for k, v in (await one(ctx, name)).items() if k != "integration")
             except Exception as exc:  # noqa: BLE001 - the next integration still syncs
                 failed.append((name, exc))
         if failed and len(failed) == len(names):

@@ -52,10 +52,15 @@ def _add_key(session: AsyncSession, kek: KeyEncryptionKey, domain: str, purpose:
     return kid
 
 
-async def load_keyring(session: AsyncSession, kek: KeyEncryptionKey) -> Keyring:
+async def load_keyring(session: AsyncSession, kek: KeyEncryptionKey, *, open_retired: bool = False) -> Keyring:
+    """Every data key. Retired versions do not decrypt, except with ``open_retired`` (only the
+    rotation's sweep of late writes uses it, to re-encrypt them under the active version)."""
     rows = (await session.scalars(select(DataKeyRow))).all()
     keys: list[DataKey] = []
     for row in rows:
+        if row.state == RETIRED and open_retired and row.wrapped is not None and row.kek_id == kek.kek_id:
+            keys.append(DataKey(row.kid, kek.unwrap(row.kid, row.wrapped), DECRYPT_ONLY))
+            continue
         if row.state == RETIRED or row.wrapped is None:
             keys.append(DataKey(row.kid, b"", RETIRED))
             continue

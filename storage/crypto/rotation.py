@@ -7,11 +7,16 @@
    run resumes from the cursor. Every row stays readable throughout: old versions still decrypt.
 3. A final pass re-checks every row (catching writers that used a stale keyring), then retires the
    old versions in the same transaction.
+4. A writer that was already mid-write when the old versions were retired (an MCP server's sync
+   started before the rotation) can still seal a value under a retired version.
+   :func:`sweep_late_writes` re-encrypts those under the active version; the broker runs it a while
+   after each rotation and at every start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, func, select, update
@@ -151,3 +156,29 @@ async def _final_pass(
                 break
             cursor = str(rows[-1][spec.pk])
     return changed
+
+
+async def sweep_late_writes(
+    db: Database, kek: KeyEncryptionKey, columns: Sequence[EncryptedColumn], *, now: datetime, within: timedelta
+) -> int:
+    """Re-encrypt under the active version every value sealed with a retired one, in the domains
+    whose rotation finished within ``within`` of ``now``. Returns the number of values changed."""
+    async with db.transaction() as session:
+        finished = await session.scalars(
+            select(KeyRotationRow).where(KeyRotationRow.state == "done", KeyRotationRow.finished_at.is_not(None))
+        )
+        domains = {r.domain for r in finished if r.finished_at is not None and _aware(r.finished_at) >= now - within}
+        if not domains:
+            return 0
+        keyring = await load_keyring(session, kek, open_retired=True)
+        cipher = FieldCipher(keyring)
+        changed = 0
+        for domain in sorted(domains):
+            specs = [c for c in columns if c.domain == domain]
+            changed += await _final_pass(session, cipher, specs, keyring.active_kid(domain))
+        return changed
+
+
+def _aware(t: datetime) -> datetime:
+    """SQLite hands back naive datetimes; the columns hold UTC."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)

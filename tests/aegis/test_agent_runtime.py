@@ -118,4 +118,9 @@ async def test_a_sync_job_runs_through_the_gateway_under_an_exchanged_token(runt
     assert view.outcome == "ok", view
     assert view.summary, view
     calendar = await _finished(runtime, await svc.scheduler.run_now("sync_calendar"))
-    assert calendar.outcome == "ok" and calendar.summary and calendar.summary["stored"] > 0, calendar
+    # One shared job syncs every calendar: the summary reads per integration.
+    assert calendar.outcome == "ok" and calendar.summary, calendar
+    assert set(calendar.summary) == {"gcalendar", "outlook"}, calendar
+    for line in calendar.summary.values():
+        stored = int(str(line).split(",")[0].removeprefix("stored "))
+        assert stored > 0, calendar

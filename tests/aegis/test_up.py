@@ -165,7 +165,7 @@ def test_first_start_serves_health_and_stops_cleanly(start: Any, tmp_path: Path,
     assert run.stop(stop_signal) == 0, run.stderr()
     assert "aegis stopped" in run.stderr()
     checkpoint = json.loads((data / "audit-checkpoints.jsonl").read_text().splitlines()[-1])  # the broker's last
-    assert checkpoint["seq"] >= 1 and len(checkpoint["sig"]) == 64
+    assert checkpoint["seq"] >= 1 and len(checkpoint["sig"]) == 86  # an Ed25519 signature, base64url
     notice = run.stdout()
     assert f"{NOTICE} {key.resolve()}" in notice  # the path is printed whole, on one line
     assert "Back this file up" in _flat(notice)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from storage.crypto.errors import KeyUnavailable
 from storage.crypto.field import FieldCipher, kid_of
 from storage.crypto.keystore import ensure_keys, load_keyring
 from storage.crypto.master import KeyEncryptionKey, generate_master_key_file, load_master_key
-from storage.crypto.rotation import count_rows, pending_rotations, run_rotation, start_rotation
+from storage.crypto.rotation import count_rows, pending_rotations, run_rotation, start_rotation, sweep_late_writes
 from storage.db import Database
 from storage.models import DataKeyRow, SecretRow, SecretVersionRow, encrypted_columns
 from storage.models.base import utcnow
@@ -166,3 +167,31 @@ async def test_starting_twice_returns_the_running_rotation_and_counts_rows(db: D
     first = await start_rotation(db, kek, "vault")
     assert await start_rotation(db, kek, "vault") == first
     assert await count_rows(db, [DEK]) == 7
+
+
+async def test_a_value_sealed_after_retirement_by_a_stale_writer_is_swept_back_under_the_active_key(
+    db: Database, kek: KeyEncryptionKey
+) -> None:
+    expected = await _seed(db, kek, 4)
+    async with db.transaction() as s:
+        stale = FieldCipher(await load_keyring(s, kek))  # a server's keyring, loaded before the rotation
+    rid = await start_rotation(db, kek, "vault")
+    await run_rotation(db, kek, rid, encrypted_columns())
+    nothing_yet = await sweep_late_writes(db, kek, encrypted_columns(), now=utcnow(), within=timedelta(days=1))
+    assert nothing_yet == 0
+    # That server, mid-sync, writes one value more under the version that is now retired.
+    async with db.transaction() as s:
+        row = (await s.scalars(select(SecretVersionRow).limit(1))).one()
+        row.wrapped_dek = stale.encrypt("vault", DEK.context({"id": row.id}), b"late write")
+        late_id = row.id
+    with pytest.raises(KeyUnavailable, match="retired"):
+        await _read_all(db, kek)
+
+    # A rotation finished long ago is not swept (the scan is bounded to recent rotations).
+    later = utcnow() + timedelta(days=2)
+    assert await sweep_late_writes(db, kek, encrypted_columns(), now=later, within=timedelta(days=1)) == 0
+    assert await sweep_late_writes(db, kek, encrypted_columns(), now=utcnow(), within=timedelta(days=1)) == 1
+    values, kids = await _read_all(db, kek)
+    assert values[late_id] == b"late write"
+    assert {k: v for k, v in values.items() if k != late_id} == {k: v for k, v in expected.items() if k != late_id}
+    assert kids == {"vault.enc.v2": 4}

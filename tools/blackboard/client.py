@@ -135,9 +135,8 @@ class BlackboardClient(BaseIntegration):
             idempotent=False,
         )
         if response.status_code >= 400:
-            text = (
-                f"blackboard token {response.status_code}: {scrub(_message(response), [key, secret, *form.values()])}"
-            )
+            said = scrub(_message(response), [key, secret, basic, *form.values()])
+            text = f"blackboard token {response.status_code}: {said}"
             if response.status_code in (400, 401, 403):
                 self.invalidate_credential(REFRESH_CREDENTIAL)
                 raise AuthExpired(text, integration="blackboard", status=response.status_code, code="invalid_grant")
