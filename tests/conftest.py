@@ -1,5 +1,5 @@
 """Test harness: no internet, a fresh migrated database per test (SQLite, or PostgreSQL when
-``AEGIS_TEST_DATABASE_URL`` names one)."""
+``AEGIS_TEST_DATABASE_URL`` names one: each test then gets a database of its own on that server)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from pytest_socket import socket_allow_hosts
+from sqlalchemy.engine import make_url
 
 from storage import migrate
 from storage.db import Database
@@ -39,7 +40,7 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A URL for an empty, migrated database that belongs to this test alone."""
     if PG_URL:
-        yield from _pg_schema(migrated=True)
+        yield from _pg_database(template=request.getfixturevalue("_pg_template"))
     else:
         template = request.getfixturevalue("_sqlite_template")
         path = tmp_path / "aegis.db"
@@ -51,35 +52,62 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def empty_db_url(tmp_path: Path) -> Iterator[str]:
     """A URL for a database with no schema at all."""
     if PG_URL:
-        yield from _pg_schema(migrated=False)
+        yield from _pg_database(template=None)
     else:
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
 
 
-def _pg_schema(*, migrated: bool) -> Iterator[str]:
-    """PostgreSQL: each test gets its own schema inside the run's database, selected by search_path."""
+# PostgreSQL: each test gets its own database, copied from a migrated template (one per xdist
+# worker, migrated once), named after the run's database so that CI's cleanup finds them all.
+
+
+def _pg_admin(sql: str) -> None:
     import asyncio
 
+    import asyncpg
+
     assert PG_URL is not None
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    dsn = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
 
-    async def run(sql: str) -> None:
-        admin = Database(PG_URL)  # one engine per event loop: asyncpg connections belong to their loop
+    async def run() -> None:
+        conn = await asyncpg.connect(dsn)
         try:
-            async with admin.engine.begin() as conn:
-                await conn.exec_driver_sql(sql)
+            await conn.execute(sql)  # CREATE/DROP DATABASE: outside any transaction
         finally:
-            await admin.dispose()
+            await conn.close()
 
-    asyncio.run(run(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}search_path={schema}"
-    if migrated:
-        migrate.upgrade_sync(url)
+    asyncio.run(run())
+
+
+def _pg_named(name: str) -> str:
+    assert PG_URL is not None
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _pg_prefix() -> str:
+    assert PG_URL is not None
+    return str(make_url(PG_URL).database)[:30]
+
+
+@pytest.fixture(scope="session")
+def _pg_template() -> Iterator[str]:
+    name = f"{_pg_prefix()}_tpl_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    migrate.upgrade_sync(_pg_named(name))
     try:
-        yield url
+        yield name
     finally:
-        asyncio.run(run(f'DROP SCHEMA "{schema}" CASCADE'))
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg_database(*, template: str | None) -> Iterator[str]:
+    name = f"{_pg_prefix()}_t_{uuid.uuid4().hex[:12]}"
+    _pg_admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    try:
+        yield _pg_named(name)
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
