@@ -37,16 +37,19 @@ async def console_app(
     db: Database,
     keyring: Keyring,
     agent: AgentRuntime,
-    terminal: Terminal | None = None,
     parts: Parts | None = None,
-) -> FastAPI:
-    """Build the console and print its line (with the setup link while no admin exists)."""
+) -> tuple[FastAPI, str]:
+    """Build the console; also returns its line (with the setup link while no admin exists), which
+    :func:`print_line` prints once the console answers."""
     config = ConsoleConfig(trusted_proxies=tuple(ctx.settings.trusted_proxies))
     gate: SetupGate | None = None
     token: str | None = None
     if not await AdminSetup(db, keyring, config).exists():
         gate, token = SetupGate.new()
     app = create_app(db, keyring=keyring, config=config, agent=agent.services, data=agent.data, setup=gate, parts=parts)
+    return app, first_start_line(console_address(ctx), token)
+
+
+def print_line(line: str, terminal: Terminal | None = None) -> None:
     # Straight to the terminal, not through logging: the token must never reach a log file.
-    (terminal or Terminal()).print(first_start_line(console_address(ctx), token), soft_wrap=True, highlight=False)
-    return app
+    (terminal or Terminal()).print(line, soft_wrap=True, highlight=False)

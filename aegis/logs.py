@@ -93,5 +93,7 @@ def configure_logging(redactor: Redactor, *, level: str = "INFO", json: bool = T
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("uvicorn.access", "alembic.runtime.migration", "httpx"):
+    # Their routine lines (each request, each migration step, each job added or run, the server's
+    # start banner) bury the one line the owner needs; their warnings and errors still show.
+    for noisy in ("uvicorn.access", "uvicorn.error", "alembic.runtime.migration", "httpx", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

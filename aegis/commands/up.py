@@ -12,7 +12,7 @@ from rich.console import Console
 from aegis.agent_root import build_agent
 from aegis.broker_root import ensure_admin_token
 from aegis.console_root import console_keyring
-from aegis.console_setup import console_app
+from aegis.console_setup import console_app, print_line
 from aegis.node_assets import ensure_node_assets
 from aegis.runtime import Context
 from aegis.serving import BrokerProcess, Server
@@ -84,7 +84,7 @@ async def serve(ctx: Context, console: Console | None = None) -> None:
         await helpers.start(wait_seconds=0)  # supervised from here; the start of Aegis does not wait
         keyring = await console_keyring(ctx)
         agent = await build_agent(ctx, db, keyring, server_env=helpers.server_env())
-        app = await console_app(
+        app, line = await console_app(
             ctx,
             db,
             keyring,
@@ -108,9 +108,12 @@ async def serve(ctx: Context, console: Console | None = None) -> None:
         )
         scheme = "https" if ctx.settings.tls_cert_file is not None else "http"
         log.info("aegis starting", url=f"{scheme}://{ctx.settings.host}:{ctx.settings.port}")
+        server = Server(config)
+        announce = asyncio.create_task(_announce(server, line), name="console-line")
         try:
-            await Server(config).serve()
+            await server.serve()
         finally:
+            announce.cancel()
             voice.cancel()
             await agent.close()
     finally:
@@ -118,6 +121,13 @@ async def serve(ctx: Context, console: Console | None = None) -> None:
         await broker.stop()
         await db.dispose()
     log.info("aegis stopped")
+
+
+async def _announce(server: Server, line: str) -> None:
+    """The console's address (and first-start setup link) as the last line of the start, once the
+    console answers."""
+    await server.ready.wait()
+    print_line(line)
 
 
 def run(ctx: Context, console: Console) -> None:
