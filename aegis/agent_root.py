@@ -96,6 +96,15 @@ class AgentRuntime:
             await self.model.close()
 
 
+def _server_log_level(ctx: Context) -> str:
+    """Embedded, the servers share the owner's terminal: their routine lines (each vendor request,
+    each sync) stay out of it unless the owner asked for DEBUG. In production every line is kept."""
+    level = ctx.settings.log_level
+    if ctx.settings.production or level == "DEBUG":
+        return level
+    return "WARNING" if level == "INFO" else level
+
+
 async def build_agent(
     ctx: Context, db: Database, keyring: Keyring, *, server_env: Mapping[str, Mapping[str, str]] | None = None
 ) -> AgentRuntime:
@@ -113,7 +122,7 @@ async def build_agent(
             "AEGIS_MCP_KEY_FILE": str(key_file.resolve()),
             "AEGIS_DATABASE_URL": ctx.database_url,
             "AEGIS_DEMO": "1" if ctx.settings.demo_profile else "0",
-            "AEGIS_LOG_LEVEL": ctx.settings.log_level,
+            "AEGIS_LOG_LEVEL": _server_log_level(ctx),
             "PYTHONPATH": PROJECT_ROOT,
         }
         if ctx.settings.broker_ca_file is not None:

@@ -314,7 +314,8 @@ def run_server(name: str, demo: Callable[[], Demo], build: Callable[[Runtime], M
     from mcp_servers import _standalone
 
     redactor = Redactor()
-    configure_logging(redactor)
+    level = os.environ.get("AEGIS_LOG_LEVEL", "INFO").upper()
+    configure_logging(redactor, level=level if level in {"DEBUG", "INFO", "WARNING", "ERROR"} else "INFO")
     mode = os.environ.get("AEGIS_MCP_MODE", "aegis")
     try:
         if mode not in _standalone.MODES:

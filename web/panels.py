@@ -61,15 +61,20 @@ def _clean(data: ViewData) -> ViewData:
     return ViewData(items, {plain(k): plain(v) for k, v in data.figures.items()}, data.chart, data.empty)
 
 
+def _words(label: str) -> str:
+    """A category code (``RENT_AND_UTILITIES``, ``INCOME``) as words; names, dates and tickers
+    (``VTI``, ``GOOGL``: five letters at most) stay as they are."""
+    code = label.isupper() and label.replace("_", "").isalpha() and ("_" in label or len(label) > 5)
+    return label.replace("_", " ").capitalize() if code else label
+
+
 def chart_data(kind: str, labels: tuple[str, ...], values: tuple[float, ...], unit: str) -> dict[str, Any]:
-    """What the chart macro draws (``macros/chart.html``): labels as plain text. Category codes read as
-    words (``RENT_AND_UTILITIES``: "Rent and utilities"); a line's dates and a doughnut's names
-    (tickers) stay as they are."""
+    """What the chart macro draws (``macros/chart.html``): labels as plain text, category codes as
+    words (``RENT_AND_UTILITIES``: "Rent and utilities")."""
     over_time = kind == "line"
-    as_is = kind in ("line", "doughnut")
     return {
         "kind": kind,
-        "labels": [plain(label if as_is else label.replace("_", " ").capitalize(), 80) for label in labels],
+        "labels": [plain(_words(label), 80) for label in labels],
         "values": list(values),
         "series": "Value" if over_time else "Amount",
         "unit": unit,

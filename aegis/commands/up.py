@@ -9,7 +9,7 @@ import structlog
 import uvicorn
 from rich.console import Console
 
-from aegis.agent_root import build_agent
+from aegis.agent_root import AgentRuntime, build_agent
 from aegis.broker_root import ensure_admin_token
 from aegis.console_root import console_keyring
 from aegis.console_setup import console_app, print_line
@@ -24,6 +24,7 @@ from storage import migrate
 from storage.crypto.errors import MasterKeyError
 from storage.crypto.master import generate_master_key_file, load_master_key
 from tools.sidecar import SidecarSettings
+from web.warmup import warm_demo
 
 log = structlog.get_logger("aegis.up")
 
@@ -109,7 +110,7 @@ async def serve(ctx: Context, console: Console | None = None) -> None:
         scheme = "https" if ctx.settings.tls_cert_file is not None else "http"
         log.info("aegis starting", url=f"{scheme}://{ctx.settings.host}:{ctx.settings.port}")
         server = Server(config)
-        announce = asyncio.create_task(_announce(server, line), name="console-line")
+        announce = asyncio.create_task(_announce(server, line, agent if ctx.settings.demo_profile else None))
         try:
             await server.serve()
         finally:
@@ -123,11 +124,13 @@ async def serve(ctx: Context, console: Console | None = None) -> None:
     log.info("aegis stopped")
 
 
-async def _announce(server: Server, line: str) -> None:
+async def _announce(server: Server, line: str, demo: AgentRuntime | None) -> None:
     """The console's address (and first-start setup link) as the last line of the start, once the
-    console answers."""
+    console answers; then, in the demo profile, the sandboxes connected and synced once."""
     await server.ready.wait()
     print_line(line)
+    if demo is not None:
+        await warm_demo(demo.data)
 
 
 def run(ctx: Context, console: Console) -> None:

@@ -114,6 +114,9 @@ def test_chart_data_is_plain_labels_and_numbers() -> None:
     chart = chart_data("bar", ("FOOD_AND_DRINK", "<b>x</b>\u200b"), (50.0, 200.0), "USD")
     assert chart["labels"] == ["Food and drink", "<b>x</b>"]  # escaped by the template, invisibles gone
     assert chart["values"] == [50.0, 200.0] and chart["unit"] == "USD" and chart["kind"] == "bar"
+    # Tickers and names stay as written; one-word category codes read as words.
+    named = chart_data("bar", ("VTI", "GOOGL", "Sam Rivera", "INCOME", "TRAVEL"), (1.0,) * 5, "USD")
+    assert named["labels"] == ["VTI", "GOOGL", "Sam Rivera", "Income", "Travel"]
 
 
 async def test_panels_follow_the_installed_manifests_in_their_order() -> None:

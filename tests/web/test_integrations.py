@@ -252,3 +252,18 @@ async def test_console_only_tools_never_reach_the_model_path(live: Live) -> None
         live.data.tools._context(),
     )
     assert refused.status.value == "denied" and "R2_ADMIN_NOT_MODEL_CALLABLE" in refused.decision.rule_ids
+
+
+async def test_the_demo_first_start_connects_the_sandboxes_and_syncs_each_once(live: Live) -> None:
+    from web.warmup import warm_demo
+
+    assert live.data.sandbox
+    first = await warm_demo(live.data)
+    assert first["plaid"] == "connected, synced", first
+    assert first["gmail"].startswith("skipped: "), first  # it needs the owner's consent: nothing ran
+    assert set(first) == {m.name for m in live.data.catalog}  # every integration has its line
+    s = await _session(live)
+    assert 'status-ok">connected' in _card(await s.page(), "plaid")
+    # A second start connects nothing again and does not re-sync what has synced.
+    again = await warm_demo(live.data)
+    assert again["plaid"] == "skipped: synced before", again

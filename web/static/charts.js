@@ -48,6 +48,15 @@
       border: { color: colours.line },
       stacked: Boolean(spec.stacked),
     };
+    // The value axis starts at zero; counts get whole-number ticks; all zeros still draw 0 to 1.
+    const values = spec.series.flatMap((s) => s.values).filter((v) => typeof v === "number");
+    const valueAxis = {
+      ...axis,
+      beginAtZero: true,
+      suggestedMax: values.some((v) => v !== 0) ? undefined : 1,
+      ticks: { ...axis.ticks, precision: values.every((v) => Number.isInteger(v)) ? 0 : undefined },
+    };
+    const horizontal = spec.kind === "bar" && !spec.timeline && spec.labels.length > 4;
     return {
       type: spec.kind,
       data: { labels: spec.labels, datasets },
@@ -55,9 +64,9 @@
         responsive: true,
         maintainAspectRatio: false,
         animation: window.matchMedia("(prefers-reduced-motion: reduce)").matches ? false : undefined,
-        indexAxis: spec.kind === "bar" && !spec.timeline && spec.labels.length > 4 ? "y" : "x",
+        indexAxis: horizontal ? "y" : "x",
         color: colours.fg,
-        scales: doughnut ? {} : { x: axis, y: axis },
+        scales: doughnut ? {} : horizontal ? { x: valueAxis, y: axis } : { x: axis, y: valueAxis },
         plugins: {
           legend: { display: many || doughnut, labels: { color: colours.fg } },
           tooltip: {
