@@ -5,12 +5,17 @@ folder and its whole environment (nothing inherited: the bridge needs no secret)
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import structlog
+
 from tools.sidecar import SidecarSettings, SidecarSpec, SidecarUnavailable
 
+log = structlog.get_logger("aegis.tools.whatsapp")
 BRIDGE_DIR = Path(__file__).resolve().parents[2] / "whatsapp-bridge"
 ENTRY = "src/main.js"
 DEMO_ENTRY = "src/demo-main.js"  # the same bridge with a fake WhatsApp, for the demo profile
@@ -80,9 +85,30 @@ def bridge_process_spec(
     )
 
 
+def install_packages(bridge_dir: Path = BRIDGE_DIR, which: Callable[[str], str | None] = shutil.which) -> bool:
+    """A fresh clone: install the bridge's pinned packages once (``npm ci``, never a browser
+    download: Debian's chromium is the one it drives). Returns whether they are there now."""
+    if (bridge_dir / "node_modules" / "whatsapp-web.js").is_dir():
+        return True
+    npm = which("npm")
+    if npm is None or not (bridge_dir / "package-lock.json").is_file():
+        return False
+    log.info("installing the WhatsApp bridge's packages (npm ci, once)")
+    done = subprocess.run(  # noqa: S603 - npm from PATH, fixed arguments, our own lock file
+        [npm, "ci", "--no-audit", "--no-fund"],
+        cwd=bridge_dir,
+        env={**os.environ, "PUPPETEER_SKIP_DOWNLOAD": "true"},
+        capture_output=True,
+        check=False,
+        timeout=600,
+    )
+    return done.returncode == 0 and (bridge_dir / "node_modules" / "whatsapp-web.js").is_dir()
+
+
 def sidecar(settings: SidecarSettings) -> SidecarSpec:
     """The manifest's sidecar: the real bridge, or in the demo profile the bridge with its fake
     WhatsApp (no browser needed; it pairs by itself and receives a message now and then)."""
+    install_packages()
     return bridge_process_spec(
         data_dir=settings.data_dir,
         broker_issuer=settings.broker_issuer,

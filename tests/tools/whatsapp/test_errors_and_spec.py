@@ -124,3 +124,26 @@ def test_the_spec_builds_its_own_environment(tmp_path: Path, monkeypatch: pytest
     assert "sk-canary" not in json.dumps(dict(spec.env)) and "WHATSAPP_BRIDGE_ALLOW_NETWORK" not in spec.env
     assert "sk-canary" not in repr(spec)
     assert BRIDGE_DIR.name == "whatsapp-bridge" and (BRIDGE_DIR / "package-lock.json").is_file()
+
+
+def test_a_fresh_clone_installs_the_bridge_packages_from_its_lock_file(tmp_path: Path) -> None:
+    import shutil
+
+    from tools.whatsapp.process import install_packages
+
+    assert install_packages(BRIDGE_DIR)  # this checkout: already there, nothing runs
+    assert not install_packages(tmp_path, which=lambda _: None)  # no npm: nothing to run it with
+    # An empty lock file: npm ci really runs (offline: nothing to fetch), yet whatsapp-web.js is still
+    # missing, so the bridge stays unavailable and says why.
+    (tmp_path / "package.json").write_text(json.dumps({"name": "b", "version": "1.0.0"}))
+    (tmp_path / "package-lock.json").write_text(
+        json.dumps({"name": "b", "version": "1.0.0", "lockfileVersion": 3, "packages": {"": {"name": "b"}}})
+    )
+    called: list[str] = []
+
+    def which(name: str) -> str | None:
+        called.append(name)
+        return shutil.which(name)
+
+    assert not install_packages(tmp_path, which=which)
+    assert called == ["npm"]
