@@ -153,8 +153,13 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-def _number(value: float | Decimal) -> str:
-    return f"{Decimal(str(value)).quantize(Decimal('0.01')):,}"
+def _number(value: float | Decimal, *, whole: bool = False) -> str:
+    """Two decimals (amounts), or none for counts (``whole``: every input was an integer)."""
+    return f"{Decimal(str(value)).quantize(Decimal('1') if whole else Decimal('0.01')):,}"
+
+
+def _counts(values: list[Any]) -> bool:
+    return bool(values) and all(isinstance(v, int) and not isinstance(v, bool) for v in values)
 
 
 def render(spec: Render, result: Any) -> ViewData:
@@ -166,9 +171,10 @@ def render(spec: Render, result: Any) -> ViewData:
         figures[spec.count_label] = str(len(elements))
     if spec.total:
         amounts = [d for e in elements if (d := _decimal(e.get(spec.total))) is not None]
-        figures[spec.total_label] = _number(sum(amounts, Decimal(0)))
+        whole = _counts([e.get(spec.total) for e in elements])
+        figures[spec.total_label] = _number(sum(amounts, Decimal(0)), whole=whole)
     if spec.latest and elements and (last := _decimal(elements[-1].get(spec.latest))) is not None:
-        figures[spec.latest_label] = _number(last)
+        figures[spec.latest_label] = _number(last, whole=_counts([elements[-1].get(spec.latest)]))
     items = tuple(
         Item(_fmt(f.title, e), _fmt(f.detail, e), _fmt(f.when, e), _fmt(f.amount, e))
         for f in ([spec.item] if spec.item else [])

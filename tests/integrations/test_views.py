@@ -45,3 +45,14 @@ def test_a_merged_view_orders_several_calendars_by_time_and_marks_conflicts() ->
     assert out.figures == {"Events today": "5", "Conflicts": "2"}
     assert "15:00 1:1 with Dana (conflict)" in out.lines()
     assert render_merged(spec, [("A", {"events": "nope"}), ("B", None)]).items == ()
+
+
+def test_totals_of_counts_have_no_decimals_and_amounts_keep_two() -> None:
+    from integrations.views import render
+
+    steps = Render.model_validate({"list": "days", "total": "steps", "total_label": "Steps", "latest": "steps"})
+    out = render(steps, {"days": [{"steps": 9120}, {"steps": 10402}]})
+    assert out.figures == {"Steps": "19,522", "Latest": "10,402"}
+    money = Render.model_validate({"list": "rows", "total": "value", "total_label": "Value"})
+    assert render(money, {"rows": [{"value": 9208.4}, {"value": 100}]}).figures == {"Value": "9,308.40"}
+    assert render(money, {"rows": [{"value": "12.5"}]}).figures == {"Value": "12.50"}  # text: an amount
