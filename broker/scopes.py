@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-MAX_SCOPES = 32
+MAX_SCOPES = 128  # the console key holds a scope or two per installed integration
 MAX_SCOPE_LEN = 64
 MAX_AUDIENCE_LEN = 255
 

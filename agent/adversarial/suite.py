@@ -90,13 +90,24 @@ class Detection:
         return self.case_id is not None
 
 
-async def detect_mutant(mutant: Config, cases: Sequence[Case], registry_data: Mapping[str, Any]) -> Detection:
+async def detect_mutant(
+    mutant: Config, cases: Sequence[Case], registry_data: Mapping[str, Any], *, first: tuple[str, str] | None = None
+) -> Detection:
     """Run the injection corpus under a weakened gateway until some case fails: deny-all over every
     case first, then approve-clean, then approve-all. A failed security outcome is preferred; a case
-    whose expected gate changed is reported only if nothing worse happens."""
+    whose expected gate changed is reported only if nothing worse happens.
+
+    ``first`` (case id, approver name): the pair that caught this mutant last time, tried before the
+    rest; only a failed security outcome there ends the search early."""
     gate_only: Detection | None = None
     cache: SetupCache = {}
     injection = [c for c in cases if c.kind == "injection"]
+    hinted = next((c for c in injection if first is not None and c.id == first[0]), None)
+    if first is not None and hinted is not None and first[1] in APPROVERS:
+        r = await run_case(hinted, mutant, APPROVERS[first[1]], registry_data, cache)
+        outcome = [x for x in violations(r) if not x.startswith("gate: ")]
+        if outcome:
+            return Detection(mutant.name, hinted.id, first[1], "outcome", tuple(outcome))
     for approver in APPROVERS.values():
         for case in injection:
             r = await run_case(case, mutant, approver, registry_data, cache)
