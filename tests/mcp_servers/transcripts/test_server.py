@@ -181,3 +181,22 @@ async def test_the_text_is_encrypted_at_rest_under_the_conversation_domain(stack
         assert b"entropy" not in row.content.lower() and b"landlord" not in row.content
         assert kid_of(row.content) == "conversation.enc.v1"
     assert ids["lecture"] in {r.id for r in rows}
+
+
+async def test_the_gateway_labels_a_recording_untrusted_and_the_owners_turn_as_the_owners(stack: Stack) -> None:
+    """What the agent's context gets: the registry's result label joined with each item's ``_label``."""
+    from agent.gateway.labeller import default_labeller
+    from agent.gateway.registry import Registry
+
+    await _seed(stack)
+    spec = Registry.load().spec("transcripts.search")
+    assert spec is not None
+
+    def label(result: dict[str, Any]) -> str:
+        assert spec is not None
+        return default_labeller(spec, {}, result, datetime.now(UTC), ["me@owner.example"]).integrity.name
+
+    owner_only = await call(stack.client, stack.tokens, "search", {"words": "again", "kind": "turn"}, "memory.read")
+    assert [h["speaker"] for h in owner_only["items"]] == ["owner"] and label(owner_only) == "OWNER"
+    with_lecture = await call(stack.client, stack.tokens, "search", {"words": "entropy"}, "memory.read")
+    assert label(with_lecture) == "UNTRUSTED"
