@@ -21,4 +21,5 @@ INSTALLED: tuple[str, ...] = (
     "memory",
     "outlook",
     "groceries",
+    "transcripts",
 )

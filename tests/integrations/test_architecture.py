@@ -71,8 +71,9 @@ def _reach(name: str) -> re.Pattern[str]:
 # reaching in counts.
 EVERYDAY_WORDS = frozenset({"memory", "canvas"})
 # Part of the agent itself, run as a server through the same plug-in machinery: the console's Memory
-# page and chat citations are the console's own.
-CORE_FEATURES = frozenset({"memory"})
+# page and chat citations are the console's own; the voice page stores the transcripts (core table
+# voice_transcripts) that the transcripts server lets the agent search.
+CORE_FEATURES = frozenset({"memory", "transcripts"})
 
 
 @pytest.mark.parametrize("name", INSTALLED)

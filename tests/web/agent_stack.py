@@ -57,6 +57,9 @@ from mcp_servers.schwab.args import SchwabDeps
 from mcp_servers.schwab.server import build_server as build_schwab
 from mcp_servers.schwab.service import SchwabService
 from mcp_servers.schwab.store import BrokerageStore
+from mcp_servers.transcripts.server import TranscriptsDeps
+from mcp_servers.transcripts.server import build_server as build_transcripts
+from mcp_servers.transcripts.store import TranscriptReader
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import DataKey, Keyring
 from storage.db import Database
@@ -281,6 +284,9 @@ async def agent_console(
             chain = await fetch_keyring(BrokerClient(http), console_key, {"chain"})
             keyring = Keyring([*console_keyring().export({"auth", "audit", "conversation"}), *chain.export({"chain"})])
             gmail, plaid, plaid_service, memory, schwab = await _servers(stack, db, mailbox, gate, keyring)
+            # The console writes voice transcripts under its conversation domain; this server reads them.
+            reader = TranscriptReader(db, FieldCipher(keyring.restricted_to({"conversation", "chain"})))
+            transcripts = build_transcripts(TranscriptsDeps(reader=reader, gate=gate("transcripts")))
             await plaid_service.sandbox_connect({"setup": "test"})
             host = McpHost(
                 [
@@ -288,6 +294,7 @@ async def agent_console(
                     ServerSpec("plaid", instance=lambda: plaid),
                     ServerSpec("memory", instance=lambda: memory),
                     ServerSpec("schwab", instance=lambda: schwab),
+                    ServerSpec("transcripts", instance=lambda: transcripts),
                 ]
             )
             stack.push_async_callback(host.close)
@@ -340,6 +347,14 @@ def form_headers(cookies: dict[str, str]) -> dict[str, str]:
 async def post_form(c: Console, cookies: dict[str, str], path: str, **fields: str) -> httpx.Response:
     body = {"csrf_token": cookies[CSRF_COOKIE], **fields}
     return await c.http.post(path, data=body, headers=form_headers(cookies))
+
+
+async def post_recording(c: Console, cookies: dict[str, str], name: str, wav: bytes) -> httpx.Response:
+    """The voice page's upload form: one recording file."""
+    body = {"csrf_token": cookies[CSRF_COOKIE]}
+    return await c.http.post(
+        "/voice/transcribe", data=body, files={"recording": (name, wav, "audio/wav")}, headers=form_headers(cookies)
+    )
 
 
 async def start_turn(c: Console, cookies: dict[str, str], text: str, cid: str | None = None) -> str:

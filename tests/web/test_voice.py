@@ -23,7 +23,15 @@ from storage.crypto.field import FieldCipher
 from storage.models.audit import AuditRow
 from storage.models.voice import VoiceTranscriptRow
 from tests.voice.engines import frames, shared_engines, spoken, with_silence
-from tests.web.agent_stack import REPLY_BODY, AgentConsole, agent_console, assistant_script, form_headers, post_form
+from tests.web.agent_stack import (
+    REPLY_BODY,
+    AgentConsole,
+    agent_console,
+    assistant_script,
+    form_headers,
+    post_form,
+    post_recording,
+)
 from tests.web.conftest import FakeClock, cookie_header
 from voice.bridge import VOICE_NOTE
 from voice.session import APPROVAL_SENTENCE
@@ -284,12 +292,7 @@ async def test_uploaded_recording_is_transcribed_and_labelled_as_a_recording(sta
     from voice.audio import STT_RATE, wav_bytes
 
     wav = wav_bytes(spoken("The lecture starts with the history of the printing press."), STT_RATE)
-    r = await c.http.post(
-        "/voice/transcribe",
-        data={"csrf_token": cookies["__Host-aegis_csrf"]},
-        files={"recording": ("lecture.wav", wav, "audio/wav")},
-        headers=form_headers(cookies),
-    )
+    r = await post_recording(c, cookies, "lecture.wav", wav)
     assert r.status_code == 200, r.text
     assert "printing press" in r.text.lower() and "lecture.wav" in r.text
     store = TranscriptStore(c.db, FieldCipher(c.keyring))
