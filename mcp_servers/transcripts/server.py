@@ -1,7 +1,7 @@
 """The transcripts MCP server: ``search`` and ``read``, token-checked like every server.
 
-Scope ``memory.read`` for both: the owner's stored material the assistant recalls (a token is bound
-to ``mcp:transcripts`` by its resource and audience). Each result item carries ``_label``: the
+Scope ``transcripts.read`` for both (a token is also bound to ``mcp:transcripts`` by its resource
+and audience). Each result item carries ``_label``: the
 owner's own voice turns are the owner's; an uploaded recording (a lecture, a voice memo, someone's
 voice note) is untrusted content. The gateway joins it into the conversation, so a transcript that
 gives orders taints every later decision like an email would.
@@ -97,7 +97,7 @@ def build_server(deps: TranscriptsDeps) -> MCPServer:
         limit: Annotated[int, Field(ge=1, le=25)] = 10,
     ) -> SearchResult:
         """Find transcripts holding every word (empty: the newest), from start to end (dates, inclusive)."""
-        await gate.check(ctx, "memory.read", "search")
+        await gate.check(ctx, "transcripts.read", "search")
         if start is not None and end is not None and end < start:
             raise ToolError("transcripts: end is before start")
         found = await reader.search(
@@ -108,7 +108,7 @@ def build_server(deps: TranscriptsDeps) -> MCPServer:
     @server.tool(annotations=LOCAL_READ)
     async def read(transcript_id: TranscriptId, ctx: Context, offset: Annotated[int, Field(ge=0)] = 0) -> ReadResult:
         """One transcript's text, 12,000 characters from offset (next_offset continues it)."""
-        await gate.check(ctx, "memory.read", "read")
+        await gate.check(ctx, "transcripts.read", "read")
         t = await reader.get(transcript_id)
         if t is None:
             raise ToolError("transcripts: not found")

@@ -79,7 +79,7 @@ def test_empty_duplicate_and_too_many_scopes_are_rejected() -> None:
         validate_scopes(["a.b", "c.d", "a.b"])
     many = [f"s.n{i}" for i in range(MAX_SCOPES)]
     assert len(validate_scopes(many)) == MAX_SCOPES
-    with pytest.raises(ScopeError, match="at most 32"):
+    with pytest.raises(ScopeError, match=f"at most {MAX_SCOPES}"):
         validate_scopes([*many, "s.extra"])
 
 

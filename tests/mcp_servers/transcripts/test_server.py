@@ -68,7 +68,7 @@ async def _dated(db: Database, tid: str, when: datetime) -> None:
 
 
 async def _search(s: Stack, **args: Any) -> list[dict[str, Any]]:
-    out = await call(s.client, s.tokens, "search", args, "memory.read")
+    out = await call(s.client, s.tokens, "search", args, "transcripts.read")
     items: list[dict[str, Any]] = out["items"]
     return items
 
@@ -123,7 +123,7 @@ async def test_a_date_range_and_a_kind_narrow_the_search(stack: Stack) -> None:
     assert [h["id"] for h in await _search(stack, start="2026-11-03")] == [ids["reply"], ids["mine"], ids["memo"]]
     assert [h["id"] for h in await _search(stack, kind="turn", limit=1)] == [ids["reply"]]
     backwards = await stack.client.call_tool(
-        "search", {"start": "2026-11-20", "end": "2026-11-01"}, meta=stack.tokens.meta("memory.read")
+        "search", {"start": "2026-11-20", "end": "2026-11-01"}, meta=stack.tokens.meta("transcripts.read")
     )
     assert "end is before start" in error_text(backwards)
 
@@ -132,16 +132,16 @@ async def test_read_returns_one_transcript_in_pages(stack: Stack) -> None:
     ids = await _seed(stack)
     long_text = "word " * 3_000  # two pages
     big = await stack.console.add(kind="upload", speaker="recording", text=long_text, engine="e", name="long.wav")
-    whole = await call(stack.client, stack.tokens, "read", {"transcript_id": ids["lecture"]}, "memory.read")
+    whole = await call(stack.client, stack.tokens, "read", {"transcript_id": ids["lecture"]}, "transcripts.read")
     assert whole["text"] == LECTURE and whole["next_offset"] is None and whole["_label"]["integrity"] == "UNTRUSTED"
-    first = await call(stack.client, stack.tokens, "read", {"transcript_id": big}, "memory.read")
+    first = await call(stack.client, stack.tokens, "read", {"transcript_id": big}, "transcripts.read")
     assert len(first["text"]) == PAGE and first["next_offset"] == PAGE and first["total_chars"] == len(long_text)
-    rest = await call(stack.client, stack.tokens, "read", {"transcript_id": big, "offset": PAGE}, "memory.read")
+    rest = await call(stack.client, stack.tokens, "read", {"transcript_id": big, "offset": PAGE}, "transcripts.read")
     assert first["text"] + rest["text"] == long_text and rest["next_offset"] is None
-    mine = await call(stack.client, stack.tokens, "read", {"transcript_id": ids["mine"]}, "memory.read")
+    mine = await call(stack.client, stack.tokens, "read", {"transcript_id": ids["mine"]}, "transcripts.read")
     assert mine["_label"]["integrity"] == "OWNER" and mine["speaker"] == "owner"
     missing = await stack.client.call_tool(
-        "read", {"transcript_id": "00000000-0000-0000-0000-000000000000"}, meta=stack.tokens.meta("memory.read")
+        "read", {"transcript_id": "00000000-0000-0000-0000-000000000000"}, meta=stack.tokens.meta("transcripts.read")
     )
     assert "not found" in error_text(missing)
 
@@ -153,7 +153,7 @@ async def test_every_call_needs_a_token_for_its_scope(stack: Stack) -> None:
     wrong = await stack.client.call_tool("search", {"words": "entropy"}, meta=stack.tokens.meta("mail.read"))
     assert wrong.is_error
     other = await stack.client.call_tool(
-        "search", {}, meta=stack.tokens.meta("memory.read", audience="mcp-memory", resource="mcp:memory")
+        "search", {}, meta=stack.tokens.meta("transcripts.read", audience="mcp-memory", resource="mcp:memory")
     )
     assert other.is_error
 
@@ -196,7 +196,9 @@ async def test_the_gateway_labels_a_recording_untrusted_and_the_owners_turn_as_t
         assert spec is not None
         return default_labeller(spec, {}, result, datetime.now(UTC), ["me@owner.example"]).integrity.name
 
-    owner_only = await call(stack.client, stack.tokens, "search", {"words": "again", "kind": "turn"}, "memory.read")
+    owner_only = await call(
+        stack.client, stack.tokens, "search", {"words": "again", "kind": "turn"}, "transcripts.read"
+    )
     assert [h["speaker"] for h in owner_only["items"]] == ["owner"] and label(owner_only) == "OWNER"
-    with_lecture = await call(stack.client, stack.tokens, "search", {"words": "entropy"}, "memory.read")
+    with_lecture = await call(stack.client, stack.tokens, "search", {"words": "entropy"}, "transcripts.read")
     assert label(with_lecture) == "UNTRUSTED"
