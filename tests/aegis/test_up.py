@@ -87,7 +87,9 @@ def start(tmp_path: Path) -> Iterator[Any]:
     def _start(**extra_env: str) -> Run:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AEGIS_")}
         port = _free_port()
-        env.update(AEGIS_PORT=str(port), AEGIS_BROKER_PORT=str(_free_port()), NO_COLOR="1", **extra_env)
+        # Voice is its own tests' (tests/voice, tests/web/test_voice*): its speech models stay unloaded here.
+        env.update(AEGIS_PORT=str(port), AEGIS_BROKER_PORT=str(_free_port()), NO_COLOR="1", AEGIS_VOICE="false")
+        env.update(extra_env)
         n = len(runs)
         out, err = tmp_path / f"stdout-{n}.txt", tmp_path / f"stderr-{n}.txt"
         with out.open("wb") as fo, err.open("wb") as fe:

@@ -68,6 +68,7 @@ class Stack:
             AEGIS_BROKER_CA_FILE=str(self.tls / "ca.crt"),
             AEGIS_PYTHON=sys.executable,
             AEGIS_BACKUP_STAGE=str(self.root),
+            AEGIS_VOICE="false",  # the drills are about keys and data, not speech
         )
         return env
 
