@@ -20,6 +20,7 @@ from pydantic import Field
 from mcp_servers._common import LOCAL_READ, READ, SEND, SYNC, audit_details, vendor_errors
 from mcp_servers.schwab.args import INSTRUCTIONS, MAX_RANGE_DAYS, NAME, WARN_AHEAD, SchwabDeps, Symbol, src
 from mcp_servers.schwab.limits_form import LimitsInvalid, parse_limits
+from mcp_servers.schwab.login_tools import register_login_tools
 from mcp_servers.schwab.order_tools import register_order_tools
 from mcp_servers.schwab.views import (
     AccountsResult,
@@ -228,4 +229,5 @@ def build_server(deps: SchwabDeps) -> MCPServer:
         return await limits_now()
 
     register_order_tools(server, deps)
+    register_login_tools(server, deps)
     return server
