@@ -249,11 +249,16 @@ class SettingField(_Strict):
 
 class SettingsForm(_Strict):
     """The owner's settings for the integration, edited at ``/integrations/<name>/settings``: read
-    with a READ tool (its result's ``settings``), saved with an ADMIN tool (argument ``values``)."""
+    with a READ tool (its result's ``settings``), saved with an ADMIN tool (argument ``values``).
+    ``step_up``: saving needs a fresh authenticator code (limits on money, say); ``money``: the form
+    is also on the money page."""
 
     read: str
     save: str
     fields: tuple[SettingField, ...]
+    title: str = ""
+    step_up: bool = False
+    money: bool = False
 
 
 class Manifest(_Strict):

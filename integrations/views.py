@@ -48,6 +48,9 @@ class ChartFormat(BaseModel):
     points: str | None = None
     x: str = "day"
     y: str = "score"
+    # Several numbers of each element side by side, in order (e.g. a month's income and spending):
+    # numeric key -> the series' name.
+    series: dict[str, str] = Field(default_factory=dict)
 
 
 class Render(BaseModel):
@@ -110,7 +113,12 @@ class ViewData:
             if it.conflict:
                 text += " (conflict)"
             out.append(text)
-        if self.chart is not None and not self.items:
+        if self.chart is not None and not self.items and self.chart.series:
+            unit = f" {self.chart.unit}" if self.chart.unit else ""
+            for i, label in enumerate(self.chart.labels):
+                parts = [f"{name} {_number(v)}{unit}" for name, vs in self.chart.series if (v := vs[i]) is not None]
+                out.append(f"{label}: {', '.join(parts)}")
+        elif self.chart is not None and not self.items:
             out += [
                 f"{label}: {_number(v)}{(' ' + self.chart.unit) if self.chart.unit else ''}"
                 for label, v in zip(self.chart.labels, self.chart.values, strict=True)
@@ -183,6 +191,14 @@ def render(spec: Render, result: Any) -> ViewData:
     chart = None
     if spec.chart is not None and spec.chart.points:
         chart = _over_time(spec.chart, elements[: spec.limit])
+    elif spec.chart is not None and spec.chart.series:
+        latest = elements[-spec.limit :]  # in order: the latest
+        labels = tuple(_clip(str(e.get(spec.chart.label, ""))) for e in latest)
+        series = tuple(
+            (name, tuple(float(v) if (v := _decimal(e.get(key))) is not None else None for e in latest))
+            for key, name in spec.chart.series.items()
+        )
+        chart = Chart(spec.chart.kind, labels, (), spec.chart.unit, series) if latest else None
     elif spec.chart is not None:
         pairs = [(_clip(str(e.get(spec.chart.label, ""))), _decimal(e.get(spec.chart.value))) for e in elements]
         kept = [(k, float(v)) for k, v in pairs if v is not None]

@@ -83,15 +83,17 @@ def chart_data(kind: str, labels: tuple[str, ...], values: tuple[float, ...], un
 
 
 def lines_data(
-    labels: tuple[str, ...], series: tuple[tuple[str, tuple[float | None, ...]], ...], unit: str
+    labels: tuple[str, ...], series: tuple[tuple[str, tuple[float | None, ...]], ...], unit: str, kind: str = "line"
 ) -> dict[str, Any]:
-    """Several lines over time (e.g. each course's grade by day), for the chart macro."""
+    """Several lines over time (e.g. each course's grade by day), or several bars side by side for
+    each period in order (a month's income and spending), for the chart macro."""
     return {
-        "kind": "line",
+        "kind": "bar" if kind == "bar" else "line",
         "labels": [plain(label, 40) for label in labels],
         "lines": [(plain(name, 80), list(values)) for name, values in series],
         "unit": unit,
-        "x_title": "Day",
+        "x_title": "Period" if kind == "bar" else "Day",
+        "timeline": kind == "bar",
     }
 
 
@@ -136,7 +138,7 @@ def _shown(placed: PlacedView, shown: ViewData, title: str) -> PanelView:
     shown = _clean(shown)
     chart = None
     if shown.chart is not None and shown.chart.series:
-        chart = lines_data(shown.chart.labels, shown.chart.series, shown.chart.unit)
+        chart = lines_data(shown.chart.labels, shown.chart.series, shown.chart.unit, shown.chart.kind)
     elif shown.chart is not None and shown.chart.values:
         chart = chart_data(shown.chart.kind, shown.chart.labels, shown.chart.values, shown.chart.unit)
     return PanelView(placed, "ok", shown, chart, integration_title=title, figures=list(shown.figures.items()))

@@ -1,8 +1,8 @@
 """The Plaid MCP server: ``build_server(deps)`` registers typed, annotated, token-checked tools.
 
 Scopes: ``finance.link`` for create_link_token, exchange_public_token, disconnect (and sandbox_connect, which
-exists only when the server talks to the Plaid sandbox); ``finance.read`` for sync, balances and
-spending_by_category. Access tokens never appear in a result.
+exists only when the server talks to the Plaid sandbox); ``finance.read`` for sync, balances,
+spending_by_category, net_worth and cash_flow. Access tokens never appear in a result.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from mcp_servers._common import CREATE, LOCAL_READ, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
+from mcp_servers.plaid.money_tools import register_money_tools
 from mcp_servers.plaid.secrets import SecretStoreUnavailable
 from mcp_servers.plaid.service import Connected, PlaidService
 from mcp_servers.plaid.store import CursorMoved
@@ -258,4 +259,5 @@ def build_server(deps: PlaidDeps) -> MCPServer:
             ],
         }
 
+    register_money_tools(server, deps)
     return server

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from mcp_servers._store import Sealer, table_of, upsert
 from mcp_servers.plaid.models import ENCRYPTED, PlaidAccountRow, PlaidItemRow, PlaidTransactionRow
@@ -50,6 +50,18 @@ class ItemState:
     institution_id: str | None
     secret_name: str
     cursor: str | None
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One transaction as the money over time sees it (Plaid's sign: positive = money out)."""
+
+    day: dt.date
+    account_id: str
+    amount: Decimal
+    primary: str | None
+    detailed: str | None
+    pending: bool
 
 
 @dataclass(frozen=True)
@@ -286,6 +298,23 @@ class FinanceStore:
             total, count = sums.get(key, (Decimal(0), 0))
             sums[key] = (total + amount, count + 1)
         return sums
+
+    async def movements(self, start: dt.date) -> list[Movement]:
+        """Every transaction dated ``start`` or later (amount decrypted), oldest first."""
+        t = PlaidTransactionRow
+        query = select(
+            t.transaction_id, t.account_id, t.date, t.category_primary, t.category_detailed, t.pending, t.amount
+        ).where(t.date >= start)
+        async with self._db.transaction() as s:
+            rows = (await s.execute(query.order_by(t.date))).all()
+        return [
+            Movement(day, account, Decimal(self._seal.open("amount", tid, blob)), primary, detailed, pending)
+            for tid, account, day, primary, detailed, pending, blob in rows
+        ]
+
+    async def first_day(self) -> dt.date | None:
+        async with self._db.transaction() as s:
+            return await s.scalar(select(func.min(PlaidTransactionRow.date)))
 
     async def transaction_ids(self) -> list[str]:
         async with self._db.transaction() as s:

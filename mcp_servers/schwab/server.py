@@ -18,7 +18,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from mcp_servers._common import LOCAL_READ, READ, SEND, SYNC, audit_details, vendor_errors
-from mcp_servers.schwab.args import INSTRUCTIONS, MAX_RANGE_DAYS, NAME, WARN_AHEAD, Price, SchwabDeps, Symbol, src
+from mcp_servers.schwab.args import INSTRUCTIONS, MAX_RANGE_DAYS, NAME, WARN_AHEAD, SchwabDeps, Symbol, src
+from mcp_servers.schwab.limits_form import LimitsInvalid, parse_limits
+from mcp_servers.schwab.login_tools import register_login_tools
 from mcp_servers.schwab.order_tools import register_order_tools
 from mcp_servers.schwab.views import (
     AccountsResult,
@@ -203,37 +205,29 @@ def build_server(deps: SchwabDeps) -> MCPServer:
             }
         return out
 
+    async def limits_now() -> LimitsResult:
+        current = await svc.limits()
+        used = await svc.store.notional_on(now().date())
+        return cast(LimitsResult, {**current, "used_today": str(used), "settings": current})
+
     @server.tool(annotations=LOCAL_READ)
     async def limits(ctx: Context) -> LimitsResult:
         """The owner's trading limits and how much of today's limit is used."""
         await gate.check(ctx, "finance.read", "limits")
-        current = await svc.limits()
-        used = await svc.store.notional_on(now().date())
-        return cast(LimitsResult, {**current, "used_today": str(used)})
+        return await limits_now()
 
     @server.tool(annotations=SEND)
-    async def set_limits(
-        ctx: Context,
-        max_order_notional: Price = None,
-        max_daily_notional: Price = None,
-        allowed_symbols: Annotated[list[Symbol], Field(max_length=200)] | None = None,
-        blocked_symbols: Annotated[list[Symbol], Field(max_length=200)] | None = None,
-        allow_options: bool = False,
-        allow_margin: bool = False,
-    ) -> LimitsResult:
-        """Console only: set the owner's trading limits (an empty price means no limit of that kind)."""
+    async def set_limits(values: dict[str, Any], ctx: Context) -> LimitsResult:
+        """Console only: replace the owner's trading limits (a blank price means no limit of that
+        kind). Checked first: on any problem nothing is stored and the error names each one."""
         claims = await gate.check(ctx, "finance.link", "set_limits")
-        value = {
-            "max_order_notional": max_order_notional,
-            "max_daily_notional": max_daily_notional,
-            "allowed_symbols": sorted({s.upper() for s in allowed_symbols or []}),
-            "blocked_symbols": sorted({s.upper() for s in blocked_symbols or []}),
-            "allow_options": allow_options,
-            "allow_margin": allow_margin,
-        }
-        current = await svc.set_limits(value, audit_details(claims))
-        used = await svc.store.notional_on(now().date())
-        return cast(LimitsResult, {**current, "used_today": str(used)})
+        try:
+            value = parse_limits(values)
+        except LimitsInvalid as exc:
+            raise ToolError(f"{NAME}: limits not saved: {exc}"[:600]) from None
+        await svc.set_limits(value, audit_details(claims))
+        return await limits_now()
 
     register_order_tools(server, deps)
+    register_login_tools(server, deps)
     return server

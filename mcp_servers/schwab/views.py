@@ -114,6 +114,7 @@ class LimitsResult(TypedDict):
     allow_options: bool
     allow_margin: bool
     used_today: str
+    settings: dict[str, Any]  # the same limits, for the console's form
 
 
 class PreviewResult(TypedDict):

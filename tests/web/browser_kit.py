@@ -71,7 +71,9 @@ async def login(page: Page, c: Console) -> None:
 Ready = Callable[[Page], Awaitable[None]]
 
 
-async def screenshot_both(console: Console, path: str, name: str, ready: Ready, shots: Path) -> list[str]:
+async def screenshot_both(
+    console: Console, path: str, name: str, ready: Ready, shots: Path, desktop: dict[str, int] = DESKTOP
+) -> list[str]:
     """Log in, open ``path`` on a desktop and a phone, wait for ``ready``, check accessibility and
     width, save ``<name>.png`` and ``<name>-phone.png``; returns the CSP violations and page errors."""
     from tests.web.test_browser import ARGS, CHROMIUM, _watch_csp
@@ -81,7 +83,7 @@ async def screenshot_both(console: Console, path: str, name: str, ready: Ready, 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         try:
-            for viewport, tag in ((DESKTOP, ""), (PHONE, "-phone")):
+            for viewport, tag in ((desktop, ""), (PHONE, "-phone")):
                 context = await browser.new_context(viewport=viewport, color_scheme="light")  # type: ignore[arg-type]
                 page = await context.new_page()
                 _watch_csp(page, violations)

@@ -64,6 +64,11 @@ async def test_the_money_page_composes_every_finance_integration(live: Live) -> 
     assert "Spent in the last 30 days" in sections["plaid-spending"]
     assert sections["plaid-movements"].count("<li") >= 1
     assert "trade VTI" in sections["schwab-activity"]
+    bank = sections["plaid-net_worth"].replace("&#34;", '"')
+    assert "Net worth today (banks and cards)" in bank and '"kind":"line"' in bank and bank.count("<tr>") == 51
+    flow = sections["plaid-cash_flow"].replace("&#34;", '"')
+    assert '"kind":"bar"' in flow and '"name":"Income"' in flow and '"name":"Spending"' in flow
+    assert '"timeline":true' in flow and "Kept over these months" in flow
 
 
 async def test_screenshots_desktop_and_phone(live: Live) -> None:
@@ -75,7 +80,8 @@ async def test_screenshots_desktop_and_phone(live: Live) -> None:
     )
 
     async def ready(page: Page) -> None:
-        for name in ("schwab-net_worth", "schwab-allocation", "plaid-spending"):
+        for name in ("schwab-net_worth", "plaid-net_worth", "plaid-cash_flow", "schwab-allocation", "plaid-spending"):
             await expect(page.locator(f"#panel-{name} figure.chart").first).to_have_attribute("data-drawn", "true")
 
-    assert await screenshot_both(live.console, "/money", "money", ready, SHOTS) == []
+    desktop = {"width": 1280, "height": 800}
+    assert await screenshot_both(live.console, "/money", "money", ready, SHOTS, desktop) == []

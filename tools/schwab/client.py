@@ -156,6 +156,21 @@ class SchwabClient:
             return None
         return dt.datetime.fromtimestamp(created, tz=dt.UTC) + REFRESH_LIFETIME
 
+    @property
+    def transport(self) -> httpx2.AsyncBaseTransport | None:
+        return self._transport
+
+    async def app_keys(self) -> tuple[str, str]:
+        """The Schwab app's key and secret from the vault (for the login)."""
+        return await self._credentials.get(APP_KEY), await self._credentials.get(APP_SECRET)
+
+    async def store_token(self, token_json: str) -> dt.datetime | None:
+        """Store a new login's token (schwab-py's format) in the vault and start over with it;
+        returns when its refresh token ends."""
+        await self._secrets.put(TOKEN, token_json)
+        self.forget()
+        return await self.refresh_expires_at()
+
     def forget(self) -> None:
         """Drop the session (after a reconnect, the next call reads the new token)."""
         self._client = None

@@ -82,6 +82,7 @@ class DemoSchwab:
     orders: dict[int, dict[str, Any]] = field(default_factory=dict)
     placed: list[dict[str, Any]] = field(default_factory=list)
     refreshes: int = 0
+    token_requests: list[httpx.Request] = field(default_factory=list)  # the token endpoint's requests, for tests
     _next_id: int = 1004417700
 
     @property
@@ -191,6 +192,7 @@ class DemoSchwab:
     def handler(self, request: httpx.Request) -> httpx.Response:
         path, method = request.url.path, request.method
         if path == "/v1/oauth/token" and method == "POST":
+            self.token_requests.append(request)
             return self._token()
         if not request.headers.get("Authorization", "").startswith("Bearer "):
             return _json(401, {"message": "Unauthorized"})

@@ -12,7 +12,6 @@ changes the layout.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,11 +19,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from integrations.manifest import Manifest, SettingField
+from integrations.manifest import Manifest
+from web import settings_form
 from web.data import console_data
 from web.errors import NotFound
 from web.guard import CurrentPrincipal, Principal
-from web.routes.integrations import audit, integration
+from web.routes.integrations import integration
 from web.state import console
 
 router = APIRouter()
@@ -75,32 +75,6 @@ async def integration_page(request: Request, name: str, page_id: str, principal:
     return console(request).templates.TemplateResponse(request, "integration_page.html", ctx)
 
 
-def _form_value(field: SettingField, raw: str | None) -> Any:
-    text = (raw or "").strip()
-    if field.kind == "bool":
-        return text in ("on", "true", "1")
-    if field.kind == "list":
-        return [w.strip().lower().replace(" ", "_") for w in text.split(",") if w.strip()]
-    if field.kind in ("number", "integer"):
-        if not text:
-            return None if field.optional else ""
-        try:
-            return int(text) if field.kind == "integer" else float(text)
-        except ValueError:
-            return text  # the save tool refuses it with a clear message
-    return text
-
-
-def _shown(field: SettingField, value: Any) -> str:
-    if field.kind == "list" and isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 async def _settings_page(
     request: Request,
     principal: Principal,
@@ -123,17 +97,10 @@ async def _settings_page(
         "available": data.tools is not None,
     }
     if values is None and data.tools is not None:
-        result = await data.tools.read(manifest.settings.read)
-        current = result.content.get("settings") if result.ok and isinstance(result.content, Mapping) else None
-        if isinstance(current, Mapping):
-            values = current
-        elif error is None:
+        values = await settings_form.current(data, manifest)
+        if values is None and error is None:
             ctx["error"] = "The current settings could not be read."
-    values = values or {}
-    ctx["fields"] = [
-        {"field": f, "value": _shown(f, values.get(f.name)), "checked": bool(values.get(f.name))}
-        for f in manifest.settings.fields
-    ]
+    ctx["fields"] = settings_form.rows(manifest, values or {})
     return c.templates.TemplateResponse(request, "integration_settings.html", ctx, status_code=status)
 
 
@@ -151,19 +118,9 @@ async def save_settings(request: Request, name: str, principal: CurrentPrincipal
     manifest, data = integration(request, name), console_data(request)
     if manifest.settings is None:
         raise NotFound("this integration has no settings")
-    form = await request.form()
-    values = {
-        f.name: _form_value(f, v if isinstance(v := form.get(f.name), str) else None) for f in manifest.settings.fields
-    }
-    if data.tools is None:
+    saved = await settings_form.save(request, principal, data, manifest)
+    if saved.error is not None:
         return await _settings_page(
-            request, principal, manifest, values=values, error="The agent is not running.", status=503
+            request, principal, manifest, values=saved.values, error=saved.error, status=saved.status
         )
-    result = await data.tools.console_only(manifest.settings.save, {"values": values})
-    resource = f"integration:{name}"
-    if not result.ok:
-        await audit(request, principal, "integration.settings", "fail", resource=resource, reason="refused")
-        message = re.sub(r"^Error executing tool \w+: ", "", result.error or "not saved").removeprefix(f"{name}: ")
-        return await _settings_page(request, principal, manifest, values=values, error=message, status=422)
-    await audit(request, principal, "integration.settings", "ok", resource=resource)
     return RedirectResponse(f"/integrations/{name}/settings?notice=saved", status_code=303)

@@ -72,6 +72,8 @@ async def test_tools_schemas_and_annotations(plaid: Plaid) -> None:
         "balances",
         "spending_by_category",
         "transactions",
+        "net_worth",
+        "cash_flow",
     }
     for name, tool in tools.items():
         assert tool.description and tool.annotations is not None and tool.output_schema is not None

@@ -25,7 +25,7 @@ def order(**over: Any) -> dict[str, Any]:
 
 async def limits(s: Schwab, **over: Any) -> dict[str, Any]:
     args = {"max_order_notional": "5000", "max_daily_notional": "8000"} | over
-    return dict(await s.call("set_limits", args, LINK))
+    return dict(await s.call("set_limits", {"values": args}, LINK))
 
 
 async def test_an_approved_order_reaches_schwab_once_and_a_repeat_returns_the_first_answer(schwab: Schwab) -> None:
@@ -178,7 +178,7 @@ async def test_a_symbol_without_a_quote_is_refused_not_waved_through(schwab: Sch
 
 
 async def test_the_daily_limit_counts_what_was_placed_today(schwab: Schwab) -> None:
-    await limits(schwab, max_order_notional="200", max_daily_notional="150")
+    await limits(schwab, max_order_notional="100", max_daily_notional="150")
     first = await schwab.call("place_order", order(quantity=3), TRADE, call="d-1")  # ~86 USD of SCHD
     assert first["status"] == "WORKING"
     refused = await schwab.raw("place_order", order(quantity=3), TRADE, call="d-2")
