@@ -71,7 +71,8 @@ async def make_rig(db: Database, extra: Sequence[tuple[Manifest, MCPServer]] = (
         host = McpHost(specs)
         await host.start(wait=30)
         try:
-            catalog = Catalog([*Catalog.load(), *(m for m, _ in extra)])
+            own = {m.name for m, _ in extra}  # an installed integration given here runs in-process
+            catalog = Catalog([*(m for m in Catalog.load() if m.name not in own), *(m for m, _ in extra)])
             registry = Registry.load(catalog=catalog)
             status = refresh_pins(registry, host)
             assert status.get("groceries.deliver") == "approved", status
