@@ -1,8 +1,9 @@
 """The Garmin MCP server: the owner's login from the console, the hourly sync, and read tools over
 the local encrypted store.
 
-Scopes: ``health.link`` for login, login_code (and sandbox_connect, demo profile only);
-``health.sync`` for sync; ``health.read`` for summary and status; ``health.manage`` for disconnect.
+Scopes: ``health.manage`` for login, login_code, disconnect (and sandbox_connect, demo profile
+only); ``health.read`` for sync, summary and status (the console's key holds at most 32 scopes, so
+Garmin reuses Apple Health's).
 """
 
 from __future__ import annotations
@@ -81,14 +82,14 @@ def build_server(deps: GarminDeps) -> MCPServer:
     @server.tool(annotations=CREATE)
     async def login(ctx: Context) -> LoginResult:
         """Console only: sign in to Garmin with the owner's stored login. Garmin may ask for a code."""
-        await gate.check(ctx, "health.link", "login")
+        await gate.check(ctx, "health.manage", "login")
         with vendor_errors(NAME):
             return cast(LoginResult, await service.login())
 
     @server.tool(annotations=CREATE)
     async def login_code(code: Code, ctx: Context) -> LoginResult:
         """Console only: the code Garmin sent, to finish the sign-in started by login."""
-        await gate.check(ctx, "health.link", "login_code")
+        await gate.check(ctx, "health.manage", "login_code")
         with vendor_errors(NAME):
             return cast(LoginResult, await service.finish_login(code))
 
@@ -97,14 +98,14 @@ def build_server(deps: GarminDeps) -> MCPServer:
         @server.tool(annotations=CREATE)
         async def sandbox_connect(ctx: Context) -> LoginResult:
             """Demo only: sign in to the demo Garmin account and sync its last month."""
-            await gate.check(ctx, "health.link", "sandbox_connect")
+            await gate.check(ctx, "health.manage", "sandbox_connect")
             with vendor_errors(NAME):
                 return cast(LoginResult, await service.login())
 
     @server.tool(annotations=SYNC)
     async def sync(ctx: Context) -> SyncResult:
         """Fetch the days since the last sync from Garmin into the local encrypted store. Counts only."""
-        await gate.check(ctx, "health.sync", "sync")
+        await gate.check(ctx, "health.read", "sync")
         with vendor_errors(NAME):
             try:
                 out = await service.sync()
