@@ -34,7 +34,9 @@ class Sink:
     received: list[tuple[str, list[str], EmailMessage]] = field(default_factory=list)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sender, rcpts, lines, data = "", [], [], False
+        sender, data = "", False
+        rcpts: list[str] = []
+        lines: list[bytes] = []
         writer.write(b"220 sink ESMTP\r\n")
         while line := await reader.readline():
             if data:
