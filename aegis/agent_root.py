@@ -49,6 +49,7 @@ from agent.jobs.rotation import AuditRotationSource
 from agent.jobs.schedule import installed_jobs
 from agent.jobs.tokens import grants_from
 from agent.limits import Prices, TurnLimits
+from agent.mail import MailConfig, MailSender
 from agent.mcp_host import McpHost, ServerSpec
 from agent.model import ModelPort
 from agent.model_switch import SwitchableModel
@@ -136,7 +137,7 @@ async def build_agent(
     tokens = CallTokens(broker, console_key)
     push, push_http = build_push(ctx)
     model = SwitchableModel(choice=load_choice(ctx))
-    a = assemble(db, keyring, host, registry, tokens, console_key, model, push, catalog=catalog)
+    a = assemble(db, keyring, host, registry, tokens, console_key, model, push, mail=build_mail(ctx), catalog=catalog)
     calls = GatewayCalls(
         host, a.gateway.policy, a.approvals, a.audit, lambda sid: a.policy_context(sid, [], []), tokens, catalog
     )
@@ -222,6 +223,7 @@ def assemble(
     model: ModelPort | None,
     push: PushSender | None = None,
     *,
+    mail: MailSender | None = None,
     catalog: Catalog | None = None,
     scopes: Mapping[str, str] | None = None,
 ) -> Assembly:
@@ -232,7 +234,7 @@ def assemble(
 
     approval_key = hmac.new(keyring.index_key("conversation"), b"aegis/approvals/grants", hashlib.sha256).digest()
     store = DbApprovalStore(db, cipher)
-    notifier = DbNotifier(db, cipher, push)
+    notifier = DbNotifier(db, cipher, push, mail)
 
     async def approval_waiting(p: PendingApproval) -> None:
         body = "Open it to see every argument, where each came from and what would leave; then approve or reject."
@@ -303,6 +305,21 @@ def build_push(ctx: Context) -> tuple[PushSender | None, httpx.AsyncClient | Non
     config = PushConfig(url, ctx.settings.console_url, token)
     http = httpx.AsyncClient(timeout=10, trust_env=False, follow_redirects=False)
     return PushSender(http, config), http
+
+
+def build_mail(ctx: Context) -> MailSender | None:
+    """Mail to the owner (a delivered grocery list) through the owner's SMTP server, when the
+    mail_smtp secret file exists (see :mod:`agent.mail`)."""
+    path = secret_path(ctx, "mail_smtp")
+    if path is None:
+        return None
+    from aegis.secrets import check_private_file
+
+    check_private_file(path)
+    config = MailConfig.from_json(path.read_text(encoding="utf-8"), ctx.settings.console_url or "")
+    if config.password:
+        ctx.redactor.register(config.password)
+    return MailSender(config)
 
 
 def build_google(ctx: Context) -> tuple[GoogleOAuth | None, httpx.AsyncClient | None]:

@@ -5,7 +5,7 @@ the installed integrations declare (the same views as the console's home panels)
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -128,17 +128,16 @@ class GatewayCalls:
         installed integration provides, or one that cannot be read now, is left out (and named)."""
         args: dict[str, Any] = {}
         missing: list[str] = []
+        today = datetime.now(UTC).date()
         for arg, figure in wanted.items():
-            found = self.catalog.provider(figure)
-            value = None
-            if found is not None:
+            answers: list[tuple[Provides, Any]] = []
+            for _, source in self.catalog.providers(figure):
                 try:
-                    result = await self.call(
-                        found[1].tool, resolve_args(found[1].args, datetime.now(UTC).date()), session=session
-                    )
-                    value = reduce_figure(found[1], result)
+                    result = await self.call(source.tool, resolve_args(source.args, today), session=session)
                 except JobError:
-                    value = None
+                    continue  # a provider that cannot be read now does not stop the others
+                answers.append((source, result))
+            value = combine_figures(answers)
             if value is None:
                 missing.append(figure)
             else:
@@ -175,24 +174,46 @@ class GatewayCalls:
         )
 
 
+def _elements(source: Provides, result: Any) -> list[tuple[str, float]]:
+    """The numeric ``value`` of each element of the result's ``list``, with its ``key`` (or position)."""
+    raw = result.get(source.list) if isinstance(result, Mapping) else None
+    out: list[tuple[str, float]] = []
+    for i, e in enumerate(raw if isinstance(raw, list) else []):
+        v = e.get(source.value) if isinstance(e, Mapping) else None
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            out.append((str(e.get(source.key, i)) if source.key else str(i), float(v)))
+    return out
+
+
+def _reduce(how: str, values: list[float]) -> float | None:
+    if not values:
+        return None
+    if how == "sum":
+        return round(sum(values), 2)
+    if how == "last":
+        return values[-1]
+    return round(sum(values) / len(values), 2)
+
+
 def reduce_figure(source: Provides, result: Any) -> float | None:
     """One number from a provider's result: the mean, sum or last of the numeric ``value`` of each
     element of its ``list``; ``None`` when there is none (no data is not zero)."""
-    raw = result.get(source.list) if isinstance(result, Mapping) else None
-    values = [
-        float(e[source.value])
-        for e in (raw if isinstance(raw, list) else [])
-        if isinstance(e, Mapping)
-        and isinstance(e.get(source.value), int | float)
-        and not isinstance(e.get(source.value), bool)
-    ]
-    if not values:
-        return None
-    if source.reduce == "sum":
-        return round(sum(values), 2)
-    if source.reduce == "last":
-        return values[-1]
-    return round(sum(values) / len(values), 2)
+    return _reduce(source.reduce, [v for _, v in _elements(source, result)])
+
+
+def combine_figures(answers: Sequence[tuple[Provides, Any]]) -> float | None:
+    """One number from every provider that answered. When they name a ``key`` (a day), elements with
+    the same key are one: the larger value is kept (two devices counting the same activity are not
+    added), then the keys' values are reduced in key order by the first provider's rule. Otherwise
+    the first provider with a figure gives it."""
+    keyed = [(s, r) for s, r in answers if s.key]
+    if not keyed:
+        return next((v for s, r in answers if (v := reduce_figure(s, r)) is not None), None)
+    per: dict[str, float] = {}
+    for source, result in keyed:
+        for k, v in _elements(source, result):
+            per[k] = max(per.get(k, v), v)
+    return _reduce(keyed[0][0].reduce, [per[k] for k in sorted(per)])
 
 
 @dataclass

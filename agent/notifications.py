@@ -24,6 +24,7 @@ from storage.models.base import utcnow
 from storage.models.jobs import ENCRYPTED, NotificationRow
 
 if TYPE_CHECKING:
+    from agent.mail import MailSender
     from agent.push import PushSender
 
 _APPROVAL_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -49,12 +50,16 @@ def console_path(note: Notification) -> str | None:
 
 
 class DbNotifier:
-    """Stores every notification; with a :class:`PushSender`, also pushes it to the owner's phone."""
+    """Stores every notification; with a :class:`PushSender`, also pushes it to the owner's phone;
+    with a :class:`~agent.mail.MailSender`, mails a delivery to the owner."""
 
-    def __init__(self, db: Database, cipher: FieldCipher, push: PushSender | None = None) -> None:
+    def __init__(
+        self, db: Database, cipher: FieldCipher, push: PushSender | None = None, mail: MailSender | None = None
+    ) -> None:
         self._db = db
         self._cipher = cipher
         self._push = push
+        self._mail = mail
 
     async def notify(self, note: Notification) -> None:
         note = Notification(
@@ -68,6 +73,8 @@ class DbNotifier:
             s.add(NotificationRow(id=nid, kind=note.kind[:16], ref=note.ref, content=blob, created_at=utcnow()))
         if self._push is not None:
             await self._push.send(note)
+        if self._mail is not None:
+            await self._mail.send(note)
 
     async def sent(self, kind: str, ref: str) -> bool:
         """Whether a notification of ``kind`` with ``ref`` was ever stored (reminders fire once)."""

@@ -166,12 +166,9 @@ class Catalog:
                 out.setdefault(j.job, _plain(j.schedule))
         return out
 
-    def provider(self, figure: str) -> tuple[str, Provides] | None:
-        """The first installed integration that provides ``figure``, and how it is read."""
-        for m in self:
-            if figure in m.provides:
-                return m.name, m.provides[figure]
-        return None
+    def providers(self, figure: str) -> list[tuple[str, Provides]]:
+        """Every installed integration that provides ``figure`` (in installed order), and how it is read."""
+        return [(m.name, m.provides[figure]) for m in self if figure in m.provides]
 
     def jobs_of(self, name: str) -> tuple[Job, ...]:
         m = self.manifests.get(name)

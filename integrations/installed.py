@@ -18,6 +18,7 @@ INSTALLED: tuple[str, ...] = (
     "pearson",
     "activitywatch",
     "applehealth",
+    "garmin",
     "memory",
     "outlook",
     "groceries",

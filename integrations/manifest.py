@@ -92,13 +92,16 @@ class Job(_Strict):
 class Provides(_Strict):
     """A figure this integration offers other integrations' jobs (``active_energy_kcal``): one of its
     READ tools with its arguments (date placeholders as in views), the result's list, the numeric
-    key of each element and how the elements become one number."""
+    key of each element and how the elements become one number. ``key`` (e.g. ``date``) names what
+    makes two providers' elements the same (one day): with several installed providers, the larger
+    value of such elements is kept, not both (a phone and a watch count the same activity)."""
 
     tool: str
     args: dict[str, Any] = Field(default_factory=dict)
     list: str
     value: str
     reduce: Literal["mean", "sum", "last"] = "mean"
+    key: str | None = None
 
 
 class Push(_Strict):

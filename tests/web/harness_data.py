@@ -156,7 +156,7 @@ def _data_keyring(console: Keyring) -> Keyring:
     return Keyring(
         [
             DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE)
-            for d in ("mail", "finance", "coursework")
+            for d in ("mail", "finance", "coursework", "health")
             for p in ("enc", "idx")
         ]
         + console.export({"chain"})

@@ -5,6 +5,11 @@ Aegis runs on 3.11; 0.3.2 is the last release that installs here, and it already
 (garth-free) DI OAuth login, ``return_on_mfa`` and ``resume_login``. Everything else in Aegis talks
 to :class:`GarminApi`, so moving to another version or another library touches this file only.
 
+MFA: in 0.3.2 ``login()`` returns ``("needs_mfa", None)`` and keeps the half-done sign-in (an HTTP
+session and its form state) on the ``Garmin`` object itself; ``resume_login`` ignores its state
+argument and finishes on that same object. So the pending login is that object, held in the
+server's memory until the owner types the code, never serialised.
+
 Tokens never touch a folder: ``login()`` gets the token JSON itself (the library reads a string
 longer than 512 characters as the tokens, not a path), and :meth:`Session.tokens` hands back the
 possibly refreshed JSON for the broker's vault. The library is synchronous; the client runs these
@@ -32,7 +37,7 @@ class Session(Protocol):
 class GarminApi(Protocol):
     def start_login(self, email: str, password: str) -> LoginStep: ...
 
-    def finish_login(self, state: dict[str, Any], code: str) -> LoginStep: ...
+    def finish_login(self, pending: object, code: str) -> LoginStep: ...
 
     def session(self, tokens: str) -> Session: ...
 
@@ -65,17 +70,18 @@ class LibraryGarmin:
         from garminconnect import Garmin
 
         g = Garmin(email, password, return_on_mfa=True)
-        status, state = g.login()
+        status, _ = g.login()
         if status == "needs_mfa":
-            return LoginStep(mfa_state=dict(state or {}))
+            return LoginStep(pending=g)
         return LoginStep(tokens=str(g.client.dumps()))
 
-    def finish_login(self, state: dict[str, Any], code: str) -> LoginStep:
+    def finish_login(self, pending: object, code: str) -> LoginStep:
         from garminconnect import Garmin
 
-        g = Garmin(return_on_mfa=True)
-        g.resume_login(state, code)
-        return LoginStep(tokens=str(g.client.dumps()))
+        if not isinstance(pending, Garmin):
+            raise TypeError("no Garmin sign-in is waiting for a code")
+        pending.resume_login({}, code)
+        return LoginStep(tokens=str(pending.client.dumps()))
 
     def session(self, tokens: str) -> Session:
         from garminconnect import Garmin

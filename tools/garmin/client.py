@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio.to_thread
 
@@ -65,10 +65,10 @@ class GarminClient:
             raise InvalidRequest("an email and a password are needed", integration="garmin")
         return await self._run(lambda: self._api.start_login(email, password))
 
-    async def finish_login(self, state: dict[str, Any], code: str) -> LoginStep:
+    async def finish_login(self, pending: object, code: str) -> LoginStep:
         if not code.strip().isdigit():
             raise InvalidRequest("the code is the digits Garmin sent", integration="garmin")
-        return await self._run(lambda: self._api.finish_login(state, code.strip()))
+        return await self._run(lambda: self._api.finish_login(pending, code.strip()))
 
     async def sync(self, tokens: str, first: dt.date, last: dt.date) -> SyncResult:
         if last < first or (last - first).days >= MAX_DAYS:

@@ -16,10 +16,11 @@ class LibraryBroke(UpstreamError):
 @dataclass(frozen=True)
 class LoginStep:
     """A login's outcome: ``tokens`` (the JSON ``login()`` accepts, for the broker's vault) when
-    done, or ``mfa_state`` (JSON-serialisable) when Garmin asks for a code first."""
+    done, or ``pending`` (the adapter's half-done sign-in, in memory only) when Garmin asks for a
+    code first."""
 
     tokens: str | None = None
-    mfa_state: dict[str, object] | None = None
+    pending: object | None = None
 
 
 @dataclass(frozen=True)

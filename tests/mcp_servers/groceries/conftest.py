@@ -15,6 +15,7 @@ from aegis import agent_root
 from agent.gateway import ToolDef
 from agent.gateway.registry import Registry
 from agent.job_wiring import GatewayCalls
+from agent.mail import MailSender
 from agent.mcp_host import McpHost, ServerSpec
 from agent.toolrunner import refresh_pins
 from integrations import Catalog, Manifest
@@ -53,8 +54,11 @@ def _const(server: MCPServer) -> Callable[[], MCPServer]:
 
 
 @asynccontextmanager
-async def make_rig(db: Database, extra: Sequence[tuple[Manifest, MCPServer]] = ()) -> AsyncIterator[Rig]:
-    """The rig, with ``extra`` integrations (a manifest and its in-process server) installed too."""
+async def make_rig(
+    db: Database, extra: Sequence[tuple[Manifest, MCPServer]] = (), mail: MailSender | None = None
+) -> AsyncIterator[Rig]:
+    """The rig, with ``extra`` integrations (a manifest and its in-process server) installed too,
+    and ``mail`` to the owner when given."""
     keyring = Keyring([DataKey(f"{d}.{p}.v1", os.urandom(32), ACTIVE) for d in DOMAINS for p in ("enc", "idx")])
     store = GroceryStore(db, FieldCipher(keyring), audit_log(keyring, "health"))
     async with build_http_client() as http:  # no key stored: the offline table, no request made
@@ -71,7 +75,8 @@ async def make_rig(db: Database, extra: Sequence[tuple[Manifest, MCPServer]] = (
         host = McpHost(specs)
         await host.start(wait=30)
         try:
-            catalog = Catalog([*Catalog.load(), *(m for m, _ in extra)])
+            own = {m.name for m, _ in extra}  # an installed integration given here runs in-process
+            catalog = Catalog([*(m for m in Catalog.load() if m.name not in own), *(m for m, _ in extra)])
             registry = Registry.load(catalog=catalog)
             status = refresh_pins(registry, host)
             assert status.get("groceries.deliver") == "approved", status
@@ -81,7 +86,7 @@ async def make_rig(db: Database, extra: Sequence[tuple[Manifest, MCPServer]] = (
                     registry.approve_pin(name, ToolDef(tool.name, tool.description or "", tool.input_schema, ann))
             refresh_pins(registry, host)
             parts = agent_root.assemble(
-                db, keyring, host, registry, _Tokens(), "console-key-xyz", None, catalog=catalog
+                db, keyring, host, registry, _Tokens(), "console-key-xyz", None, mail=mail, catalog=catalog
             )
             calls = GatewayCalls(
                 host,
