@@ -18,8 +18,8 @@ from typing_extensions import TypedDict
 
 from mcp_servers._calendar import BusyResult, SlotsResult, free_slots, interval, parse_when, window, zone_of
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
-from mcp_servers._mail import check_addresses
-from mcp_servers._mail_analysis import Category
+from mcp_servers._mail import InsightDays, InsightLimit, add_threads_tool, check_addresses, thread_sources
+from mcp_servers._mail_analysis import Category, ThreadView, thread_view
 from mcp_servers.outlook.service import OutlookService, Prep, event_body
 from mcp_servers.outlook.store import StoredEvent, StoredMessage
 from storage.audit import Sensitive
@@ -101,14 +101,6 @@ class Insight(MessageView):
 class InsightsResult(TypedDict):
     messages: list[Insight]
     sources: list[Source]
-
-
-class ThreadView(TypedDict):
-    conversation_id: str
-    subject: str
-    last_from: str
-    last_at: str | None
-    open_questions: list[str]
 
 
 class MeetingPrep(TypedDict):
@@ -227,16 +219,7 @@ def insight(m: StoredMessage) -> Insight:
 
 
 def prep_view(p: Prep) -> MeetingPrep:
-    threads: list[ThreadView] = [
-        {
-            "conversation_id": t.conversation_id,
-            "subject": t.subject,
-            "last_from": t.last_from,
-            "last_at": t.last_at.isoformat() if t.last_at else None,
-            "open_questions": t.open_questions,
-        }
-        for t in p.threads
-    ]
+    threads = [thread_view(t) for t in p.threads]
     with_whom = ", ".join(p.people) or "just you"
     if threads:
         latest = threads[0]
@@ -338,8 +321,8 @@ def build_server(deps: OutlookDeps) -> MCPServer:
     async def mail_insights(
         ctx: Context,
         category: Category | None = None,
-        days: Annotated[int, Field(ge=1, le=60)] = 7,
-        limit: Annotated[int, Field(ge=1, le=100)] = 20,
+        days: InsightDays = 7,
+        limit: InsightLimit = 20,
     ) -> InsightsResult:
         """Synced Outlook mail of the last ``days`` with its analysis (category: needs_reply, waiting,
         fyi, newsletter, receipt or calendar; action items, dates, questions), newest first."""
@@ -359,9 +342,7 @@ def build_server(deps: OutlookDeps) -> MCPServer:
             preps = await svc.meeting_prep(low, low + timedelta(days=1))
         sources: list[Source] = []
         for p in preps:
-            sources.append(event_source(p.event))
-            for t in p.threads:
-                sources += [{"channel": "email", "server": NAME, "item_id": i, "principal": w} for i, w in t.messages]
+            sources += [event_source(p.event), *thread_sources(NAME, p.threads)]
         return {"meetings": [prep_view(p) for p in preps], "sources": sources}
 
     @server.tool(annotations=READ)
@@ -492,4 +473,5 @@ def build_server(deps: OutlookDeps) -> MCPServer:
         with vendor_errors(NAME):
             return {"removed": await svc.disconnect(audit_details(claims))}
 
+    add_threads_tool(server, gate, svc, NAME)
     return server

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import structlog
 
 from mcp_servers._calendar import merge
+from mcp_servers._mail_analysis import Thread, ThreadMessage, threads_with
 from mcp_servers.outlook.store import CALENDAR, OutlookStore, Round, StoredEvent, StoredMessage
 from storage.audit import AuditEvent, AuditLog
 from storage.db import Database
@@ -36,37 +37,24 @@ NAME = "outlook"
 
 
 @dataclass(frozen=True)
-class Thread:
-    conversation_id: str
-    subject: str
-    last_from: str
-    last_at: datetime | None
-    open_questions: list[str]
-    messages: list[tuple[str, str | None]]  # (message id, sender address): provenance
-
-
-@dataclass(frozen=True)
 class Prep:
     event: StoredEvent
     people: list[str]
     threads: list[Thread]
 
 
-def _thread(key: str, newest_first: list[StoredMessage]) -> Thread:
-    """A thread's latest state: the questions others asked since the owner last wrote in it."""
-    pending: list[str] = []
-    for m in newest_first:
-        if m.folder == "sentitems":
-            break
-        pending += m.analysis["questions"] or m.analysis["action_items"]
-    last = newest_first[0]
-    return Thread(
-        conversation_id=key,
-        subject=last.subject,
-        last_from=last.sender,
-        last_at=last.received,
-        open_questions=list(dict.fromkeys(pending))[:5],
-        messages=[(m.id, m.principal) for m in newest_first],
+def thread_message(m: StoredMessage) -> ThreadMessage:
+    """A stored message in the shared thread summaries' shape."""
+    return ThreadMessage(
+        id=m.id,
+        thread=m.conversation_id or m.id,
+        subject=m.subject,
+        sender=m.sender,
+        principal=m.principal,
+        received=m.received,
+        sent_by_owner=m.folder == "sentitems",
+        recipients=[a.lower() for a in m.to],
+        analysis=m.analysis,
     )
 
 
@@ -244,6 +232,15 @@ class OutlookService:
         found = await self.store.recent(since, 1000)
         return [m for m in found if category is None or m.analysis["category"] == category][:limit]
 
+    async def threads_with(self, people: Sequence[str], days: int, limit: int) -> list[Thread]:
+        """The latest threads with any of ``people`` (the mailbox's own address left out)."""
+        owner = await self.store.owner_address()
+        others = [p.lower() for p in people if p.lower() != owner]
+        if not others:
+            return []
+        found = await self.store.recent(self._now() - timedelta(days=days), 1000)
+        return threads_with([thread_message(m) for m in found], others, limit)
+
     async def meeting_prep(self, start: datetime, end: datetime, days: int = 30) -> list[Prep]:
         """For each stored meeting in [start, end): its people, the last threads with them, and the
         questions still open in those threads (asked after the owner's last message there)."""
@@ -253,11 +250,7 @@ class OutlookService:
             people = [a.email for a in event.attendees if a.email and a.email != owner]
             if event.principal and event.principal != owner and event.principal not in people:
                 people.insert(0, event.principal)
-            mail = await self.store.with_people(people, self._now() - timedelta(days=days), 100) if people else []
-            threads: dict[str, list[StoredMessage]] = {}
-            for m in mail:  # newest first
-                threads.setdefault(m.conversation_id or m.id, []).append(m)
-            out.append(Prep(event, people, [_thread(k, v) for k, v in list(threads.items())[:3]]))
+            out.append(Prep(event, people, await self.threads_with(people, days, 3)))
         return out
 
     async def search(self, query: str, limit: int) -> list[StoredMessage]:

@@ -284,16 +284,6 @@ class OutlookStore:
             ).all()
         return [self._open_message(r) for r in rows]
 
-    async def with_people(self, people: Sequence[str], since: datetime, limit: int) -> list[StoredMessage]:
-        """Stored messages since ``since`` from any of ``people`` or sent to them, newest first."""
-        wanted = {p.lower() for p in people}
-        found = [
-            m
-            for m in await self.recent(since, 1000)
-            if (m.principal or "") in wanted or (m.folder == "sentitems" and wanted & {a.lower() for a in m.to})
-        ]
-        return found[:limit]
-
     async def owner_address(self) -> str | None:
         """The mailbox's own address, as its sent items state it."""
         async with self._db.transaction() as s:
