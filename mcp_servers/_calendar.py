@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from tools.errors import InvalidRequest
@@ -24,6 +26,22 @@ class BusyResult(TypedDict):
 class SlotsResult(TypedDict):
     slots: list[Interval]
     time_zone: str
+
+
+class BusyBlock(TypedDict):
+    """A busy block from elsewhere (another calendar's ``free_busy``), ISO 8601 with offsets."""
+
+    start: Annotated[str, Field(min_length=10, max_length=40)]
+    end: Annotated[str, Field(min_length=10, max_length=40)]
+
+
+BusyElsewhere = Annotated[
+    list[BusyBlock],
+    Field(
+        max_length=500,
+        description="busy blocks of the owner's other calendars, to be kept free too",
+    ),
+]
 
 
 def interval(start: datetime, end: datetime) -> Interval:
@@ -110,3 +128,38 @@ def free_slots(
             out.append(Slot(cursor, high))
         day += timedelta(days=1)
     return out[:limit]
+
+
+def blocks_in(
+    blocks: Sequence[BusyBlock], start: datetime, end: datetime, integration: str
+) -> list[tuple[datetime, datetime]]:
+    """Busy blocks given as ISO 8601, clipped to [start, end); those outside it are dropped."""
+    out: list[tuple[datetime, datetime]] = []
+    for b in blocks:
+        low, high = parse_when(b["start"], integration), parse_when(b["end"], integration)
+        if high <= low:
+            raise InvalidRequest("a busy block must end after it starts", integration=integration)
+        if high > start and low < end:
+            out.append((max(low, start), min(high, end)))
+    return out
+
+
+def find_slots(
+    busy: Sequence[tuple[datetime, datetime]],
+    start: datetime,
+    end: datetime,
+    *,
+    minutes: int,
+    hours: tuple[int, int],
+    limit: int,
+    zone: ZoneInfo,
+    integration: str,
+) -> SlotsResult:
+    """The ``find_free_slot`` answer every calendar gives: free slots on ``zone``'s clock."""
+    if hours[1] <= hours[0]:
+        raise InvalidRequest("day_end_hour must be after day_start_hour", integration=integration)
+    slots = free_slots(busy, start, end, minutes, hours, limit, zone)
+    return {
+        "slots": [interval(s.start.astimezone(zone), s.end.astimezone(zone)) for s in slots],
+        "time_zone": str(zone),
+    }

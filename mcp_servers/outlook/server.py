@@ -16,7 +16,17 @@ from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from mcp_servers._calendar import BusyResult, SlotsResult, free_slots, interval, parse_when, window, zone_of
+from mcp_servers._calendar import (
+    BusyElsewhere,
+    BusyResult,
+    SlotsResult,
+    blocks_in,
+    find_slots,
+    interval,
+    parse_when,
+    window,
+    zone_of,
+)
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
 from mcp_servers._mail import InsightDays, InsightLimit, add_threads_tool, check_addresses, thread_sources
 from mcp_servers._mail_analysis import Category, ThreadView, thread_view
@@ -386,21 +396,19 @@ def build_server(deps: OutlookDeps) -> MCPServer:
         day_end_hour: Annotated[int, Field(ge=1, le=24)] = 18,
         limit: Annotated[int, Field(ge=1, le=20)] = 5,
         time_zone: Zone = "UTC",
+        busy_elsewhere: BusyElsewhere | None = None,
     ) -> SlotsResult:
         """Free slots of at least ``minutes`` on the Outlook calendar between two times, within each
-        day's hours on the clock of ``time_zone`` (an IANA name)."""
+        day's hours on the clock of ``time_zone`` (an IANA name). To find time free on all the owner's
+        calendars, pass the busy blocks of the owner's
+        other calendars as ``busy_elsewhere``."""
         await gate.check(ctx, "calendar.read", "find_free_slot")
         with vendor_errors(NAME):
-            if day_end_hour <= day_start_hour:
-                raise InvalidRequest("day_end_hour must be after day_start_hour", integration=NAME)
             low, high = window(start, end, NAME)
             zone = zone_of(time_zone, NAME)
+            busy = [*await svc.busy(low, high), *blocks_in(busy_elsewhere or [], low, high, NAME)]
             hours = (day_start_hour, day_end_hour)
-            slots = free_slots(await svc.busy(low, high), low, high, minutes, hours, limit, zone)
-        return {
-            "slots": [interval(s.start.astimezone(zone), s.end.astimezone(zone)) for s in slots],
-            "time_zone": str(zone),
-        }
+            return find_slots(busy, low, high, minutes=minutes, hours=hours, limit=limit, zone=zone, integration=NAME)
 
     @server.tool(annotations=CREATE)
     async def create_event(
