@@ -18,7 +18,7 @@ from agent.jobs import IntegrationCheck, JobError
 from agent.jobs.briefing import Section
 from agent.mcp_host import McpHost
 from agent.toolrunner import ArgStage, McpExecutor
-from integrations import Catalog, PlacedView
+from integrations import Catalog, PlacedView, prep
 from integrations.manifest import Provides
 from integrations.merged import failure_line, merge
 from integrations.views import render, resolve_args
@@ -231,9 +231,36 @@ class ViewSections:
         session = "job:daily_briefing" if kind == "daily" else "job:weekly_digest"
         return [await self._one(v, end, session) for v in views]
 
+    async def _sources(self, pairs: list[tuple[str, str]]) -> list[prep.Source]:
+        """The connected ones of ``(integration, tool)`` pairs, titled as the owner knows them."""
+        out = []
+        for name, tool in pairs:
+            manifest = self.calls.catalog.get(name)
+            if manifest is not None and (await self.integrations.check(name)).connected:
+                out.append(prep.Source(manifest.title, tool))
+        return out
+
+    async def _prep(self, placed: PlacedView, day: date, session: str) -> Section:
+        """Meeting prep: every calendar's meetings with the threads from every mailbox (integrations.prep)."""
+
+        async def call(tool: str, args: dict[str, Any]) -> Any:
+            try:
+                return await self.calls.call(tool, args, session=session)
+            except JobError as exc:
+                raise prep.SourceFailed(str(exc)) from exc
+
+        catalog, view = self.calls.catalog, placed.view
+        calendars = await self._sources(catalog.meeting_sources())
+        found, failed = await prep.meetings(calendars, await self._sources(catalog.thread_sources()), call, day)
+        data = render(view.render, found)
+        lines = [*(failure_line(t, e) for t, e in failed), *data.lines()] or [data.empty]
+        return Section(f"core.{view.id}", view.title, "ok", lines, dict(data.figures))
+
     async def _merged(self, placed: PlacedView, day: date, session: str) -> Section:
         """A section the core merges across integrations; a source that fails is a line saying so."""
         assert placed.merged is not None
+        if placed.view.id == prep.VIEW.id:
+            return await self._prep(placed, day, session)
         view, parts, failed = placed.view, [], []
         for name, tool in placed.merged.sources:
             manifest = self.calls.catalog.get(name)

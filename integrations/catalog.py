@@ -18,6 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from integrations import merged as merged_views
+from integrations import prep
 from integrations.installed import INSTALLED
 from integrations.manifest import Job, Manifest, ManifestError, Provides, View
 from integrations.merged import Merged
@@ -184,6 +185,12 @@ class Catalog:
     def deadline_sources(self) -> list[tuple[str, str]]:
         return [(m.name, m.deadlines) for m in self if m.deadlines]
 
+    def meeting_sources(self) -> list[tuple[str, str]]:
+        return [(m.name, m.meetings) for m in self if m.meetings]
+
+    def thread_sources(self) -> list[tuple[str, str]]:
+        return [(m.name, m.mail_threads) for m in self if m.mail_threads]
+
     def attention_sources(self) -> list[tuple[str, str]]:
         return [(m.name, m.connect.status_tool) for m in self if m.connect.status_tool]
 
@@ -196,6 +203,7 @@ class Catalog:
         mine = [PlacedView(m.name, v) for m in self for v in m.briefing]
         merged = self._merged(merged_views.ATTENTION, self.attention_sources(), None)
         merged += self._merged(merged_views.BRIEFING, self.deadline_sources(), "due_at")
+        merged += self._merged(prep.VIEW, self.meeting_sources(), None)  # mailboxes: thread_sources()
         return sorted([*mine, *merged], key=lambda p: p.view.order)
 
     def digest(self) -> list[PlacedView]:

@@ -284,6 +284,10 @@ class Manifest(_Strict):
     # A READ tool taking (start, end, include_overdue) and answering {"assignments": [...]} in the common
     # deadline shape (name, course, due_at, due, status, source...): the core merges every source's.
     deadlines: str | None = None
+    # Meeting prep (integrations.prep): a calendar's READ tool answering {"events": [...]} for a day, and
+    # a mailbox's READ tool answering {"threads": [...]} with some people; the core merges them.
+    meetings: str | None = None
+    mail_threads: str | None = None
     channels: dict[str, str] = Field(default_factory=dict)  # result channel -> plain words ("an email")
     sidecar: Sidecar | None = None  # a helper process aegis up runs beside the server
     health: HealthSource | None = None  # its figures on the health page (integrations.health)
@@ -315,6 +319,8 @@ class Manifest(_Strict):
                 self.connect.status_tool,
                 self.connect.snapshot_tool,
                 self.deadlines,
+                self.meetings,
+                self.mail_threads,
                 self.connect.push.tool if self.connect.push else None,
                 self.connect.upload.tool if self.connect.upload else None,
             )
@@ -345,9 +351,9 @@ class Manifest(_Strict):
             raise ValueError("settings: read is a READ tool and save an ADMIN (console-only) tool")
         if self.tools[self.connect.probe].cls != "READ":
             raise ValueError("the connect probe must be a READ tool")
-        for name in (self.connect.status_tool, self.deadlines):
+        for name in (self.connect.status_tool, self.deadlines, self.meetings, self.mail_threads):
             if name and self.tools[name].cls != "READ":
-                raise ValueError(f"{name}: status and deadlines tools must be READ tools")
+                raise ValueError(f"{name}: status, deadlines, meetings and mail_threads tools must be READ tools")
         if self.connect.snapshot_tool and self.tools[self.connect.snapshot_tool].cls != "ADMIN":
             raise ValueError("the snapshot tool must be an ADMIN (console only) tool")
         if self.health is not None and self.tools[self.health.tool].cls != "READ":

@@ -1,14 +1,21 @@
-"""Calendar helpers every calendar server shares: ISO 8601 windows, time zones, busy blocks and free slots."""
+"""Calendar helpers every calendar server shares: ISO 8601 windows, time zones, busy blocks and free
+slots, and the service base (clock, synced window, audited changes)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import Field
+from sqlalchemy import delete, select
 from typing_extensions import TypedDict
 
+from storage.audit import AuditEvent, AuditLog
+from storage.db import Database
 from tools.errors import InvalidRequest
 
 
@@ -24,6 +31,22 @@ class BusyResult(TypedDict):
 class SlotsResult(TypedDict):
     slots: list[Interval]
     time_zone: str
+
+
+class BusyBlock(TypedDict):
+    """A busy block from elsewhere (another calendar's ``free_busy``), ISO 8601 with offsets."""
+
+    start: Annotated[str, Field(min_length=10, max_length=40)]
+    end: Annotated[str, Field(min_length=10, max_length=40)]
+
+
+BusyElsewhere = Annotated[
+    list[BusyBlock],
+    Field(
+        max_length=500,
+        description="busy blocks of the owner's other calendars, to be kept free too",
+    ),
+]
 
 
 def interval(start: datetime, end: datetime) -> Interval:
@@ -110,3 +133,116 @@ def free_slots(
             out.append(Slot(cursor, high))
         day += timedelta(days=1)
     return out[:limit]
+
+
+def blocks_in(
+    blocks: Sequence[BusyBlock], start: datetime, end: datetime, integration: str
+) -> list[tuple[datetime, datetime]]:
+    """Busy blocks given as ISO 8601, clipped to [start, end); those outside it are dropped."""
+    out: list[tuple[datetime, datetime]] = []
+    for b in blocks:
+        low, high = parse_when(b["start"], integration), parse_when(b["end"], integration)
+        if high <= low:
+            raise InvalidRequest("a busy block must end after it starts", integration=integration)
+        if high > start and low < end:
+            out.append((max(low, start), min(high, end)))
+    return out
+
+
+def find_slots(
+    busy: Sequence[tuple[datetime, datetime]],
+    start: datetime,
+    end: datetime,
+    *,
+    minutes: int,
+    hours: tuple[int, int],
+    limit: int,
+    zone: ZoneInfo,
+    integration: str,
+) -> SlotsResult:
+    """The ``find_free_slot`` answer every calendar gives: free slots on ``zone``'s clock."""
+    if hours[1] <= hours[0]:
+        raise InvalidRequest("day_end_hour must be after day_start_hour", integration=integration)
+    slots = free_slots(busy, start, end, minutes, hours, limit, zone)
+    return {
+        "slots": [interval(s.start.astimezone(zone), s.end.astimezone(zone)) for s in slots],
+        "time_zone": str(zone),
+    }
+
+
+# ---- what every calendar service keeps the same way ----------------------------------------------
+
+ClientT = TypeVar("ClientT")
+StoreT = TypeVar("StoreT")
+T = TypeVar("T")
+
+
+class CalendarBase(Generic[ClientT, StoreT]):
+    """A calendar service's clock and synced window [today - ``past_days``, today + ``future_days``),
+    one sync at a time, and the audit rows around each change (the intent before the vendor call)."""
+
+    actor: ClassVar[str]
+
+    def __init__(
+        self,
+        client: ClientT,
+        store: StoreT,
+        db: Database,
+        audit: AuditLog,
+        *,
+        past_days: int = 30,
+        future_days: int = 180,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.client = client
+        self.store = store
+        self._db = db
+        self._audit = audit
+        self._past = past_days
+        self._future = future_days
+        self._now = now
+        self._sync_lock = asyncio.Lock()
+
+    def calendar_window(self) -> tuple[datetime, datetime]:
+        today = self._now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        return today - timedelta(days=self._past), today + timedelta(days=self._future)
+
+    async def _record(self, action: str, result: str, details: dict[str, Any]) -> None:
+        async with self._db.transaction() as s:
+            await self._audit.append(s, AuditEvent(self.actor, action, result, resource=self.actor, details=details))
+
+    async def _audited(
+        self,
+        action: str,
+        details: dict[str, Any],
+        run: Callable[[], Awaitable[T]],
+        done: Callable[[T], dict[str, Any]] = lambda _: {},
+    ) -> T:
+        """``run`` between an ``attempt`` and an ``ok`` audit row: if the intent cannot be audited,
+        nothing reaches the vendor."""
+        await self._record(action, "attempt", details)
+        out = await run()
+        await self._record(action, "ok", {**details, **done(out)})
+        return out
+
+
+# ---- stored events: the reads every calendar store does the same way ----------------------------
+
+
+async def rows_in_window(db: Database, model: type[Any], start: datetime, end: datetime, limit: int) -> list[Any]:
+    """Rows of an event table (``id``, ``start_at``, ``end_at``) overlapping [start, end), by start."""
+    query = select(model).where(model.start_at < end, model.end_at > start).order_by(model.start_at, model.id)
+    async with db.transaction() as s:
+        return list((await s.scalars(query.limit(limit))).all())
+
+
+async def rows_by_id(db: Database, model: type[Any], ids: Sequence[str]) -> list[Any]:
+    """Rows with these ids, in the order given (missing ids are skipped)."""
+    async with db.transaction() as s:
+        rows = {r.id: r for r in (await s.scalars(select(model).where(model.id.in_(list(ids))))).all()}
+    return [rows[i] for i in ids if i in rows]
+
+
+async def remove_row(db: Database, model: type[Any], row_id: str) -> None:
+    async with db.transaction() as s:
+        await s.execute(delete(model).where(model.id == row_id))

@@ -9,9 +9,12 @@ never an instruction, and it is stored encrypted beside the message it came from
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypedDict
+from datetime import datetime
+from typing import Literal
+
+from typing_extensions import TypedDict
 
 Category = Literal["needs_reply", "waiting", "fyi", "newsletter", "receipt", "calendar"]
 CATEGORIES: tuple[Category, ...] = ("needs_reply", "waiting", "fyi", "newsletter", "receipt", "calendar")
@@ -102,3 +105,83 @@ def analyse(item: MailItem) -> Analysis:
         category = "fyi"
     actions = [] if category in ("newsletter",) else asks
     return {"category": category, "action_items": actions, "dates": dates, "questions": asked, "method": METHOD}
+
+
+# ---- threads: what is still open in the mail with some people ------------------------------------
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    """One analysed stored message, as the thread summaries see it (any mail server)."""
+
+    id: str
+    thread: str  # the thread or conversation id
+    subject: str
+    sender: str  # as shown
+    principal: str | None  # the sender's address: provenance
+    received: datetime | None
+    sent_by_owner: bool
+    recipients: Sequence[str]  # plain addresses, lower case
+    analysis: Analysis
+
+
+@dataclass(frozen=True)
+class Thread:
+    conversation_id: str
+    subject: str
+    last_from: str
+    last_at: datetime | None
+    open_questions: list[str]
+    messages: list[tuple[str, str | None]]  # (message id, sender address): provenance
+
+
+class ThreadView(TypedDict):
+    conversation_id: str
+    subject: str
+    last_from: str
+    last_at: str | None
+    open_questions: list[str]
+
+
+def involves(m: ThreadMessage, people: Iterable[str]) -> bool:
+    """From one of ``people``, or sent by the owner to one of them."""
+    wanted = {p.lower() for p in people}
+    return (m.principal or "").lower() in wanted or (m.sent_by_owner and bool(wanted & set(m.recipients)))
+
+
+def thread_of(key: str, newest_first: Sequence[ThreadMessage]) -> Thread:
+    """A thread's latest state: the questions others asked since the owner last wrote in it."""
+    pending: list[str] = []
+    for m in newest_first:
+        if m.sent_by_owner:
+            break
+        pending += m.analysis["questions"] or m.analysis["action_items"]
+    last = newest_first[0]
+    return Thread(
+        conversation_id=key,
+        subject=last.subject,
+        last_from=last.sender,
+        last_at=last.received,
+        open_questions=list(dict.fromkeys(pending))[:MAX_ITEMS],
+        messages=[(m.id, m.principal) for m in newest_first],
+    )
+
+
+def threads_with(newest_first: Sequence[ThreadMessage], people: Iterable[str], limit: int) -> list[Thread]:
+    """The ``limit`` latest threads with any of ``people``, from messages newest first."""
+    wanted = list(people)
+    grouped: dict[str, list[ThreadMessage]] = {}
+    for m in newest_first:
+        if involves(m, wanted):
+            grouped.setdefault(m.thread, []).append(m)
+    return [thread_of(k, v) for k, v in list(grouped.items())[:limit]]
+
+
+def thread_view(t: Thread) -> ThreadView:
+    return {
+        "conversation_id": t.conversation_id,
+        "subject": t.subject,
+        "last_from": t.last_from,
+        "last_at": t.last_at.isoformat() if t.last_at else None,
+        "open_questions": t.open_questions,
+    }

@@ -19,7 +19,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from mcp_servers import _calendar as shared
-from mcp_servers._calendar import BusyResult, SlotsResult, free_slots, interval
+from mcp_servers._calendar import BusyElsewhere, BusyResult, SlotsResult, interval
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
 from mcp_servers.gcalendar.service import CalendarService, event_body
 from mcp_servers.gcalendar.store import StoredEvent
@@ -188,21 +188,21 @@ def build_server(deps: CalendarDeps) -> MCPServer:
         day_end_hour: Annotated[int, Field(ge=1, le=24)] = 18,
         limit: Annotated[int, Field(ge=1, le=20)] = 5,
         time_zone: Zone | None = None,
+        busy_elsewhere: BusyElsewhere | None = None,
     ) -> SlotsResult:
         """Free slots of at least ``minutes`` between two times, within each day's hours on the clock
-        of ``time_zone`` (an IANA name; default: the calendar's own time zone)."""
+        of ``time_zone`` (an IANA name; default: the calendar's own time zone). To find time free on
+        all the owner's calendars, pass the busy blocks of the owner's
+        other calendars as ``busy_elsewhere``."""
         await gate.check(ctx, "calendar.read", "find_free_slot")
         with vendor_errors(NAME):
-            if day_end_hour <= day_start_hour:
-                raise InvalidRequest("day_end_hour must be after day_start_hour", integration=NAME)
             low, high = window(start, end)
             zone = zone_of(time_zone or await svc.time_zone())
-            blocks = await svc.busy(low, high)
-            slots = free_slots(blocks, low, high, minutes, (day_start_hour, day_end_hour), limit, zone)
-        return {
-            "slots": [interval(s.start.astimezone(zone), s.end.astimezone(zone)) for s in slots],
-            "time_zone": str(zone),
-        }
+            busy = [*await svc.busy(low, high), *shared.blocks_in(busy_elsewhere or [], low, high, NAME)]
+            hours = (day_start_hour, day_end_hour)
+            return shared.find_slots(
+                busy, low, high, minutes=minutes, hours=hours, limit=limit, zone=zone, integration=NAME
+            )
 
     @server.tool(annotations=CREATE)
     async def create_event(

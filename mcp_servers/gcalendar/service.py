@@ -10,18 +10,16 @@ expanded (``singleEvents=true``), and reconcile the store with it.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import structlog
 
-from mcp_servers._calendar import merge
+from mcp_servers._calendar import CalendarBase, merge
 from mcp_servers.gcalendar.store import EventStore, StoredEvent
-from storage.audit import AuditEvent, AuditLog
-from storage.db import Database
+from storage.audit import AuditEvent
 from tools.errors import InvalidRequest
 from tools.gcalendar.client import CalendarClient, Response, SyncTokenExpired, rfc3339
 from tools.gcalendar.models import Event
@@ -39,27 +37,9 @@ class SyncOutcome:
     deleted: int
 
 
-class CalendarService:
-    def __init__(
-        self,
-        client: CalendarClient,
-        store: EventStore,
-        db: Database,
-        audit: AuditLog,
-        *,
-        past_days: int = 30,
-        future_days: int = 180,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.client = client
-        self.store = store
-        self._db = db
-        self._audit = audit
-        self._past = past_days
-        self._future = future_days
-        self._now = now
-        self._sync_lock = asyncio.Lock()
-        self._zone: str | None = None
+class CalendarService(CalendarBase[CalendarClient, EventStore]):
+    actor = ACTOR
+    _zone: str | None = None
 
     # ---- sync ------------------------------------------------------------------------------
 
@@ -74,8 +54,7 @@ class CalendarService:
             return await self._pass(details, None)
 
     async def _pass(self, details: dict[str, Any], token: str | None) -> SyncOutcome:
-        today = self._now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        window = (None, None) if token else (today - timedelta(days=self._past), today + timedelta(days=self._future))
+        window = (None, None) if token else self.calendar_window()
         changed: dict[str, Event] = {}
         removed: set[str] = set()
         next_token: str | None = None
@@ -144,25 +123,21 @@ class CalendarService:
     # ---- writes ----------------------------------------------------------------------------
 
     async def create(self, body: dict[str, Any], details: dict[str, Any]) -> StoredEvent:
-        await self._record("calendar.create", "attempt", details)
-        made = await self.client.insert_event(body)
-        await self._record("calendar.create", "ok", {**details, "event_id": made.id})
+        made = await self._audited(
+            "calendar.create", details, lambda: self.client.insert_event(body), lambda m: {"event_id": m.id}
+        )
         await self.store.save(CALENDAR, [made])
         return (await self.store.get([made.id]))[0]
 
     async def update(self, event_id: str, body: dict[str, Any], details: dict[str, Any]) -> StoredEvent:
         if not body:
             raise InvalidRequest("nothing to change", integration="gcalendar")
-        await self._record("calendar.update", "attempt", details)
-        changed = await self.client.patch_event(event_id, body)
-        await self._record("calendar.update", "ok", details)
+        changed = await self._audited("calendar.update", details, lambda: self.client.patch_event(event_id, body))
         await self.store.save(CALENDAR, [changed])
         return (await self.store.get([changed.id]))[0]
 
     async def cancel(self, event_id: str, details: dict[str, Any]) -> None:
-        await self._record("calendar.cancel", "attempt", details)
-        await self.client.delete_event(event_id)
-        await self._record("calendar.cancel", "ok", details)
+        await self._audited("calendar.cancel", details, lambda: self.client.delete_event(event_id))
         await self.store.remove(event_id)
 
     async def respond(self, event_id: str, answer: Response, details: dict[str, Any]) -> StoredEvent:
@@ -182,10 +157,6 @@ class CalendarService:
         )
         await self.store.forget(self._audit, event)
         return ["google-grant"] if revoked else []
-
-    async def _record(self, action: str, result: str, details: dict[str, Any]) -> None:
-        async with self._db.transaction() as s:
-            await self._audit.append(s, AuditEvent(ACTOR, action, result, resource=ACTOR, details=details))
 
 
 def _instant(value: str) -> datetime:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from mcp_servers._calendar import remove_row, rows_by_id, rows_in_window
 from mcp_servers._store import Sealer, table_of, upsert
 from mcp_servers.gcalendar.models import ENCRYPTED, CalendarAccountRow, CalendarEventRow
 from storage.audit import AuditEvent, AuditLog
@@ -140,27 +141,14 @@ class EventStore:
             await upsert(s, _EVENTS, rows, "id")
 
     async def remove(self, event_id: str) -> None:
-        async with self._db.transaction() as s:
-            await s.execute(delete(CalendarEventRow).where(CalendarEventRow.id == event_id))
+        await remove_row(self._db, CalendarEventRow, event_id)
 
     async def window(self, start: datetime, end: datetime, limit: int) -> list[StoredEvent]:
         """Stored events overlapping [start, end), by start time."""
-        async with self._db.transaction() as s:
-            rows = (
-                await s.scalars(
-                    select(CalendarEventRow)
-                    .where(CalendarEventRow.start_at < end, CalendarEventRow.end_at > start)
-                    .order_by(CalendarEventRow.start_at, CalendarEventRow.id)
-                    .limit(limit)
-                )
-            ).all()
-        return [self._open(r) for r in rows]
+        return [self._open(r) for r in await rows_in_window(self._db, CalendarEventRow, start, end, limit)]
 
     async def get(self, ids: Sequence[str]) -> list[StoredEvent]:
-        async with self._db.transaction() as s:
-            rows = (await s.scalars(select(CalendarEventRow).where(CalendarEventRow.id.in_(list(ids))))).all()
-        by_id = {r.id: self._open(r) for r in rows}
-        return [by_id[i] for i in ids if i in by_id]
+        return [self._open(r) for r in await rows_by_id(self._db, CalendarEventRow, ids)]
 
     async def forget(self, audit: AuditLog, event: AuditEvent) -> int:
         async with self._db.transaction() as s:

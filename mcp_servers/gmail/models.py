@@ -2,8 +2,8 @@
 
 Plain columns are what sync and lookups need and what the gateway's provenance labels carry: the
 Gmail ids, label ids, the internal date, the history id and the sender address (``principal``, the
-provenance principal). Subject, sender and recipients as written, snippet and body text are
-encrypted, each bound to its row id (see :class:`~storage.crypto.field.FieldContext`).
+provenance principal). Subject, sender and recipients as written, snippet, body text and
+the mail analysis are encrypted, each bound to its row id (see :class:`~storage.crypto.field.FieldContext`).
 """
 
 from __future__ import annotations
@@ -43,10 +43,12 @@ class MailMessageRow(Base):
     recipients: Mapped[bytes] = mapped_column(LargeBinary)  # JSON {"to": ..., "cc": ...}
     snippet: Mapped[bytes] = mapped_column(LargeBinary)
     body: Mapped[bytes] = mapped_column(LargeBinary)
+    # JSON: category, action items, dates, questions (None: stored before mail analysis existed)
+    analysis: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 ENCRYPTED = tuple(
     EncryptedColumn("mail_messages", column, "mail")
-    for column in ("subject", "sender", "recipients", "snippet", "body")
+    for column in ("subject", "sender", "recipients", "snippet", "body", "analysis")
 )

@@ -15,7 +15,8 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
-from mcp_servers._mail import check_addresses
+from mcp_servers._mail import InsightDays, InsightLimit, add_threads_tool, check_addresses
+from mcp_servers._mail_analysis import Analysis, Category
 from mcp_servers.gmail.service import GmailService
 from mcp_servers.gmail.store import StoredMessage, principal_of
 from storage.audit import Sensitive
@@ -84,6 +85,15 @@ class DraftResult(TypedDict):
     sources: list[Source]
 
 
+class Insight(MessageSummary, Analysis):
+    """A message summary with its analysis."""
+
+
+class InsightsResult(TypedDict):
+    messages: list[Insight]
+    sources: list[Source]
+
+
 class DisconnectResult(TypedDict):
     removed: list[str]
 
@@ -140,6 +150,10 @@ def _detail(m: StoredMessage) -> MessageDetail:
         "body": m.body,
         "labels": m.label_ids,
     }
+
+
+def _insight(m: StoredMessage) -> Insight:
+    return {**_summary(m), **m.analysis}
 
 
 GmailId = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -236,6 +250,20 @@ def build_server(deps: GmailDeps) -> MCPServer:
             sent = await svc.send(rcpt, subject, body, copy, blind, thread_id, details)
         return {"message_id": sent.id, "thread_id": sent.thread_id, "labels": list(sent.label_ids)}
 
+    @server.tool(annotations=READ)
+    async def mail_insights(
+        ctx: Context,
+        category: Category | None = None,
+        days: InsightDays = 7,
+        limit: InsightLimit = 20,
+    ) -> InsightsResult:
+        """The analysis of the Gmail messages synced in the last ``days``, newest first: each one's
+        category (needs_reply, waiting, fyi, newsletter, receipt, calendar), asks, dates and questions."""
+        await gate.check(ctx, "mail.read", "mail_insights")
+        with vendor_errors(NAME):
+            analysed = [_insight(m) for m in await svc.insights(category, days, limit)]
+        return {"messages": analysed, "sources": [source(m["id"], principal_of(m["from"])) for m in analysed]}
+
     @server.tool(annotations=SEND)
     async def disconnect(ctx: Context) -> DisconnectResult:
         """Console only: revoke Aegis's access at Google and delete the mail stored here."""
@@ -251,4 +279,5 @@ def build_server(deps: GmailDeps) -> MCPServer:
             labels = await svc.client.list_labels()
         return {"labels": [{"id": label.id, "name": label.name, "type": label.type} for label in labels]}
 
+    add_threads_tool(server, gate, svc, NAME)
     return server

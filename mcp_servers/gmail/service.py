@@ -13,13 +13,15 @@ import asyncio
 import email.message
 import email.policy
 import email.utils
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import structlog
 
-from mcp_servers.gmail.store import Changes, MailStore, StoredMessage
+from mcp_servers._mail_analysis import Thread, threads_with
+from mcp_servers.gmail.store import Changes, MailStore, StoredMessage, thread_message
 from storage.audit import AuditEvent, AuditLog
 from storage.db import Database
 from tools.errors import InvalidRequest, NotFound
@@ -57,12 +59,14 @@ class GmailService:
         audit: AuditLog,
         *,
         full_sync_limit: int = 500,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
         self.store = store
         self._db = db
         self._audit = audit
         self._full_limit = full_sync_limit
+        self._now = now
         self._account: str | None = None
         self._sync_lock = asyncio.Lock()
 
@@ -153,6 +157,18 @@ class GmailService:
         fetched = await self.client.get_thread(thread_id, "full")
         await self.store.save(await self.account(), fetched.messages)
         return await self.store.thread(thread_id)
+
+    async def insights(self, category: str | None, days: int, limit: int) -> list[StoredMessage]:
+        """Analysed stored messages of the last ``days`` (of one category, or all), newest first."""
+        found = await self.store.recent(self._now() - timedelta(days=days), 1000)
+        return [m for m in found if category is None or m.analysis["category"] == category][:limit]
+
+    async def threads_with(self, people: Sequence[str], days: int, limit: int) -> list[Thread]:
+        """The latest stored threads with any of ``people`` (the mailbox's own address left out)."""
+        stored = await self.store.recent(self._now() - timedelta(days=days), 1000)
+        owner = self._account or await self.store.account()
+        others = [p.lower() for p in people if p.lower() != owner]
+        return threads_with([thread_message(m) for m in stored], others, limit) if others else []
 
     # ---- writes ----------------------------------------------------------------------------
 

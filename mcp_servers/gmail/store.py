@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcp_servers._mail_analysis import Analysis, MailItem, ThreadMessage, analyse
 from mcp_servers._store import Sealer, table_of, upsert
 from mcp_servers.gmail.models import ENCRYPTED, MailAccountRow, MailMessageRow
 from storage.audit import AuditEvent, AuditLog
@@ -44,6 +45,8 @@ class StoredMessage:
     cc: str
     snippet: str
     body: str
+    analysis: Analysis
+    sent_by_owner: bool
 
     @property
     def date(self) -> str | None:
@@ -66,6 +69,36 @@ def principal_of(sender: str) -> str | None:
     return address or None
 
 
+def addresses(header: str) -> list[str]:
+    """The plain addresses of a To or Cc header, lower case."""
+    return [a.strip().lower() for _, a in email.utils.getaddresses([header]) if a.strip()]
+
+
+def _sent_by_owner(account: str, labels: Sequence[str], principal: str | None) -> bool:
+    return "SENT" in labels or (principal is not None and principal == account)
+
+
+def _analysis(sender: str, to: str, cc: str, subject: str, text: str, by_owner: bool) -> Analysis:
+    item = MailItem(principal_of(sender) or "", addresses(to), addresses(cc), subject, text, by_owner)
+    return analyse(item)
+
+
+def thread_message(m: StoredMessage) -> ThreadMessage:
+    """A stored message in the shared thread summaries' shape."""
+    when = datetime.fromtimestamp(m.internal_date / 1000, tz=UTC) if m.internal_date is not None else None
+    return ThreadMessage(
+        id=m.id,
+        thread=m.thread_id,
+        subject=m.subject,
+        sender=m.sender,
+        principal=m.principal,
+        received=when,
+        sent_by_owner=m.sent_by_owner,
+        recipients=addresses(f"{m.to}, {m.cc}"),
+        analysis=m.analysis,
+    )
+
+
 def _body(message: Message) -> str:
     text = body_text(message, "text/plain")
     if text is None:
@@ -82,6 +115,9 @@ class MailStore:
         mid = message.id
         sender = message.header("From") or ""
         recipients = {"to": message.header("To") or "", "cc": message.header("Cc") or ""}
+        subject, body, principal = message.header("Subject") or "", _body(message), principal_of(sender)
+        by_owner = _sent_by_owner(account, message.label_ids, principal)
+        analysis = _analysis(sender, recipients["to"], recipients["cc"], subject, body, by_owner)
         return {
             "id": mid,
             "account": account,
@@ -89,34 +125,52 @@ class MailStore:
             "label_ids": json.dumps(list(message.label_ids)),
             "internal_date": message.internal_date,
             "history_id": message.history_id,
-            "principal": principal_of(sender),
-            "subject": self._seal.seal("subject", mid, message.header("Subject") or ""),
+            "principal": principal,
+            "subject": self._seal.seal("subject", mid, subject),
             "sender": self._seal.seal("sender", mid, sender),
             "recipients": self._seal.seal_json("recipients", mid, recipients),
             "snippet": self._seal.seal("snippet", mid, html.unescape(message.snippet)),
-            "body": self._seal.seal("body", mid, _body(message)),
+            "body": self._seal.seal("body", mid, body),
+            "analysis": self._seal.seal_json("analysis", mid, analysis),
             "stored_at": utcnow(),
         }
 
     def _open(self, row: MailMessageRow) -> StoredMessage:
         recipients = self._seal.open_json("recipients", row.id, row.recipients)
+        labels = [str(label) for label in json.loads(row.label_ids)]
+        account = row.account
+        subject, sender = self._seal.open("subject", row.id, row.subject), self._seal.open("sender", row.id, row.sender)
+        to, cc = str(recipients.get("to", "")), str(recipients.get("cc", ""))
+        body = self._seal.open("body", row.id, row.body)
+        by_owner = _sent_by_owner(account, labels, row.principal)
+        if row.analysis is None:  # stored before mail analysis: analysed now, by the same rules
+            analysis = _analysis(sender, to, cc, subject, body, by_owner)
+        else:
+            analysis = self._seal.open_json("analysis", row.id, row.analysis)
         return StoredMessage(
             id=row.id,
             thread_id=row.thread_id,
-            label_ids=list(json.loads(row.label_ids)),
+            label_ids=labels,
             internal_date=row.internal_date,
             principal=row.principal,
-            subject=self._seal.open("subject", row.id, row.subject),
-            sender=self._seal.open("sender", row.id, row.sender),
-            to=str(recipients.get("to", "")),
-            cc=str(recipients.get("cc", "")),
+            subject=subject,
+            sender=sender,
+            to=to,
+            cc=cc,
             snippet=self._seal.open("snippet", row.id, row.snippet),
-            body=self._seal.open("body", row.id, row.body),
+            body=body,
+            analysis=analysis,
+            sent_by_owner=by_owner,
         )
 
     async def history_id(self, account: str) -> str | None:
         async with self._db.transaction() as s:
             return await s.scalar(select(MailAccountRow.history_id).where(MailAccountRow.account == account))
+
+    async def account(self) -> str | None:
+        """The synced mailbox's own address, when it has been synced."""
+        async with self._db.transaction() as s:
+            return await s.scalar(select(MailAccountRow.account).limit(1))
 
     async def forget(self, audit: AuditLog, event: AuditEvent) -> int:
         """Delete every stored message and sync state (Gmail was disconnected), audited in the same transaction."""
@@ -183,6 +237,16 @@ class MailStore:
                     .where(MailMessageRow.thread_id == thread_id)
                     .order_by(MailMessageRow.internal_date, MailMessageRow.id)
                 )
+            ).all()
+        return [self._open(r) for r in rows]
+
+    async def recent(self, since: datetime, limit: int) -> list[StoredMessage]:
+        """Stored messages received since ``since``, newest first."""
+        after = int(since.timestamp() * 1000)
+        query = select(MailMessageRow).where(MailMessageRow.internal_date >= after)
+        async with self._db.transaction() as s:
+            rows = (
+                await s.scalars(query.order_by(MailMessageRow.internal_date.desc(), MailMessageRow.id).limit(limit))
             ).all()
         return [self._open(r) for r in rows]
 

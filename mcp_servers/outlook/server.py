@@ -16,10 +16,20 @@ from mcp.server.mcpserver import Context, MCPServer
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from mcp_servers._calendar import BusyResult, SlotsResult, free_slots, interval, parse_when, window, zone_of
+from mcp_servers._calendar import (
+    BusyElsewhere,
+    BusyResult,
+    SlotsResult,
+    blocks_in,
+    find_slots,
+    interval,
+    parse_when,
+    window,
+    zone_of,
+)
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
-from mcp_servers._mail import check_addresses
-from mcp_servers._mail_analysis import Category
+from mcp_servers._mail import InsightDays, InsightLimit, add_threads_tool, check_addresses, thread_sources
+from mcp_servers._mail_analysis import Category, ThreadView, thread_view
 from mcp_servers.outlook.service import OutlookService, Prep, event_body
 from mcp_servers.outlook.store import StoredEvent, StoredMessage
 from storage.audit import Sensitive
@@ -101,14 +111,6 @@ class Insight(MessageView):
 class InsightsResult(TypedDict):
     messages: list[Insight]
     sources: list[Source]
-
-
-class ThreadView(TypedDict):
-    conversation_id: str
-    subject: str
-    last_from: str
-    last_at: str | None
-    open_questions: list[str]
 
 
 class MeetingPrep(TypedDict):
@@ -227,16 +229,7 @@ def insight(m: StoredMessage) -> Insight:
 
 
 def prep_view(p: Prep) -> MeetingPrep:
-    threads: list[ThreadView] = [
-        {
-            "conversation_id": t.conversation_id,
-            "subject": t.subject,
-            "last_from": t.last_from,
-            "last_at": t.last_at.isoformat() if t.last_at else None,
-            "open_questions": t.open_questions,
-        }
-        for t in p.threads
-    ]
+    threads = [thread_view(t) for t in p.threads]
     with_whom = ", ".join(p.people) or "just you"
     if threads:
         latest = threads[0]
@@ -338,8 +331,8 @@ def build_server(deps: OutlookDeps) -> MCPServer:
     async def mail_insights(
         ctx: Context,
         category: Category | None = None,
-        days: Annotated[int, Field(ge=1, le=60)] = 7,
-        limit: Annotated[int, Field(ge=1, le=100)] = 20,
+        days: InsightDays = 7,
+        limit: InsightLimit = 20,
     ) -> InsightsResult:
         """Synced Outlook mail of the last ``days`` with its analysis (category: needs_reply, waiting,
         fyi, newsletter, receipt or calendar; action items, dates, questions), newest first."""
@@ -359,9 +352,7 @@ def build_server(deps: OutlookDeps) -> MCPServer:
             preps = await svc.meeting_prep(low, low + timedelta(days=1))
         sources: list[Source] = []
         for p in preps:
-            sources.append(event_source(p.event))
-            for t in p.threads:
-                sources += [{"channel": "email", "server": NAME, "item_id": i, "principal": w} for i, w in t.messages]
+            sources += [event_source(p.event), *thread_sources(NAME, p.threads)]
         return {"meetings": [prep_view(p) for p in preps], "sources": sources}
 
     @server.tool(annotations=READ)
@@ -405,21 +396,19 @@ def build_server(deps: OutlookDeps) -> MCPServer:
         day_end_hour: Annotated[int, Field(ge=1, le=24)] = 18,
         limit: Annotated[int, Field(ge=1, le=20)] = 5,
         time_zone: Zone = "UTC",
+        busy_elsewhere: BusyElsewhere | None = None,
     ) -> SlotsResult:
         """Free slots of at least ``minutes`` on the Outlook calendar between two times, within each
-        day's hours on the clock of ``time_zone`` (an IANA name)."""
+        day's hours on the clock of ``time_zone`` (an IANA name). To find time free on all the owner's
+        calendars, pass the busy blocks of the owner's
+        other calendars as ``busy_elsewhere``."""
         await gate.check(ctx, "calendar.read", "find_free_slot")
         with vendor_errors(NAME):
-            if day_end_hour <= day_start_hour:
-                raise InvalidRequest("day_end_hour must be after day_start_hour", integration=NAME)
             low, high = window(start, end, NAME)
             zone = zone_of(time_zone, NAME)
+            busy = [*await svc.busy(low, high), *blocks_in(busy_elsewhere or [], low, high, NAME)]
             hours = (day_start_hour, day_end_hour)
-            slots = free_slots(await svc.busy(low, high), low, high, minutes, hours, limit, zone)
-        return {
-            "slots": [interval(s.start.astimezone(zone), s.end.astimezone(zone)) for s in slots],
-            "time_zone": str(zone),
-        }
+            return find_slots(busy, low, high, minutes=minutes, hours=hours, limit=limit, zone=zone, integration=NAME)
 
     @server.tool(annotations=CREATE)
     async def create_event(
@@ -492,4 +481,5 @@ def build_server(deps: OutlookDeps) -> MCPServer:
         with vendor_errors(NAME):
             return {"removed": await svc.disconnect(audit_details(claims))}
 
+    add_threads_tool(server, gate, svc, NAME)
     return server

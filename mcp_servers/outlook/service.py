@@ -10,18 +10,17 @@ links are written in one transaction.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import structlog
 
-from mcp_servers._calendar import merge
+from mcp_servers._calendar import CalendarBase, merge
+from mcp_servers._mail_analysis import Thread, ThreadMessage, threads_with
 from mcp_servers.outlook.store import CALENDAR, OutlookStore, Round, StoredEvent, StoredMessage
-from storage.audit import AuditEvent, AuditLog
-from storage.db import Database
+from storage.audit import AuditEvent
 from tools.errors import InvalidRequest
 from tools.outlook.calendar import Answer, graph_time
 from tools.outlook.client import OutlookClient
@@ -36,37 +35,24 @@ NAME = "outlook"
 
 
 @dataclass(frozen=True)
-class Thread:
-    conversation_id: str
-    subject: str
-    last_from: str
-    last_at: datetime | None
-    open_questions: list[str]
-    messages: list[tuple[str, str | None]]  # (message id, sender address): provenance
-
-
-@dataclass(frozen=True)
 class Prep:
     event: StoredEvent
     people: list[str]
     threads: list[Thread]
 
 
-def _thread(key: str, newest_first: list[StoredMessage]) -> Thread:
-    """A thread's latest state: the questions others asked since the owner last wrote in it."""
-    pending: list[str] = []
-    for m in newest_first:
-        if m.folder == "sentitems":
-            break
-        pending += m.analysis["questions"] or m.analysis["action_items"]
-    last = newest_first[0]
-    return Thread(
-        conversation_id=key,
-        subject=last.subject,
-        last_from=last.sender,
-        last_at=last.received,
-        open_questions=list(dict.fromkeys(pending))[:5],
-        messages=[(m.id, m.principal) for m in newest_first],
+def thread_message(m: StoredMessage) -> ThreadMessage:
+    """A stored message in the shared thread summaries' shape."""
+    return ThreadMessage(
+        id=m.id,
+        thread=m.conversation_id or m.id,
+        subject=m.subject,
+        sender=m.sender,
+        principal=m.principal,
+        received=m.received,
+        sent_by_owner=m.folder == "sentitems",
+        recipients=[a.lower() for a in m.to],
+        analysis=m.analysis,
     )
 
 
@@ -103,26 +89,8 @@ def event_body(
     return body
 
 
-class OutlookService:
-    def __init__(
-        self,
-        client: OutlookClient,
-        store: OutlookStore,
-        db: Database,
-        audit: AuditLog,
-        *,
-        past_days: int = 30,
-        future_days: int = 180,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.client = client
-        self.store = store
-        self._db = db
-        self._audit = audit
-        self._past = past_days
-        self._future = future_days
-        self._now = now
-        self._sync_lock = asyncio.Lock()
+class OutlookService(CalendarBase[OutlookClient, OutlookStore]):
+    actor = ACTOR
 
     # ---- sync ------------------------------------------------------------------------------
 
@@ -158,10 +126,6 @@ class OutlookService:
         last = await _drain(self.client.mail_delta(folder, delta_link=link), changed, removed)
         rows = [self.store.message_row(folder, m) for m in changed.values()]
         return Round(folder, rows, removed, last, full=link is None)
-
-    def calendar_window(self) -> tuple[datetime, datetime]:
-        today = self._now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        return today - timedelta(days=self._past), today + timedelta(days=self._future)
 
     async def _calendar_round(self) -> Round:
         window = self.calendar_window()
@@ -206,34 +170,28 @@ class OutlookService:
         return merge([(s, e) for s, e in blocks if e > s])
 
     async def create(self, body: dict[str, Any], details: dict[str, Any]) -> StoredEvent:
-        await self._record("calendar.create", "attempt", details)
-        made = await self.client.create_event(body)
-        await self._record("calendar.create", "ok", {**details, "event_id": made.id})
+        made = await self._audited(
+            "calendar.create", details, lambda: self.client.create_event(body), lambda m: {"event_id": m.id}
+        )
         await self.store.save_events([made])
         return (await self.store.events([made.id]))[0]
 
     async def update(self, event_id: str, body: dict[str, Any], details: dict[str, Any]) -> StoredEvent:
         if not body:
             raise InvalidRequest("nothing to change", integration=NAME)
-        await self._record("calendar.update", "attempt", details)
-        changed = await self.client.patch_event(event_id, body)
-        await self._record("calendar.update", "ok", details)
+        changed = await self._audited("calendar.update", details, lambda: self.client.patch_event(event_id, body))
         await self.store.save_events([changed])
         return (await self.store.events([changed.id]))[0]
 
     async def cancel(self, event_id: str, details: dict[str, Any]) -> None:
-        await self._record("calendar.cancel", "attempt", details)
-        await self.client.delete_event(event_id)
-        await self._record("calendar.cancel", "ok", details)
+        await self._audited("calendar.cancel", details, lambda: self.client.delete_event(event_id))
         await self.store.remove_event(event_id)
 
     async def respond(self, event_id: str, answer: Answer, details: dict[str, Any]) -> StoredEvent:
         current = await self.client.get_event(event_id)
         if current.is_organizer:
             raise InvalidRequest("the owner organizes this event; there is no invitation to answer", integration=NAME)
-        await self._record("calendar.respond", "attempt", details)
-        await self.client.respond(event_id, answer)
-        await self._record("calendar.respond", "ok", details)
+        await self._audited("calendar.respond", details, lambda: self.client.respond(event_id, answer))
         return await self.event(event_id)
 
     # ---- mail ------------------------------------------------------------------------------
@@ -244,6 +202,15 @@ class OutlookService:
         found = await self.store.recent(since, 1000)
         return [m for m in found if category is None or m.analysis["category"] == category][:limit]
 
+    async def threads_with(self, people: Sequence[str], days: int, limit: int) -> list[Thread]:
+        """The latest threads with any of ``people`` (the mailbox's own address left out)."""
+        owner = await self.store.owner_address()
+        others = [p.lower() for p in people if p.lower() != owner]
+        if not others:
+            return []
+        found = await self.store.recent(self._now() - timedelta(days=days), 1000)
+        return threads_with([thread_message(m) for m in found], others, limit)
+
     async def meeting_prep(self, start: datetime, end: datetime, days: int = 30) -> list[Prep]:
         """For each stored meeting in [start, end): its people, the last threads with them, and the
         questions still open in those threads (asked after the owner's last message there)."""
@@ -253,11 +220,7 @@ class OutlookService:
             people = [a.email for a in event.attendees if a.email and a.email != owner]
             if event.principal and event.principal != owner and event.principal not in people:
                 people.insert(0, event.principal)
-            mail = await self.store.with_people(people, self._now() - timedelta(days=days), 100) if people else []
-            threads: dict[str, list[StoredMessage]] = {}
-            for m in mail:  # newest first
-                threads.setdefault(m.conversation_id or m.id, []).append(m)
-            out.append(Prep(event, people, [_thread(k, v) for k, v in list(threads.items())[:3]]))
+            out.append(Prep(event, people, await self.threads_with(people, days, 3)))
         return out
 
     async def search(self, query: str, limit: int) -> list[StoredMessage]:
@@ -273,10 +236,9 @@ class OutlookService:
         return await self.store.messages([m.id for m in found]), bodies
 
     async def draft_reply(self, message_id: str, body: str, details: dict[str, Any]) -> GraphMessage:
-        await self._record("mail.draft", "attempt", details)
-        draft = await self.client.create_reply(message_id, body)
-        await self._record("mail.draft", "ok", {**details, "draft_id": draft.id})
-        return draft
+        return await self._audited(
+            "mail.draft", details, lambda: self.client.create_reply(message_id, body), lambda d: {"draft_id": d.id}
+        )
 
     async def send(
         self, to: Sequence[str], cc: Sequence[str], bcc: Sequence[str], subject: str, body: str, details: dict[str, Any]
@@ -294,10 +256,6 @@ class OutlookService:
         event = AuditEvent(ACTOR, "outlook.unlink", "ok", resource=ACTOR, details=details)
         await self.store.forget(self._audit, event)
         return []
-
-    async def _record(self, action: str, result: str, details: dict[str, Any]) -> None:
-        async with self._db.transaction() as s:
-            await self._audit.append(s, AuditEvent(ACTOR, action, result, resource=ACTOR, details=details))
 
 
 async def _drain(

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcp_servers._calendar import remove_row, rows_by_id, rows_in_window
 from mcp_servers._mail_analysis import Analysis, MailItem, analyse
 from mcp_servers._store import Sealer, table_of, upsert
 from mcp_servers.outlook.models import ENCRYPTED, OutlookEventRow, OutlookMessageRow, OutlookStateRow
@@ -246,26 +247,13 @@ class OutlookStore:
             await upsert(s, table_of(OutlookEventRow), rows, "id")
 
     async def remove_event(self, event_id: str) -> None:
-        async with self._db.transaction() as s:
-            await s.execute(delete(OutlookEventRow).where(OutlookEventRow.id == event_id))
+        await remove_row(self._db, OutlookEventRow, event_id)
 
     async def events(self, ids: Sequence[str]) -> list[StoredEvent]:
-        async with self._db.transaction() as s:
-            rows = (await s.scalars(select(OutlookEventRow).where(OutlookEventRow.id.in_(list(ids))))).all()
-        by_id = {r.id: self._open_event(r) for r in rows}
-        return [by_id[i] for i in ids if i in by_id]
+        return [self._open_event(r) for r in await rows_by_id(self._db, OutlookEventRow, ids)]
 
     async def window(self, start: datetime, end: datetime, limit: int) -> list[StoredEvent]:
-        async with self._db.transaction() as s:
-            rows = (
-                await s.scalars(
-                    select(OutlookEventRow)
-                    .where(OutlookEventRow.start_at < end, OutlookEventRow.end_at > start)
-                    .order_by(OutlookEventRow.start_at, OutlookEventRow.id)
-                    .limit(limit)
-                )
-            ).all()
-        return [self._open_event(r) for r in rows]
+        return [self._open_event(r) for r in await rows_in_window(self._db, OutlookEventRow, start, end, limit)]
 
     async def messages(self, ids: Sequence[str]) -> list[StoredMessage]:
         async with self._db.transaction() as s:
@@ -283,16 +271,6 @@ class OutlookStore:
                 await s.scalars(query.order_by(OutlookMessageRow.received_at.desc(), OutlookMessageRow.id).limit(limit))
             ).all()
         return [self._open_message(r) for r in rows]
-
-    async def with_people(self, people: Sequence[str], since: datetime, limit: int) -> list[StoredMessage]:
-        """Stored messages since ``since`` from any of ``people`` or sent to them, newest first."""
-        wanted = {p.lower() for p in people}
-        found = [
-            m
-            for m in await self.recent(since, 1000)
-            if (m.principal or "") in wanted or (m.folder == "sentitems" and wanted & {a.lower() for a in m.to})
-        ]
-        return found[:limit]
 
     async def owner_address(self) -> str | None:
         """The mailbox's own address, as its sent items state it."""

@@ -19,6 +19,7 @@ from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
 from tests.mcp_servers.conftest import NO_RETRY_WAIT, Clock, Tokens
+from tests.mcp_servers.outlook.conftest import mail_keyring, outlook  # noqa: F401 - for the cross-calendar tests
 from tools._http import build_http_client
 from tools.credentials import StaticCredentials
 from tools.gcalendar.client import CalendarClient

@@ -37,11 +37,14 @@ async def _labels(g: Gmail, mid: str) -> list[str]:
 
 async def test_tools_have_schemas_docstrings_and_explicit_annotations(gmail: Gmail) -> None:
     tools = {t.name: t for t in (await gmail.client.list_tools()).tools}
-    assert set(tools) == {"sync", "search", "read_thread", "draft_reply", "send", "list_labels", "disconnect"}
+    assert set(tools) == {
+        "sync", "search", "read_thread", "draft_reply", "send", "list_labels", "disconnect", "mail_insights",
+        "threads_with",
+    }  # fmt: skip
     for tool in tools.values():
         assert tool.description and tool.annotations is not None and tool.output_schema is not None
         assert tool.annotations.read_only_hint is not None and tool.annotations.destructive_hint is not None
-    for name in ("search", "read_thread", "list_labels"):
+    for name in ("search", "read_thread", "list_labels", "mail_insights", "threads_with"):
         assert tools[name].annotations.read_only_hint is True  # type: ignore[union-attr]
     send = tools["send"]
     assert send.annotations.destructive_hint is True and send.annotations.read_only_hint is False  # type: ignore[union-attr]
