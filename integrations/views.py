@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_PLACEHOLDER = re.compile(r"\$(today|tomorrow|week_start|month_start|days_ago:\d{1,3}|days_ahead:\d{1,3})(_slash)?")
+_PLACEHOLDER = re.compile(r"\$(today|tomorrow|week_start|last_month_start|month_start|days_ago:\d{1,3}|days_ahead:\d{1,3})(_slash)?")
 MAX_TEXT = 200
 
 
@@ -283,7 +283,7 @@ _GOAL = re.compile(r"^\$goal:([a-z_]{1,32})$")
 
 def resolve_args(args: Mapping[str, Any], today: date, goals: Mapping[str, float] | None = None) -> dict[str, Any]:
     """Replace date placeholders in string arguments: ``$today``, ``$tomorrow``, ``$week_start``
-    (six days before today), ``$month_start``, ``$days_ago:N``, ``$days_ahead:N``; ``_slash``
+    (six days before today), ``$month_start``, ``$last_month_start``, ``$days_ago:N``, ``$days_ahead:N``; ``_slash``
     writes the date as ``2026/12/02`` (some mail search syntaxes). An argument that is exactly
     ``$goal:<name>`` becomes the owner's goal of that name (settings, else :data:`GOALS`), a number."""
     known = {**GOALS, **(goals or {})}
@@ -305,6 +305,8 @@ def resolve_args(args: Mapping[str, Any], today: date, goals: Mapping[str, float
             d = today - timedelta(days=6)
         elif word == "month_start":
             d = today.replace(day=1)
+        elif word == "last_month_start":
+            d = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
         elif word.startswith("days_ago:"):
             d = today - timedelta(days=int(word.partition(":")[2]))
         else:
