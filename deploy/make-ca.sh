@@ -12,7 +12,7 @@
 set -euo pipefail
 out="${1:?usage: make-ca.sh OUT_DIR [--renew]}"
 renew="${2:-}"
-services="${AEGIS_TLS_SERVICES:-traefik:aegis.internal,broker.aegis.internal,whatsapp-bridge.aegis.internal console:console.svc.aegis.internal broker:broker.svc.aegis.internal postgres:postgres.svc.aegis.internal}"
+services="${AEGIS_TLS_SERVICES:-traefik:aegis.internal,broker.aegis.internal,whatsapp-bridge.aegis.internal console:console.svc.aegis.internal broker:broker.svc.aegis.internal postgres:postgres.svc.aegis.internal whatsapp-bridge:whatsapp-bridge.svc.aegis.internal}"
 umask 077
 mkdir -p "$out"
 cd "$out"

@@ -8,7 +8,7 @@
 # token; in production also the PostgreSQL password, the service TLS certificates and the SOPS files
 # (new data key, new values). Then it lists the vendor credentials to rotate by hand.
 # Embedded: restart `aegis up` afterwards (new service keys and admin token take effect at start).
-# Production: the script restarts the broker and the console itself.
+# Production: the script restarts the broker, the console and the WhatsApp bridge itself.
 set -euo pipefail
 umask 077
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -65,7 +65,7 @@ if [ "$mode" = production ]; then
     done
     sops rotate --in-place "$sops_file"
     "$here/secrets.sh"
-    "${compose[@]}" up -d --force-recreate broker console
+    "${compose[@]}" up -d --force-recreate broker console whatsapp-bridge
     helper revoke-retired --out /run/aegis-keys/rotation
     rm -rf "$new"
     find "$run/broker" -name 'master_key.*' -type f -delete   # the previous master key: SOPS holds the new one

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-AEGIS, TRAEFIK, POSTGRES, CLOUDFLARED = 10001, 10002, 999, 65532
+AEGIS, TRAEFIK, POSTGRES, CLOUDFLARED, BRIDGE = 10001, 10002, 999, 65532, 10003
 # secret name -> (path under OUT_DIR, owner uid)
 LAYOUT: dict[str, tuple[str, int]] = {
     "master_key": ("broker/master_key", AEGIS),  # a folder only the broker mounts: rotation replaces it
@@ -42,7 +42,13 @@ LAYOUT |= {
     if name and not name.startswith("#")
 }
 # Service TLS keys issued by make-ca.sh into OUT_DIR/tls, and who reads each.
-TLS_OWNERS = {"traefik.key": TRAEFIK, "console.key": AEGIS, "broker.key": AEGIS, "postgres.key": POSTGRES}
+TLS_OWNERS = {
+    "traefik.key": TRAEFIK,
+    "console.key": AEGIS,
+    "broker.key": AEGIS,
+    "postgres.key": POSTGRES,
+    "whatsapp-bridge.key": BRIDGE,
+}
 
 
 class LayoutError(Exception):

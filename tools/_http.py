@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import secrets
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,9 +45,12 @@ def build_http_client(
     max_connections: int = 20,
     max_keepalive: int = 10,
     transport: httpx.AsyncBaseTransport | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> httpx.AsyncClient:
-    """The one shared client. ``transport`` is the seam for tests and the demo profile."""
+    """The one shared client. ``transport`` is the seam for tests and the demo profile; ``verify``
+    an SSL context for another Aegis service (:func:`broker.tls.client_verify`)."""
     return httpx.AsyncClient(
+        verify=verify,
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive),
         trust_env=False,

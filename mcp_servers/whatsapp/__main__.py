@@ -1,7 +1,8 @@
 """``python -m mcp_servers.whatsapp``: the WhatsApp MCP server over stdio.
 
 Environment: see ``mcp_servers._common``, plus ``WHATSAPP_BRIDGE_URL`` (default
-``http://127.0.0.1:3001``). The server's broker key mints the bridge tokens (audience
+``http://127.0.0.1:3001``; deployed, ``https://`` through Traefik, verified against the internal CA
+in ``AEGIS_BROKER_CA_FILE``). The server's broker key mints the bridge tokens (audience
 ``whatsapp-bridge``, resource ``mcp:whatsapp``); it needs the ``whatsapp.*`` scopes for that.
 """
 
@@ -17,7 +18,7 @@ from mcp_servers.whatsapp.server import WhatsAppDeps, build_server
 from mcp_servers.whatsapp.service import WhatsAppService
 from mcp_servers.whatsapp.store import MessageStore
 from tools.credentials import CredentialProvider
-from tools.whatsapp.client import DEFAULT_URL, WhatsAppClient
+from tools.whatsapp.client import DEFAULT_URL, WhatsAppClient, bridge_http
 from tools.whatsapp.demo import demo_credentials, demo_transport
 from tools.whatsapp.tokens import BridgeTokens
 from voice.transcription import local_transcriber
@@ -45,7 +46,10 @@ def build(runtime: Runtime) -> MCPServer:
             runtime.broker, api_key_file=runtime.settings.key_file, resource=runtime.settings.resource
         )
         url = _sidecar_url() or DEFAULT_URL
-    client = WhatsAppClient(runtime.http, tokens, base_url=url)
+    # Over HTTPS the bridge's certificate must chain to the internal CA; that client lives as long as
+    # this server's process.
+    http = bridge_http(url, runtime.settings.broker_ca_file, runtime.http)
+    client = WhatsAppClient(http, tokens, base_url=url)
     # Voice notes are transcribed here with the offline engine, loaded on the first note.
     store = MessageStore(runtime.db, runtime.cipher)
     service = WhatsAppService(client, store, runtime.db, runtime.audit, local_transcriber())

@@ -313,13 +313,8 @@ def test_the_console_trusts_forwarded_headers_from_traefik_alone() -> None:
 def test_traefik_speaks_tls13_only_and_verifies_the_services_with_the_internal_ca() -> None:
     dynamic = yaml.safe_load((DEPLOY / "traefik" / "dynamic.yml").read_text(encoding="utf-8"))
     assert dynamic["tls"]["options"]["default"]["minVersion"] == "VersionTLS13"
-    for name, svc in dynamic["http"]["services"].items():
-        if name == "whatsapp-bridge":
-            # The one known gap: whatsapp-bridge/ has no TLS listener yet, so Traefik's last hop to it
-            # is plain HTTP, on the internal backend network and to the bridge's backend address only.
-            (server,) = svc["loadBalancer"]["servers"]
-            assert server["url"] == "http://whatsapp-bridge.svc.aegis.internal:3001"
-            continue
+    assert set(dynamic["http"]["services"]) == {"console", "broker", "whatsapp-bridge"}
+    for svc in dynamic["http"]["services"].values():
         assert all(s["url"].startswith("https://") for s in svc["loadBalancer"]["servers"])
         assert svc["loadBalancer"]["serversTransport"] == "internal-ca"
     assert dynamic["http"]["serversTransports"]["internal-ca"]["rootCAs"] == ["/run/secrets/internal_ca"]
@@ -407,7 +402,8 @@ def test_the_whatsapp_bridge_is_a_hardened_node_service_that_checks_tokens_over_
     env = _env(bridge)
     assert env["AEGIS_BROKER_JWKS_URL"].startswith("https://broker.aegis.internal:8443/")
     assert env["AEGIS_BROKER_ISSUER"] == _env(services["broker"])["AEGIS_BROKER_URL"]  # the broker's iss
-    assert env["NODE_EXTRA_CA_CERTS"] == "/run/secrets/internal_ca" and bridge["secrets"] == ["internal_ca"]
+    assert env["NODE_EXTRA_CA_CERTS"] == "/run/secrets/internal_ca"
+    assert bridge["secrets"] == ["internal_ca", "whatsapp_bridge_tls_cert", "whatsapp_bridge_tls_key"]
     assert env["WHATSAPP_BRIDGE_HOST"] == _networks(bridge)["backend"]["ipv4_address"]
     assert bridge["volumes"] == ["whatsappdata:/var/lib/whatsapp-bridge"]
     assert env["WHATSAPP_BRIDGE_DATA_DIR"] == "/var/lib/whatsapp-bridge"
@@ -417,3 +413,28 @@ def test_the_whatsapp_bridge_is_a_hardened_node_service_that_checks_tokens_over_
     assert "whatsapp-bridge.aegis.internal" in (DEPLOY / "make-ca.sh").read_text(encoding="utf-8")
     dynamic = yaml.safe_load((DEPLOY / "traefik" / "dynamic.yml").read_text(encoding="utf-8"))
     assert dynamic["http"]["routers"]["whatsapp-bridge"]["entryPoints"] == ["internal"]
+
+
+def test_the_whatsapp_bridge_serves_tls13_with_its_own_certificate_from_the_internal_ca() -> None:
+    services = _services()
+    bridge = services["whatsapp-bridge"]
+    env = _env(bridge)
+    # Its certificate and key are Docker secrets, files from deploy/make-ca.sh: never values in env.
+    assert env["WHATSAPP_BRIDGE_TLS_CERT_FILE"] == "/run/secrets/whatsapp_bridge_tls_cert"
+    assert env["WHATSAPP_BRIDGE_TLS_KEY_FILE"] == "/run/secrets/whatsapp_bridge_tls_key"
+    assert env["AEGIS_MODE"] == "production"  # the bridge refuses to start without them
+    secrets = _compose()["secrets"]
+    assert secrets["whatsapp_bridge_tls_cert"]["file"].endswith("/tls/whatsapp-bridge.crt")
+    assert secrets["whatsapp_bridge_tls_key"]["file"].endswith("/tls/whatsapp-bridge.key")
+    make_ca = (DEPLOY / "make-ca.sh").read_text(encoding="utf-8")
+    assert "whatsapp-bridge:whatsapp-bridge.svc.aegis.internal" in make_ca
+    assert "whatsapp-bridge.svc.aegis.internal" in _networks(bridge)["backend"]["aliases"]
+    # Traefik's last hop is HTTPS to that name, verified with the internal CA.
+    dynamic = yaml.safe_load((DEPLOY / "traefik" / "dynamic.yml").read_text(encoding="utf-8"))
+    lb = dynamic["http"]["services"]["whatsapp-bridge"]["loadBalancer"]
+    assert lb["servers"] == [{"url": f"https://whatsapp-bridge.svc.aegis.internal:{env['WHATSAPP_BRIDGE_PORT']}"}]
+    assert lb["serversTransport"] == "internal-ca"
+    # The console and its MCP servers call it over HTTPS through Traefik; the health check is HTTPS too.
+    assert _env(services["console"])["WHATSAPP_BRIDGE_URL"].startswith("https://")
+    assert "https://whatsapp-bridge.svc.aegis.internal:3001/" in " ".join(bridge["healthcheck"]["test"])
+    assert not any("http://" in str(v) for v in env.values())

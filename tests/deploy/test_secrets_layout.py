@@ -100,6 +100,7 @@ def test_each_secret_belongs_to_its_one_reader_and_nobody_else_reads_it(tmp_path
         "tls/postgres.key": 999,
         "tls/traefik.key": 10002,
         "tls/broker.key": 10001,
+        "tls/whatsapp-bridge.key": 10003,
     }
     for rel, uid in owners.items():
         st = (out / rel).stat()

@@ -27,7 +27,7 @@ def test_the_ca_script_issues_verifiable_certificates_and_is_idempotent(tmp_path
     out = tmp_path / "tls"
     first = subprocess.run([str(DEPLOY / "make-ca.sh"), str(out)], capture_output=True, text=True, timeout=60)
     assert first.returncode == 0, first.stderr
-    for name in ("traefik", "console", "broker", "postgres"):
+    for name in ("traefik", "console", "broker", "postgres", "whatsapp-bridge"):
         verify = subprocess.run(
             ["openssl", "verify", "-CAfile", str(out / "ca.crt"), str(out / f"{name}.crt")], capture_output=True
         )

@@ -11,6 +11,10 @@ with the bridge's state; 429 → RateLimited; 5xx (``whatsapp_error``: WhatsApp 
 UpstreamError, retried. Sending carries an idempotency key, so a retried send is not sent twice.
 
 Chat ids from callers (possibly from a model) are checked before they go into a URL path.
+
+TLS: the deployed bridge serves HTTPS (TLS 1.3 only) with a certificate from the internal CA;
+:func:`bridge_http` builds the client that trusts that CA alone. The embedded stack's bridge is plain
+HTTP on loopback.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ import binascii
 import re
 import secrets
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from tools._http import RetryPolicy, status_error
+from broker.tls import client_verify
+from tools._http import RetryPolicy, build_http_client, status_error
 from tools.base import BaseIntegration
 from tools.credentials import CredentialProvider
 from tools.errors import AuthExpired, IntegrationError, InvalidRequest, UpstreamError
@@ -37,6 +43,16 @@ CHAT_ID = re.compile(r"[0-9]{5,20}@c\.us|[0-9]{5,20}(?:-[0-9]{5,20})?@g\.us|[0-9
 MESSAGE_ID = re.compile(r"(?:true|false)_[0-9A-Za-z@._-]{5,200}")
 MAX_BODY = 4096
 MAX_VOICE_BYTES = 16 * 1024 * 1024
+
+
+def bridge_http(base_url: str, ca_file: Path | None, shared: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The HTTP client for the bridge at ``base_url``. Plain HTTP (loopback, the embedded stack): the
+    ``shared`` client. HTTPS: a client of its own (the shared one trusts the public roots, for the
+    vendor APIs) that accepts only a certificate from ``ca_file`` (the internal CA), for the bridge's
+    name, over TLS 1.3; with no CA file, the public roots, which an internal certificate never chains to."""
+    if not base_url.startswith("https://"):
+        return shared
+    return build_http_client(verify=client_verify(ca_file))
 
 
 def check_chat_id(chat_id: str) -> str:

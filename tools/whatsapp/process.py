@@ -41,12 +41,16 @@ def bridge_process_spec(
     host: str = "127.0.0.1",
     port: int = 3001,
     allow_network: bool = False,
+    tls_files: tuple[Path, Path] | None = None,
     bridge_dir: Path = BRIDGE_DIR,
     entry: str = ENTRY,
     chromium: Path | None = CHROMIUM,
     which: Callable[[str], str | None] = shutil.which,
 ) -> BridgeProcessSpec:
-    """The bridge's process: ``node <entry>`` in ``bridge_dir``, its data in ``data_dir/whatsapp-bridge``."""
+    """The bridge's process: ``node <entry>`` in ``bridge_dir``, its data in ``data_dir/whatsapp-bridge``.
+
+    ``tls_files`` (certificate, key): the bridge serves HTTPS, TLS 1.3 only. Without, plain HTTP, which
+    the bridge allows on loopback alone (the embedded stack, like the broker there)."""
     missing: list[str] = []
     node = which("node")
     if node is None:
@@ -72,8 +76,11 @@ def bridge_process_spec(
     }
     if allow_network:
         env["WHATSAPP_BRIDGE_ALLOW_NETWORK"] = "true"
+    if tls_files is not None:
+        env["WHATSAPP_BRIDGE_TLS_CERT_FILE"] = str(tls_files[0].resolve())
+        env["WHATSAPP_BRIDGE_TLS_KEY_FILE"] = str(tls_files[1].resolve())
     url_host = f"[{host}]" if ":" in host else host
-    url = f"http://{url_host}:{port}"
+    url = f"{'https' if tls_files else 'http'}://{url_host}:{port}"
     return SidecarSpec(
         argv=(node, entry),
         cwd=bridge_dir,

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { makeVerifier, remoteKeys } from './auth.js';
 import { Bridge } from './bridge.js';
 import { createServer } from './http.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, loadTls } from './config.js';
 import { Inbox } from './inbox.js';
 
 export function jsonLog(stream = process.stderr) {
@@ -16,7 +16,9 @@ export function jsonLog(stream = process.stderr) {
 // The settings, or exit with status 2 saying what is wrong (a bad setting is not worth a restart loop).
 export function configOrExit(log) {
     try {
-        return loadConfig();
+        const config = loadConfig();
+        if (config.tls) loadTls(config.tls); // readable now, or no start
+        return config;
     } catch (error) {
         if (error instanceof ConfigError) {
             log('config.error', { message: error.message });
@@ -38,7 +40,7 @@ export async function startBridge({ config, createClient, keys, log = jsonLog(),
     const inbox = await new Inbox(path.join(config.dataDir, 'inbox')).open();
     const bridge = new Bridge({ createClient: () => createClient(config), inbox, log, backoff, startTimeoutMs });
     const verify = makeVerifier({ keys: keys ?? remoteKeys(config.jwksUrl), issuer: config.issuer, resources: config.resources });
-    const server = createServer({ bridge, verify, log });
+    const server = createServer({ bridge, verify, log, tls: config.tls ? loadTls(config.tls) : null });
     if (listen) {
         await new Promise((resolve, reject) => {
             server.once('error', reject);

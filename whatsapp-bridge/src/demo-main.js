@@ -55,7 +55,7 @@ async function main() {
     const config = configOrExit(log);
     const world = demoWorld();
     const app = await startBridge({ config, createClient: () => new FakeClient(world), log });
-    log('listening', { host: config.host, port: app.port, demo: true });
+    log('listening', { host: config.host, port: app.port, tls: Boolean(config.tls), demo: true });
     let rotations = 0;
     let pairingSince = null;
     const qrTimer = setInterval(() => {

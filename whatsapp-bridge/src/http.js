@@ -10,7 +10,9 @@
 //   POST /v1/inbox/ack {ids}              whatsapp.read     forget acknowledged messages
 //   POST /v1/messages {chat_id, body, idempotency_key?}  whatsapp.send
 //   GET  /v1/messages/{id}/voice          whatsapp.read     a voice note's audio {mimetype, data (base64), size}
+// With `tls` ({cert, key}) the server is HTTPS and accepts TLS 1.3 only; without, plain HTTP (loopback).
 import http from 'node:http';
+import https from 'node:https';
 
 import { AuthError, SCOPES } from './auth.js';
 import { BridgeError } from './bridge.js';
@@ -125,9 +127,11 @@ function routes(bridge) {
     ];
 }
 
-export function createServer({ bridge, verify, log = () => {} }) {
+export const TLS_OPTIONS = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' };
+
+export function createServer({ bridge, verify, log = () => {}, tls = null }) {
     const table = routes(bridge);
-    return http.createServer(async (req, res) => {
+    const handler = async (req, res) => {
         const started = Date.now();
         let status = 500;
         let payload;
@@ -161,5 +165,10 @@ export function createServer({ bridge, verify, log = () => {} }) {
             .replace(/^\/v1\/chats\/[^/]+/, '/v1/chats/:id')
             .replace(/^\/v1\/messages\/[^/]+\/voice$/, '/v1/messages/:id/voice');
         log('request', { method: req.method, path, status, ms: Date.now() - started });
-    });
+    };
+    if (!tls) return http.createServer(handler);
+    const server = https.createServer({ ...TLS_OPTIONS, cert: tls.cert, key: tls.key }, handler);
+    // A refused handshake (an old TLS version, a client that distrusts us) is logged without details.
+    server.on('tlsClientError', (error) => log('tls.refused', { code: error && error.code }));
+    return server;
 }

@@ -8,7 +8,7 @@ async function main() {
     const log = jsonLog();
     const config = configOrExit(log);
     const app = await startBridge({ config, createClient: createRealClient, log });
-    log('listening', { host: config.host, port: app.port, data_dir: path.relative(process.cwd(), config.dataDir) });
+    log('listening', { host: config.host, port: app.port, tls: Boolean(config.tls), data_dir: path.relative(process.cwd(), config.dataDir) });
     const shutdown = async () => {
         await app.close();
         process.exit(0);

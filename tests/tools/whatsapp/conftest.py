@@ -62,13 +62,16 @@ class BridgeProcess:
                 await self.proc.wait()
 
 
-async def start_bridge(broker: Broker, data_dir: Path, *, paired: bool) -> BridgeProcess:
+async def start_bridge(
+    broker: Broker, data_dir: Path, *, paired: bool, tls_files: tuple[Path, Path] | None = None
+) -> BridgeProcess:
     spec = bridge_process_spec(
         data_dir=data_dir,
         broker_issuer=broker.state.config.issuer,
         broker_jwks_url=f"{broker.url}/.well-known/jwks.json",
         port=0,
         entry=FAKE_ENTRY,
+        tls_files=tls_files,
     )
     env = {**spec.env, "FAKE_WHATSAPP_PAIRED": "1" if paired else "0"}
     proc = await asyncio.create_subprocess_exec(
@@ -83,7 +86,7 @@ async def start_bridge(broker: Broker, data_dir: Path, *, paired: bool) -> Bridg
     async with asyncio.timeout(20):
         first = json.loads(await proc.stdout.readline())
     assert first["event"] == "listening"
-    return BridgeProcess(proc, f"http://127.0.0.1:{first['port']}", spec.data_dir)
+    return BridgeProcess(proc, spec.url.rsplit(":", 1)[0] + f":{first['port']}", spec.data_dir)
 
 
 async def until(check: Callable[[], Awaitable[bool]], *, seconds: float = 10.0) -> None:
@@ -102,8 +105,10 @@ def live_broker(broker: Broker) -> Broker:
 async def bridge_factory(live_broker: Broker, tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[BridgeProcess]]]:
     started: list[BridgeProcess] = []
 
-    async def start(*, paired: bool = True, data_dir: Path | None = None) -> BridgeProcess:
-        bridge = await start_bridge(live_broker, data_dir or tmp_path / "data", paired=paired)
+    async def start(
+        *, paired: bool = True, data_dir: Path | None = None, tls_files: tuple[Path, Path] | None = None
+    ) -> BridgeProcess:
+        bridge = await start_bridge(live_broker, data_dir or tmp_path / "data", paired=paired, tls_files=tls_files)
         started.append(bridge)
         return bridge
 

@@ -8,13 +8,13 @@ import { startBridge } from '../../src/app.js';
 import { FakeClient, FakeWorld } from './fake-client.js';
 import { ISSUER, mint, newKey, serveJwks } from './keys.js';
 
-export async function harness({ paired = true, dataDir, world, backoff = { baseMs: 5, maxMs: 40 }, startTimeoutMs } = {}) {
+export async function harness({ paired = true, dataDir, world, backoff = { baseMs: 5, maxMs: 40 }, startTimeoutMs, tls = null } = {}) {
     const key = await newKey('ks-test-1');
     const jwks = await serveJwks([key]);
     const dir = dataDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'wa-bridge-')));
     const w = world ?? new FakeWorld({ paired });
     const logs = [];
-    const config = { host: '127.0.0.1', port: 0, issuer: ISSUER, jwksUrl: jwks.url, resources: ['mcp:whatsapp'], dataDir: dir };
+    const config = { host: '127.0.0.1', port: 0, issuer: ISSUER, jwksUrl: jwks.url, resources: ['mcp:whatsapp'], dataDir: dir, tls };
     const app = await startBridge({
         config,
         createClient: () => new FakeClient(w),
