@@ -212,3 +212,16 @@ class Sidecars:
     async def stop(self) -> None:
         for process in self.running.values():
             await process.stop()
+
+
+def deployed_env(catalog: Catalog, environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Production: each sidecar runs in its own container, so its integration's server learns where
+    to reach it from the console's environment (the names its manifest declares, and only those)."""
+    out: dict[str, dict[str, str]] = {}
+    for manifest in catalog:
+        if manifest.sidecar is None:
+            continue
+        found = {n: environ[n] for n in manifest.sidecar.deployed_env if n in environ}
+        if found:
+            out[manifest.name] = found
+    return out

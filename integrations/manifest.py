@@ -9,7 +9,7 @@ are all derived from it (:mod:`integrations.catalog`).
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -193,6 +193,16 @@ class Sidecar(_Strict):
 
     title: str  # the owner's words for it ("the bridge to the vendor's web app")
     factory: str = Field(pattern=r"^(tools|mcp_servers)\.[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*:[a-z][a-z0-9_]*$")
+    # In production the helper runs in its own container: these variables of the console's
+    # environment (where to reach it, never a secret) are handed to the integration's server.
+    deployed_env: tuple[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]{2,63}$")], ...] = ()
+
+    @field_validator("deployed_env")
+    @classmethod
+    def _not_aegis_settings(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        if any(n.startswith("AEGIS_") for n in names):
+            raise ValueError("deployed_env cannot hand Aegis's own settings to a server")
+        return names
 
 
 class HealthSource(_Strict):

@@ -21,7 +21,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-_PLACEHOLDER = re.compile(r"\$(today|tomorrow|week_start|last_month_start|month_start|days_ago:\d{1,3}|days_ahead:\d{1,3})(_slash)?")
+_PLACEHOLDER = re.compile(
+    r"\$(today|tomorrow|week_start|last_month_start|month_start|days_ago:\d{1,3}|days_ahead:\d{1,3})(_slash)?"
+)
 MAX_TEXT = 200
 
 

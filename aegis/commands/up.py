@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 
 import structlog
@@ -16,7 +17,7 @@ from aegis.console_setup import console_app, print_line
 from aegis.node_assets import ensure_node_assets
 from aegis.runtime import Context
 from aegis.serving import BrokerProcess, Server
-from aegis.sidecars import Sidecars
+from aegis.sidecars import Sidecars, deployed_env
 from aegis.voice_root import attach_voice
 from broker.tls import server_options
 from integrations import Catalog
@@ -84,7 +85,8 @@ async def serve(ctx: Context, console: Console | None = None) -> None:
         log.info("broker ready", url=broker.url)
         await helpers.start(wait_seconds=0)  # supervised from here; the start of Aegis does not wait
         keyring = await console_keyring(ctx)
-        agent = await build_agent(ctx, db, keyring, server_env=helpers.server_env())
+        server_env = deployed_env(ctx.catalog, os.environ) if ctx.settings.production else helpers.server_env()
+        agent = await build_agent(ctx, db, keyring, server_env=server_env)
         app, line = await console_app(
             ctx,
             db,

@@ -78,3 +78,30 @@ async def test_a_sidecar_that_keeps_failing_backs_off_longer_each_time(tmp_path:
         assert process.status()["error"] == "exited with status 3" and not process.status()["up"]
     finally:
         await process.stop()
+
+
+def test_in_production_a_server_learns_where_its_sidecar_runs_and_nothing_else() -> None:
+    from aegis.sidecars import deployed_env
+    from integrations import Catalog
+
+    catalog = Catalog.load()
+    with_sidecar = [m for m in catalog if m.sidecar is not None and m.sidecar.deployed_env]
+    assert with_sidecar, "an installed integration runs a sidecar"
+    environ = {n: f"https://{n.lower()}.svc.example:8443" for m in with_sidecar for n in m.sidecar.deployed_env}
+    environ |= {"AEGIS_MASTER_KEY_FILE": "/run/secrets/master", "HOME": "/root"}
+    out = deployed_env(catalog, environ)
+    assert set(out) == {m.name for m in with_sidecar}
+    for m in with_sidecar:
+        assert out[m.name] == {n: environ[n] for n in m.sidecar.deployed_env}
+    assert deployed_env(catalog, {}) == {}  # unset: the server keeps its own default
+
+
+def test_a_manifest_cannot_hand_aegis_settings_to_a_server() -> None:
+    import pydantic
+
+    from integrations.manifest import Sidecar
+
+    with pytest.raises(pydantic.ValidationError, match="Aegis's own settings"):
+        Sidecar(title="t", factory="tools.x:f", deployed_env=("AEGIS_MASTER_KEY_FILE",))
+    with pytest.raises(pydantic.ValidationError):
+        Sidecar(title="t", factory="tools.x:f", deployed_env=("lower_case",))

@@ -438,3 +438,13 @@ def test_the_whatsapp_bridge_serves_tls13_with_its_own_certificate_from_the_inte
     assert _env(services["console"])["WHATSAPP_BRIDGE_URL"].startswith("https://")
     assert "https://whatsapp-bridge.svc.aegis.internal:3001/" in " ".join(bridge["healthcheck"]["test"])
     assert not any("http://" in str(v) for v in env.values())
+
+
+def test_the_console_tells_each_server_where_its_sidecar_container_listens() -> None:
+    from integrations import Catalog
+
+    console_env = _compose()["services"]["console"]["environment"]
+    names = [n for m in Catalog.load() if m.sidecar is not None for n in m.sidecar.deployed_env]
+    assert names
+    for name in names:
+        assert str(console_env.get(name, "")).startswith("https://"), name  # TLS on the last hop too
