@@ -16,12 +16,13 @@ import re
 from dataclasses import dataclass
 
 from mcp_servers._coursework import Course, LmsStore, Notice, Snapshot, State, Work, scraped_work
-from mcp_servers._lms_sync import SnapshotKeeper, stored_login
+from mcp_servers._lms_sync import SnapshotKeeper, forget_session, stored_login
 from tools.blackboard import browser
 from tools.blackboard.client import BlackboardClient
 from tools.blackboard.models import Column, Grade
-from tools.browser.session import BrowserRunner, CookieJar, RouteHandler
+from tools.browser.session import BrowserRunner, RouteHandler
 from tools.browser.session import Source as BrowserSource
+from tools.browser.stores import VaultCookieJar
 from tools.credentials import CredentialProvider
 
 LOGIN_CREDENTIAL = "blackboard-login"
@@ -71,12 +72,17 @@ class BlackboardSource:
     credentials: CredentialProvider
     store: LmsStore
     runner: BrowserRunner
-    cookies: CookieJar  # the login session, kept in the broker's vault (``_lms_sync.vault_cookies``)
+    cookies: VaultCookieJar  # the login session, kept in the broker's vault (``_lms_sync.vault_cookies``)
     site: str | None = None  # the browser's site (default: the client's)
     route: RouteHandler | None = None
 
     async def mode(self) -> str:
         return "rest" if await self.client.has_application() else "browser"
+
+    async def forget(self) -> list[str]:
+        """Disconnect: the login session purged from the vault, no credential or access token kept."""
+        self.client.forget_access()
+        return await forget_session(self.cookies, self.credentials)
 
     async def fetch(self, keeper: SnapshotKeeper) -> Snapshot:
         return await self.rest() if await self.mode() == "rest" else await self.browse(keeper)
