@@ -54,7 +54,7 @@ async def test_disconnect_purges_the_login_session_the_login_and_every_row(
         def build(vault: LateVault, store: LmsStore, reads: Reads, audit: AuditLog) -> MCPServer:
             jar = vault_cookies(vault, vault, "blackboard")
             source = BlackboardSource(BlackboardClient(rest, vault), vault, store, runner, jar, site=url)
-            return build_server(reads, source, audit)
+            return build_server(reads, source, audit, vault)
 
         async with live_source(
             "blackboard", TABLES, build, db_url=db_url, tmp=tmp_path, clock=clock, config=console_config
