@@ -5,8 +5,8 @@ REST (mode ``rest``): the owner (``/v1/users/me``), their student memberships, e
 tests with their due dates; the ``externalGrade`` column is the course's overall grade), the owner's
 grades (``/v1/.../gradebook/users/{id}``) and announcements. One request at a time.
 
-Browser (mode ``browser``): the Ultra course list and each course's grades page, with the owner's
-login (``blackboard-login``: ``{"username": ..., "password": ...}``) filled once at a login form.
+Browser (mode ``browser``): the Ultra course list and each course's grades and announcements pages,
+with the owner's login (``blackboard-login``: ``{"username": ..., "password": ...}``) filled once at a login form.
 """
 
 from __future__ import annotations
@@ -121,6 +121,7 @@ class BlackboardSource:
         source = BrowserSource(browser.NAME, site)
         courses: list[Course] = []
         work: list[Work] = []
+        notices: list[Notice] = []
         async with self.runner.session(
             source,
             self.cookies,
@@ -134,4 +135,8 @@ class BlackboardSource:
                 name = row.get("name") or cid
                 courses.append(Course(cid, short_code(row.get("code") or "", name), name, None, score, letter))
                 work += [scraped_work(it, cid) for it in items]
-        return Snapshot(courses, work)
+                notices += [
+                    Notice(p.id, cid, p.title, p.body, p.posted_at, p.author)
+                    for p in await browser.read_announcements(s, cid)
+                ]
+        return Snapshot(courses, work, notices)

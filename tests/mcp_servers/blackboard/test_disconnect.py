@@ -31,6 +31,8 @@ PAGES = {
     "/ultra/course": "courses.html",
     "/ultra/courses/_2231_1/grades": "grades_2231.html",
     "/ultra/courses/_2244_1/grades": "grades_2244.html",
+    "/ultra/courses/_2231_1/announcements": "announcements_2231.html",
+    "/ultra/courses/_2244_1/announcements": "announcements_2244.html",
 }
 
 
