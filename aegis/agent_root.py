@@ -70,6 +70,7 @@ from tools.microsoft import DEFAULT_AUTHORITY
 from web.data import ConsoleData, ToolAccess
 from web.oauth import GoogleClient, GoogleOAuth
 from web.oauth_microsoft import MicrosoftClient, MicrosoftOAuth
+from web.oauth_server import ServerOAuth, callback_address
 from web.vault import BrokerVault
 
 PROJECT_ROOT = str(Path(__file__).resolve().parents[1])
@@ -163,6 +164,7 @@ async def build_agent(
     await services.models.start()
     data = ConsoleData(
         microsoft=build_microsoft(ctx),
+        server_oauth=build_server_oauth(ctx, catalog, tools),
         catalog=catalog,
         tools=tools,
         vault=vault,
@@ -346,6 +348,13 @@ def build_microsoft(ctx: Context) -> MicrosoftOAuth | None:
         return None
     authority = s.microsoft_authority or DEFAULT_AUTHORITY
     return MicrosoftOAuth(MicrosoftClient(s.microsoft_client_id, s.microsoft_redirect_uri, authority))
+
+
+def build_server_oauth(ctx: Context, catalog: Catalog, tools: ToolAccess) -> ServerOAuth | None:
+    """OAuth an integration's own server runs (its manifest's authorize_tool), when the owner set the
+    console's address: the vendor sends the owner back to its /static/oauth-return.html."""
+    url = ctx.settings.console_url
+    return None if not url else ServerOAuth(catalog, tools, callback_address(url))
 
 
 def build_scheduler(

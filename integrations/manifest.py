@@ -149,6 +149,11 @@ class Connect(_Strict):
     csp: dict[str, tuple[str, ...]] = Field(default_factory=dict)  # widget page: extra CSP sources
     pair_tool: str | None = None  # qr: an ADMIN tool answering {state, connected, headline, detail, qr, code, problem}
     pair_code_tool: str | None = None  # qr: an ADMIN tool taking {phone_number}, answering {code}
+    # OAuth run by the integration's own server (it holds the vendor's application key, which the
+    # console cannot read): ADMIN tools taking {redirect_uri, state} -> {url}, and {code, redirect_uri}
+    # -> {stored}; the server redeems the code and writes the token to the vault itself.
+    authorize_tool: str | None = None
+    redeem_tool: str | None = None
     sandbox_tool: str | None = None  # the demo profile's one-click connect (ADMIN, demo only)
     disconnect_tool: str | None = None  # revokes at the vendor, deletes and purges (ADMIN)
     vendor_grant: bool = True  # False: the vendor keeps no grant to revoke (a pasted token, a local API)
@@ -177,6 +182,8 @@ class Connect(_Strict):
             raise ValueError("oauth needs provider, credential and oauth_scopes")
         if self.kind == "widget" and not (self.start_tool and self.finish_tool and self.finish_field):
             raise ValueError("widget needs start_tool, finish_tool and finish_field")
+        if (self.authorize_tool is None) != (self.redeem_tool is None):
+            raise ValueError("authorize_tool and redeem_tool go together")
         if self.kind == "qr" and not self.pair_tool:
             raise ValueError("qr needs pair_tool")
         if (self.kind == "push") != (self.push is not None):
@@ -328,6 +335,8 @@ class Manifest(_Strict):
                 self.connect.pair_code_tool,
                 self.connect.status_tool,
                 self.connect.snapshot_tool,
+                self.connect.authorize_tool,
+                self.connect.redeem_tool,
                 self.deadlines,
                 self.meetings,
                 self.mail_threads,
@@ -364,8 +373,9 @@ class Manifest(_Strict):
         for name in (self.connect.status_tool, self.deadlines, self.meetings, self.mail_threads):
             if name and self.tools[name].cls != "READ":
                 raise ValueError(f"{name}: status, deadlines, meetings and mail_threads tools must be READ tools")
-        if self.connect.snapshot_tool and self.tools[self.connect.snapshot_tool].cls != "ADMIN":
-            raise ValueError("the snapshot tool must be an ADMIN (console only) tool")
+        for name in (self.connect.snapshot_tool, self.connect.authorize_tool, self.connect.redeem_tool):
+            if name and self.tools[name].cls != "ADMIN":
+                raise ValueError(f"{name}: snapshot and authorize tools must be ADMIN (console only) tools")
         if self.health is not None and self.tools[self.health.tool].cls != "READ":
             raise ValueError("the health summary tool must be a READ tool")
         push = self.connect.push

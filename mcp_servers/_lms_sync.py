@@ -8,9 +8,10 @@ the page, are recorded, the stored data is left as it was, and the tool answers 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from mcp.server.mcpserver import Context, MCPServer
@@ -19,7 +20,7 @@ from typing_extensions import TypedDict
 
 from mcp_servers._common import SEND, SYNC, audit_details, vendor_errors
 from mcp_servers._coursework import LmsStore, Reads, Snapshot, register_reads, register_snapshot
-from mcp_servers._secrets import SecretStore
+from mcp_servers._secrets import SecretStore, SecretStoreUnavailable
 from storage.audit import AuditEvent, AuditLog
 from tools.browser.pages import Login, NeedsAttention
 from tools.browser.stores import VaultCookieJar
@@ -53,7 +54,15 @@ class SnapshotKeeper:
 
 def vault_cookies(credentials: CredentialProvider, store: SecretStore, integration: str) -> VaultCookieJar:
     """A browser source's login cookies as a secret in the broker's vault (``<integration>-cookies``)."""
-    return VaultCookieJar(credentials, store.put, f"{integration}-cookies")
+    return VaultCookieJar(credentials, store.put, f"{integration}-cookies", store.delete)
+
+
+async def forget_session(cookies: VaultCookieJar, credentials: CredentialProvider) -> list[str]:
+    """Disconnect: purge the login cookies from the vault and drop every credential held in memory, so
+    no later run can use (or save back) the old session. Returns the purged secret's name, if any."""
+    purged = await cookies.forget()
+    credentials.invalidate()
+    return [cookies.name] if purged else []
 
 
 async def stored_login(credentials: CredentialProvider, name: str, integration: str) -> Login | None:
@@ -123,22 +132,33 @@ class DisconnectResult(TypedDict):
     removed: list[str]
 
 
-def build_lms_server(
-    r: Reads,
-    *,
-    instructions: str,
-    sync_doc: str,
-    mode: Callable[[], Awaitable[str]],
-    fetch: Fetch,
-    audit: AuditLog,
-    on_disconnect: Callable[[], None] = lambda: None,
-) -> MCPServer:
-    """A coursework source's whole server: ``sync``, the reads, ``snapshot`` and ``disconnect``."""
+class LmsSource(Protocol):
+    async def mode(self) -> str:
+        """How the next run reads the vendor (``rest``, ``browser``)."""
+        ...
+
+    async def fetch(self, keeper: SnapshotKeeper) -> Snapshot: ...
+
+    async def forget(self) -> list[str]:
+        """Purge what the source keeps outside its tables (its login cookies in the vault, any
+        credential held in memory); returns the names of the secrets it purged."""
+        ...
+
+
+def build_lms_server(r: Reads, source: LmsSource, *, instructions: str, sync_doc: str, audit: AuditLog) -> MCPServer:
+    """A coursework source's whole server: ``sync``, the reads, ``snapshot`` and ``disconnect``.
+
+    A sync and a disconnect never overlap: a run that was under way when the owner disconnected
+    cannot write its cookies or rows back after.
+    """
+    mode, fetch, forget = source.mode, source.fetch, source.forget
     server = MCPServer(r.name, instructions=instructions)
+    one_at_a_time = asyncio.Lock()
 
     async def sync(ctx: Context) -> SyncResult:
         claims = await r.gate.check(ctx, "coursework.read", "sync")
-        return await run_sync(r, await mode(), fetch, audit=audit, details=audit_details(claims))
+        async with one_at_a_time:
+            return await run_sync(r, await mode(), fetch, audit=audit, details=audit_details(claims))
 
     server.tool(name="sync", description=sync_doc, annotations=SYNC)(sync)
     register_reads(server, r)
@@ -149,9 +169,14 @@ def build_lms_server(
         """Console only: delete everything stored from this source (courses, grades, cookies, snapshots)."""
         claims = await r.gate.check(ctx, "coursework.link", "disconnect")
         actor = f"mcp:{r.name}"
-        event = AuditEvent(actor, "coursework.unlink", "ok", resource=actor, details=audit_details(claims))
-        await r.store.forget(audit, event)
-        on_disconnect()
-        return {"removed": [f"{r.name}-data"]}
+        async with one_at_a_time:
+            try:
+                purged = await forget()
+            except SecretStoreUnavailable as exc:
+                raise ToolError(f"{r.name}: the stored login session could not be purged ({exc}); try again") from None
+            details = {**audit_details(claims), "purged": purged}
+            event = AuditEvent(actor, "coursework.unlink", "ok", resource=actor, details=details)
+            await r.store.forget(audit, event)
+        return {"removed": [f"{r.name}-data", *purged]}
 
     return server

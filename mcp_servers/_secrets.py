@@ -42,6 +42,11 @@ class SecretStore(Protocol):
         """Store (or replace) secret ``name``; raise :class:`SecretStoreUnavailable` on refusal."""
         ...
 
+    async def delete(self, name: str) -> bool:
+        """Purge secret ``name`` (every version); False when there was none. Raise
+        :class:`SecretStoreUnavailable` when it may exist but cannot be purged now."""
+        ...
+
 
 class MemorySecretStore:
     """Process memory only (demo profile, tests): the value is gone when the process ends."""
@@ -57,6 +62,9 @@ class MemorySecretStore:
         self.credentials.set(name, value)
         self.names.append(name)
 
+    async def delete(self, name: str) -> bool:
+        return self.credentials.remove(name)
+
 
 class NoSecretStore:
     """A store that refuses every write (a deployment where this server may not write secrets)."""
@@ -65,6 +73,9 @@ class NoSecretStore:
         raise SecretStoreUnavailable("this server may not store secrets")
 
     async def put(self, name: str, value: str) -> None:
+        raise SecretStoreUnavailable("this server may not store secrets")
+
+    async def delete(self, name: str) -> bool:
         raise SecretStoreUnavailable("this server may not store secrets")
 
 
@@ -121,6 +132,18 @@ class BrokerSecretStore:
             raise SecretStoreUnavailable(f"the broker refused to store {name}: {exc.code}") from None
         except httpx.TransportError as exc:
             raise SecretStoreUnavailable(f"cannot reach the broker to store {name}: {type(exc).__name__}") from None
+
+    async def delete(self, name: str) -> bool:
+        token = await self._write_token()
+        try:
+            await self._broker.delete_secret(name, purge=True, token=token)
+        except BrokerClientError as exc:
+            if exc.status == 404 or exc.code == "secret_not_writable":  # none of ours by that name (the
+                return False  # broker answers the same for a missing secret and another resource's)
+            raise SecretStoreUnavailable(f"the broker refused to purge {name}: {exc.code}") from None
+        except httpx.TransportError as exc:
+            raise SecretStoreUnavailable(f"cannot reach the broker to purge {name}: {type(exc).__name__}") from None
+        return True
 
 
 def server_secret_store(runtime: Runtime, secret_type: str = SECRET_TYPE) -> SecretStore:

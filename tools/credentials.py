@@ -63,6 +63,10 @@ class StaticCredentials:
     def set(self, name: str, value: str) -> None:
         self._values[name] = value
 
+    def remove(self, name: str) -> bool:
+        """Drop ``name``; False when it was not there."""
+        return self._values.pop(name, None) is not None
+
     def __repr__(self) -> str:
         return f"StaticCredentials(names={sorted(self._values)!r})"
 

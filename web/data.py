@@ -38,6 +38,7 @@ from broker.client import BrokerClient
 from integrations import Catalog, Manifest
 from web.oauth import GoogleOAuth, OAuthProvider
 from web.oauth_microsoft import MicrosoftOAuth
+from web.oauth_server import ServerOAuth
 from web.vault import SecretVault, TokenSource, VaultError
 
 TOKEN_META = "aegis/token"  # noqa: S105 - the _meta key, not a secret
@@ -159,6 +160,7 @@ class ConsoleData:
     scheduler: SyncSchedule | None = None
     google: GoogleOAuth | None = None
     microsoft: MicrosoftOAuth | None = None
+    server_oauth: ServerOAuth | None = None  # OAuth an integration's own server runs (its authorize_tool)
     sandbox: bool = False  # the demo profile: offer "Connect sandbox bank"
     goals: Mapping[str, float] = field(default_factory=dict)  # the owner's goals ($goal:<name> view args)
     broker: BrokerClient | None = None  # checks a device's ingest token (web.push)
@@ -179,11 +181,21 @@ class ConsoleData:
 
     def oauth_providers(self) -> dict[str, OAuthProvider]:
         """The consent flows this console is configured for, by manifest provider name."""
-        found: dict[str, OAuthProvider | None] = {"google": self.google, "microsoft": self.microsoft}
+        found: dict[str, OAuthProvider | None] = {
+            "google": self.google,
+            "microsoft": self.microsoft,
+            "server": self.server_oauth,
+        }
         return {k: v for k, v in found.items() if v is not None}
 
     def oauth(self, provider: str | None) -> OAuthProvider | None:
         return self.oauth_providers().get(provider or "")
+
+    def oauth_flow(self, integration: Manifest) -> OAuthProvider | None:
+        """The consent flow that connects ``integration``: its own server's, or its OAuth provider's."""
+        if integration.connect.authorize_tool is not None:
+            return self.server_oauth
+        return self.oauth(integration.connect.provider) if integration.connect.kind == "oauth" else None
 
     def oauth_for_state(self, state: str) -> OAuthProvider | None:
         """The provider that started the flow with ``state`` (when unknown, any: it refuses the state)."""

@@ -24,7 +24,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
 import httpx
@@ -61,6 +61,64 @@ class OAuthProvider(Protocol):
     async def finish(self, *, state: str, code: str, session_id: str) -> Granted: ...
 
 
+class Flow(Protocol):
+    """A flow kept between start and finish: whose session, until when, for which integration."""
+
+    @property
+    def session_id(self) -> str: ...
+
+    @property
+    def expires(self) -> float: ...
+
+    @property
+    def integration(self) -> str: ...
+
+
+F = TypeVar("F", bound=Flow)
+
+
+def make_room(pending: dict[str, F], now: float) -> None:
+    """Drop expired flows, then the oldest, so a new one fits in :data:`MAX_PENDING`."""
+    for key in [k for k, p in pending.items() if p.expires <= now]:
+        del pending[key]
+    while len(pending) >= MAX_PENDING:
+        pending.pop(next(iter(pending)))
+
+
+def discard_flow(pending: dict[str, F], state: str, session_id: str) -> str | None:
+    """Forget a flow that ended without a code; its integration when it was this session's."""
+    found = pending.pop(state, None)
+    if found is None or not secrets.compare_digest(found.session_id, session_id):
+        return None
+    return found.integration
+
+
+def take_flow(pending: dict[str, F], state: str, session_id: str, now: float) -> F:
+    """The flow for ``state``, once (single use, whatever happens next): this session's, unexpired."""
+    found = pending.pop(state, None)
+    if found is None:
+        raise OAuthError("unknown_state")
+    if not secrets.compare_digest(found.session_id, session_id):
+        raise OAuthError("state_from_another_session")
+    if found.expires <= now:
+        raise OAuthError("expired_state", found.integration)
+    return found
+
+
+class KeepsFlows:
+    """``owns`` and ``discard`` of :class:`OAuthProvider`, over the flows a provider keeps."""
+
+    _pending: dict[str, Any]
+
+    def owns(self, state: str) -> bool:
+        """Whether this provider started the flow with ``state`` (and has not ended it)."""
+        return state in self._pending
+
+    def discard(self, state: str, session_id: str) -> str | None:
+        """Forget a flow that ended without a code (the owner declined)."""
+        return discard_flow(self._pending, state, session_id)
+
+
 def code_challenge(verifier: str) -> str:
     """RFC 7636 S256: BASE64URL(SHA256(ASCII(verifier))) without padding."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
@@ -88,17 +146,18 @@ class _Pending:
 
 @dataclass(frozen=True)
 class Granted:
-    """A finished consent: for which integration, and the token JSON to store."""
+    """A finished consent: for which integration, and the token JSON to store (None: the
+    integration's own server stored it, :mod:`web.oauth_server`)."""
 
     integration: str
-    token: str
+    token: str | None
 
     def __repr__(self) -> str:
         return f"Granted(integration={self.integration!r})"
 
 
 @dataclass
-class GoogleOAuth:
+class GoogleOAuth(KeepsFlows):
     client: GoogleClient
     http: httpx.AsyncClient
     clock: Callable[[], float] = time.time
@@ -107,10 +166,7 @@ class GoogleOAuth:
     def begin(self, session_id: str, *, integration: str, scopes: tuple[str, ...]) -> str:
         """Start a consent for this session and integration; returns the URL to send the browser to."""
         now = self.clock()
-        for key in [k for k, p in self._pending.items() if p.expires <= now]:
-            del self._pending[key]
-        while len(self._pending) >= MAX_PENDING:
-            self._pending.pop(next(iter(self._pending)))
+        make_room(self._pending, now)
         state = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]: within 43..128
         self._pending[state] = _Pending(session_id, verifier, now + STATE_TTL, integration, tuple(scopes))
@@ -131,30 +187,9 @@ class GoogleOAuth:
     async def start(self, session_id: str, *, integration: str, scopes: tuple[str, ...]) -> str:
         return self.begin(session_id, integration=integration, scopes=scopes)
 
-    def owns(self, state: str) -> bool:
-        return state in self._pending
-
-    def discard(self, state: str, session_id: str) -> str | None:
-        """Forget a flow that ended without a code (the owner declined at Google); returns its
-        integration when the flow was this session's."""
-        pending = self._pending.pop(state, None)
-        if pending is None or not secrets.compare_digest(pending.session_id, session_id):
-            return None
-        return pending.integration
-
-    def _take(self, state: str, session_id: str) -> _Pending:
-        pending = self._pending.pop(state, None)  # single use, whatever happens next
-        if pending is None:
-            raise OAuthError("unknown_state")
-        if not secrets.compare_digest(pending.session_id, session_id):
-            raise OAuthError("state_from_another_session")
-        if pending.expires <= self.clock():
-            raise OAuthError("expired_state", pending.integration)
-        return pending
-
     async def finish(self, *, state: str, code: str, session_id: str) -> Granted:
         """Exchange the code; returns the integration and the token JSON to store (never logged or shown)."""
-        pending = self._take(state, session_id)
+        pending = take_flow(self._pending, state, session_id, self.clock())
         form = {
             "grant_type": "authorization_code",
             "code": code,

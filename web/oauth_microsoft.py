@@ -28,7 +28,7 @@ import httpx
 import msal
 
 from tools.microsoft import DEFAULT_AUTHORITY, credential_json, public_app
-from web.oauth import MAX_PENDING, STATE_TTL, Granted, OAuthError
+from web.oauth import STATE_TTL, Granted, KeepsFlows, OAuthError, make_room, take_flow
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def _granted_all(asked: tuple[str, ...], granted: str) -> bool:
 
 
 @dataclass
-class MicrosoftOAuth:
+class MicrosoftOAuth(KeepsFlows):
     client: MicrosoftClient
     http_client: Callable[[], httpx.Client] = lambda: httpx.Client(timeout=30, trust_env=False)
     clock: Callable[[], float] = time.time
@@ -68,10 +68,7 @@ class MicrosoftOAuth:
 
     async def start(self, session_id: str, *, integration: str, scopes: tuple[str, ...]) -> str:
         now = self.clock()
-        for key in [k for k, p in self._pending.items() if p.expires <= now]:
-            del self._pending[key]
-        while len(self._pending) >= MAX_PENDING:
-            self._pending.pop(next(iter(self._pending)))
+        make_room(self._pending, now)
         state = secrets.token_urlsafe(32)
 
         def initiate() -> dict[str, Any]:
@@ -90,23 +87,8 @@ class MicrosoftOAuth:
         self._pending[state] = _Pending(session_id, flow, now + STATE_TTL, integration, tuple(scopes))
         return str(flow["auth_uri"])
 
-    def owns(self, state: str) -> bool:
-        return state in self._pending
-
-    def discard(self, state: str, session_id: str) -> str | None:
-        pending = self._pending.pop(state, None)
-        if pending is None or not secrets.compare_digest(pending.session_id, session_id):
-            return None
-        return pending.integration
-
     async def finish(self, *, state: str, code: str, session_id: str) -> Granted:
-        pending = self._pending.pop(state, None)  # single use, whatever happens next
-        if pending is None:
-            raise OAuthError("unknown_state")
-        if not secrets.compare_digest(pending.session_id, session_id):
-            raise OAuthError("state_from_another_session")
-        if pending.expires <= self.clock():
-            raise OAuthError("expired_state", pending.integration)
+        pending = take_flow(self._pending, state, session_id, self.clock())
         cache = msal.SerializableTokenCache()
 
         def redeem() -> dict[str, Any]:

@@ -29,10 +29,11 @@ def _now() -> datetime:
 def build(runtime: Runtime) -> MCPServer:
     store = LmsStore(runtime.db, runtime.cipher, TABLES, "coursework")
     client = BlackboardClient(runtime.http, runtime.credentials)
-    cookies = vault_cookies(runtime.credentials, server_secret_store(runtime), "blackboard")
+    secrets = server_secret_store(runtime)
+    cookies = vault_cookies(runtime.credentials, secrets, "blackboard")
     source = BlackboardSource(client, runtime.credentials, store, BrowserRunner(), cookies=cookies)
     reads = Reads("blackboard", "Blackboard", store, runtime.gate, _now)
-    return build_server(reads, source, runtime.audit)
+    return build_server(reads, source, runtime.audit, secrets)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """The Blackboard MCP server (see :func:`mcp_servers._lms_sync.build_lms_server`).
 
-Scopes: ``coursework.read`` for the sync and every read; ``coursework.link`` for the snapshot viewer
-and disconnect. Reads answer from the encrypted store; while the last run stopped at a page only the
-owner can get past, they answer with that reason instead (never an empty list).
+Scopes: ``coursework.read`` for the sync and every read; ``coursework.link`` for the snapshot viewer,
+disconnect and the console's REST connect (``authorize``/``redeem``, :mod:`.oauth`). Reads answer
+from the encrypted store; while the last run stopped at a page only the owner can get past, they
+answer with that reason instead (never an empty list).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from mcp.server.mcpserver import MCPServer
 
 from mcp_servers._coursework import Reads
 from mcp_servers._lms_sync import build_lms_server
+from mcp_servers._secrets import SecretStore
+from mcp_servers.blackboard.oauth import register_oauth
 from mcp_servers.blackboard.service import BlackboardSource
 from storage.audit import AuditLog
 
@@ -24,13 +27,7 @@ SYNC_DOC = (
 )
 
 
-def build_server(reads: Reads, source: BlackboardSource, audit: AuditLog) -> MCPServer:
-    return build_lms_server(
-        reads,
-        instructions=INSTRUCTIONS,
-        sync_doc=SYNC_DOC,
-        mode=source.mode,
-        fetch=source.fetch,
-        audit=audit,
-        on_disconnect=source.client.invalidate_credential,
-    )
+def build_server(reads: Reads, source: BlackboardSource, audit: AuditLog, secrets: SecretStore) -> MCPServer:
+    server = build_lms_server(reads, source, instructions=INSTRUCTIONS, sync_doc=SYNC_DOC, audit=audit)
+    register_oauth(server, reads.gate, source.client, secrets)
+    return server

@@ -5,8 +5,8 @@ REST (mode ``rest``): the owner (``/v1/users/me``), their student memberships, e
 tests with their due dates; the ``externalGrade`` column is the course's overall grade), the owner's
 grades (``/v1/.../gradebook/users/{id}``) and announcements. One request at a time.
 
-Browser (mode ``browser``): the Ultra course list and each course's grades page, with the owner's
-login (``blackboard-login``: ``{"username": ..., "password": ...}``) filled once at a login form.
+Browser (mode ``browser``): the Ultra course list and each course's grades and announcements pages,
+with the owner's login (``blackboard-login``: ``{"username": ..., "password": ...}``) filled once at a login form.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ import re
 from dataclasses import dataclass
 
 from mcp_servers._coursework import Course, LmsStore, Notice, Snapshot, State, Work, scraped_work
-from mcp_servers._lms_sync import SnapshotKeeper, stored_login
+from mcp_servers._lms_sync import SnapshotKeeper, forget_session, stored_login
 from tools.blackboard import browser
 from tools.blackboard.client import BlackboardClient
 from tools.blackboard.models import Column, Grade
-from tools.browser.session import BrowserRunner, CookieJar, RouteHandler
+from tools.browser.session import BrowserRunner, RouteHandler
 from tools.browser.session import Source as BrowserSource
+from tools.browser.stores import VaultCookieJar
 from tools.credentials import CredentialProvider
 
 LOGIN_CREDENTIAL = "blackboard-login"
@@ -71,12 +72,17 @@ class BlackboardSource:
     credentials: CredentialProvider
     store: LmsStore
     runner: BrowserRunner
-    cookies: CookieJar  # the login session, kept in the broker's vault (``_lms_sync.vault_cookies``)
+    cookies: VaultCookieJar  # the login session, kept in the broker's vault (``_lms_sync.vault_cookies``)
     site: str | None = None  # the browser's site (default: the client's)
     route: RouteHandler | None = None
 
     async def mode(self) -> str:
         return "rest" if await self.client.has_application() else "browser"
+
+    async def forget(self) -> list[str]:
+        """Disconnect: the login session purged from the vault, no credential or access token kept."""
+        self.client.forget_access()
+        return await forget_session(self.cookies, self.credentials)
 
     async def fetch(self, keeper: SnapshotKeeper) -> Snapshot:
         return await self.rest() if await self.mode() == "rest" else await self.browse(keeper)
@@ -115,6 +121,7 @@ class BlackboardSource:
         source = BrowserSource(browser.NAME, site)
         courses: list[Course] = []
         work: list[Work] = []
+        notices: list[Notice] = []
         async with self.runner.session(
             source,
             self.cookies,
@@ -128,4 +135,8 @@ class BlackboardSource:
                 name = row.get("name") or cid
                 courses.append(Course(cid, short_code(row.get("code") or "", name), name, None, score, letter))
                 work += [scraped_work(it, cid) for it in items]
-        return Snapshot(courses, work)
+                notices += [
+                    Notice(p.id, cid, p.title, p.body, p.posted_at, p.author)
+                    for p in await browser.read_announcements(s, cid)
+                ]
+        return Snapshot(courses, work, notices)

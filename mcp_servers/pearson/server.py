@@ -25,6 +25,4 @@ SYNC_DOC = (
 
 
 def build_server(reads: Reads, source: PearsonSource, audit: AuditLog) -> MCPServer:
-    return build_lms_server(
-        reads, instructions=INSTRUCTIONS, sync_doc=SYNC_DOC, mode=source.mode, fetch=source.fetch, audit=audit
-    )
+    return build_lms_server(reads, source, instructions=INSTRUCTIONS, sync_doc=SYNC_DOC, audit=audit)

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mcp_servers._coursework import Course, LmsStore, Snapshot, Work, scraped_work
-from mcp_servers._lms_sync import SnapshotKeeper, stored_login
+from mcp_servers._lms_sync import SnapshotKeeper, forget_session, stored_login
 from tools.browser.pages import NeedsAttention
 from tools.browser.routed import HttpxRoute
-from tools.browser.session import BrowserRunner, CookieJar
+from tools.browser.session import BrowserRunner
 from tools.browser.session import Source as BrowserSource
+from tools.browser.stores import VaultCookieJar
 from tools.browser.tables import parse_score
 from tools.credentials import CredentialProvider
 from tools.errors import AuthExpired
@@ -27,12 +28,15 @@ class PearsonSource:
     credentials: CredentialProvider
     store: LmsStore
     runner: BrowserRunner
-    cookies: CookieJar  # the login session, kept in the broker's vault (``_lms_sync.vault_cookies``)
+    cookies: VaultCookieJar  # the login session, kept in the broker's vault (``_lms_sync.vault_cookies``)
     site: str = browser.SITE
     route: HttpxRoute | None = None  # the demo profile: pages from the in-memory site
 
     async def mode(self) -> str:
         return "browser"
+
+    async def forget(self) -> list[str]:
+        return await forget_session(self.cookies, self.credentials)
 
     async def fetch(self, keeper: SnapshotKeeper) -> Snapshot:
         if self.route is not None:

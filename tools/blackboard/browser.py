@@ -1,9 +1,12 @@
 """Blackboard Learn (Ultra) read through the browser, with the owner's login, when the institution
 grants no application key.
 
-Two kinds of page: the course list (``/ultra/course``, list view: a table of courses), and each
+Three kinds of page: the course list (``/ultra/course``, list view: a table of courses), each
 course's grades page (``/ultra/courses/<id>/grades``: the overall grade and a table of the gradable
-items with due date, status and grade). Tables are read by their headings
+items with due date, status and grade) and its announcements (``/ultra/courses/<id>/announcements``:
+a list of posts, each with its id, title, date, author and text, or a line saying there are none).
+Announcement text is written by course staff: it is read as a person sees it (``innerText``: text the
+page hides is not read) and handed on as untrusted content. Tables are read by their headings
 (:func:`tools.browser.tables.read_rows`); a login form is filled once with the owner's login; an MFA
 prompt, a captcha or a page we do not recognise stops the run (:class:`NeedsAttention`).
 """
@@ -11,7 +14,9 @@ prompt, a captcha or a page we do not recognise stops the run (:class:`NeedsAtte
 from __future__ import annotations
 
 import re
-from typing import Literal
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
 
 from tools.blackboard.client import learn_id
 from tools.browser.pages import NeedsAttention, Target
@@ -24,6 +29,28 @@ ZONE = "America/New_York"  # learn.drexel.edu prints dates on Philadelphia's clo
 COURSES = Target.of("the course list", role="table", name="Courses", css="table.course-list")
 GRADES = Target.of("the grades table", role="table", name="Course grades", css="table.grades-list")
 OVERALL_CSS = "[data-overall-grade], .overall-grade .value"
+ANNOUNCEMENTS = Target.of("the announcements list", role="list", name="Announcements", css="ul.announcements-list")
+NO_ANNOUNCEMENTS = re.compile(r"there are no announcements|no announcements (yet|to show)", re.I)
+_POSTS_JS = """(list) => [...list.querySelectorAll(':scope > li')].map(li => {
+  const time = li.querySelector('time');
+  const text = (css) => li.querySelector(css)?.innerText.trim() ?? null;
+  return {
+    id: li.getAttribute('data-id'),
+    title: text('h2, h3, h4'),
+    posted: time?.getAttribute('datetime') || time?.innerText.trim() || null,
+    author: text('.announcement-author, [data-author]'),
+    body: text('.announcement-body'),
+  };
+})"""
+
+
+@dataclass(frozen=True)
+class Post:
+    id: str
+    title: str
+    posted_at: datetime | None
+    author: str | None
+    body: str
 
 
 def _course_id(row: dict[str, str | None]) -> str:
@@ -39,13 +66,11 @@ def _course_id(row: dict[str, str | None]) -> str:
         ) from None
 
 
-def _item_id(raw: str | None) -> str:
+def _item_id(raw: str | None, where: str = "an item on the grades page") -> str:
     try:
         return learn_id(raw or "")
     except InvalidRequest:
-        raise NeedsAttention(
-            "layout_changed", "an item on the grades page has no Blackboard id", integration=NAME
-        ) from None
+        raise NeedsAttention("layout_changed", f"{where} has no Blackboard id", integration=NAME) from None
 
 
 def _state(status: str, score: float | None) -> Literal["unsubmitted", "submitted", "graded"]:
@@ -108,3 +133,38 @@ async def read_grades(s: Session, course_id: str) -> tuple[float | None, str | N
             )
         )
     return score, None if letter is None else letter.group(1), items
+
+
+def _posted(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return parse_when(re.sub(r"^posted( on)?:?\s*", "", raw, flags=re.I), ZONE)
+    return when if when.tzinfo is not None else parse_when(raw, ZONE)
+
+
+async def read_announcements(s: Session, course_id: str) -> list[Post]:
+    """The course's announcements as the page lists them; [] only when the page says there are none."""
+    await s.goto(f"/ultra/courses/{learn_id(course_id)}/announcements")
+    await s.check()
+    empty = s.page.get_by_text(NO_ANNOUNCEMENTS)
+    if await empty.count() and await empty.first.is_visible():
+        return []
+    found, _ = await s.find(ANNOUNCEMENTS)
+    rows: list[dict[str, Any]] = await found.evaluate(_POSTS_JS)
+    posts: list[Post] = []
+    for row in rows:
+        if not row.get("title"):
+            raise NeedsAttention("layout_changed", "an announcement has no title any more", integration=NAME)
+        posts.append(
+            Post(
+                id=_item_id(row.get("id"), "an announcement"),
+                title=str(row["title"]),
+                posted_at=_posted(row.get("posted")),
+                author=row.get("author") or None,
+                body=str(row.get("body") or ""),
+            )
+        )
+    return posts

@@ -84,7 +84,8 @@ class BlackboardClient(BaseIntegration):
         clock: Any = time.monotonic,
     ) -> None:
         super().__init__(http, credentials, retry=retry)
-        self._site = None if site is None else site_url(site)
+        self._given = None if site is None else site_url(site)
+        self._site = self._given
         self._clock = clock
         self._access: tuple[str, float] | None = None  # (token, monotonic expiry)
 
@@ -154,6 +155,11 @@ class BlackboardClient(BaseIntegration):
         if not isinstance(refresh, str):
             raise AuthExpired("Blackboard gave no refresh token (is 'offline' allowed?)", integration="blackboard")
         return refresh
+
+    def forget_access(self) -> None:
+        """Drop the access token held in memory (the owner disconnected)."""
+        self._access = None
+        self._site = self._given  # a site read from the vault is read again
 
     def _remember(self, body: dict[str, Any]) -> None:
         ttl = float(body.get("expires_in") or 3599)

@@ -1,10 +1,13 @@
 """Where a browser source keeps its cookies and its failure snapshots, encrypted.
 
 :class:`VaultCookieJar` keeps the cookies as a secret in the broker's vault, through a
-:class:`~tools.credentials.CredentialProvider` to read and a writer callable to store (the server's
-own secret store). :class:`EncryptedSnapshots` writes each failure's screenshot and HTML as one file
-(mode 0600) sealed with the source's data key (AES-256-GCM through :class:`FieldCipher`), bound to
-its id, so a snapshot is unreadable without the key and cannot be swapped for another.
+:class:`~tools.credentials.CredentialProvider` to read and writer and eraser callables to store and
+purge it (the server's own secret store). The cookie list is stored as one base64url line: the vault
+takes an ``api-token`` only without spaces, and Playwright's JSON has them.
+
+:class:`EncryptedSnapshots` writes each failure's screenshot and HTML as one file (mode 0600) sealed
+with the source's data key (AES-256-GCM through :class:`FieldCipher`), bound to its id, so a snapshot
+is unreadable without the key and cannot be swapped for another.
 """
 
 from __future__ import annotations
@@ -24,21 +27,35 @@ from tools.errors import AuthExpired
 
 class VaultCookieJar:
     def __init__(
-        self, credentials: CredentialProvider, write: Callable[[str, str], Awaitable[None]], name: str
+        self,
+        credentials: CredentialProvider,
+        write: Callable[[str, str], Awaitable[None]],
+        name: str,
+        erase: Callable[[str], Awaitable[bool]],
     ) -> None:
         self._credentials = credentials
         self._write = write
+        self._erase = erase
         self.name = name
 
     async def load(self) -> str | None:
         try:
-            return await self._credentials.get(self.name)
+            stored = await self._credentials.get(self.name)
         except AuthExpired:
             return None
+        try:
+            return base64.urlsafe_b64decode(stored.encode("ascii")).decode("utf-8")
+        except (ValueError, UnicodeError):
+            return None  # not a session this jar wrote: start without one (the login form comes)
 
     async def save(self, cookies: str) -> None:
-        await self._write(self.name, cookies)
+        await self._write(self.name, base64.urlsafe_b64encode(cookies.encode("utf-8")).decode("ascii"))
         self._credentials.invalidate(self.name)
+
+    async def forget(self) -> bool:
+        """Purge the saved session (the vault's every version, and any copy held in memory)."""
+        self._credentials.invalidate(self.name)
+        return await self._erase(self.name)
 
 
 class EncryptedSnapshots:

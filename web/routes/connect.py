@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse
@@ -43,7 +44,7 @@ def _console_dir(name: str) -> Path:
 @router.post("/integrations/{name}/oauth/start")
 async def oauth_start(request: Request, name: str, principal: CurrentPrincipal) -> Response:
     manifest, c, data = integration(request, name), console(request), console_data(request)
-    flow = data.oauth(manifest.connect.provider) if manifest.connect.kind == "oauth" else None
+    flow = data.oauth_flow(manifest)
     if flow is None or data.vault is None:
         return back("oauth_unconfigured", name)
     try:
@@ -54,7 +55,10 @@ async def oauth_start(request: Request, name: str, principal: CurrentPrincipal) 
         return back("oauth_failed", name)
     await audit(request, principal, "integration.connect_start", "ok", resource=f"integration:{name}")
     # A link, not a redirect: CSP form-action 'self' (rightly) stops a form post from ending off-site.
-    ctx = {"url": url, "csrf": c.keys.csrf_token(principal.session_id), "nav": "integrations", "title": manifest.title}
+    flow_name = name if manifest.connect.authorize_tool else (manifest.connect.provider or name)
+    at = manifest.title if manifest.connect.authorize_tool else flow_name.capitalize()
+    ctx = {"url": url, "host": urlsplit(url).hostname or "", "at": at, "flow": flow_name, "title": manifest.title}
+    ctx |= {"csrf": c.keys.csrf_token(principal.session_id), "nav": "integrations"}
     return c.templates.TemplateResponse(request, "oauth_continue.html", ctx)
 
 
@@ -78,19 +82,22 @@ async def oauth_callback(request: Request, principal: CurrentPrincipal) -> Respo
         await audit(request, principal, "integration.connect", "fail", resource=resource, reason=exc.code)
         return back("oauth_failed", exc.integration)
     manifest = data.integration(granted.integration)
-    if manifest is None or manifest.connect.credential is None:
+    if manifest is None or (granted.token is not None and manifest.connect.credential is None):
         return back("oauth_failed")
-    name = manifest.name
-    try:
-        meta = await data.vault.put(
-            manifest.connect.credential, granted.token, kind="oauth-token", resource=manifest.resource
-        )
-    except VaultError as exc:
-        await audit(request, principal, "integration.connect", "fail", resource=f"integration:{name}", reason=exc.code)
-        return back("oauth_failed", name)
+    name, version = manifest.name, None
+    if granted.token is not None and manifest.connect.credential is not None:  # else its server stored it
+        try:
+            meta = await data.vault.put(
+                manifest.connect.credential, granted.token, kind="oauth-token", resource=manifest.resource
+            )
+        except VaultError as exc:
+            resource = f"integration:{name}"
+            await audit(request, principal, "integration.connect", "fail", resource=resource, reason=exc.code)
+            return back("oauth_failed", name)
+        version = meta.version
     data.forget(name)
     data.problems[name] = None
-    await audit(request, principal, "integration.connect", "ok", resource=f"integration:{name}", version=meta.version)
+    await audit(request, principal, "integration.connect", "ok", resource=f"integration:{name}", version=version)
     return back("oauth_connected", name)
 
 

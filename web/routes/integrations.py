@@ -91,6 +91,7 @@ async def integrations_page(request: Request, principal: CurrentPrincipal) -> Re
         "health": data.health,
         "sandbox": data.sandbox,
         "oauth_ready": dict.fromkeys(data.oauth_providers(), data.vault is not None),
+        "server_callback": data.server_oauth.redirect_uri if data.server_oauth else None,
         "csrf": c.keys.csrf_token(principal.session_id),
         "nav": "integrations",
     }

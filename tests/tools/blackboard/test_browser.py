@@ -95,3 +95,38 @@ async def test_a_page_only_the_owner_can_pass_stops_the_run_with_a_snapshot_neve
     assert jar.saved == []  # a stopped run keeps the old cookies
     if login is not None and login.password == "wrong":
         assert "refused" in caught.value.message and "wrong" not in caught.value.message
+
+
+ANNOUNCED = {
+    **PAGES,
+    "/ultra/courses/_2231_1/announcements": "announcements_2231.html",
+    "/ultra/courses/_2244_1/announcements": "announcements_2244.html",
+}
+
+
+async def test_announcements_are_read_as_a_person_sees_them_and_none_only_when_the_page_says_so(
+    runner: BrowserRunner,
+) -> None:
+    with serve(Site(FIXTURES, ANNOUNCED)) as url:
+        async with runner.session(_source(url), Jar(), Shots()) as s:
+            math = await browser.read_announcements(s, "_2231_1")
+            engl = await browser.read_announcements(s, "_2244_1")
+    review, audit = math
+    assert (review.id, review.title, review.author) == ("_701_1", "Midterm 2 review session", "Dr. Alvarez")
+    assert review.posted_at == datetime(2026, 12, 1, 14, 59, tzinfo=UTC)
+    assert "Korman 245" in review.body and "eigenvalues" in review.body
+    assert audit.posted_at == datetime(2026, 12, 1, 16, 0, tzinfo=UTC)  # 11:00 am in Philadelphia
+    assert "grade-audit@drexel-registrar.example" in audit.body  # visible text: read, as untrusted content
+    assert "password" not in audit.body  # text the page hides is not read at all
+    assert engl == []  # "There are no announcements in this course yet."
+
+
+async def test_an_announcements_page_that_changed_stops_the_run(runner: BrowserRunner) -> None:
+    """Neither the list nor the "no announcements" line: the page changed, never "nothing posted"."""
+    shots = Shots()
+    site = Site(FIXTURES, {**ANNOUNCED, "/ultra/courses/_2231_1/announcements": "announcements_changed.html"})
+    with serve(site) as url, pytest.raises(NeedsAttention) as caught:
+        async with runner.session(_source(url), Jar(), shots) as s:
+            await browser.read_announcements(s, "_2231_1")
+    assert caught.value.reason == "layout_changed" and "announcements" in caught.value.message
+    assert [k[1] for k in shots.kept] == ["layout_changed"]
