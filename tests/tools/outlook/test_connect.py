@@ -36,6 +36,7 @@ async def test_connect_redeems_the_code_with_the_verifier_and_the_server_then_ge
     assert sent["grant_type"] == "authorization_code" and len(sent["code_verifier"]) >= 43
     assert "client_secret" not in sent  # a public client
     assert "EwB-access-1" not in repr(granted)
+    assert granted.token is not None  # the console stores Microsoft's token itself
     creds = StaticCredentials({"outlook-oauth": granted.token})
     tokens = MsalTokens(creds, writer=Writer(creds), http_client=identity.client)
     assert await tokens.token() == "EwB-access-1"  # from the cache the console stored, no new request
