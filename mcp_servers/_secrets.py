@@ -51,14 +51,18 @@ class SecretStore(Protocol):
 class MemorySecretStore:
     """Process memory only (demo profile, tests): the value is gone when the process ends."""
 
-    def __init__(self, credentials: StaticCredentials) -> None:
+    def __init__(self, credentials: StaticCredentials, secret_type: str = SECRET_TYPE) -> None:
         self.credentials = credentials
         self.names: list[str] = []
+        self._type = secret_type
 
     async def ready(self) -> None:
         return None
 
     async def put(self, name: str, value: str) -> None:
+        if self._type == SECRET_TYPE and (not value.strip() or any(c.isspace() for c in value.strip())):
+            # What the broker's vault refuses, refused here too, so a demo or a test finds it.
+            raise SecretStoreUnavailable(f"the vault keeps {name} as one line without spaces")
         self.credentials.set(name, value)
         self.names.append(name)
 
@@ -149,7 +153,7 @@ class BrokerSecretStore:
 def server_secret_store(runtime: Runtime, secret_type: str = SECRET_TYPE) -> SecretStore:
     """The server's own write path: the broker's vault, or memory when no broker runs at all."""
     if runtime.standalone and isinstance(runtime.credentials, StaticCredentials):  # ``aegis mcp NAME --demo``
-        return MemorySecretStore(runtime.credentials)
+        return MemorySecretStore(runtime.credentials, secret_type)
     return BrokerSecretStore(
         runtime.broker,
         api_key_file=runtime.settings.key_file,

@@ -14,6 +14,7 @@ Python strings cannot be wiped; "dropping" means no reference remains in this ob
 from __future__ import annotations
 
 import asyncio
+import base64
 import stat
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -212,3 +213,20 @@ def _broker_error(exc: BrokerClientError, what: str) -> IntegrationError:
     if exc.status >= 500 or exc.status == 0:
         return UpstreamError(message, integration="broker", status=exc.status, code=exc.code)
     return InvalidRequest(message, integration="broker", status=exc.status, code=exc.code)
+
+
+_ONE_LINE = "b64u."
+
+
+def one_line(value: str) -> str:
+    """A value the vault keeps as an ``api-token`` (one line, no spaces): base64url of its text,
+    marked as such. For what a vendor library hands back whole (a JSON token bundle, a cookie list)."""
+    return _ONE_LINE + base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii")
+
+
+def from_one_line(stored: str) -> str:
+    """The text :func:`one_line` stored; a value put in the vault as it is (the owner's own paste)
+    is returned unchanged."""
+    if not stored.startswith(_ONE_LINE):
+        return stored
+    return base64.urlsafe_b64decode(stored[len(_ONE_LINE) :].encode("ascii")).decode("utf-8")

@@ -24,7 +24,7 @@ from typing import Any, Final
 from mcp_servers._secrets import SecretStore, SecretStoreUnavailable
 from mcp_servers.garmin.store import GarminStore
 from storage.audit import AuditEvent
-from tools.credentials import CredentialProvider
+from tools.credentials import CredentialProvider, from_one_line, one_line
 from tools.errors import AuthExpired, IntegrationError, InvalidRequest, UpstreamError
 from tools.garmin.client import MAX_DAYS, GarminClient
 from tools.garmin.models import LibraryBroke
@@ -125,7 +125,7 @@ class GarminService:
 
     async def _keep(self, tokens: str) -> None:
         try:
-            await self._secrets.put(TOKENS, tokens)
+            await self._secrets.put(TOKENS, one_line(tokens))  # the vault keeps one line
         except SecretStoreUnavailable as exc:
             raise UpstreamError(str(exc), integration="garmin") from None
         self._credentials.invalidate(TOKENS)
@@ -153,7 +153,7 @@ class GarminService:
         status = await self._store.status()
         first, last = self._window(status.get("synced_at"))
         try:
-            tokens = await self._credentials.get(TOKENS)
+            tokens = from_one_line(await self._credentials.get(TOKENS))
             result = await self._client.sync(tokens, first, last)
         except IntegrationError as exc:
             if (reason := _reason(exc)) is not None:

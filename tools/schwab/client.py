@@ -27,7 +27,7 @@ from schwab.auth import client_from_access_functions
 from schwab.client import AsyncClient
 from schwab.utils import Utils
 
-from tools.credentials import CredentialProvider
+from tools.credentials import CredentialProvider, from_one_line, one_line
 from tools.errors import AuthExpired, IntegrationError, InvalidRequest, NotFound, RateLimited, UpstreamError
 from tools.schwab.models import Account, AccountNumber, Order, Quote, Transaction
 
@@ -114,7 +114,7 @@ class SchwabClient:
         if self._client is not None:
             return self._client
         try:
-            stored = json.loads(await self._credentials.get(TOKEN))
+            stored = json.loads(from_one_line(await self._credentials.get(TOKEN)))
             key, secret = await self._credentials.get(APP_KEY), await self._credentials.get(APP_SECRET)
         except ValueError:
             raise AuthExpired(
@@ -139,7 +139,7 @@ class SchwabClient:
         if pending is None:
             return
         try:
-            await self._secrets.put(TOKEN, pending)
+            await self._secrets.put(TOKEN, one_line(pending))  # a JSON bundle: the vault keeps one line
         except IntegrationError:
             self._pending = pending  # try again after the next call; the session holds the token meanwhile
             raise
@@ -148,7 +148,7 @@ class SchwabClient:
     async def refresh_expires_at(self) -> dt.datetime | None:
         """When the refresh token stops working (``creation_timestamp`` + 7 days); None when not connected."""
         try:
-            stored = json.loads(await self._credentials.get(TOKEN))
+            stored = json.loads(from_one_line(await self._credentials.get(TOKEN)))
         except (IntegrationError, ValueError):
             return None
         created = stored.get("creation_timestamp") if isinstance(stored, dict) else None
@@ -167,7 +167,7 @@ class SchwabClient:
     async def store_token(self, token_json: str) -> dt.datetime | None:
         """Store a new login's token (schwab-py's format) in the vault and start over with it;
         returns when its refresh token ends."""
-        await self._secrets.put(TOKEN, token_json)
+        await self._secrets.put(TOKEN, one_line(token_json))
         self.forget()
         return await self.refresh_expires_at()
 

@@ -24,7 +24,7 @@ from mcp_servers.garmin.__main__ import build
 from storage.crypto.keyring import ACTIVE, DOMAINS, DataKey, Keyring
 from storage.db import Database
 from tests.integrations.harness import Recorder
-from tools.credentials import StaticCredentials
+from tools.credentials import StaticCredentials, from_one_line
 from tools.garmin.demo import PASSWORD, demo_transport
 
 pytestmark = pytest.mark.anyio
@@ -84,7 +84,7 @@ async def test_a_login_with_a_code_keeps_the_tokens_in_the_vault_and_syncs_a_mon
         assert (await r.ok("login"))["needs_code"] is True
         done = await r.ok("login_code", {"code": "123456"})
         assert done["connected"] is True and done["synced"] is True and done["days"] == 30
-        tokens = json.loads(await r.credentials.get("garmin-tokens"))  # written through the secret store
+        tokens = json.loads(from_one_line(await r.credentials.get("garmin-tokens")))  # written through the secret store
         assert tokens["di_token"] == "demo.ST-demo-mfa.di"
         status = await r.ok("status")
         assert status["attention"] == [] and status["synced_at"] is not None

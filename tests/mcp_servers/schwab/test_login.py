@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.mcp_servers.schwab.conftest import LINK, Schwab, error_text
+from tools.credentials import from_one_line
 from tools.schwab.client import TOKEN
 from tools.schwab.demo import DEMO_APP_KEY, DEMO_APP_SECRET
 
@@ -40,7 +41,7 @@ async def test_the_code_is_redeemed_once_and_the_token_goes_to_the_vault(schwab:
     assert form["redirect_uri"] == [CALLBACK]
     basic = base64.b64decode(request.headers["authorization"].removeprefix("Basic ")).decode()
     assert basic == f"{DEMO_APP_KEY}:{DEMO_APP_SECRET}"
-    stored = json.loads(await schwab.secrets.credentials.get(TOKEN))
+    stored = json.loads(from_one_line(await schwab.secrets.credentials.get(TOKEN)))
     assert stored["token"]["refresh_token"] == "demo-refresh-token" and stored["creation_timestamp"] > 0
     accounts = await schwab.call("accounts")  # the new token works at once
     assert accounts["accounts"][0]["account"] == "••••7726"

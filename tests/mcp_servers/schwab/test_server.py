@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.mcp_servers.schwab.conftest import Schwab
+from tools.credentials import from_one_line
 from tools.schwab.client import TOKEN, wrap_token
 from tools.schwab.demo import ACCOUNT_NUMBER, HOLDINGS
 
@@ -62,7 +63,7 @@ async def test_the_login_clock_warns_a_day_ahead(schwab: Schwab) -> None:
     ok = await schwab.call("connection")
     assert ok["connected"] is True and ok["reconnect"] is False and "notice" not in ok
     assert 140 <= ok["hours_left"] <= 144  # the demo login was yesterday
-    token = json.loads(await schwab.secrets.credentials.get(TOKEN))["token"]
+    token = json.loads(from_one_line(await schwab.secrets.credentials.get(TOKEN)))["token"]
     almost = dt.datetime.now(dt.UTC) - dt.timedelta(days=6, hours=5)
     schwab.secrets.credentials.set(TOKEN, wrap_token(token, almost.timestamp()))
     soon = await schwab.call("connection")

@@ -14,7 +14,7 @@ import pytest
 import pytest_httpx2  # noqa: F401 - registers respx's httpcore2 mocker
 import respx
 
-from tools.credentials import StaticCredentials
+from tools.credentials import StaticCredentials, from_one_line
 from tools.errors import AuthExpired, InvalidRequest, RateLimited
 from tools.schwab.client import APP_KEY, APP_SECRET, TOKEN, SchwabClient, TradingNotEnabled, wrap_token
 
@@ -75,12 +75,12 @@ async def test_an_expired_access_token_is_refreshed_and_the_new_one_goes_back_to
     assert "grant_type=refresh_token" in refresh.calls.last.request.content.decode()
     assert listed.calls.last.request.headers["Authorization"] == "Bearer AT2"
     assert [name for name, _ in vault.puts] == [TOKEN]
-    saved = json.loads(vault.puts[0][1])
+    saved = json.loads(from_one_line(vault.puts[0][1]))
     assert saved["token"]["access_token"] == "AT2"
     assert saved["token"]["refresh_token"] == "RT1"
     # the login's time is kept: a refresh does not extend the 7-day refresh token
     assert saved["creation_timestamp"] == json.loads(values[TOKEN])["creation_timestamp"]
-    assert json.loads(await vault.credentials.get(TOKEN))["token"]["access_token"] == "AT2"
+    assert json.loads(from_one_line(await vault.credentials.get(TOKEN)))["token"]["access_token"] == "AT2"
 
 
 async def test_a_fresh_token_is_used_as_it_is_and_nothing_is_written() -> None:
