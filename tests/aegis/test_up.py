@@ -146,10 +146,11 @@ def _listeners(port: int) -> set[str] | None:
     return found
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_first_start_serves_health_and_stops_cleanly(start: Any, tmp_path: Path, stop_signal: int) -> None:
+def test_first_start_serves_health_on_loopback_only_and_stops_cleanly(start: Any, tmp_path: Path) -> None:
     run = start()
     body = run.wait_healthy()
+    if _listeners(1) is not None:  # /proc/net/tcp lists the listening sockets
+        assert _listeners(run.port) == {"127.0.0.1"}
     assert body["status"] == "ok"
     assert body["database"] == "ok"
     assert body["schema"] == _head()
@@ -164,7 +165,7 @@ def test_first_start_serves_health_and_stops_cleanly(start: Any, tmp_path: Path,
     assert db.is_file()
     assert _mode(db) & 0o077 == 0, oct(_mode(db))
 
-    assert run.stop(stop_signal) == 0, run.stderr()
+    assert run.stop(signal.SIGINT) == 0, run.stderr()  # Ctrl-C; SIGTERM: the second start below
     assert "aegis stopped" in run.stderr()
     checkpoint = json.loads((data / "audit-checkpoints.jsonl").read_text().splitlines()[-1])  # the broker's last
     assert checkpoint["seq"] >= 1 and len(checkpoint["sig"]) == 86  # an Ed25519 signature, base64url
@@ -173,15 +174,7 @@ def test_first_start_serves_health_and_stops_cleanly(start: Any, tmp_path: Path,
     assert "Back this file up" in _flat(notice)
 
 
-def test_listens_on_loopback_only(start: Any) -> None:
-    if _listeners(1) is None:
-        pytest.skip("no /proc/net/tcp on this system to list listening sockets")
-    run = start()
-    run.wait_healthy()
-    assert _listeners(run.port) == {"127.0.0.1"}
-    assert run.stop() == 0
-
-
+@pytest.mark.timeout(300)  # two whole starts and stops, on a loaded 2-core machine
 def test_second_start_reuses_the_key(start: Any, tmp_path: Path) -> None:
     first = start()
     first.wait_healthy()
@@ -199,7 +192,8 @@ def test_second_start_reuses_the_key(start: Any, tmp_path: Path) -> None:
     second = start()
     body = second.wait_healthy()
     assert body["schema"] == _head()
-    assert second.stop() == 0
+    assert second.stop(signal.SIGTERM) == 0, second.stderr()  # docker stop: a normal end too
+    assert "aegis stopped" in second.stderr()
     assert NOTICE not in second.stdout()
     # Still no admin: a new link, the old token no longer printed.
     again = next(x for x in second.stdout().splitlines() if x.startswith("Aegis console: "))

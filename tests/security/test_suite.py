@@ -13,6 +13,10 @@ from agent.adversarial.report import Report
 from agent.adversarial.suite import violations
 from tests.security.conftest import ARTIFACTS
 
+# The first test here pays for the whole corpus run (a session fixture): every case under every
+# approver, defended and undefended. It grows with each carrier's injection cases.
+pytestmark = pytest.mark.timeout(420)
+
 DEFENDED = ("deny-all", "approve-clean", "approve-all")
 STRICT = ("deny-all", "approve-clean")
 

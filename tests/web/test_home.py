@@ -41,8 +41,10 @@ async def _page(console: Console, path: str = "/") -> str:
 
 
 def _panel(html: str, name: str) -> str:
-    """Every panel of one integration (its manifest may declare several), as one text."""
-    found = re.findall(rf'<section class="card panel" id="panel-{name}-[a-z_]+".*?</section>', html, re.S)
+    """Every panel of one integration (its manifest may declare several), as one text; or one panel
+    (``plaid-money``)."""
+    pattern = rf'<section class="card panel" id="panel-{name}{"" if name.count("-") else "-[a-z_]+"}".*?</section>'
+    found = re.findall(pattern, html, re.S)
     assert found, f"no {name} panel"
     return "\n".join(found)
 
@@ -79,12 +81,14 @@ async def test_plaid_panel_after_connecting_the_sandbox_bank(live: Live) -> None
     assert 'data-state="ok"' in plaid
     assert "Plaid Checking" in plaid and "Plaid Credit Card" in plaid
     # A chart spec for static/charts.js (Chart.js), and the same figures as a table.
-    spec_attr = re.search(r'<figure class="chart" data-chart="([^"]+)">', plaid)
+    money = _panel(r.text, "plaid-money")
+    assert "This month against last" in plaid and "Net worth" in plaid
+    spec_attr = re.search(r'<figure class="chart" data-chart="([^"]+)">', money)
     assert spec_attr
     spec = json.loads(unescape(spec_attr.group(1)))
     assert spec["kind"] == "bar" and spec["unit"] == "USD" and len(spec["labels"]) >= 2
     assert len(spec["series"]) == 1 and len(spec["series"][0]["values"]) == len(spec["labels"])
-    table_rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td class="num">([^<]+)</td></tr>', plaid)
+    table_rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td class="num">([^<]+)</td></tr>', money)
     assert [label for label, _ in table_rows] == spec["labels"]
     assert [float(v.replace(",", "")) for _, v in table_rows] == spec["series"][0]["values"]
     # The gateway audited the console's reads as the agent's system context.
@@ -136,6 +140,8 @@ async def test_panels_follow_the_installed_manifests_in_their_order() -> None:
     assert [n for n in expected if n.startswith(("gmail-", "plaid-"))] == [
         "gmail-important_mail",
         "plaid-money",
+        "plaid-month",
+        "plaid-net_worth",
         "plaid-balances",
     ]
     assert expected.index("gcalendar-agenda") < expected.index("gmail-important_mail")  # order 10 before 20
