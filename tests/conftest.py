@@ -132,16 +132,33 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         ensure_node_assets()
 
 
+# Where the engine matters: the storage layer (migrations, encryption, audit, roles), the broker,
+# the agent's stores and jobs, the composition root, and every integration's store through the
+# conformance suite. The console's pages, the vendor clients and each server's own tests reach the
+# database only through those.
+_ON_POSTGRES = (
+    "tests/storage/",
+    "tests/broker/",
+    "tests/agent/",
+    "tests/aegis/",
+    "tests/integrations/",
+    "tests/deploy/",
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On PostgreSQL, run only the tests that open a database: the rest ran on SQLite already and
-    do not depend on the database engine (CI runs both)."""
+    """On PostgreSQL, run the tests that open a database where the engine matters (:data:`_ON_POSTGRES`):
+    the rest ran on SQLite already (CI runs both)."""
     if not PG_URL:
         return
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
+    root = config.rootpath
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
-        (keep if names & {"db_url", "empty_db_url"} or item.get_closest_marker("postgres") else drop).append(item)
+        where = item.path.relative_to(root).as_posix() if item.path.is_relative_to(root) else ""
+        engine = bool(names & {"db_url", "empty_db_url"}) and where.startswith(_ON_POSTGRES)
+        (keep if engine or item.get_closest_marker("postgres") else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
