@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.crypto.field import FieldCipher, FieldContext
-from tools.credentials import CredentialProvider
+from tools.credentials import CredentialProvider, from_one_line, one_line
 from tools.errors import AuthExpired
 
 
@@ -44,12 +44,14 @@ class VaultCookieJar:
         except AuthExpired:
             return None
         try:
-            return base64.urlsafe_b64decode(stored.encode("ascii")).decode("utf-8")
+            cookies = from_one_line(stored)
         except (ValueError, UnicodeError):
-            return None  # not a session this jar wrote: start without one (the login form comes)
+            return None
+        # Not a session this jar wrote: start without one (the login form comes).
+        return None if cookies == stored else cookies
 
     async def save(self, cookies: str) -> None:
-        await self._write(self.name, base64.urlsafe_b64encode(cookies.encode("utf-8")).decode("ascii"))
+        await self._write(self.name, one_line(cookies))
         self._credentials.invalidate(self.name)
 
     async def forget(self) -> bool:

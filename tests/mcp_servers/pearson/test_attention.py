@@ -26,7 +26,7 @@ from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
 from tests.tools.browser.loopback import Site, serve
 from tools.browser.session import BrowserRunner
-from tools.credentials import StaticCredentials
+from tools.credentials import StaticCredentials, from_one_line
 
 pytestmark = pytest.mark.anyio
 FIXTURES = Path(__file__).parents[2] / "tools" / "pearson" / "fixtures"
@@ -106,6 +106,6 @@ async def test_the_login_session_is_kept_in_the_vault_not_in_a_table(db: Databas
         async with Client(build_server(reads, source, audit_log(keyring, "coursework"))) as client:
             assert not (await client.call_tool("sync", {})).is_error
     assert written.names and set(written.names) == {"pearson-cookies"}
-    assert json.loads(base64.urlsafe_b64decode(await vault.get("pearson-cookies")))  # the session, in the vault
+    assert json.loads(from_one_line(await vault.get("pearson-cookies")))  # the session, in the vault
     async with db.transaction() as s:
         assert (await s.execute(text("SELECT count(*) FROM pearson_cookies"))).scalar_one() == 0

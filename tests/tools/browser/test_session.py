@@ -4,7 +4,6 @@ the vault and never on disk."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import threading
@@ -20,7 +19,7 @@ from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from tools.browser.pages import NeedsAttention, Target
 from tools.browser.session import CHROMIUM, BrowserRunner, Source
 from tools.browser.stores import EncryptedSnapshots, VaultCookieJar
-from tools.credentials import StaticCredentials
+from tools.credentials import StaticCredentials, from_one_line
 
 pytestmark = pytest.mark.anyio
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -152,7 +151,7 @@ async def test_cookies_live_in_the_vault_and_come_back(
         assert await s.page.text_content("h1") == "new visitor"
     [(name, value)] = vault.writes
     assert name == "pearson-cookies" and value.strip() == value and " " not in value  # one line: an api-token
-    assert any(c["name"] == "session" for c in json.loads(base64.urlsafe_b64decode(value)))
+    assert any(c["name"] == "session" for c in json.loads(from_one_line(value)))
     async with runner.session(_source(site), vault.jar(), snapshots) as s:
         await s.goto("/session")
         assert await s.page.text_content("h1") == "welcome back"
