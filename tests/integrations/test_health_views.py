@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any, cast
 
 import pytest
@@ -25,6 +26,7 @@ def _source(base: Manifest, name: str, title: str, prefer: tuple[str, ...]) -> M
     )
 
 
+@cache
 def _catalog() -> Catalog:
     base = next(m for m in Catalog.load() if m.health is not None)
     phone = _source(base, "phone", "Phone", ("weight_kg",))
