@@ -261,18 +261,17 @@ class ViewSections:
         assert placed.merged is not None
         if placed.view.id == prep.VIEW.id:
             return await self._prep(placed, day, session)
-        view, parts, failed = placed.view, [], []
-        for name, tool in placed.merged.sources:
+        view, spec, parts, failed = placed.view, placed.merged, [], []
+        args = resolve_args(view.args, day, self.goals)
+        for name, tool in spec.sources:
             manifest = self.calls.catalog.get(name)
             if manifest is None or not (await self.integrations.check(name)).connected:
                 continue
             try:
-                parts.append(
-                    (manifest.title, await self.calls.call(tool, resolve_args(view.args, day), session=session))
-                )
+                parts.append((manifest, await self.calls.call(tool, spec.tool_args(args), session=session)))
             except JobError as exc:
                 failed.append(failure_line(manifest.title, str(exc)))
-        data = render(view.render, merge(view.render.list, parts, sort_key=placed.merged.sort_key))
+        data = render(view.render, spec.combine(parts, args))
         lines = [*failed, *data.lines()] or [data.empty]
         return Section(f"core.{view.id}", view.title, "ok", lines, dict(data.figures))
 

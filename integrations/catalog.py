@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from integrations import health_views, prep
 from integrations import merged as merged_views
-from integrations import prep
 from integrations.installed import INSTALLED
 from integrations.manifest import Job, Manifest, ManifestError, Provides, View
 from integrations.merged import Merged
@@ -182,6 +182,10 @@ class Catalog:
             return []
         return [PlacedView("", view, Merged(view, tuple(tools), sort_key))]
 
+    def _health(self, views: Sequence[View]) -> list[PlacedView]:
+        tools = tuple((m.name, m.health.tool) for m in self if m.health is not None)
+        return [PlacedView("", v, Merged(v, tools, health=True)) for v in views] if tools else []
+
     def deadline_sources(self) -> list[tuple[str, str]]:
         return [(m.name, m.deadlines) for m in self if m.deadlines]
 
@@ -197,6 +201,7 @@ class Catalog:
     def panels(self) -> list[PlacedView]:
         mine = [PlacedView(m.name, v) for m in self for v in m.panels]
         merged = self._merged(merged_views.PANEL, self.deadline_sources(), "due_at")
+        merged += self._health([health_views.PANEL])
         return sorted([*mine, *merged], key=lambda p: p.view.order)
 
     def briefing(self) -> list[PlacedView]:
@@ -204,11 +209,13 @@ class Catalog:
         merged = self._merged(merged_views.ATTENTION, self.attention_sources(), None)
         merged += self._merged(merged_views.BRIEFING, self.deadline_sources(), "due_at")
         merged += self._merged(prep.VIEW, self.meeting_sources(), None)  # mailboxes: thread_sources()
+        merged += self._health(health_views.BRIEFING)
         return sorted([*mine, *merged], key=lambda p: p.view.order)
 
     def digest(self) -> list[PlacedView]:
         mine = [PlacedView(m.name, v) for m in self for v in m.digest]
         merged = self._merged(merged_views.DIGEST, self.deadline_sources(), "due_at")
+        merged += self._health(health_views.DIGEST)
         return sorted([*mine, *merged], key=lambda p: p.view.order)
 
     def money(self) -> list[PlacedView]:

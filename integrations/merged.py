@@ -7,7 +7,8 @@ A manifest declares ``deadlines: <tool>`` (a READ tool taking ``start``, ``end``
 ``{"attention": [{reason, detail, since, snapshot_id}]}``). The core never names a source: it asks
 each declaring integration, concatenates the lists, orders them by due time and renders them with
 the ordinary :mod:`integrations.views` machinery. A source that fails is shown as a line saying so,
-never dropped as if it had nothing due.
+never dropped as if it had nothing due. The health views (:mod:`integrations.health_views`) are
+merged the same way, except that the sources' days are combined by the health rule, not listed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from integrations.manifest import View
+from integrations import health_views
+from integrations.manifest import Manifest, View
 from integrations.views import ItemFormat, Render
 
 DEADLINE_ITEM = ItemFormat(title="{name}", detail="{course} · {status} · {source}", when="{due}")
@@ -80,6 +82,17 @@ class Merged:
     view: View
     sources: tuple[tuple[str, str], ...]
     sort_key: str | None = None  # order the merged list by this key (missing last)
+    health: bool = False  # the sources' health summaries, merged day by day (integrations.health_views)
+
+    def tool_args(self, args: Mapping[str, Any]) -> dict[str, Any]:
+        """What each source's tool is asked, from the view's resolved arguments."""
+        return health_views.summary_args(args) if self.health else dict(args)
+
+    def combine(self, parts: Sequence[tuple[Manifest, Any]], args: Mapping[str, Any]) -> dict[str, Any]:
+        """One result from the sources' answers (``(manifest, result)``), for the view to render."""
+        if self.health:
+            return health_views.combine(parts, args)
+        return merge(self.view.render.list, [(m.title, r) for m, r in parts], sort_key=self.sort_key)
 
 
 def merge(

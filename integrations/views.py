@@ -181,7 +181,7 @@ def render(spec: Render, result: Any) -> ViewData:
         figures[spec.count_label] = str(len(elements))
     if spec.total:
         amounts = [d for e in elements if (d := _decimal(e.get(spec.total))) is not None]
-        whole = _counts([e.get(spec.total) for e in elements])
+        whole = _counts([v for e in elements if (v := e.get(spec.total)) is not None])  # a day without: no figure
         figures[spec.total_label] = _number(sum(amounts, Decimal(0)), whole=whole)
     if spec.latest and elements and (last := _decimal(elements[-1].get(spec.latest))) is not None:
         figures[spec.latest_label] = _number(last, whole=_counts([elements[-1].get(spec.latest)]))

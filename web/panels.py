@@ -17,7 +17,7 @@ from html import unescape
 from typing import Any
 
 from integrations import PlacedView
-from integrations.merged import failure_line, merge
+from integrations.merged import failure_line
 from integrations.views import Item, ViewData, render, render_merged, resolve_args
 from web.data import ConsoleData
 from web.sanitize import INVISIBLE
@@ -101,19 +101,21 @@ async def _merged(data: ConsoleData, placed: PlacedView) -> PanelView:
     """A view the core merges across integrations: each connected source asked on its own; one that
     fails shows as a line saying so, the others still show."""
     assert placed.merged is not None and data.tools is not None
-    view, parts, failed = placed.view, [], []
-    for name, tool in placed.merged.sources:
+    view, spec, parts, failed = placed.view, placed.merged, [], []
+    args = resolve_args(view.args, data.now().date(), data.goals)
+    for name, tool in spec.sources:
         manifest = data.catalog.get(name)
         if manifest is None:
             continue
-        result = await data.tools.read(tool, resolve_args(view.args, data.now().date()))
+        result = await data.tools.read(tool, spec.tool_args(args))
         if result.ok:
-            parts.append((manifest.title, result.content))
+            parts.append((manifest, result.content))
         elif await data.has_credential(manifest) is not False or (await data.probe(manifest)).ok:
             failed.append(Item(plain(failure_line(manifest.title, result.error or "unavailable"))))
-    shown = _clean(render(view.render, merge(view.render.list, parts, sort_key=placed.merged.sort_key)))
-    shown = ViewData((*failed, *shown.items), shown.figures, shown.chart, shown.empty)
-    return PanelView(placed, "ok", shown, None, integration_title="", figures=list(shown.figures.items()))
+    shown = _shown(placed, render(view.render, spec.combine(parts, args)), "")
+    assert shown.data is not None
+    shown.data = ViewData((*failed, *shown.data.items), shown.data.figures, shown.data.chart, shown.data.empty)
+    return shown
 
 
 async def _read(data: ConsoleData, placed: PlacedView) -> PanelView | tuple[str, Any]:
