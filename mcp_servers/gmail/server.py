@@ -15,7 +15,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
-from mcp_servers._mail import InsightDays, InsightLimit, add_threads_tool, check_addresses
+from mcp_servers._mail import InsightDays, InsightLimit, add_analysis_tools, add_threads_tool, check_addresses
 from mcp_servers._mail_analysis import Analysis, Category
 from mcp_servers.gmail.service import GmailService
 from mcp_servers.gmail.store import StoredMessage, principal_of
@@ -280,4 +280,5 @@ def build_server(deps: GmailDeps) -> MCPServer:
         return {"labels": [{"id": label.id, "name": label.name, "type": label.type} for label in labels]}
 
     add_threads_tool(server, gate, svc, NAME)
+    add_analysis_tools(server, gate, svc, NAME)
     return server

@@ -28,7 +28,14 @@ from mcp_servers._calendar import (
     zone_of,
 )
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
-from mcp_servers._mail import InsightDays, InsightLimit, add_threads_tool, check_addresses, thread_sources
+from mcp_servers._mail import (
+    InsightDays,
+    InsightLimit,
+    add_analysis_tools,
+    add_threads_tool,
+    check_addresses,
+    thread_sources,
+)
 from mcp_servers._mail_analysis import Category, ThreadView, thread_view
 from mcp_servers.outlook.service import OutlookService, Prep, event_body
 from mcp_servers.outlook.store import StoredEvent, StoredMessage
@@ -106,6 +113,8 @@ class Insight(MessageView):
     dates: list[str]
     questions: list[str]
     method: str
+    model: str | None
+    fallback: str | None
 
 
 class InsightsResult(TypedDict):
@@ -225,6 +234,8 @@ def insight(m: StoredMessage) -> Insight:
         "dates": a["dates"],
         "questions": a["questions"],
         "method": a["method"],
+        "model": a["model"],
+        "fallback": a["fallback"],
     }
 
 
@@ -482,4 +493,5 @@ def build_server(deps: OutlookDeps) -> MCPServer:
             return {"removed": await svc.disconnect(audit_details(claims))}
 
     add_threads_tool(server, gate, svc, NAME)
+    add_analysis_tools(server, gate, svc, NAME)
     return server
