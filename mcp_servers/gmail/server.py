@@ -1,7 +1,8 @@
 """The Gmail MCP server: ``build_server(deps)`` registers typed, annotated, token-checked tools.
 
-Scopes: ``mail.read`` for sync, search, read_thread and list_labels; ``mail.draft`` for draft_reply;
-``mail.send`` for send. Sending is a side effect the gateway gates before the call reaches this
+Scopes: ``mail.read`` for sync, search, read_thread, list_labels and the reads of the analysis;
+``mail.draft`` for draft_reply; ``mail.send`` for send; ``mail.analyse`` for record_analysis (the
+agent's mail analysis job writing the model's results back; the model can never call it). Sending is a side effect the gateway gates before the call reaches this
 server; the server only checks the call's token and executes.
 """
 

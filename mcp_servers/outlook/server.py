@@ -1,7 +1,8 @@
 """The Outlook MCP server: ``build_server(deps)`` registers typed, annotated, token-checked tools.
 
 Scopes: ``mail.read``/``calendar.read`` for sync and reads; ``mail.draft`` for draft_reply,
-``mail.send`` for send, ``calendar.write`` for event changes, ``mail.link`` for disconnect.
+``mail.send`` for send, ``calendar.write`` for event changes, ``mail.link`` for disconnect,
+``mail.analyse`` for record_analysis (the agent's mail analysis job writing the model's results back).
 Sending and changing events are side effects the gateway gates before the call reaches this
 server; the server only checks the call's token and executes.
 """
