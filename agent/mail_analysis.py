@@ -171,7 +171,8 @@ class MailAnalysisRunner:
         content, label = await self.calls.read(
             spec.pending, {"days": DAYS, "limit": self.per_run}, session=f"job:{ctx.job_id}", token=token
         )
-        messages = [m for m in (content or {}).get("messages", []) if isinstance(m, dict) and m.get("id")]
+        found = content.get("messages") if isinstance(content, dict) else None
+        messages = [m for m in found or [] if isinstance(m, dict) and m.get("id")]
         sources = {s.item_id: s for s in label.sources} if label is not None else {}
         budget = _step_budget(ctx.budget, len(messages))
         analysed: list[dict[str, Any]] = []

@@ -2,8 +2,9 @@
 
 Scopes: ``mail.read`` for sync, search, read_thread, list_labels and the reads of the analysis;
 ``mail.draft`` for draft_reply; ``mail.send`` for send; ``mail.analyse`` for record_analysis (the
-agent's mail analysis job writing the model's results back; the model can never call it). Sending is a side effect the gateway gates before the call reaches this
-server; the server only checks the call's token and executes.
+agent's mail analysis job writing the model's results back; the model can never call it). Sending
+is a side effect the gateway gates before the call reaches this server; the server only checks the
+call's token and executes.
 """
 
 from __future__ import annotations
