@@ -134,6 +134,11 @@ async def test_the_models_results_are_stored_encrypted_with_their_method_and_sur
     assert found[AIRLINE]["method"] == "rules" and found[AIRLINE]["fallback"] is None
     again = await call(gm.client, gm.tokens, "analysis_pending", {"days": 14, "limit": 50}, READ)
     assert {DANA_ASKS, STATEMENT}.isdisjoint(m["id"] for m in again["messages"])
+    # The briefing's "needs a reply" and the digest read the model's category where there is one.
+    needs_reply = await call(gm.client, gm.tokens, "mail_insights", {"category": "needs_reply", "days": 14}, READ)
+    assert DANA_ASKS not in {m["id"] for m in needs_reply["messages"]}
+    waiting = await call(gm.client, gm.tokens, "mail_insights", {"category": "waiting", "days": 14}, READ)
+    assert DANA_ASKS in {m["id"] for m in waiting["messages"]}
     async with gm.db.transaction() as s:
         blob = await s.scalar(select(MailMessageRow.model_analysis).where(MailMessageRow.id == DANA_ASKS))
     assert blob is not None and b"Review the deck" not in bytes(blob) and b"claude-x" not in bytes(blob)
