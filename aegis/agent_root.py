@@ -50,6 +50,7 @@ from agent.jobs.schedule import installed_jobs
 from agent.jobs.tokens import grants_from
 from agent.limits import Prices, TurnLimits
 from agent.mail import MailConfig, MailSender
+from agent.mail_analysis import MailAnalysisRunner
 from agent.mcp_host import McpHost, ServerSpec
 from agent.model import ModelPort
 from agent.model_switch import SwitchableModel
@@ -385,6 +386,7 @@ def build_scheduler(
         deadlines=MergedDeadlines(calls, integrations),
         reminders=notifier if isinstance(notifier, ReminderLedger) else None,
         deadline_lead_hours=ctx.settings.deadline_reminder_hours,
+        after_sync=MailAnalysisRunner(calls, ctx.catalog, model),
     )
     schedule = load_schedule(ctx.settings.timezone, ctx.settings.data_dir / "schedule.yaml", jobs)
     engine = JobEngine(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from agent.gateway import ToolGateway
+from agent.gateway import Label, ToolGateway
 from agent.gateway.gateway import AuditSink, GatewayResult, GatewayStatus
 from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.policy import ToolCall as GatewayCall
@@ -78,13 +78,19 @@ class GatewayCalls:
         return await gateway.call(call, self.context(session))
 
     async def call(self, tool: str, args: dict[str, Any], *, session: str, token: str | None = None) -> Any:
+        return (await self.read(tool, args, session=session, token=token))[0]
+
+    async def read(
+        self, tool: str, args: dict[str, Any], *, session: str, token: str | None = None
+    ) -> tuple[Any, Label | None]:
+        """A call's (redacted) result with the label the gateway gave it: its provenance."""
         result = await self._run(tool, args, session=session, token=token)
         if result.status is not GatewayStatus.OK:
             detail = "; ".join(result.decision.rule_ids)
             if result.status is GatewayStatus.ERROR and isinstance(result.content, str):
                 detail = result.content[:300]
             raise JobError(f"{tool} was {result.status.value}: {detail}")
-        return result.content
+        return result.content, result.label
 
     async def console_call(self, tool: str, args: dict[str, Any], *, actor: str = "admin") -> Any:
         """An owner action from the console (connecting a bank, say): ADMIN tools the model may never

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from integrations import health_views, prep
 from integrations import merged as merged_views
 from integrations.installed import INSTALLED
-from integrations.manifest import Job, Manifest, ManifestError, Provides, View
+from integrations.manifest import Job, MailAnalysis, Manifest, ManifestError, Provides, View
 from integrations.merged import Merged
 
 SERVERS_DIR = Path(__file__).resolve().parents[1] / "mcp_servers"
@@ -194,6 +194,10 @@ class Catalog:
 
     def thread_sources(self) -> list[tuple[str, str]]:
         return [(m.name, m.mail_threads) for m in self if m.mail_threads]
+
+    def mail_analysers(self, job: str | None = None) -> list[tuple[str, MailAnalysis]]:
+        """The integrations whose mail the model analyses (after ``job``, when given)."""
+        return [(m.name, m.mail_analysis) for m in self if m.mail_analysis and job in (None, m.mail_analysis.after)]
 
     def attention_sources(self) -> list[tuple[str, str]]:
         return [(m.name, m.connect.status_tool) for m in self if m.connect.status_tool]

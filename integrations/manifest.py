@@ -89,6 +89,18 @@ class Job(_Strict):
     inputs: dict[str, str] = Field(default_factory=dict)
 
 
+class MailAnalysis(_Strict):
+    """Mail analysis by the model (``agent.mail_analysis``): after each run of this integration's job
+    ``after`` (its mail sync), when a model is configured, the core reads the messages the model has
+    not analysed yet with ``pending`` (a READ tool answering ``{"messages": [{id, from, to, cc,
+    subject, text, sent_by_owner}]}``), asks the model about each one with no tools, and writes the
+    validated results back with ``record`` (an ADMIN tool: the model can never call it)."""
+
+    after: str
+    pending: str
+    record: str
+
+
 class Provides(_Strict):
     """A figure this integration offers other integrations' jobs (``active_energy_kcal``): one of its
     READ tools with its arguments (date placeholders as in views), the result's list, the numeric
@@ -305,6 +317,7 @@ class Manifest(_Strict):
     # a mailbox's READ tool answering {"threads": [...]} with some people; the core merges them.
     meetings: str | None = None
     mail_threads: str | None = None
+    mail_analysis: MailAnalysis | None = None
     channels: dict[str, str] = Field(default_factory=dict)  # result channel -> plain words ("an email")
     sidecar: Sidecar | None = None  # a helper process aegis up runs beside the server
     health: HealthSource | None = None  # its figures on the health page (integrations.health)
@@ -340,6 +353,8 @@ class Manifest(_Strict):
                 self.deadlines,
                 self.meetings,
                 self.mail_threads,
+                self.mail_analysis.pending if self.mail_analysis else None,
+                self.mail_analysis.record if self.mail_analysis else None,
                 self.connect.push.tool if self.connect.push else None,
                 self.connect.upload.tool if self.connect.upload else None,
             )
@@ -376,6 +391,12 @@ class Manifest(_Strict):
         for name in (self.connect.snapshot_tool, self.connect.authorize_tool, self.connect.redeem_tool):
             if name and self.tools[name].cls != "ADMIN":
                 raise ValueError(f"{name}: snapshot and authorize tools must be ADMIN (console only) tools")
+        analysis = self.mail_analysis
+        if analysis is not None:
+            if (self.tools[analysis.pending].cls, self.tools[analysis.record].cls) != ("READ", "ADMIN"):
+                raise ValueError("mail_analysis: pending is a READ tool and record an ADMIN (console-only) tool")
+            if analysis.after not in {j.job for j in self.jobs}:
+                raise ValueError(f"mail_analysis: after names a job it does not take part in: {analysis.after}")
         if self.health is not None and self.tools[self.health.tool].cls != "READ":
             raise ValueError("the health summary tool must be a READ tool")
         push = self.connect.push

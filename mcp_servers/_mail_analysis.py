@@ -4,6 +4,11 @@ Each new message is classified (``needs_reply``, ``waiting``, ``fyi``, ``newslet
 ``calendar``) and its action items, dates and open questions are pulled out. The text analysed is
 third-party content: the result is data about the message (shown with the message's provenance),
 never an instruction, and it is stored encrypted beside the message it came from.
+
+When a model is configured, the agent analyses new messages again after each sync
+(``agent.mail_analysis``) and stores the model's result beside the rules' one. Every result says
+which ``method`` produced it (``rules`` or ``model``), the ``model`` that did, and, when the model
+was asked but its answer was not used, the ``fallback`` reason (the rules' result stands).
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ from typing_extensions import TypedDict
 Category = Literal["needs_reply", "waiting", "fyi", "newsletter", "receipt", "calendar"]
 CATEGORIES: tuple[Category, ...] = ("needs_reply", "waiting", "fyi", "newsletter", "receipt", "calendar")
 METHOD = "rules"
+MODEL = "model"
+# Why a model's answer was not used (the rules' result stands): not the strict shape, or it tried a tool.
+FALLBACKS = ("invalid_output", "tool_call")
+ANALYSED = "analysed"  # the model's result is stored
 MAX_ITEMS = 5
 
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
@@ -54,7 +63,9 @@ class Analysis(TypedDict):
     action_items: list[str]
     dates: list[str]
     questions: list[str]
-    method: str
+    method: str  # "rules" or "model": what produced this result
+    model: str | None  # the model's id, for method "model"
+    fallback: str | None  # the model was asked but its answer was not used: why (one of FALLBACKS)
 
 
 @dataclass(frozen=True)
@@ -104,7 +115,24 @@ def analyse(item: MailItem) -> Analysis:
     else:
         category = "fyi"
     actions = [] if category in ("newsletter",) else asks
-    return {"category": category, "action_items": actions, "dates": dates, "questions": asked, "method": METHOD}
+    return {
+        "category": category,
+        "action_items": actions,
+        "dates": dates,
+        "questions": asked,
+        "method": METHOD,
+        "model": None,
+        "fallback": None,
+    }
+
+
+def final(rules: Analysis, state: str | None, by_model: Analysis | None) -> Analysis:
+    """The analysis a message shows: the model's when it is stored, else the rules' (saying why the
+    model's was not used, when it was asked). Older stored results gain the provenance keys."""
+    if state == ANALYSED and by_model is not None:
+        return {**by_model, "method": MODEL, "fallback": None}
+    fallback = state if state in FALLBACKS else None
+    return {**rules, "method": METHOD, "model": None, "fallback": fallback}
 
 
 # ---- threads: what is still open in the mail with some people ------------------------------------

@@ -3,7 +3,7 @@ history, raises :class:`JobSkipped` to skip with a reason or :class:`JobError` t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
@@ -24,19 +24,29 @@ from agent.model_switch import is_ready
 
 T = TypeVar("T")
 MAX_ITEMS = 10
+# Work after one integration's sync, in the same run (the model's mail analysis): its summary numbers
+# join the sync's in the run history.
+AfterSync = Callable[[JobContext, str, str], Awaitable[dict[str, object]]]
 
 
 def sync_handler(
-    integrations: str | Sequence[str], runner: SyncRunner, tokens: TokenSource, notifier: Notifier | None = None
+    integrations: str | Sequence[str],
+    runner: SyncRunner,
+    tokens: TokenSource,
+    notifier: Notifier | None = None,
+    after: AfterSync | None = None,
 ) -> Handler:
     """Call each taking-part integration's job tool through the gateway, each under its own
-    job-scoped token. One integration failing does not stop the others; all failing fails the run.
-    A result carrying ``notice: {title, body}`` (e.g. "reconnect before Friday") goes to the owner."""
+    job-scoped token, then ``after`` it (when given). One integration failing does not stop the
+    others; all failing fails the run. A result carrying ``notice: {title, body}`` (e.g. "reconnect
+    before Friday") goes to the owner."""
     names = (integrations,) if isinstance(integrations, str) else tuple(integrations)
 
     async def one(ctx: JobContext, name: str) -> dict[str, object]:
         token = await tokens.for_job(ctx.job_id, name)
         result = await runner.sync(name, token, ctx.job_id)
+        if after is not None:
+            result = {**result, **await after(ctx, name, token)}
         notice = result.get("notice")
         sent = False
         if notifier is not None and isinstance(notice, dict):
@@ -153,11 +163,12 @@ def default_handlers(
     deadlines: DeadlineSource | None = None,
     reminders: ReminderLedger | None = None,
     deadline_lead_hours: float = DEFAULT_LEAD_HOURS,
+    after_sync: AfterSync | None = None,
 ) -> dict[str, Handler]:
     """The core jobs and every installed integration's sync jobs, wired."""
     jobs = installed_jobs() if jobs is None else jobs
     handlers: dict[str, Handler] = {
-        job: sync_handler(j.integrations, runner, tokens, notifier) for job, j in jobs.items()
+        job: sync_handler(j.integrations, runner, tokens, notifier, after_sync) for job, j in jobs.items()
     }
     handlers["daily_briefing"] = briefing_handler(briefing_sources, store, notifier, model)
     handlers["weekly_digest"] = digest_handler(digest_sources, store, notifier, model)

@@ -70,8 +70,10 @@ def installed_jobs(catalog: Catalog | None = None) -> dict[str, IntegrationJob]:
     """The installed integrations' jobs, from their manifests."""
     catalog = Catalog.load() if catalog is None else catalog
     defaults = catalog.default_schedule()
-    return {
-        job: IntegrationJob(tuple(m.integration for m in members), defaults[job])
+    return {  # a mail sync the model analyses after uses the model when it may (the rules otherwise)
+        job: IntegrationJob(
+            tuple(m.integration for m in members), defaults[job], "optional" if catalog.mail_analysers(job) else "none"
+        )
         for job, members in catalog.jobs.items()
     }
 

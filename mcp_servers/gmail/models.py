@@ -45,10 +45,14 @@ class MailMessageRow(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     # JSON: category, action items, dates, questions (None: stored before mail analysis existed)
     analysis: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # The model's analysis (agent.mail_analysis): None until the model was asked; "analysed" with the
+    # encrypted result in model_analysis, or why its answer was not used (the rules' result stands).
+    model_state: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    model_analysis: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 ENCRYPTED = tuple(
     EncryptedColumn("mail_messages", column, "mail")
-    for column in ("subject", "sender", "recipients", "snippet", "body", "analysis")
+    for column in ("subject", "sender", "recipients", "snippet", "body", "analysis", "model_analysis")
 )

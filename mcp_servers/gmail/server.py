@@ -1,8 +1,10 @@
 """The Gmail MCP server: ``build_server(deps)`` registers typed, annotated, token-checked tools.
 
-Scopes: ``mail.read`` for sync, search, read_thread and list_labels; ``mail.draft`` for draft_reply;
-``mail.send`` for send. Sending is a side effect the gateway gates before the call reaches this
-server; the server only checks the call's token and executes.
+Scopes: ``mail.read`` for sync, search, read_thread, list_labels and the reads of the analysis;
+``mail.draft`` for draft_reply; ``mail.send`` for send; ``mail.analyse`` for record_analysis (the
+agent's mail analysis job writing the model's results back; the model can never call it). Sending
+is a side effect the gateway gates before the call reaches this server; the server only checks the
+call's token and executes.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
-from mcp_servers._mail import InsightDays, InsightLimit, add_threads_tool, check_addresses
+from mcp_servers._mail import InsightDays, InsightLimit, add_analysis_tools, add_threads_tool, check_addresses
 from mcp_servers._mail_analysis import Analysis, Category
 from mcp_servers.gmail.service import GmailService
 from mcp_servers.gmail.store import StoredMessage, principal_of
@@ -280,4 +282,5 @@ def build_server(deps: GmailDeps) -> MCPServer:
         return {"labels": [{"id": label.id, "name": label.name, "type": label.type} for label in labels]}
 
     add_threads_tool(server, gate, svc, NAME)
+    add_analysis_tools(server, gate, svc, NAME)
     return server

@@ -13,15 +13,16 @@ import asyncio
 import email.message
 import email.policy
 import email.utils
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import structlog
 
-from mcp_servers._mail_analysis import Thread, threads_with
-from mcp_servers.gmail.store import Changes, MailStore, StoredMessage, thread_message
+from mcp_servers._mail import MAX_MODEL_TEXT, Pending
+from mcp_servers._mail_analysis import Analysis, Thread, threads_with
+from mcp_servers.gmail.store import Changes, MailStore, StoredMessage, addresses, thread_message
 from storage.audit import AuditEvent, AuditLog
 from storage.db import Database
 from tools.errors import InvalidRequest, NotFound
@@ -169,6 +170,33 @@ class GmailService:
         owner = self._account or await self.store.account()
         others = [p.lower() for p in people if p.lower() != owner]
         return threads_with([thread_message(m) for m in stored], others, limit) if others else []
+
+    async def pending_analysis(self, days: int, limit: int) -> list[Pending]:
+        """Stored messages of the last ``days`` the model has not been asked about, with their text."""
+        found = await self.store.pending(self._now() - timedelta(days=days), limit)
+        return [
+            Pending(
+                {
+                    "id": m.id,
+                    "date": m.date,
+                    "from": m.sender,
+                    "to": addresses(m.to),
+                    "cc": addresses(m.cc),
+                    "subject": m.subject,
+                    "text": (m.body or m.snippet)[:MAX_MODEL_TEXT],
+                    "sent_by_owner": m.sent_by_owner,
+                },
+                m.principal,
+            )
+            for m in found
+        ]
+
+    async def record_analysis(
+        self, analysed: Mapping[str, Analysis], fell_back: Mapping[str, str], details: dict[str, Any]
+    ) -> int:
+        counts = {"analysed": len(analysed), "fell_back": len(fell_back)}
+        event = AuditEvent(ACTOR, "mail.analysis", "ok", resource="mcp:gmail", details={**details, **counts})
+        return await self.store.record(analysed, fell_back, self._audit, event)
 
     # ---- writes ----------------------------------------------------------------------------
 

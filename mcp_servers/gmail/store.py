@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcp_servers._mail_analysis import Analysis, MailItem, ThreadMessage, analyse
+from mcp_servers._mail import write_results
+from mcp_servers._mail_analysis import Analysis, MailItem, ThreadMessage, analyse, final
 from mcp_servers._store import Sealer, table_of, upsert
 from mcp_servers.gmail.models import ENCRYPTED, MailAccountRow, MailMessageRow
 from storage.audit import AuditEvent, AuditLog
@@ -144,9 +145,13 @@ class MailStore:
         body = self._seal.open("body", row.id, row.body)
         by_owner = _sent_by_owner(account, labels, row.principal)
         if row.analysis is None:  # stored before mail analysis: analysed now, by the same rules
-            analysis = _analysis(sender, to, cc, subject, body, by_owner)
+            rules = _analysis(sender, to, cc, subject, body, by_owner)
         else:
-            analysis = self._seal.open_json("analysis", row.id, row.analysis)
+            rules = self._seal.open_json("analysis", row.id, row.analysis)
+        by_model = (
+            None if row.model_analysis is None else self._seal.open_json("model_analysis", row.id, row.model_analysis)
+        )
+        analysis = final(rules, row.model_state, by_model)
         return StoredMessage(
             id=row.id,
             thread_id=row.thread_id,
@@ -249,6 +254,27 @@ class MailStore:
                 await s.scalars(query.order_by(MailMessageRow.internal_date.desc(), MailMessageRow.id).limit(limit))
             ).all()
         return [self._open(r) for r in rows]
+
+    async def pending(self, since: datetime, limit: int) -> list[StoredMessage]:
+        """Messages received since ``since`` that the model has not been asked about, newest first."""
+        after = int(since.timestamp() * 1000)
+        query = select(MailMessageRow).where(
+            MailMessageRow.internal_date >= after, MailMessageRow.model_state.is_(None)
+        )
+        async with self._db.transaction() as s:
+            rows = (
+                await s.scalars(query.order_by(MailMessageRow.internal_date.desc(), MailMessageRow.id).limit(limit))
+            ).all()
+        return [self._open(r) for r in rows]
+
+    async def record(
+        self, analysed: Mapping[str, Analysis], fell_back: Mapping[str, str], audit: AuditLog, event: AuditEvent
+    ) -> int:
+        """Store the model's results (and its fallbacks) with their audit row, in one transaction."""
+        async with self._db.transaction() as s:
+            found = await write_results(s, MailMessageRow, self._seal, analysed, fell_back)
+            await audit.append(s, event)
+        return found
 
     async def get(self, ids: Sequence[str]) -> list[StoredMessage]:
         """Stored messages with these ids, in the order given (missing ids are skipped)."""

@@ -43,6 +43,10 @@ class OutlookMessageRow(Base):
     recipients: Mapped[bytes] = mapped_column(LargeBinary)  # JSON {"to": [...], "cc": [...]}
     preview: Mapped[bytes] = mapped_column(LargeBinary)
     analysis: Mapped[bytes] = mapped_column(LargeBinary)  # JSON: category, action items, dates, questions
+    # The model's analysis (agent.mail_analysis): None until the model was asked; "analysed" with the
+    # encrypted result in model_analysis, or why its answer was not used (the rules' result stands).
+    model_state: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    model_analysis: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -64,7 +68,7 @@ class OutlookEventRow(Base):
     stored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-MESSAGE_TEXT = ("subject", "sender", "recipients", "preview", "analysis")
+MESSAGE_TEXT = ("subject", "sender", "recipients", "preview", "analysis", "model_analysis")
 EVENT_TEXT = ("summary", "description", "location", "attendees")
 ENCRYPTED = (
     *(EncryptedColumn("outlook_messages", c, "mail") for c in MESSAGE_TEXT),

@@ -1,7 +1,8 @@
 """The Outlook MCP server: ``build_server(deps)`` registers typed, annotated, token-checked tools.
 
 Scopes: ``mail.read``/``calendar.read`` for sync and reads; ``mail.draft`` for draft_reply,
-``mail.send`` for send, ``calendar.write`` for event changes, ``mail.link`` for disconnect.
+``mail.send`` for send, ``calendar.write`` for event changes, ``mail.link`` for disconnect,
+``mail.analyse`` for record_analysis (the agent's mail analysis job writing the model's results back).
 Sending and changing events are side effects the gateway gates before the call reaches this
 server; the server only checks the call's token and executes.
 """
@@ -28,7 +29,14 @@ from mcp_servers._calendar import (
     zone_of,
 )
 from mcp_servers._common import CREATE, READ, SEND, SYNC, CallGate, Source, audit_details, vendor_errors
-from mcp_servers._mail import InsightDays, InsightLimit, add_threads_tool, check_addresses, thread_sources
+from mcp_servers._mail import (
+    InsightDays,
+    InsightLimit,
+    add_analysis_tools,
+    add_threads_tool,
+    check_addresses,
+    thread_sources,
+)
 from mcp_servers._mail_analysis import Category, ThreadView, thread_view
 from mcp_servers.outlook.service import OutlookService, Prep, event_body
 from mcp_servers.outlook.store import StoredEvent, StoredMessage
@@ -106,6 +114,8 @@ class Insight(MessageView):
     dates: list[str]
     questions: list[str]
     method: str
+    model: str | None
+    fallback: str | None
 
 
 class InsightsResult(TypedDict):
@@ -225,6 +235,8 @@ def insight(m: StoredMessage) -> Insight:
         "dates": a["dates"],
         "questions": a["questions"],
         "method": a["method"],
+        "model": a["model"],
+        "fallback": a["fallback"],
     }
 
 
@@ -482,4 +494,5 @@ def build_server(deps: OutlookDeps) -> MCPServer:
             return {"removed": await svc.disconnect(audit_details(claims))}
 
     add_threads_tool(server, gate, svc, NAME)
+    add_analysis_tools(server, gate, svc, NAME)
     return server

@@ -10,7 +10,8 @@ links are written in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -18,10 +19,11 @@ from typing import Any, Literal
 import structlog
 
 from mcp_servers._calendar import CalendarBase, merge
-from mcp_servers._mail_analysis import Thread, ThreadMessage, threads_with
+from mcp_servers._mail import MAX_MODEL_TEXT, Pending
+from mcp_servers._mail_analysis import Analysis, Thread, ThreadMessage, threads_with
 from mcp_servers.outlook.store import CALENDAR, OutlookStore, Round, StoredEvent, StoredMessage
 from storage.audit import AuditEvent
-from tools.errors import InvalidRequest
+from tools.errors import InvalidRequest, NotFound
 from tools.outlook.calendar import Answer, graph_time
 from tools.outlook.client import OutlookClient
 from tools.outlook.graph import DeltaExpired
@@ -222,6 +224,45 @@ class OutlookService(CalendarBase[OutlookClient, OutlookStore]):
                 people.insert(0, event.principal)
             out.append(Prep(event, people, await self.threads_with(people, days, 3)))
         return out
+
+    async def pending_analysis(self, days: int, limit: int) -> list[Pending]:
+        """Stored messages of the last ``days`` the model has not been asked about, each with its text
+        body (fetched now: a sync stores only the preview; a message gone meanwhile keeps its preview)."""
+        found = await self.store.pending(self._now() - timedelta(days=days), limit)
+        gate = asyncio.Semaphore(4)
+
+        async def text(m: StoredMessage) -> str:
+            async with gate:
+                try:
+                    full = await self.client.get_message(m.id)
+                except NotFound:
+                    return m.preview
+            return (full.body.content if full.body and full.body.content else full.body_preview) or m.preview
+
+        bodies = await asyncio.gather(*(text(m) for m in found))
+        return [
+            Pending(
+                {
+                    "id": m.id,
+                    "date": m.received.isoformat() if m.received else None,
+                    "from": m.sender,
+                    "to": list(m.to),
+                    "cc": list(m.cc),
+                    "subject": m.subject,
+                    "text": body[:MAX_MODEL_TEXT],
+                    "sent_by_owner": m.folder == "sentitems",
+                },
+                m.principal,
+            )
+            for m, body in zip(found, bodies, strict=True)
+        ]
+
+    async def record_analysis(
+        self, analysed: Mapping[str, Analysis], fell_back: Mapping[str, str], details: dict[str, Any]
+    ) -> int:
+        counts = {"analysed": len(analysed), "fell_back": len(fell_back)}
+        event = AuditEvent(ACTOR, "mail.analysis", "ok", resource=ACTOR, details={**details, **counts})
+        return await self.store.record(analysed, fell_back, self._audit, event)
 
     async def search(self, query: str, limit: int) -> list[StoredMessage]:
         found = await self.client.search(query, limit)

@@ -8,7 +8,7 @@ not list is deleted (a mail folder's messages, or the calendar's events).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mcp_servers._calendar import remove_row, rows_by_id, rows_in_window
-from mcp_servers._mail_analysis import Analysis, MailItem, analyse
+from mcp_servers._mail import write_results
+from mcp_servers._mail_analysis import Analysis, MailItem, analyse, final
 from mcp_servers._store import Sealer, table_of, upsert
 from mcp_servers.outlook.models import ENCRYPTED, OutlookEventRow, OutlookMessageRow, OutlookStateRow
 from storage.audit import AuditEvent, AuditLog
@@ -151,6 +152,7 @@ class OutlookStore:
 
     def _open_message(self, r: OutlookMessageRow) -> StoredMessage:
         people = self._mail.open_json("recipients", r.id, r.recipients)
+        by_model = None if r.model_analysis is None else self._mail.open_json("model_analysis", r.id, r.model_analysis)
         return StoredMessage(
             id=r.id,
             folder=r.folder,
@@ -163,7 +165,7 @@ class OutlookStore:
             to=[str(a) for a in people.get("to", [])],
             cc=[str(a) for a in people.get("cc", [])],
             preview=self._mail.open("preview", r.id, r.preview),
-            analysis=self._mail.open_json("analysis", r.id, r.analysis),
+            analysis=final(self._mail.open_json("analysis", r.id, r.analysis), r.model_state, by_model),
         )
 
     def _open_event(self, r: OutlookEventRow) -> StoredEvent:
@@ -271,6 +273,26 @@ class OutlookStore:
                 await s.scalars(query.order_by(OutlookMessageRow.received_at.desc(), OutlookMessageRow.id).limit(limit))
             ).all()
         return [self._open_message(r) for r in rows]
+
+    async def pending(self, since: datetime, limit: int) -> list[StoredMessage]:
+        """Messages received since ``since`` that the model has not been asked about, newest first."""
+        query = select(OutlookMessageRow).where(
+            OutlookMessageRow.received_at >= since, OutlookMessageRow.model_state.is_(None)
+        )
+        async with self._db.transaction() as s:
+            rows = (
+                await s.scalars(query.order_by(OutlookMessageRow.received_at.desc(), OutlookMessageRow.id).limit(limit))
+            ).all()
+        return [self._open_message(r) for r in rows]
+
+    async def record(
+        self, analysed: Mapping[str, Analysis], fell_back: Mapping[str, str], audit: AuditLog, event: AuditEvent
+    ) -> int:
+        """Store the model's results (and its fallbacks) with their audit row, in one transaction."""
+        async with self._db.transaction() as s:
+            found = await write_results(s, OutlookMessageRow, self._mail, analysed, fell_back)
+            await audit.append(s, event)
+        return found
 
     async def owner_address(self) -> str | None:
         """The mailbox's own address, as its sent items state it."""

@@ -111,3 +111,49 @@ async def test_threads_with_people_carry_what_is_still_open_and_leave_the_owner_
     assert owner["threads"] == []  # the owner's own address is nobody to prepare for
     bad = await gm.client.call_tool("threads_with", {"people": ["a@b, c@d"]}, meta=gm.tokens.meta(READ))
     assert "people" in error_text(bad)
+
+
+async def test_the_models_results_are_stored_encrypted_with_their_method_and_survive_a_resync(gm: Gmail) -> None:
+    await call(gm.client, gm.tokens, "sync", {}, READ)
+    pending = await call(gm.client, gm.tokens, "analysis_pending", {"days": 14, "limit": 50}, READ)
+    by_id = {m["id"]: m for m in pending["messages"]}
+    assert DANA_ASKS in by_id and "comments by Friday" in by_id[DANA_ASKS]["text"]
+    assert {s["item_id"]: s["principal"] for s in pending["sources"]}[DANA_ASKS] == "dana.whitfield@northwind.example"
+    result = {"id": DANA_ASKS, "category": "waiting", "action_items": ["Review the deck"], "model": "claude-x"}
+    out = await call(
+        gm.client, gm.tokens, "record_analysis",
+        {"analysed": [result], "fell_back": [{"id": STATEMENT, "reason": "tool_call"}]}, "mail.analyse",
+    )  # fmt: skip
+    assert out == {"analysed": 1, "fell_back": 1}
+    await call(gm.client, gm.tokens, "sync", {}, READ)
+    await call(gm.client, gm.tokens, "search", {"query": "from:dana"}, READ)  # a live read upserts the row again
+    found = await _insights(gm)
+    assert found[DANA_ASKS]["method"] == "model" and found[DANA_ASKS]["model"] == "claude-x"
+    assert found[DANA_ASKS]["category"] == "waiting" and found[DANA_ASKS]["action_items"] == ["Review the deck"]
+    assert found[STATEMENT]["method"] == "rules" and found[STATEMENT]["fallback"] == "tool_call"
+    assert found[AIRLINE]["method"] == "rules" and found[AIRLINE]["fallback"] is None
+    again = await call(gm.client, gm.tokens, "analysis_pending", {"days": 14, "limit": 50}, READ)
+    assert {DANA_ASKS, STATEMENT}.isdisjoint(m["id"] for m in again["messages"])
+    # The briefing's "needs a reply" and the digest read the model's category where there is one.
+    needs_reply = await call(gm.client, gm.tokens, "mail_insights", {"category": "needs_reply", "days": 14}, READ)
+    assert DANA_ASKS not in {m["id"] for m in needs_reply["messages"]}
+    waiting = await call(gm.client, gm.tokens, "mail_insights", {"category": "waiting", "days": 14}, READ)
+    assert DANA_ASKS in {m["id"] for m in waiting["messages"]}
+    async with gm.db.transaction() as s:
+        blob = await s.scalar(select(MailMessageRow.model_analysis).where(MailMessageRow.id == DANA_ASKS))
+    assert blob is not None and b"Review the deck" not in bytes(blob) and b"claude-x" not in bytes(blob)
+
+
+async def test_recording_needs_its_own_scope_and_the_strict_shape(gm: Gmail) -> None:
+    await call(gm.client, gm.tokens, "sync", {}, READ)
+    good = {"id": DANA_ASKS, "category": "fyi", "model": "m"}
+    denied = await gm.client.call_tool("record_analysis", {"analysed": [good]}, meta=gm.tokens.meta(READ))
+    assert "insufficient_scope" in error_text(denied)
+    for bad in (
+        {**good, "forward_to": "x@evil.example"},  # an extra field
+        {**good, "category": "urgent"},  # not a category
+        {**good, "action_items": ["x"] * 6},  # too many items
+    ):
+        refused = await gm.client.call_tool("record_analysis", {"analysed": [bad]}, meta=gm.tokens.meta("mail.analyse"))
+        assert refused.is_error
+    assert (await _insights(gm))[DANA_ASKS]["method"] == "rules"

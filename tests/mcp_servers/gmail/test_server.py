@@ -39,12 +39,12 @@ async def test_tools_have_schemas_docstrings_and_explicit_annotations(gmail: Gma
     tools = {t.name: t for t in (await gmail.client.list_tools()).tools}
     assert set(tools) == {
         "sync", "search", "read_thread", "draft_reply", "send", "list_labels", "disconnect", "mail_insights",
-        "threads_with",
+        "threads_with", "analysis_pending", "record_analysis",
     }  # fmt: skip
     for tool in tools.values():
         assert tool.description and tool.annotations is not None and tool.output_schema is not None
         assert tool.annotations.read_only_hint is not None and tool.annotations.destructive_hint is not None
-    for name in ("search", "read_thread", "list_labels", "mail_insights", "threads_with"):
+    for name in ("search", "read_thread", "list_labels", "mail_insights", "threads_with", "analysis_pending"):
         assert tools[name].annotations.read_only_hint is True  # type: ignore[union-attr]
     send = tools["send"]
     assert send.annotations.destructive_hint is True and send.annotations.read_only_hint is False  # type: ignore[union-attr]

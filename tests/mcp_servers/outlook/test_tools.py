@@ -130,3 +130,19 @@ async def test_answering_an_invitation_the_owner_organizes_is_refused(outlook: B
         outlook.client, outlook.tokens, "respond", {"event_id": "ev-offsite-prep", "response": "declined"}, WRITE
     )
     assert outlook.graph.responses == [("ev-offsite-prep", "decline")] and out["event"]["id"] == "ev-offsite-prep"
+
+
+async def test_pending_mail_carries_its_body_and_the_models_result_is_read_back(outlook: Box) -> None:
+    await _synced(outlook)
+    pending = await call(outlook.client, outlook.tokens, "analysis_pending", {"limit": 50}, MAIL)
+    by_id = {m["id"]: m for m in pending["messages"]}
+    assert "msg-priya-proposal" in by_id and by_id["msg-priya-proposal"]["text"]
+    assert {s["item_id"]: s["principal"] for s in pending["sources"]}["msg-priya-proposal"] == data.PRIYA
+    result = {"id": "msg-priya-proposal", "category": "needs_reply", "dates": ["Friday"], "model": "local-llm"}
+    await call(outlook.client, outlook.tokens, "record_analysis", {"analysed": [result]}, "mail.analyse")
+    await call(outlook.client, outlook.tokens, "sync_mail", {}, MAIL)
+    out = await call(outlook.client, outlook.tokens, "mail_insights", {"category": "needs_reply"}, MAIL)
+    priya = next(m for m in out["messages"] if m["id"] == "msg-priya-proposal")
+    assert (priya["method"], priya["model"], priya["dates"]) == ("model", "local-llm", ["Friday"])
+    again = await call(outlook.client, outlook.tokens, "analysis_pending", {"limit": 50}, MAIL)
+    assert "msg-priya-proposal" not in {m["id"] for m in again["messages"]}
