@@ -32,15 +32,19 @@ class SyncResult:
     tokens: str  # possibly refreshed: store it back
 
 
-def _typed(exc: BaseException, errors: dict[str, tuple[type[BaseException], ...]]) -> IntegrationError:
+STORED_LOGIN = "Garmin refused the stored login; log in again from the console"
+
+
+def _typed(
+    exc: BaseException, errors: dict[str, tuple[type[BaseException], ...]], refused: str = STORED_LOGIN
+) -> IntegrationError:
     text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     if isinstance(exc, IntegrationError):
         return exc
     if isinstance(exc, errors["throttled"]) or "429" in text:
         return RateLimited(f"Garmin is throttling: {text}", integration="garmin", retry_after=None)
     if isinstance(exc, errors["auth"]) or "401" in text:
-        message = f"Garmin refused the stored login; log in again from the console: {text}"
-        return AuthExpired(message, integration="garmin")
+        return AuthExpired(f"{refused}: {text}", integration="garmin")
     if isinstance(exc, errors["upstream"]):
         return UpstreamError(f"Garmin did not answer: {text}", integration="garmin")
     if isinstance(exc, (KeyError, TypeError, AttributeError, ValueError)):
@@ -54,21 +58,23 @@ class GarminClient:
         self._api = api
         self._errors = library_errors()
 
-    async def _run(self, fn: Callable[[], T]) -> T:
+    async def _run(self, fn: Callable[[], T], refused: str = STORED_LOGIN) -> T:
         try:
             return await anyio.to_thread.run_sync(fn)
         except Exception as exc:  # noqa: BLE001 - every library failure becomes a typed error
-            raise _typed(exc, self._errors) from None
+            raise _typed(exc, self._errors, refused) from None
 
     async def start_login(self, email: str, password: str) -> LoginStep:
         if not email or not password:
             raise InvalidRequest("an email and a password are needed", integration="garmin")
-        return await self._run(lambda: self._api.start_login(email, password))
+        refused = "Garmin refused this email and password"
+        return await self._run(lambda: self._api.start_login(email, password), refused)
 
     async def finish_login(self, pending: object, code: str) -> LoginStep:
         if not code.strip().isdigit():
             raise InvalidRequest("the code is the digits Garmin sent", integration="garmin")
-        return await self._run(lambda: self._api.finish_login(pending, code.strip()))
+        refused = "Garmin refused the code; start the login again"
+        return await self._run(lambda: self._api.finish_login(pending, code.strip()), refused)
 
     async def sync(self, tokens: str, first: dt.date, last: dt.date) -> SyncResult:
         if last < first or (last - first).days >= MAX_DAYS:

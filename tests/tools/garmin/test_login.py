@@ -283,7 +283,8 @@ async def test_a_wrong_password_or_code_is_a_typed_error_with_no_secret(
     assert not sso.issued and not connect.calls
     for exc in (refused.value, wrong_code.value):
         text = f"{exc} {exc.message} {exc!r}"
-        assert exc.integration == "garmin" and "log in again" in text
+        assert exc.integration == "garmin" and "stored login" not in text
         assert PASSWORD not in text and "135790" not in text and CODE not in text
     assert "Invalid Username or Password" in str(refused.value) and "MFA verification failed" in str(wrong_code.value)
+    assert "email and password" in str(refused.value) and "refused the code" in str(wrong_code.value)
     assert PASSWORD not in caplog.text and "135790" not in caplog.text
