@@ -141,7 +141,8 @@ class Upload(_Strict):
 class Connect(_Strict):
     """How the owner connects it, and how the console tells that it is connected.
 
-    kinds: ``oauth`` (authorization code with PKCE through a provider the console configures),
+    kinds: ``oauth`` (authorization code with PKCE through a provider the console configures, or run
+    by the integration's own server when it names an ``authorize_tool``),
     ``widget`` (a vendor's own widget on a page of its own, e.g. a bank link), ``token`` (a pasted
     token), ``qr`` (pairing by QR code), ``login`` (stored login credentials for a browser-automation
     source), ``push`` (the device pushes to an ingest endpoint), ``none``.
@@ -190,8 +191,9 @@ class Connect(_Strict):
     def _complete(self) -> Connect:
         if self.connected_when == "has_items" and not self.items_key:
             raise ValueError("connected_when: has_items needs items_key")
-        if self.kind == "oauth" and not (self.provider and self.credential and self.oauth_scopes):
-            raise ValueError("oauth needs provider, credential and oauth_scopes")
+        own_server = self.authorize_tool is not None  # its own server runs the OAuth: no console provider
+        if self.kind == "oauth" and not own_server and not (self.provider and self.credential and self.oauth_scopes):
+            raise ValueError("oauth needs provider, credential and oauth_scopes (or authorize_tool and redeem_tool)")
         if self.kind == "widget" and not (self.start_tool and self.finish_tool and self.finish_field):
             raise ValueError("widget needs start_tool, finish_tool and finish_field")
         if (self.authorize_tool is None) != (self.redeem_tool is None):

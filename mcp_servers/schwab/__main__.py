@@ -30,6 +30,12 @@ class VaultTokens:
     def __init__(self, secrets: SecretStore) -> None:
         self._secrets = secrets
 
+    async def ready(self) -> None:
+        try:
+            await self._secrets.ready()
+        except SecretStoreUnavailable as exc:
+            raise UpstreamError(f"the token could not be stored: {exc}", integration="schwab") from None
+
     async def put(self, name: str, value: str) -> None:
         try:
             await self._secrets.put(name, value)

@@ -18,7 +18,6 @@ from mcp_servers.schwab.trading import OrderRefused, OrderRequest
 
 NAME = "schwab"
 CALL_META = "aegis/call"
-WARN_AHEAD = dt.timedelta(days=1)
 MAX_RANGE_DAYS = 366
 INSTRUCTIONS = (
     "The owner's Schwab brokerage: balances, holdings, transactions, orders and quotes. Orders are placed "

@@ -18,9 +18,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from mcp_servers._common import LOCAL_READ, READ, SEND, SYNC, audit_details, vendor_errors
-from mcp_servers.schwab.args import INSTRUCTIONS, MAX_RANGE_DAYS, NAME, WARN_AHEAD, SchwabDeps, Symbol, src
+from mcp_servers.schwab.args import INSTRUCTIONS, MAX_RANGE_DAYS, NAME, SchwabDeps, Symbol, src
 from mcp_servers.schwab.limits_form import LimitsInvalid, parse_limits
-from mcp_servers.schwab.login_tools import register_login_tools
+from mcp_servers.schwab.login_tools import login_clock, register_login_tools
 from mcp_servers.schwab.order_tools import register_order_tools
 from mcp_servers.schwab.views import (
     AccountsResult,
@@ -177,33 +177,14 @@ def build_server(deps: SchwabDeps) -> MCPServer:
     @server.tool(annotations=LOCAL_READ)
     async def connection(ctx: Context) -> ConnectionResult:
         """Whether Schwab stays connected: the refresh token lasts 7 days from the login and cannot be
-        extended, so the owner reconnects before it ends (a notice a day ahead)."""
+        extended, so the owner reconnects before it ends (from a day ahead: a notice, and an entry
+        under ``attention`` for the console's "needs attention")."""
         await gate.check(ctx, "finance.read", "connection")
         expires = await svc.client.refresh_expires_at()
         if expires is None:
             return {"connected": False, "refresh_expires_at": None, "hours_left": None, "reconnect": True,
-                    "message": "Schwab is not connected: connect Schwab in the console"}  # fmt: skip
-        left = expires - now()
-        hours = max(0, int(left.total_seconds() // 3600))
-        out: ConnectionResult = {
-            "connected": left.total_seconds() > 0,
-            "refresh_expires_at": expires.isoformat(),
-            "hours_left": hours,
-            "reconnect": left <= WARN_AHEAD,
-            "message": f"connected; reconnect Schwab within {hours // 24} days {hours % 24} h"
-            if left > WARN_AHEAD
-            else (
-                "reconnect Schwab: its login ends in " + f"{hours} h" if hours else "reconnect Schwab: its login ended"
-            ),
-        }
-        if left <= WARN_AHEAD:
-            when = expires.strftime("%a %d %b %H:%M UTC")
-            out["notice"] = {
-                "title": "Reconnect Schwab" + (f" before {when}" if left.total_seconds() > 0 else ": its login ended"),
-                "body": "Schwab's login lasts 7 days and cannot be extended. Open Integrations in the console and "
-                "choose Connect on Schwab; balances and orders stop updating until you do.",
-            }
-        return out
+                    "message": "Schwab is not connected: connect Schwab in the console", "attention": []}  # fmt: skip
+        return login_clock(expires, now())
 
     async def limits_now() -> LimitsResult:
         current = await svc.limits()

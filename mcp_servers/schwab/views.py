@@ -97,6 +97,13 @@ class Notice(TypedDict):
     body: str
 
 
+class Attention(TypedDict):
+    reason: str
+    detail: str
+    since: str
+    snapshot_id: str | None
+
+
 class ConnectionResult(TypedDict, total=False):
     connected: bool
     refresh_expires_at: str | None
@@ -104,6 +111,7 @@ class ConnectionResult(TypedDict, total=False):
     reconnect: bool
     message: str
     notice: Notice
+    attention: list[Attention]  # the console's "needs attention" (the manifest's status_tool)
 
 
 class LimitsResult(TypedDict):

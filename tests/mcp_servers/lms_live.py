@@ -171,7 +171,7 @@ async def live_source(
     try:
         async with (
             start_live(db_url, tmp, clock, config, extra=[spec]) as live,
-            _bind(name, live, vault, tmp) as principal,
+            bind_server_key(name, live, vault, tmp) as principal,
         ):
             yield LiveSource(name, live, vault, db, tables, principal)
     finally:
@@ -179,7 +179,7 @@ async def live_source(
 
 
 @asynccontextmanager
-async def _bind(name: str, live: Live, vault: LateVault, tmp: Path) -> AsyncIterator[str]:
+async def bind_server_key(name: str, live: Live, vault: LateVault, tmp: Path) -> AsyncIterator[str]:
     """Issue the server's broker key and bind :class:`LateVault` to it; yields the principal's id."""
     scopes, resources = ["secrets.read", "secrets.write"], [f"mcp:{name}"]
     out = await live.broker.create_key(

@@ -44,6 +44,10 @@ Call = Callable[[AsyncClient], Awaitable[httpx2.Response]]
 
 
 class TokenStore(Protocol):
+    async def ready(self) -> None:
+        """Raise an :class:`IntegrationError` unless a following :meth:`put` can succeed."""
+        ...
+
     async def put(self, name: str, value: str) -> None:
         """Store (or replace) a vault secret; raise an :class:`IntegrationError` on refusal."""
         ...
@@ -163,6 +167,10 @@ class SchwabClient:
     async def app_keys(self) -> tuple[str, str]:
         """The Schwab app's key and secret from the vault (for the login)."""
         return await self._credentials.get(APP_KEY), await self._credentials.get(APP_SECRET)
+
+    async def ready_to_store(self) -> None:
+        """Raise unless a new token can be stored now (checked before a single-use code is spent)."""
+        await self._secrets.ready()
 
     async def store_token(self, token_json: str) -> dt.datetime | None:
         """Store a new login's token (schwab-py's format) in the vault and start over with it;

@@ -1,16 +1,19 @@
 """Schwab's OAuth login as a web app runs it, following schwab-py's own web flow (API-NOTES §2):
 :func:`schwab.auth.get_auth_context` builds the authorize URL with the console's state, and the
-code is redeemed at :data:`schwab.auth.TOKEN_ENDPOINT` exactly as
-:func:`schwab.auth.client_from_received_url` does (authlib's ``fetch_token`` with the app key and
-secret as HTTP Basic), but on authlib's async client and our transport, so the call goes through
-the shared HTTP client (and, in tests, the fake Schwab). The token comes back in schwab-py's stored
-format (:func:`~tools.schwab.client.wrap_token`), for the vault; it is never written to a file.
+code is redeemed at :data:`schwab.auth.TOKEN_ENDPOINT` with the request
+:func:`schwab.auth.client_from_received_url` sends (authlib's ``fetch_token``: grant type, code,
+redirect URI and client id, the app key and secret as HTTP Basic), but on authlib's async client and
+our transport, so the call goes through the shared HTTP client (and, in tests, the fake Schwab).
+
+The console made the state, bound it to the owner's session and checked it when Schwab sent the
+browser back; only then does it ask for the code to be redeemed, so the state is not checked again
+here. The token comes back in schwab-py's stored format (:func:`~tools.schwab.client.wrap_token`),
+for the vault; it is never written to a file.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx2
 from authlib.common.errors import AuthlibBaseError
@@ -31,17 +34,15 @@ async def redeem(
     app_secret: str,
     *,
     callback_url: str,
-    state: str,
     code: str,
     now: float,
     transport: httpx2.AsyncBaseTransport | None = None,
 ) -> str:
     """Exchange the code Schwab sent back; returns the token JSON in schwab-py's format."""
-    received = f"{callback_url}?{urlencode({'code': code, 'state': state})}"
     oauth = AsyncOAuth2Client(app_key, redirect_uri=callback_url, transport=transport)
     try:
         token: Any = await oauth.fetch_token(
-            TOKEN_ENDPOINT, authorization_response=received, client_id=app_key, auth=(app_key, app_secret), state=state
+            TOKEN_ENDPOINT, grant_type="authorization_code", code=code, client_id=app_key, auth=(app_key, app_secret)
         )
     except AuthlibBaseError as exc:
         code_word = str(getattr(exc, "error", "") or "refused")

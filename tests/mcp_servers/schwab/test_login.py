@@ -21,8 +21,9 @@ CODE = "C0.b2F1dGgyLmJkYy5zY2h3YWIuY29t.demo-code@"
 
 
 async def test_the_login_url_carries_the_consoles_state_and_callback(schwab: Schwab) -> None:
-    out = await schwab.call("login_start", {"redirect_uri": CALLBACK, "state": STATE}, LINK)
+    out = await schwab.call("authorize", {"redirect_uri": CALLBACK, "state": STATE}, LINK)
     url = urlsplit(out["url"])
+    assert out["host"] == "api.schwabapi.com"
     assert (url.scheme, url.netloc, url.path) == ("https", "api.schwabapi.com", "/v1/oauth/authorize")
     q = parse_qs(url.query)
     assert q == {"response_type": ["code"], "client_id": [DEMO_APP_KEY], "redirect_uri": [CALLBACK], "state": [STATE]}
@@ -31,14 +32,13 @@ async def test_the_login_url_carries_the_consoles_state_and_callback(schwab: Sch
 
 async def test_the_code_is_redeemed_once_and_the_token_goes_to_the_vault(schwab: Schwab) -> None:
     before = len(schwab.demo.token_requests)
-    args = {"redirect_uri": CALLBACK, "state": STATE, "code": CODE}
-    out = await schwab.call("login_finish", args, LINK)
-    assert out["connected"] is True and out["refresh_expires_at"]
-    assert "token" not in json.dumps(out).replace("refresh_expires_at", "")
+    out = await schwab.call("redeem", {"redirect_uri": CALLBACK, "code": CODE}, LINK)
+    assert out["stored"] == TOKEN and out["refresh_expires_at"]
+    assert "demo-" not in json.dumps(out)  # neither token leaves the server
     [request] = schwab.demo.token_requests[before:]
     form = parse_qs(request.content.decode())
     assert form["grant_type"] == ["authorization_code"] and form["code"] == [CODE]
-    assert form["redirect_uri"] == [CALLBACK]
+    assert form["redirect_uri"] == [CALLBACK] and form["client_id"] == [DEMO_APP_KEY]  # as schwab-py sends it
     basic = base64.b64decode(request.headers["authorization"].removeprefix("Basic ")).decode()
     assert basic == f"{DEMO_APP_KEY}:{DEMO_APP_SECRET}"
     stored = json.loads(from_one_line(await schwab.secrets.credentials.get(TOKEN)))
@@ -50,10 +50,10 @@ async def test_the_code_is_redeemed_once_and_the_token_goes_to_the_vault(schwab:
 async def test_a_refused_code_stores_nothing_and_the_tools_are_console_only(schwab: Schwab) -> None:
     old = await schwab.secrets.credentials.get(TOKEN)
     schwab.demo.refresh_refused = True  # the token endpoint answers 400 invalid_client
-    refused = await schwab.raw("login_finish", {"redirect_uri": CALLBACK, "state": STATE, "code": CODE}, LINK)
+    refused = await schwab.raw("redeem", {"redirect_uri": CALLBACK, "code": CODE}, LINK)
     assert "must reconnect" in error_text(refused) and "login_refused" in error_text(refused)
     assert await schwab.secrets.credentials.get(TOKEN) == old
-    read_only = await schwab.raw("login_start", {"redirect_uri": CALLBACK, "state": STATE})  # a read token
+    read_only = await schwab.raw("authorize", {"redirect_uri": CALLBACK, "state": STATE})  # a read token
     assert read_only.is_error
-    plain_http = await schwab.raw("login_start", {"redirect_uri": "http://evil.example/", "state": STATE}, LINK)
+    plain_http = await schwab.raw("authorize", {"redirect_uri": "http://evil.example/", "state": STATE}, LINK)
     assert plain_http.is_error

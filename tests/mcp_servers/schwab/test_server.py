@@ -61,7 +61,7 @@ async def test_activity_and_value_are_dated_around_today(schwab: Schwab) -> None
 
 async def test_the_login_clock_warns_a_day_ahead(schwab: Schwab) -> None:
     ok = await schwab.call("connection")
-    assert ok["connected"] is True and ok["reconnect"] is False and "notice" not in ok
+    assert ok["connected"] is True and ok["reconnect"] is False and "notice" not in ok and ok["attention"] == []
     assert 140 <= ok["hours_left"] <= 144  # the demo login was yesterday
     token = json.loads(from_one_line(await schwab.secrets.credentials.get(TOKEN)))["token"]
     almost = dt.datetime.now(dt.UTC) - dt.timedelta(days=6, hours=5)
@@ -69,9 +69,14 @@ async def test_the_login_clock_warns_a_day_ahead(schwab: Schwab) -> None:
     soon = await schwab.call("connection")
     assert soon["reconnect"] is True and soon["message"].startswith("reconnect Schwab")
     assert soon["notice"]["title"].startswith("Reconnect Schwab before")
+    [entry] = soon["attention"]  # the console's "needs attention", open since a day before the end
+    assert entry["reason"] == "login_ending" and entry["detail"] == soon["message"]
+    ends = dt.datetime.fromisoformat(soon["refresh_expires_at"])
+    assert dt.datetime.fromisoformat(entry["since"]) == ends - dt.timedelta(days=1)
     schwab.secrets.credentials.set(TOKEN, wrap_token(token, (almost - dt.timedelta(days=1)).timestamp()))
     gone = await schwab.call("connection")
     assert gone["connected"] is False and gone["message"] == "reconnect Schwab: its login ended"
+    assert [e["reason"] for e in gone["attention"]] == ["login_ended"]
 
 
 async def test_the_demo_has_ninety_days_of_weekday_values(schwab: Schwab) -> None:

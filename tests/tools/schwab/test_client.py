@@ -30,6 +30,9 @@ class Vault:
         self.credentials = credentials
         self.puts: list[tuple[str, str]] = []
 
+    async def ready(self) -> None:
+        return None
+
     async def put(self, name: str, value: str) -> None:
         self.credentials.set(name, value)
         self.puts.append((name, value))
