@@ -1,0 +1,136 @@
+"""Parsing what was fetched: RSS/Atom (feedparser), article pages (trafilatura), iCalendar (icalendar).
+
+Every parser takes bytes Aegis fetched itself through the egress guard. feedparser is handed a
+stream, never a string or bytes: given a string that looks like a URL it would fetch it itself, and
+given bytes it first tries them as a file name. trafilatura only extracts; it is never asked to
+download.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import feedparser  # type: ignore[import-untyped]
+import trafilatura
+from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
+from icalendar import Calendar
+
+from tools.errors import UpstreamError
+from tools.news.models import Article, Event
+
+NAME = "news"
+MAX_TEXT = 20_000
+MAX_OCCURRENCES = 200
+
+
+class FeedUnreadable(UpstreamError):
+    """The fetched document is not a feed (or calendar) this parser can read."""
+
+
+def _when(struct: Any) -> datetime | None:
+    if not struct:
+        return None
+    return datetime.fromtimestamp(calendar.timegm(struct), tz=UTC)
+
+
+def parse_feed(content: bytes, origin: str) -> list[Article]:
+    """The entries of an RSS or Atom document, newest first as the feed lists them."""
+    parsed = feedparser.parse(io.BytesIO(content), resolve_relative_uris=True, sanitize_html=True)
+    if parsed.get("bozo") and not parsed.entries:
+        raise FeedUnreadable(f"not a readable feed: {type(parsed.get('bozo_exception')).__name__}", integration=NAME)
+    publisher = str(parsed.feed.get("title") or origin)
+    out = []
+    for entry in parsed.entries:
+        link, title = entry.get("link"), entry.get("title")
+        if not link or not title:
+            continue
+        published = _when(entry.get("published_parsed") or entry.get("updated_parsed"))
+        summary = trafilatura.extract(entry.get("summary", ""), include_comments=False) if entry.get("summary") else ""
+        out.append(
+            Article(
+                url=str(link),
+                title=str(title).strip(),
+                source=publisher,
+                origin=origin,
+                published_at=published,
+                summary=(summary or str(entry.get("summary", "")))[:1000],
+                author=entry.get("author"),
+            )
+        )
+    return out
+
+
+def extract_text(html: bytes, url: str) -> str | None:
+    """The readable text of an article page, or None when trafilatura finds no article in it."""
+    text = trafilatura.extract(html, url=url, include_comments=False, include_tables=False, favor_precision=True)
+    return text[:MAX_TEXT] if text else None
+
+
+def _as_datetime(value: date | datetime) -> tuple[datetime, bool]:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC), False
+    return datetime.combine(value, time(), tzinfo=UTC), True
+
+
+def _occurrences(event: Any, start: datetime, window: tuple[datetime, datetime]) -> Iterator[datetime]:
+    rules = event.rrules
+    if not rules:
+        yield start
+        return
+    skip = {_as_datetime(d)[0] for d in event.exdates}
+    raw = event.start
+    for rule in rules:
+        text = rule.to_ical().decode()
+        dtstart = raw if isinstance(raw, datetime) else datetime.combine(raw, time())
+        try:
+            found = rrulestr(text, dtstart=dtstart, cache=False)
+        except (ValueError, TypeError):
+            yield start  # an unreadable rule: the first occurrence only
+            continue
+        for n, when in enumerate(found):
+            at = _as_datetime(when if isinstance(raw, datetime) else when.date())[0]
+            if at > window[1] or n >= MAX_OCCURRENCES * 10:
+                break
+            if at >= window[0] - timedelta(days=1) and at not in skip:
+                yield at
+
+
+def parse_calendar(content: bytes, feed: str, window: tuple[datetime, datetime]) -> list[Event]:
+    """The events of an iCalendar feed that start within ``window``, recurring events expanded
+    (RRULE with EXDATE), at most :data:`MAX_OCCURRENCES` in all."""
+    try:
+        cal = Calendar.from_ical(content)
+    except ValueError as exc:
+        raise FeedUnreadable(f"not a readable calendar: {type(exc).__name__}", integration=NAME) from None
+    out: list[Event] = []
+    for ev in cal.events:
+        try:
+            first, all_day = _as_datetime(ev.start)
+        except (KeyError, ValueError, AttributeError):  # icalendar raises for a VEVENT without DTSTART
+            continue
+        try:
+            length = ev.duration
+        except (KeyError, ValueError, AttributeError):
+            length = timedelta(0)
+        uid = str(ev.get("UID") or f"{feed}#{first.isoformat()}")
+        for at in _occurrences(ev, first, window):
+            if not window[0] <= at <= window[1] or len(out) >= MAX_OCCURRENCES:
+                continue
+            out.append(
+                Event(
+                    uid=uid,
+                    feed=feed,
+                    title=str(ev.get("SUMMARY") or "(untitled event)").strip(),
+                    start=at,
+                    end=at + length if length else None,
+                    all_day=all_day,
+                    location=str(ev["LOCATION"]) if ev.get("LOCATION") else None,
+                    description=str(ev.get("DESCRIPTION") or "")[:2000],
+                    url=str(ev["URL"]) if ev.get("URL") else None,
+                )
+            )
+    return sorted(out, key=lambda e: (e.start, e.title))
