@@ -72,15 +72,18 @@ class DemoNews:
             f"<updated>{_iso(self.now)}</updated>{entries}</feed>"
         )
 
-    def page(self, slug: str) -> str | None:
-        for s, title, _, _, paragraphs in data.RSS_ITEMS:
-            if s == slug:
-                body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
-                return (
-                    f"<html><head><title>{escape(title)}</title></head><body><nav>Home | Tech</nav>"
-                    f"<article><h1>{escape(title)}</h1>{body}</article><footer>Harbor Light</footer></body></html>"
-                )
-        return None
+    def page(self, host: str, path: str) -> str | None:
+        """An article's page on the feed's site (the lab's pages repeat the entry's summary)."""
+        pages = {(data.RSS_HOST, f"/2026/{slug}"): (title, paras) for slug, title, _, _, paras in data.RSS_ITEMS}
+        pages |= {(data.ATOM_HOST, f"/{slug}"): (title, (summary,)) for slug, title, _, summary in data.ATOM_ENTRIES}
+        if (host, path) not in pages:
+            return None
+        title, paragraphs = pages[(host, path)]
+        body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+        return (
+            f"<html><head><title>{escape(title)}</title></head><body><nav>Home | Tech</nav>"
+            f"<article><h1>{escape(title)}</h1>{body}</article><footer>{escape(host)}</footer></body></html>"
+        )
 
     def newsapi(self) -> dict[str, Any]:
         articles = [
@@ -134,10 +137,9 @@ class DemoNews:
             return _text(self.atom(), "application/atom+xml")
         if f"https://{host}{path}" == data.CAL_URL:
             return _text(self.calendar(), "text/calendar")
-        if host == data.RSS_HOST and path.startswith("/2026/"):
-            page = self.page(path.removeprefix("/2026/"))
-            if page is not None:
-                return _text(page, "text/html")
+        page = self.page(host, path)
+        if page is not None:
+            return _text(page, "text/html")
         return _text("<html><body>Not found</body></html>", "text/html", 404)
 
     def _newsapi(self, request: httpx.Request) -> httpx.Response:

@@ -9,7 +9,9 @@ download.
 from __future__ import annotations
 
 import calendar
+import html
 import io
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -25,6 +27,8 @@ from tools.news.models import Article, Event
 NAME = "news"
 MAX_TEXT = 20_000
 MAX_OCCURRENCES = 200
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
 
 
 class FeedUnreadable(UpstreamError):
@@ -35,6 +39,11 @@ def _when(struct: Any) -> datetime | None:
     if not struct:
         return None
     return datetime.fromtimestamp(calendar.timegm(struct), tz=UTC)
+
+
+def _plain(fragment: str) -> str:
+    """A feed summary's text: feedparser has sanitised its HTML; tags and entities go."""
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", fragment))).strip()
 
 
 def parse_feed(content: bytes, origin: str) -> list[Article]:
@@ -49,7 +58,7 @@ def parse_feed(content: bytes, origin: str) -> list[Article]:
         if not link or not title:
             continue
         published = _when(entry.get("published_parsed") or entry.get("updated_parsed"))
-        summary = trafilatura.extract(entry.get("summary", ""), include_comments=False) if entry.get("summary") else ""
+        summary = _plain(str(entry.get("summary") or ""))
         out.append(
             Article(
                 url=str(link),
@@ -57,7 +66,7 @@ def parse_feed(content: bytes, origin: str) -> list[Article]:
                 source=publisher,
                 origin=origin,
                 published_at=published,
-                summary=(summary or str(entry.get("summary", "")))[:1000],
+                summary=summary[:1000],
                 author=entry.get("author"),
             )
         )

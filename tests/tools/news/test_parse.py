@@ -44,7 +44,9 @@ def test_the_feed_parser_is_never_handed_a_path_or_url_it_could_open_itself(tmp_
 
 
 def test_an_article_page_gives_its_text_without_the_navigation() -> None:
-    text = extract_text(DEMO.page("city-grid-ai").encode(), "https://www.harborlight.example/2026/city-grid-ai")  # type: ignore[union-attr]
+    page = DEMO.page("www.harborlight.example", "/2026/city-grid-ai")
+    assert page is not None
+    text = extract_text(page.encode(), "https://www.harborlight.example/2026/city-grid-ai")
     assert text is not None and "40,000 homes" in text and "Home | Tech" not in text
 
 
