@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from integrations import fit, prep
 from integrations import merged as merged_views
-from integrations import prep
 from integrations.installed import INSTALLED
 from integrations.manifest import Job, Manifest, ManifestError, Provides, View
 from integrations.merged import Merged
@@ -191,6 +191,9 @@ class Catalog:
     def thread_sources(self) -> list[tuple[str, str]]:
         return [(m.name, m.mail_threads) for m in self if m.mail_threads]
 
+    def suggestion_sources(self) -> list[tuple[str, str]]:
+        return [(m.name, m.event_suggestions) for m in self if m.event_suggestions]
+
     def attention_sources(self) -> list[tuple[str, str]]:
         return [(m.name, m.connect.status_tool) for m in self if m.connect.status_tool]
 
@@ -204,6 +207,7 @@ class Catalog:
         merged = self._merged(merged_views.ATTENTION, self.attention_sources(), None)
         merged += self._merged(merged_views.BRIEFING, self.deadline_sources(), "due_at")
         merged += self._merged(prep.VIEW, self.meeting_sources(), None)  # mailboxes: thread_sources()
+        merged += self._merged(fit.VIEW, self.suggestion_sources(), None)  # calendars: meeting_sources()
         return sorted([*mine, *merged], key=lambda p: p.view.order)
 
     def digest(self) -> list[PlacedView]:

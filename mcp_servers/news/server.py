@@ -75,6 +75,7 @@ class EventInfo(TypedDict):
     title: str
     start: str
     end: str | None
+    all_day: bool
     when: str
     day: str
     location: str
@@ -126,6 +127,7 @@ def _event(e: StoredEvent) -> EventInfo:
         "title": b["title"],
         "start": b["start"],
         "end": b["end"],
+        "all_day": b["all_day"],
         "when": "all day" if b["all_day"] else e.start_at.strftime("%H:%M UTC"),
         "day": e.start_at.strftime("%a %d %b"),
         "location": b.get("location") or "",
