@@ -25,7 +25,7 @@ from agent.gateway.egress import EgressError, EgressGuard, Resolver, system_reso
 from tools._http import USER_AGENT, RetryPolicy, status_error
 from tools.base import BaseIntegration
 from tools.credentials import StaticCredentials
-from tools.errors import IntegrationError
+from tools.errors import IntegrationError, UpstreamError
 
 ALLOWLIST = "news-sources"
 FEED_TYPES = (
@@ -122,6 +122,8 @@ class Crawler(BaseIntegration):
                 response = await self._send("GET", current, headers=headers)
             except EgressError as exc:
                 raise Refused(f"egress refused: {exc}", integration=self.name) from None
+            except OSError as exc:  # the guard's resolution failed (no such host, no network)
+                raise UpstreamError(f"{host} is unreachable: {type(exc).__name__}", integration=self.name) from None
             if response.is_redirect and response.headers.get("location"):
                 current = str(httpx.URL(current).join(response.headers["location"]))
                 continue

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agent.gateway.egress import EgressError
 from mcp_servers.news.crawl import Crawler
 from mcp_servers.news.settings import Settings, host_of
 from mcp_servers.news.store import NewsStore, StoredEvent, StoredStory, story_id
@@ -67,6 +68,8 @@ class NewsService:
             refused = exc
         except IntegrationError as exc:
             failed.append(_failed("newsapi", exc))
+        except (EgressError, OSError) as exc:  # the guarded transport refused or could not resolve
+            failed.append({"source": "newsapi", "reason": f"egress refused: {type(exc).__name__}: {exc}"[:200]})
         stories = merge(articles)
         texts = await self._texts(settings, [s.lead for s in stories], failed)
         events, calendars = await self._events(settings, failed)

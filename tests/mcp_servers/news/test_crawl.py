@@ -3,6 +3,7 @@ public addresses only (resolved and connected), robots.txt respected, a pace per
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import httpcore
@@ -12,6 +13,7 @@ import pytest
 from agent.gateway.egress import GuardedTransport
 from mcp_servers.news.crawl import ALLOWLIST, Crawler, Pacer, Refused, guard_for
 from tools._http import RetryPolicy, build_http_client
+from tools.errors import UpstreamError
 
 pytestmark = pytest.mark.anyio
 PUBLIC_IP = "93.184.216.34"
@@ -133,6 +135,21 @@ async def test_a_source_resolving_to_a_private_address_is_refused_before_any_req
     c = crawler(web, resolve={"feeds.example.org": ["10.0.0.5"]})
     with pytest.raises(Refused, match="blocked"):
         await c.get(FEED, robots=False)
+    assert web.seen == []
+
+
+async def test_a_host_that_does_not_resolve_is_unreachable_and_its_robots_txt_disallows() -> None:
+    web = Web({})
+
+    async def no_dns(host: str, port: int) -> list[str]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    c = crawler(web)
+    c._guard.resolver = no_dns
+    with pytest.raises(UpstreamError, match="unreachable"):
+        await c.get(FEED, robots=False)
+    with pytest.raises(Refused, match=r"robots\.txt"):  # an unreachable robots.txt disallows everything
+        await c.get(FEED)
     assert web.seen == []
 
 
