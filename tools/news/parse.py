@@ -86,26 +86,29 @@ def _as_datetime(value: date | datetime) -> tuple[datetime, bool]:
 
 
 def _occurrences(event: Any, start: datetime, window: tuple[datetime, datetime]) -> Iterator[datetime]:
+    """The event's starts from the window's start on (at most :data:`MAX_OCCURRENCES`), in UTC."""
     rules = event.rrules
     if not rules:
         yield start
         return
     skip = {_as_datetime(d)[0] for d in event.exdates}
     raw = event.start
+    dtstart = raw if isinstance(raw, datetime) else datetime.combine(raw, time())
+    since = window[0] if dtstart.tzinfo else window[0].replace(tzinfo=None)  # floating times read as UTC
     for rule in rules:
-        text = rule.to_ical().decode()
-        dtstart = raw if isinstance(raw, datetime) else datetime.combine(raw, time())
+        if set(rule.get("FREQ", [])) & {"SECONDLY", "MINUTELY"}:
+            yield start  # not an event series a person attends: the first occurrence only
+            continue
         try:
-            found = rrulestr(text, dtstart=dtstart, cache=False)
+            found = rrulestr(rule.to_ical().decode(), dtstart=dtstart, cache=False)
+            for when in found.xafter(since, count=MAX_OCCURRENCES, inc=True):
+                at = _as_datetime(when if isinstance(raw, datetime) else when.date())[0]
+                if at > window[1]:
+                    break
+                if at not in skip:
+                    yield at
         except (ValueError, TypeError):
             yield start  # an unreadable rule: the first occurrence only
-            continue
-        for n, when in enumerate(found):
-            at = _as_datetime(when if isinstance(raw, datetime) else when.date())[0]
-            if at > window[1] or n >= MAX_OCCURRENCES * 10:
-                break
-            if at >= window[0] - timedelta(days=1) and at not in skip:
-                yield at
 
 
 def parse_calendar(content: bytes, feed: str, window: tuple[datetime, datetime]) -> list[Event]:

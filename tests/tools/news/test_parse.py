@@ -91,3 +91,13 @@ def test_the_same_story_from_several_sources_is_one_story_with_every_source() ->
     assert len(stories) == 2
     assert stories[0].sources == ["Harbor Light", "Open Lab", "NewsAPI"]
     assert stories[1].lead.source == "Metro Ledger" and stories[1].others == []
+
+
+def test_a_series_that_began_years_ago_still_gives_this_weeks_occurrences() -> None:
+    ics = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:standup@t\r\n"
+        "DTSTAMP:20161201T000000Z\r\nDTSTART:20161201T130000Z\r\nDTEND:20161201T131500Z\r\n"
+        "RRULE:FREQ=DAILY\r\nSUMMARY:Open office hour\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    events = parse_calendar(ics.encode(), "https://t.example/e.ics", (NOW, NOW + timedelta(days=3)))
+    assert [e.start for e in events] == [datetime(2026, 12, d, 13, 0, tzinfo=UTC) for d in (3, 4, 5)]
