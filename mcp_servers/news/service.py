@@ -8,6 +8,7 @@ that the key needs replacing. Anything else (a bug, a process dying) stores noth
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -137,10 +138,11 @@ class NewsService:
         """The stories of the last ``days`` about the owner's topics (all stories when none are set),
         the most widely reported first, then the newest."""
         found = await self.store.stories(self.now() - timedelta(days=days))
+        words = [(t, re.compile(rf"(?<!\w){re.escape(t.casefold())}(?!\w)")) for t in settings.topics]
         scored = []
         for story in found:
             text = f"{story.body['title']} {story.body.get('summary') or ''}".casefold()
-            topics = [t for t in settings.topics if t.casefold() in text]
+            topics = [t for t, word in words if word.search(text)]
             if settings.topics and not topics:
                 continue
             scored.append((story, topics))

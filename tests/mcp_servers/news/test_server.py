@@ -113,3 +113,13 @@ async def test_settings_are_validated_and_a_bad_source_changes_nothing(live: Liv
     assert not any("calendar.campus.example" in u for u in live.seen)  # no longer a source: never fetched
     top = await live.call("top_stories")
     assert top["stories"] and all("climate" in s["topics"] for s in top["stories"])
+
+
+async def test_topics_match_whole_words_only(live: Live) -> None:
+    await live.call("sync")
+    before = (await live.call("settings"))["settings"]
+    await live.call("save_settings", {"values": {**before, "topics": ["AI"]}})
+    assert (await live.call("top_stories"))["stories"] == []  # "rain", "said" and "again" are not "AI"
+    await live.call("save_settings", {"values": {**before, "topics": ["rain"]}})
+    titles = [s["title"] for s in (await live.call("top_stories"))["stories"]]
+    assert titles == ["Open lab releases a small artificial intelligence model for weather nowcasting"]
