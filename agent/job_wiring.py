@@ -18,8 +18,8 @@ from agent.jobs import IntegrationCheck, JobError
 from agent.jobs.briefing import Section
 from agent.mcp_host import McpHost
 from agent.toolrunner import ArgStage, McpExecutor
-from integrations import Catalog, PlacedView, prep
-from integrations.manifest import Provides
+from integrations import Catalog, PlacedView, fit, prep
+from integrations.manifest import Provides, View
 from integrations.merged import failure_line, merge
 from integrations.views import render, resolve_args
 from storage.audit import AuditEvent
@@ -222,6 +222,13 @@ def combine_figures(answers: Sequence[tuple[Provides, Any]]) -> float | None:
     return _reduce(keyed[0][0].reduce, [per[k] for k in sorted(per)])
 
 
+def _core_section(view: View, found: Mapping[str, Any], failed: Sequence[tuple[str, str]]) -> Section:
+    """A section the core computed across sources: a line per failed source, then the items."""
+    data = render(view.render, found)
+    lines = [*(failure_line(t, e) for t, e in failed), *data.lines()] or [data.empty]
+    return Section(f"core.{view.id}", view.title, "ok", lines, dict(data.figures))
+
+
 @dataclass
 class ViewSections:
     """Briefing and digest sections from the installed integrations' declared views, read through
@@ -246,8 +253,8 @@ class ViewSections:
                 out.append(prep.Source(manifest.title, tool))
         return out
 
-    async def _prep(self, placed: PlacedView, day: date, session: str) -> Section:
-        """Meeting prep: every calendar's meetings with the threads from every mailbox (integrations.prep)."""
+    def _source_call(self, session: str) -> prep.Call:
+        """A tool call through the gateway whose failure is a source's line (prep.SourceFailed)."""
 
         async def call(tool: str, args: dict[str, Any]) -> Any:
             try:
@@ -255,18 +262,29 @@ class ViewSections:
             except JobError as exc:
                 raise prep.SourceFailed(str(exc)) from exc
 
-        catalog, view = self.calls.catalog, placed.view
+        return call
+
+    async def _prep(self, placed: PlacedView, day: date, session: str) -> Section:
+        """Meeting prep: every calendar's meetings with the threads from every mailbox (integrations.prep)."""
+        catalog, view, call = self.calls.catalog, placed.view, self._source_call(session)
         calendars = await self._sources(catalog.meeting_sources())
         found, failed = await prep.meetings(calendars, await self._sources(catalog.thread_sources()), call, day)
-        data = render(view.render, found)
-        lines = [*(failure_line(t, e) for t, e in failed), *data.lines()] or [data.empty]
-        return Section(f"core.{view.id}", view.title, "ok", lines, dict(data.figures))
+        return _core_section(view, found, failed)
+
+    async def _fit(self, placed: PlacedView, day: date, session: str) -> Section:
+        """Events to attend, each checked against every calendar (integrations.fit)."""
+        catalog, view, call = self.calls.catalog, placed.view, self._source_call(session)
+        finders = await self._sources(catalog.suggestion_sources())
+        found, failed = await fit.events_fit(finders, await self._sources(catalog.meeting_sources()), call, day)
+        return _core_section(view, found, failed)
 
     async def _merged(self, placed: PlacedView, day: date, session: str) -> Section:
         """A section the core merges across integrations; a source that fails is a line saying so."""
         assert placed.merged is not None
         if placed.view.id == prep.VIEW.id:
             return await self._prep(placed, day, session)
+        if placed.view.id == fit.VIEW.id:
+            return await self._fit(placed, day, session)
         view, spec, parts, failed = placed.view, placed.merged, [], []
         args = resolve_args(view.args, day, self.goals)
         for name, tool in spec.sources:

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from integrations import health_views, prep
+from integrations import fit, health_views, prep
 from integrations import merged as merged_views
 from integrations.installed import INSTALLED
 from integrations.manifest import Job, MailAnalysis, Manifest, ManifestError, Provides, View
@@ -199,6 +199,9 @@ class Catalog:
         """The integrations whose mail the model analyses (after ``job``, when given)."""
         return [(m.name, m.mail_analysis) for m in self if m.mail_analysis and job in (None, m.mail_analysis.after)]
 
+    def suggestion_sources(self) -> list[tuple[str, str]]:
+        return [(m.name, m.event_suggestions) for m in self if m.event_suggestions]
+
     def attention_sources(self) -> list[tuple[str, str]]:
         return [(m.name, m.connect.status_tool) for m in self if m.connect.status_tool]
 
@@ -214,6 +217,7 @@ class Catalog:
         merged += self._merged(merged_views.BRIEFING, self.deadline_sources(), "due_at")
         merged += self._merged(prep.VIEW, self.meeting_sources(), None)  # mailboxes: thread_sources()
         merged += self._health(health_views.BRIEFING)
+        merged += self._merged(fit.VIEW, self.suggestion_sources(), None)  # calendars: meeting_sources()
         return sorted([*mine, *merged], key=lambda p: p.view.order)
 
     def digest(self) -> list[PlacedView]:

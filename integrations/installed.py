@@ -23,4 +23,5 @@ INSTALLED: tuple[str, ...] = (
     "outlook",
     "groceries",
     "transcripts",
+    "news",
 )

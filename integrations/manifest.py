@@ -320,6 +320,9 @@ class Manifest(_Strict):
     meetings: str | None = None
     mail_threads: str | None = None
     mail_analysis: MailAnalysis | None = None
+    # Events to attend (integrations.fit): a READ tool taking ``days`` and ``limit`` and answering
+    # {"events": [...]} with title, start, end, all_day; the core checks each against every calendar.
+    event_suggestions: str | None = None
     channels: dict[str, str] = Field(default_factory=dict)  # result channel -> plain words ("an email")
     sidecar: Sidecar | None = None  # a helper process aegis up runs beside the server
     health: HealthSource | None = None  # its figures on the health page (integrations.health)
@@ -357,6 +360,7 @@ class Manifest(_Strict):
                 self.mail_threads,
                 self.mail_analysis.pending if self.mail_analysis else None,
                 self.mail_analysis.record if self.mail_analysis else None,
+                self.event_suggestions,
                 self.connect.push.tool if self.connect.push else None,
                 self.connect.upload.tool if self.connect.upload else None,
             )
@@ -387,9 +391,10 @@ class Manifest(_Strict):
             raise ValueError("settings: read is a READ tool and save an ADMIN (console-only) tool")
         if self.tools[self.connect.probe].cls != "READ":
             raise ValueError("the connect probe must be a READ tool")
-        for name in (self.connect.status_tool, self.deadlines, self.meetings, self.mail_threads):
+        core = (self.connect.status_tool, self.deadlines, self.meetings, self.mail_threads, self.event_suggestions)
+        for name in core:
             if name and self.tools[name].cls != "READ":
-                raise ValueError(f"{name}: status, deadlines, meetings and mail_threads tools must be READ tools")
+                raise ValueError(f"{name}: tools the core merges (status, deadlines, meetings...) must be READ tools")
         for name in (self.connect.snapshot_tool, self.connect.authorize_tool, self.connect.redeem_tool):
             if name and self.tools[name].cls != "ADMIN":
                 raise ValueError(f"{name}: snapshot and authorize tools must be ADMIN (console only) tools")

@@ -67,9 +67,9 @@ def _reach(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?:mcp_servers|tools)[./]{n}\b|[\"']{n}\.[a-z_]+[\"']|mcp[:-]{n}\b|/{n}/")
 
 
-# Names that are also everyday words ("kept in process memory", an HTML canvas): for these, only
-# reaching in counts.
-EVERYDAY_WORDS = frozenset({"memory", "canvas"})
+# Names that are also everyday words ("kept in process memory", an HTML canvas, the web fetch's
+# "news" allow-list, a "news@" bulk sender): for these, only reaching in counts.
+EVERYDAY_WORDS = frozenset({"memory", "canvas", "news"})
 # Part of the agent itself, run as a server through the same plug-in machinery: the console's Memory
 # page and chat citations are the console's own; the voice page stores the transcripts (core table
 # voice_transcripts) that the transcripts server lets the agent search.

@@ -1,0 +1,1 @@
+"""The news integration: NewsAPI, the owner's feeds and iCalendar event feeds."""

@@ -1,0 +1,1 @@
+"""News and events: NewsAPI, the owner's RSS/Atom and iCalendar feeds, article text extraction."""

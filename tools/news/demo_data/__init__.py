@@ -1,0 +1,1 @@
+"""The demo source set: articles and events dated around today."""
