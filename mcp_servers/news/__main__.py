@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from mcp.server.mcpserver import MCPServer
 
-from agent.gateway.egress import GuardedTransport
 from mcp_servers._common import Demo, Runtime, run_server
 from mcp_servers.news.crawl import ALLOWLIST, Crawler, Pacer, guard_for
 from mcp_servers.news.server import NewsDeps, build_server
@@ -19,6 +18,7 @@ from mcp_servers.news.service import NewsService
 from mcp_servers.news.settings import Settings
 from mcp_servers.news.store import NewsStore
 from tools._http import build_http_client
+from tools.egress import GuardedTransport
 from tools.news.demo import demo_credentials, demo_sources, demo_transport
 from tools.news.newsapi import NewsApiClient
 

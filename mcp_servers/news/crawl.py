@@ -21,10 +21,10 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from agent.gateway.egress import EgressError, EgressGuard, Resolver, system_resolver
 from tools._http import USER_AGENT, RetryPolicy, status_error
 from tools.base import BaseIntegration
 from tools.credentials import StaticCredentials
+from tools.egress import EgressError, EgressGuard, Resolver, system_resolver
 from tools.errors import IntegrationError, UpstreamError
 
 ALLOWLIST = "news-sources"

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agent.gateway.egress import EgressError
 from mcp_servers.news.crawl import Crawler
 from mcp_servers.news.settings import Settings, host_of
 from mcp_servers.news.store import NewsStore, StoredEvent, StoredStory, story_id
 from storage.audit import AuditEvent
+from tools.egress import EgressError
 from tools.errors import AuthExpired, IntegrationError
 from tools.news.dedupe import merge
 from tools.news.models import Article, Event

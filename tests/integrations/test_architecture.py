@@ -134,3 +134,25 @@ def test_an_integration_is_its_manifest_alone() -> None:
 
     assert "weather.read" in console_identity(catalog).scopes and "mcp:weather" in console_identity(catalog).resources
     assert server_identity(extra).resources == ("domain:chain", "domain:social", "mcp:weather")
+
+
+# Dependencies point one way: web/voice -> agent -> MCP -> mcp_servers -> tools, storage under them.
+# Leaves that import nothing above them may be shared: speech-to-text (a server transcribes a voice
+# note with it) and the redacting log setup every process uses.
+_UPWARD = re.compile(r"^\s*(?:from|import)\s+(agent|web|aegis|voice)(\.[\w.]+)?", re.M)
+_LEAVES = {"voice.ports", "voice.transcription", "voice.decode", "voice.audio", "aegis.logs"}
+
+
+def _upward_imports(text: str) -> list[str]:
+    found = (m.group(1) + (m.group(2) or "") for m in _UPWARD.finditer(text))
+    return [name for name in found if name not in _LEAVES]
+
+
+def test_servers_and_clients_never_import_the_layers_above_them() -> None:
+    files = [f for f in _tracked() if f.startswith(("tools/", "mcp_servers/")) and f.endswith(".py")]
+    assert len(files) > 100
+    upward = {f: found for f in files if (found := _upward_imports((ROOT / f).read_text()))}
+    assert upward == {}
+    assert not _upward_imports("from voice.transcription import local_transcriber")
+    for line in ("from agent.gateway.egress import EgressGuard", "import web.app", "    from voice.loop import x"):
+        assert _upward_imports(line), line

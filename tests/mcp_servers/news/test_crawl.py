@@ -10,9 +10,9 @@ import httpcore
 import httpx
 import pytest
 
-from agent.gateway.egress import GuardedTransport
 from mcp_servers.news.crawl import ALLOWLIST, Crawler, Pacer, Refused, guard_for
 from tools._http import RetryPolicy, build_http_client
+from tools.egress import GuardedTransport
 from tools.errors import UpstreamError
 
 pytestmark = pytest.mark.anyio
