@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import func, select
@@ -178,6 +179,7 @@ async def build_agent(
         broker_admin=device_admin(ctx, broker),
         status_file=ctx.settings.data_dir / "integrations-status.json",
         net_worth=worth,
+        timezone=ZoneInfo(ctx.settings.timezone),
     )
     return AgentRuntime(services, host, http, data, google_http, push_http, model)
 

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -172,6 +172,7 @@ class ConsoleData:
     problems: dict[str, str | None] = field(default_factory=dict)  # the last connect attempt's failure
     status_file: Path | None = None  # a snapshot for `aegis integrations` (no content, no secrets)
     net_worth: NetWorthBook | None = None  # the daily net worth snapshots (integrations.money)
+    timezone: tzinfo = UTC  # the owner's clock: whose "today" the net worth snapshot is (as the jobs')
     _probes: dict[str, tuple[float, ToolResult]] = field(default_factory=dict)
 
     def now(self) -> datetime:

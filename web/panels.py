@@ -130,7 +130,7 @@ async def _worth(data: ConsoleData, placed: PlacedView) -> PanelView:
             raise money.SourceFailed(result.error or "unavailable")
         return result.content
 
-    snapshots = await book.ensure(data.now().date(), call)
+    snapshots = await book.ensure(data.now().astimezone(data.timezone).date(), call)
     return _shown(placed, money.view_data(snapshots, book.sources, accounts=placed.view == money.MONEY), "")
 
 

@@ -262,3 +262,20 @@ async def test_without_a_book_or_tools_the_panel_is_not_connected(book: NetWorth
     assert (await load_panel(ConsoleData(catalog=CATALOG), CATALOG.panels()[0])).state == "not_connected"
     sections = ViewSections(cast(GatewayCalls, GatewayFake(CATALOG, Money())), cast(HostIntegrations, Up()))
     assert [s.status for s in await sections.sections("daily", DAY, DAY)] == ["unavailable"]
+
+
+async def test_the_page_takes_the_day_on_the_owners_clock_like_the_briefing(book: NetWorthBook) -> None:
+    from zoneinfo import ZoneInfo
+
+    tools = Money()
+    late_utc = datetime(2026, 12, 2, 22, tzinfo=UTC).timestamp()  # already 3 December, 07:00, in Tokyo
+    data = ConsoleData(
+        catalog=CATALOG,
+        tools=cast(ToolAccess, ConsoleTools(tools)),
+        net_worth=book,
+        clock=lambda: late_utc,
+        timezone=ZoneInfo("Asia/Tokyo"),
+    )
+    page = await load_panel(data, CATALOG.panels()[0])
+    assert page.chart is not None and page.chart["labels"][-1] == DAY.isoformat()
+    assert {a["end_date"] for _, a in tools.calls} == {DAY.isoformat()}
