@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import func, select
@@ -30,7 +31,7 @@ from agent.gateway.gateway import AuditSink
 from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import Registry
-from agent.job_wiring import GatewayCalls, HostIntegrations, MergedDeadlines, ViewSections
+from agent.job_wiring import GatewayCalls, HostIntegrations, MergedDeadlines, ViewSections, worth_call
 from agent.jobs import (
     BriefingStore,
     CostGuard,
@@ -45,6 +46,7 @@ from agent.jobs import (
     minting_parent,
 )
 from agent.jobs.deadlines import ReminderLedger
+from agent.jobs.networth import NetWorthBook, NetWorthStore
 from agent.jobs.rotation import AuditRotationSource
 from agent.jobs.schedule import installed_jobs
 from agent.jobs.tokens import grants_from
@@ -143,8 +145,9 @@ async def build_agent(
     calls = GatewayCalls(
         host, a.gateway.policy, a.approvals, a.audit, lambda sid: a.policy_context(sid, [], []), tokens, catalog
     )
+    worth = NetWorthBook(NetWorthStore(db, a.cipher), catalog.net_worth_sources())
     scheduler, briefings = build_scheduler(
-        ctx, db, a.cipher, calls, broker, console_key, a.services.chat.model, a.notifier
+        ctx, db, a.cipher, calls, broker, console_key, a.services.chat.model, a.notifier, worth
     )
     services = a.services
     services.calls, services.scheduler, services.briefings = calls, scheduler, briefings
@@ -176,6 +179,8 @@ async def build_agent(
         broker=broker,
         broker_admin=device_admin(ctx, broker),
         status_file=ctx.settings.data_dir / "integrations-status.json",
+        net_worth=worth,
+        timezone=ZoneInfo(ctx.settings.timezone),
     )
     return AgentRuntime(services, host, http, data, google_http, push_http, model)
 
@@ -367,12 +372,13 @@ def build_scheduler(
     key: str,
     model: ModelPort | None,
     notifier: Notifier,
+    worth: NetWorthBook | None = None,
 ) -> tuple[JobScheduler, BriefingStore]:
     """The owner's schedule: sync jobs under job-scoped tokens (RFC 8693), briefings from read tools."""
     integrations = HostIntegrations(calls.host, ctx.catalog)
     briefings = BriefingStore(db, cipher)
     jobs = installed_jobs(ctx.catalog)
-    sections = ViewSections(calls, integrations, ctx.settings.goals())
+    sections = ViewSections(calls, integrations, ctx.settings.goals(), worth)
     handlers = default_handlers(
         runner=calls,
         tokens=JobTokens(broker, minting_parent(broker, key), grants=grants_from(ctx.catalog)),
@@ -387,6 +393,8 @@ def build_scheduler(
         reminders=notifier if isinstance(notifier, ReminderLedger) else None,
         deadline_lead_hours=ctx.settings.deadline_reminder_hours,
         after_sync=MailAnalysisRunner(calls, ctx.catalog, model),
+        net_worth=worth,
+        net_worth_call=worth_call(calls, "job:net_worth_snapshot"),
     )
     schedule = load_schedule(ctx.settings.timezone, ctx.settings.data_dir / "schedule.yaml", jobs)
     engine = JobEngine(

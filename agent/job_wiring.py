@@ -16,9 +16,10 @@ from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.policy import ToolCall as GatewayCall
 from agent.jobs import IntegrationCheck, JobError
 from agent.jobs.briefing import Section
+from agent.jobs.networth import NetWorthBook
 from agent.mcp_host import McpHost
 from agent.toolrunner import ArgStage, McpExecutor
-from integrations import Catalog, PlacedView, fit, prep
+from integrations import Catalog, PlacedView, fit, money, prep
 from integrations.manifest import Provides, View
 from integrations.merged import failure_line, merge
 from integrations.views import render, resolve_args
@@ -229,6 +230,19 @@ def _core_section(view: View, found: Mapping[str, Any], failed: Sequence[tuple[s
     return Section(f"core.{view.id}", view.title, "ok", lines, dict(data.figures))
 
 
+def worth_call(calls: GatewayCalls, session: str) -> money.Call:
+    """Reads for the net worth (:mod:`integrations.money`) through the gateway as ``session``; a
+    failed read is the source's failure, shown as missing."""
+
+    async def call(tool: str, args: dict[str, Any]) -> Any:
+        try:
+            return await calls.call(tool, args, session=session)
+        except JobError as exc:
+            raise money.SourceFailed(str(exc)) from exc
+
+    return call
+
+
 @dataclass
 class ViewSections:
     """Briefing and digest sections from the installed integrations' declared views, read through
@@ -237,6 +251,7 @@ class ViewSections:
     calls: GatewayCalls
     integrations: HostIntegrations
     goals: Mapping[str, float] = field(default_factory=dict)  # the owner's goals ($goal:<name> view args)
+    worth: NetWorthBook | None = None  # the net worth snapshots (integrations.money)
 
     async def sections(self, kind: str, start: date, end: date) -> list[Section]:
         catalog = self.calls.catalog
@@ -278,6 +293,17 @@ class ViewSections:
         found, failed = await fit.events_fit(finders, await self._sources(catalog.meeting_sources()), call, day)
         return _core_section(view, found, failed)
 
+    async def _worth(self, placed: PlacedView, day: date, session: str) -> Section:
+        """The net worth from the day's snapshot (the one the console shows), with its changes."""
+        key, title = f"core.{placed.view.id}", placed.view.title
+        if self.worth is None:
+            return Section(key, title, "unavailable")
+        snapshots = await self.worth.ensure(day, worth_call(self.calls, session))
+        if not snapshots:
+            return Section(key, title, "not connected")
+        lines, figures = money.lines(snapshots, self.worth.sources)
+        return Section(key, title, "ok", lines, figures)
+
     async def _merged(self, placed: PlacedView, day: date, session: str) -> Section:
         """A section the core merges across integrations; a source that fails is a line saying so."""
         assert placed.merged is not None
@@ -285,6 +311,8 @@ class ViewSections:
             return await self._prep(placed, day, session)
         if placed.view.id == fit.VIEW.id:
             return await self._fit(placed, day, session)
+        if placed.view.id == money.VIEW_ID:
+            return await self._worth(placed, day, session)
         view, spec, parts, failed = placed.view, placed.merged, [], []
         args = resolve_args(view.args, day, self.goals)
         for name, tool in spec.sources:

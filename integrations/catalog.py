@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from integrations import fit, health_views, prep
+from integrations import fit, health_views, money, prep
 from integrations import merged as merged_views
 from integrations.installed import INSTALLED
 from integrations.manifest import Job, MailAnalysis, Manifest, ManifestError, Provides, View
@@ -205,9 +205,16 @@ class Catalog:
     def attention_sources(self) -> list[tuple[str, str]]:
         return [(m.name, m.connect.status_tool) for m in self if m.connect.status_tool]
 
+    def net_worth_sources(self) -> list[money.Source]:
+        """Every installed integration that reports its part of the owner's net worth."""
+        return [money.Source(m.name, m.title, m.net_worth.part, m.net_worth.tool) for m in self if m.net_worth]
+
+    def _worth(self, view: View) -> list[PlacedView]:
+        return self._merged(view, [(s.integration, s.tool) for s in self.net_worth_sources()], None)
+
     def panels(self) -> list[PlacedView]:
         mine = [PlacedView(m.name, v) for m in self for v in m.panels]
-        merged = self._merged(merged_views.PANEL, self.deadline_sources(), "due_at")
+        merged = self._merged(merged_views.PANEL, self.deadline_sources(), "due_at") + self._worth(money.PANEL)
         merged += self._health([health_views.PANEL])
         return sorted([*mine, *merged], key=lambda p: p.view.order)
 
@@ -218,17 +225,20 @@ class Catalog:
         merged += self._merged(prep.VIEW, self.meeting_sources(), None)  # mailboxes: thread_sources()
         merged += self._health(health_views.BRIEFING)
         merged += self._merged(fit.VIEW, self.suggestion_sources(), None)  # calendars: meeting_sources()
+        merged += self._worth(money.BRIEFING)
         return sorted([*mine, *merged], key=lambda p: p.view.order)
 
     def digest(self) -> list[PlacedView]:
         mine = [PlacedView(m.name, v) for m in self for v in m.digest]
-        merged = self._merged(merged_views.DIGEST, self.deadline_sources(), "due_at")
+        merged = self._merged(merged_views.DIGEST, self.deadline_sources(), "due_at") + self._worth(money.DIGEST)
         merged += self._health(health_views.DIGEST)
         return sorted([*mine, *merged], key=lambda p: p.view.order)
 
     def money(self) -> list[PlacedView]:
-        """The money page's sections, from every installed integration that declares some."""
-        return sorted((PlacedView(m.name, v) for m in self for v in m.money), key=lambda p: p.view.order)
+        """The money page's sections: the net worth across every money integration, then what each
+        installed integration declares."""
+        mine = [PlacedView(m.name, v) for m in self for v in m.money]
+        return sorted([*self._worth(money.MONEY), *mine], key=lambda p: p.view.order)
 
     def models_modules(self) -> list[str]:
         """The integrations' table modules (``mcp_servers.<name>.models``), for one metadata."""

@@ -258,6 +258,16 @@ class View(_Strict):
     merge: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{1,31}$")
 
 
+class NetWorthSource(_Strict):
+    """This integration's part of the owner's net worth (:mod:`integrations.money`): a READ ``tool``
+    taking ``start_date`` and ``end_date`` and answering the contribution contract (``connected``,
+    ``days`` of ``date``, ``assets``, ``liabilities`` and masked ``accounts``), and the owner's
+    words for the part (``Banks and cards``), which the chart and the briefing show."""
+
+    tool: str
+    part: str = Field(min_length=1, max_length=40)
+
+
 class Page(_Strict):
     """A console page of the integration at ``/integrations/<name>/pages/<id>``: a READ tool's
     document (``title``, ``subtitle``, ``sections`` of ``heading``, ``columns``, ``rows``,
@@ -326,6 +336,7 @@ class Manifest(_Strict):
     channels: dict[str, str] = Field(default_factory=dict)  # result channel -> plain words ("an email")
     sidecar: Sidecar | None = None  # a helper process aegis up runs beside the server
     health: HealthSource | None = None  # its figures on the health page (integrations.health)
+    net_worth: NetWorthSource | None = None  # its part of the owner's net worth (integrations.money)
 
     @field_validator("name")
     @classmethod
@@ -342,6 +353,7 @@ class Manifest(_Strict):
                 raise ValueError(f"tool {tool} must be named {prefix}<tool>")
         named = [self.connect.probe, *(j.tool for j in self.jobs), *(v.tool for v in self.views)]
         named += [self.health.tool] if self.health else []
+        named += [self.net_worth.tool] if self.net_worth else []
         named += [
             t
             for t in (
@@ -406,6 +418,8 @@ class Manifest(_Strict):
                 raise ValueError(f"mail_analysis: after names a job it does not take part in: {analysis.after}")
         if self.health is not None and self.tools[self.health.tool].cls != "READ":
             raise ValueError("the health summary tool must be a READ tool")
+        if self.net_worth is not None and self.tools[self.net_worth.tool].cls != "READ":
+            raise ValueError("the net worth tool must be a READ tool")
         push = self.connect.push
         if push is not None:
             if push.path != f"/ingest/{self.name}":

@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -33,6 +33,7 @@ from agent.gateway.policy import PolicyContext
 from agent.gateway.policy import ToolCall as GatewayCall
 from agent.gateway.registry import Registry, ToolClass
 from agent.jobs.history import RunPage, RunView
+from agent.jobs.networth import NetWorthBook
 from agent.mcp_host import McpHost, ServerUnavailable
 from broker.client import BrokerClient
 from integrations import Catalog, Manifest
@@ -170,6 +171,8 @@ class ConsoleData:
     health: dict[str, tuple[datetime, bool]] = field(default_factory=dict)
     problems: dict[str, str | None] = field(default_factory=dict)  # the last connect attempt's failure
     status_file: Path | None = None  # a snapshot for `aegis integrations` (no content, no secrets)
+    net_worth: NetWorthBook | None = None  # the daily net worth snapshots (integrations.money)
+    timezone: tzinfo = UTC  # the owner's clock: whose "today" the net worth snapshot is (as the jobs')
     _probes: dict[str, tuple[float, ToolResult]] = field(default_factory=dict)
 
     def now(self) -> datetime:

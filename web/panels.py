@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from html import unescape
 from typing import Any
 
-from integrations import PlacedView
+from integrations import PlacedView, money
 from integrations.merged import failure_line
 from integrations.views import Item, ViewData, render, render_merged, resolve_args
 from web.data import ConsoleData
@@ -118,6 +118,24 @@ async def _merged(data: ConsoleData, placed: PlacedView) -> PanelView:
     return shown
 
 
+async def _worth(data: ConsoleData, placed: PlacedView) -> PanelView:
+    """The net worth across the money integrations, from the day's stored snapshot (recorded now
+    when the day has none): the same figures the briefing and the digest give. The money page lists
+    each account too."""
+    book, tools = data.net_worth, data.tools
+    if book is None or tools is None:
+        return PanelView(placed, "not_connected")
+
+    async def call(tool: str, args: dict[str, Any]) -> Any:
+        result = await tools.read(tool, args)
+        if not result.ok:
+            raise money.SourceFailed(result.error or "unavailable")
+        return result.content
+
+    snapshots = await book.ensure(data.now().astimezone(data.timezone).date(), call)
+    return _shown(placed, money.view_data(snapshots, book.sources, accounts=placed.view == money.MONEY), "")
+
+
 async def _read(data: ConsoleData, placed: PlacedView) -> PanelView | tuple[str, Any]:
     """The panel's tool result (with its integration's title), or the panel to show instead."""
     manifest = data.catalog.get(placed.integration)
@@ -147,6 +165,8 @@ def _shown(placed: PlacedView, shown: ViewData, title: str) -> PanelView:
 
 
 async def load_panel(data: ConsoleData, placed: PlacedView) -> PanelView:
+    if placed.merged is not None and placed.view.id == money.VIEW_ID:
+        return await _worth(data, placed)
     if placed.merged is not None and data.tools is not None:
         return await _merged(data, placed)
     read = await _read(data, placed)

@@ -16,11 +16,13 @@ from agent.jobs.briefing import (
 )
 from agent.jobs.deadlines import DEFAULT_LEAD_HOURS, DeadlineSource, ReminderLedger, deadline_reminder_handler
 from agent.jobs.engine import Handler, JobContext
+from agent.jobs.networth import NetWorthBook, net_worth_handler
 from agent.jobs.ports import Notification, Notifier, SyncRunner, TokenSource, small_summary
 from agent.jobs.rotation import RotationSource, rotation_reminder_handler
 from agent.jobs.schedule import IntegrationJob, installed_jobs
 from agent.model import ModelPort
 from agent.model_switch import is_ready
+from integrations.money import Call
 
 T = TypeVar("T")
 MAX_ITEMS = 10
@@ -164,6 +166,8 @@ def default_handlers(
     reminders: ReminderLedger | None = None,
     deadline_lead_hours: float = DEFAULT_LEAD_HOURS,
     after_sync: AfterSync | None = None,
+    net_worth: NetWorthBook | None = None,
+    net_worth_call: Call | None = None,
 ) -> dict[str, Handler]:
     """The core jobs and every installed integration's sync jobs, wired."""
     jobs = installed_jobs() if jobs is None else jobs
@@ -176,4 +180,5 @@ def default_handlers(
     handlers["deadline_reminders"] = deadline_reminder_handler(
         deadlines, notifier, reminders, lead_hours=deadline_lead_hours
     )
+    handlers["net_worth_snapshot"] = net_worth_handler(net_worth, net_worth_call)
     return handlers

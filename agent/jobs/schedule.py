@@ -54,6 +54,7 @@ CORE_JOBS: Mapping[str, JobInfo] = {
     "weekly_digest": JobInfo((), "optional"),
     "rotation_reminder": JobInfo(()),
     "deadline_reminders": JobInfo(()),
+    "net_worth_snapshot": JobInfo(()),  # skipped when no installed integration reports a part of net worth
 }
 
 

@@ -71,6 +71,35 @@ def net_worth_series(
     return out[::-1]
 
 
+def balances_by_day(
+    accounts: Sequence[StoredAccount], moves: Sequence[Movement], start: dt.date, end: dt.date
+) -> dict[dt.date, dict[str, Decimal]]:
+    """Each account's balance at the end of each day ``start..end`` (as Plaid reports it: what is
+    held, or what is owed on a card or loan), walked back from the current balances like
+    :func:`net_worth_series`. Accounts without a current balance are left out."""
+    now = {a.account_id: Decimal(str(a.balances["current"])) for a in accounts if a.balances.get("current") is not None}
+    owed = {a.account_id for a in accounts if a.type in LIABILITIES}
+    by_day: dict[dt.date, dict[str, Decimal]] = {}
+    for m in moves:
+        if not m.pending and m.account_id in now:
+            sums = by_day.setdefault(m.day, {})
+            sums[m.account_id] = sums.get(m.account_id, Decimal(0)) + m.amount
+    # A movement out of an asset lowered it (so it was higher before); on a card it raised what is owed.
+    sign = {aid: (-1 if aid in owed else 1) for aid in now}
+    running = dict(now)
+    for day in sorted((d for d in by_day if d > end), reverse=True):
+        for aid, amount in by_day[day].items():
+            running[aid] += sign[aid] * amount
+    out: dict[dt.date, dict[str, Decimal]] = {}
+    day = end
+    while day >= start:
+        out[day] = {aid: v.quantize(CENT) for aid, v in running.items()}
+        for aid, amount in by_day.get(day, {}).items():
+            running[aid] += sign[aid] * amount
+        day -= dt.timedelta(days=1)
+    return out
+
+
 def cash_flow(moves: Iterable[Movement], accounts: set[str]) -> list[MonthFlow]:
     """``{month, income, spending, net}`` per calendar month, oldest first."""
     months: dict[str, tuple[Decimal, Decimal]] = {}

@@ -4,6 +4,7 @@ computed from the synced store (see :mod:`mcp_servers.plaid.money`)."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -11,7 +12,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from typing_extensions import TypedDict
 
 from mcp_servers._common import LOCAL_READ, Source
-from mcp_servers.plaid.money import DayValue, MonthFlow, net_now, net_worth_series
+from mcp_servers.plaid.money import LIABILITIES, DayValue, MonthFlow, balances_by_day, net_now, net_worth_series
 from mcp_servers.plaid.money import cash_flow as monthly
 
 if TYPE_CHECKING:
@@ -34,6 +35,26 @@ class CashFlowResult(TypedDict):
     start_date: str
     end_date: str
     months: list[MonthFlow]
+    sources: list[Source]
+
+
+class WorthAccount(TypedDict):
+    account: str  # the bank's name for it and its last four digits: "Plaid Checking ••••0000"
+    kind: str  # asset | liability
+    value: str  # held, or owed
+
+
+class WorthDay(TypedDict):
+    date: str
+    assets: str
+    liabilities: str
+    accounts: list[WorthAccount]
+
+
+class WorthResult(TypedDict):
+    connected: bool
+    currency: str
+    days: list[WorthDay]
     sources: list[Source]
 
 
@@ -82,6 +103,31 @@ def register_money_tools(server: MCPServer, deps: PlaidDeps) -> None:
             "note": "Today's balances walked back through the synced transactions.",
             "sources": await sources(),
         }
+
+    @server.tool(annotations=LOCAL_READ)
+    async def worth_by_day(start_date: dt.date, end_date: dt.date, ctx: Context) -> WorthResult:
+        """The banks' part of the owner's net worth at the end of each day between two dates: what
+        the accounts held (assets) and what the cards and loans owed (liabilities), account by
+        account (last four digits only); days before the synced history are left out."""
+        await gate.check(ctx, "finance.read", "worth_by_day")
+        _range(start_date, end_date, MAX_NET_WORTH_DAYS)
+        accounts = await store.accounts()
+        first = await store.first_day()
+        begin = max(start_date, first) if first is not None else end_date
+        balances = balances_by_day(accounts, await store.movements(begin), begin, end_date) if accounts else {}
+        named = {a.account_id: (f"{a.name} ••••{a.mask}" if a.mask else a.name, a.type in LIABILITIES)
+                 for a in accounts}  # fmt: skip
+        days: list[WorthDay] = []
+        for day in sorted(balances):
+            parts = [
+                WorthAccount(account=named[aid][0], kind="liability" if named[aid][1] else "asset", value=str(v))
+                for aid, v in balances[day].items()
+            ]
+            held = sum((Decimal(p["value"]) for p in parts if p["kind"] == "asset"), Decimal(0))
+            owed = sum((Decimal(p["value"]) for p in parts if p["kind"] == "liability"), Decimal(0))
+            days.append(WorthDay(date=day.isoformat(), assets=str(held), liabilities=str(owed), accounts=parts))
+        currency = next((a.currency for a in accounts if a.currency), None) or "USD"
+        return {"connected": bool(accounts), "currency": currency, "days": days, "sources": await sources()}
 
     @server.tool(annotations=LOCAL_READ)
     async def cash_flow(start_date: dt.date, end_date: dt.date, ctx: Context) -> CashFlowResult:

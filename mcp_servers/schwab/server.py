@@ -31,7 +31,9 @@ from mcp_servers.schwab.views import (
     PositionsResult,
     QuotesResult,
     TransactionsResult,
+    WorthResult,
 )
+from mcp_servers.schwab.worth import worth_days
 
 
 def build_server(deps: SchwabDeps) -> MCPServer:
@@ -173,6 +175,25 @@ def build_server(deps: SchwabDeps) -> MCPServer:
         rows = await svc.store.snapshots(start_date, end_date)
         series = [{"date": d.isoformat(), "value": str(v["total"])} for d, v in rows]
         return {"series": cast(Any, series), "currency": "USD", "latest": series[-1]["value"] if series else None}
+
+    @server.tool(annotations=LOCAL_READ)
+    async def worth_by_day(start_date: dt.date, end_date: dt.date, ctx: Context) -> WorthResult:
+        """The brokerage's part of the owner's net worth at the end of each day between two dates:
+        the accounts' value from the daily snapshots (a day without one, a weekend, keeps the last
+        value), account by account (last four digits) for the days the last sync describes. Before
+        the first sync of a connected brokerage, it syncs."""
+        claims = await gate.check(ctx, "finance.read", "worth_by_day")
+        if end_date < start_date or (end_date - start_date).days > MAX_RANGE_DAYS:
+            raise ToolError(f"{NAME}: end_date must be on or after start_date, within {MAX_RANGE_DAYS} days")
+        await deps.ensure_history()
+        accounts = await svc.store.accounts()
+        if not accounts and await svc.client.refresh_expires_at() is not None:  # connected, never synced
+            with vendor_errors(NAME):
+                accounts = await svc.accounts(audit_details(claims))
+        snapshots = await svc.store.snapshots(start_date - dt.timedelta(days=7), end_date)
+        days = worth_days(accounts, snapshots, start_date, end_date)
+        sources = [src(a.mask) for a in accounts]
+        return {"connected": bool(accounts), "currency": "USD", "days": days, "sources": sources}
 
     @server.tool(annotations=LOCAL_READ)
     async def connection(ctx: Context) -> ConnectionResult:

@@ -92,6 +92,26 @@ class NetWorthResult(TypedDict):
     latest: str | None
 
 
+class WorthAccount(TypedDict):
+    account: str  # "Brokerage ••••1234"
+    kind: str  # asset
+    value: str
+
+
+class WorthDay(TypedDict):
+    date: str
+    assets: str
+    liabilities: str
+    accounts: list[WorthAccount]  # only for days the last sync describes
+
+
+class WorthResult(TypedDict):
+    connected: bool
+    currency: str
+    days: list[WorthDay]
+    sources: list[Source]
+
+
 class Notice(TypedDict):
     title: str
     body: str

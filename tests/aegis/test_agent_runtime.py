@@ -8,6 +8,7 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,17 @@ async def test_a_sync_job_runs_through_the_gateway_under_an_exchanged_token(runt
     for line in calendar.summary.values():
         stored = int(str(line).split(",")[0].removeprefix("stored "))
         assert stored > 0, calendar
+    # The net worth snapshot reads each money integration's part through the gateway (the demo
+    # brokerage is connected; no bank is linked yet) and stores the day once, whatever reruns.
+    worth = await _finished(runtime, await svc.scheduler.run_now("net_worth_snapshot"))
+    assert worth.outcome == "ok" and worth.summary and worth.summary["parts"] == 1, worth
+    assert worth.summary["missing"] == 0 and int(str(worth.summary["written"])) >= 60, worth
+    again = await _finished(runtime, await svc.scheduler.run_now("net_worth_snapshot"))
+    assert again.outcome == "ok" and again.summary and again.summary["written"] == 1, again  # today, replaced
+    book = runtime.data.net_worth
+    assert book is not None and len(await book.store.between(book.start(worth_day(worth)), worth_day(worth))) >= 60
+
+
+def worth_day(view: RunView) -> date:
+    assert view.summary is not None
+    return date.fromisoformat(str(view.summary["day"]))

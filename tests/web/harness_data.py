@@ -36,6 +36,7 @@ from agent.gateway.egress import EgressGuard
 from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import Registry
+from agent.jobs.networth import NetWorthBook, NetWorthStore
 from agent.mcp_host import McpHost, ServerSpec
 from agent.toolrunner import McpExecutor
 from broker.client import BrokerClient
@@ -294,12 +295,15 @@ async def start_live(
             tokens=CallTokens(BrokerClient(broker_http), console_key.read_text().strip()),
             resources=tuple(m.resource for m in catalog),
         )
+        # The net worth snapshots are the console's own (its conversation domain).
+        own = FieldCipher(Keyring([DataKey(f"conversation.{p}.v1", os.urandom(32), ACTIVE) for p in ("enc", "idx")]))
         data = ConsoleData(
             tools=tools,
             vault=vault,
             google=GoogleOAuth(GOOGLE, google_http, clock=clock),
             sandbox=sandbox,
             clock=clock,
+            net_worth=NetWorthBook(NetWorthStore(db, own), catalog.net_worth_sources()),
         )
         app = create_app(db, keyring=keyring, config=config, data=data)
         server, task, url = await serve(app)

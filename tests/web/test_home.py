@@ -82,7 +82,9 @@ async def test_plaid_panel_after_connecting_the_sandbox_bank(live: Live) -> None
     assert "Plaid Checking" in plaid and "Plaid Credit Card" in plaid
     # A chart spec for static/charts.js (Chart.js), and the same figures as a table.
     money = _panel(r.text, "plaid-money")
-    assert "This month against last" in plaid and "Net worth" in plaid
+    assert "This month against last" in plaid
+    worth = _panel(r.text, "core-net_worth")  # the bank's and the brokerage's parts, summed by the core
+    assert 'data-state="ok"' in worth and "Banks and cards" in worth and "Brokerage" in worth
     spec_attr = re.search(r'<figure class="chart" data-chart="([^"]+)">', money)
     assert spec_attr
     spec = json.loads(unescape(spec_attr.group(1)))
@@ -141,7 +143,6 @@ async def test_panels_follow_the_installed_manifests_in_their_order() -> None:
         "gmail-important_mail",
         "plaid-money",
         "plaid-month",
-        "plaid-net_worth",
         "plaid-balances",
     ]
     assert expected.index("gcalendar-agenda") < expected.index("gmail-important_mail")  # order 10 before 20

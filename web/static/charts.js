@@ -39,7 +39,7 @@
         borderRadius: spec.kind === "bar" ? 3 : 0,
         tension: 0.25,
         spanGaps: Boolean(spec.timeline),
-        pointRadius: spec.timeline && spec.labels.length > 14 ? 0 : 3,
+        pointRadius: spec.labels.length > 31 || (spec.timeline && spec.labels.length > 14) ? 0 : 3,
       };
     });
     const axis = {

@@ -95,6 +95,28 @@ async def test_the_demo_bank_shows_believable_money_on_any_date(plaid: Plaid, to
     assert flow["sources"][0]["principal"] == ledger.INSTITUTION_ID
 
 
+async def test_its_part_of_net_worth_agrees_with_the_net_worth_by_day(plaid: Plaid) -> None:
+    """worth_by_day (the core sums it with the other money integrations'): each day's assets less
+    liabilities is the same net as net_worth's, account by account, last four digits only."""
+    today = dt.date(2026, 12, 3)
+    plaid.edge.sandbox = DemoPlaid(today=today)
+    nothing = await call(plaid.client, plaid.tokens, "worth_by_day", {"start_date": today, "end_date": today}, READ)
+    assert nothing["connected"] is False and nothing["days"] == []  # no bank: no part of the owner's money
+    await _synced(plaid)
+    start = today - dt.timedelta(days=89)
+    args = {"start_date": start, "end_date": today}
+    part = await call(plaid.client, plaid.tokens, "worth_by_day", args, READ)
+    worth = await call(plaid.client, plaid.tokens, "net_worth", args, READ)
+    assert part["connected"] is True and len(part["days"]) == len(worth["series"]) >= 85
+    for day, point in zip(part["days"], worth["series"], strict=True):
+        assert day["date"] == point["date"]
+        assert Decimal(day["assets"]) - Decimal(day["liabilities"]) == Decimal(point["value"])
+        held = sum(Decimal(a["value"]) for a in day["accounts"] if a["kind"] == "asset")
+        assert held == Decimal(day["assets"]) and Decimal(day["liabilities"]) > 0
+    names = {a["account"] for d in part["days"] for a in d["accounts"]}
+    assert names == {"Plaid Checking ••••0000", "Plaid Credit Card ••••3333"}
+
+
 async def test_without_a_bank_there_is_no_history_and_a_bad_range_is_refused(plaid: Plaid) -> None:
     today = dt.date(2026, 11, 14)
     worth = await call(plaid.client, plaid.tokens, "net_worth", {"start_date": "2026-10-01", "end_date": today}, READ)

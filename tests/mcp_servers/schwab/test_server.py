@@ -89,3 +89,44 @@ async def test_the_demo_has_ninety_days_of_weekday_values(schwab: Schwab) -> Non
     worth = await schwab.call("net_worth", {"start_date": start, "end_date": today.isoformat()})
     days = [dt.date.fromisoformat(p["date"]) for p in worth["series"]]
     assert len(days) == written and all(d.weekday() < 5 for d in days) and days == sorted(days)
+
+
+async def test_its_part_of_net_worth_keeps_the_last_value_over_a_weekend(schwab: Schwab) -> None:
+    """worth_by_day (the core sums it with the banks'): a connected brokerage never synced syncs
+    first; today reads the synced accounts by their last four digits; a weekend keeps Friday's value."""
+    from mcp_servers.schwab.demo_history import seed_history
+
+    today = dt.datetime.now(dt.UTC).date()
+    start = today - dt.timedelta(days=20)
+    part = await schwab.call("worth_by_day", {"start_date": start.isoformat(), "end_date": today.isoformat()})
+    assert part["connected"] is True and part["currency"] == "USD"
+    accounts = await schwab.call("accounts")  # the call above synced: the store has the account
+    last = part["days"][-1]
+    assert last["date"] == today.isoformat() and last["assets"] == accounts["accounts"][0]["total"]
+    assert [a["account"] for a in last["accounts"]] == ["Cash ••••7726"] and ACCOUNT_NUMBER not in json.dumps(part)
+    assert [d["date"] for d in part["days"]] == [today.isoformat()]  # no history before the first sync
+    await seed_history(schwab.service.store, today)
+    part = await schwab.call("worth_by_day", {"start_date": start.isoformat(), "end_date": today.isoformat()})
+    days = {dt.date.fromisoformat(d["date"]): d for d in part["days"]}
+    assert sorted(days) == [start + dt.timedelta(days=n) for n in range(21)]  # every day, weekends too
+    for day, d in days.items():
+        assert d["liabilities"] == "0.00" and (d["accounts"] == []) is (day != today)
+        friday = day - dt.timedelta(days=1)
+        if day.weekday() == 5 and day != today and friday in days:  # Saturday keeps Friday's value
+            assert d["assets"] == days[friday]["assets"]
+
+
+def test_a_day_without_a_snapshot_keeps_the_last_value_for_a_week_at_most() -> None:
+    from mcp_servers.schwab.store import StoredAccount
+    from mcp_servers.schwab.worth import worth_days
+
+    friday, monday = dt.date(2026, 11, 27), dt.date(2026, 11, 30)
+    synced = dt.datetime(2026, 11, 30, 8, tzinfo=dt.UTC)
+    account = StoredAccount("h", "MARGIN", "••••7726", {"total": "1200.5"}, [], synced)
+    snaps = [(dt.date(2026, 11, 10), {"total": "900"}), (friday, {"total": "1000"})]
+    days = worth_days([account], snaps, dt.date(2026, 11, 17), monday)
+    by_day = {d["date"]: (d["assets"], d["accounts"]) for d in days}
+    assert by_day["2026-11-17"] == ("900.00", [])  # a week after the last value it still counts; no longer
+    assert not any("2026-11-18" <= d <= "2026-11-26" for d in by_day)
+    assert [by_day[d][0] for d in ("2026-11-27", "2026-11-28", "2026-11-29")] == ["1000.00"] * 3
+    assert by_day["2026-11-30"] == ("1200.50", [{"account": "Margin ••••7726", "kind": "asset", "value": "1200.50"}])
