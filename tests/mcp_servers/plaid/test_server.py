@@ -73,6 +73,7 @@ async def test_tools_schemas_and_annotations(plaid: Plaid) -> None:
         "spending_by_category",
         "transactions",
         "net_worth",
+        "worth_by_day",
         "cash_flow",
     }
     for name, tool in tools.items():
