@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, func, select, update
@@ -111,6 +111,13 @@ def _table(spec: EncryptedColumn) -> Table:
     return Base.metadata.tables[spec.table]
 
 
+def cursor_value(kind: type[Any], cursor: str) -> Any:
+    """The stored cursor (the last key rewrapped, as text) back as the key column's own type."""
+    if issubclass(kind, date):  # datetime too
+        return kind.fromisoformat(cursor)
+    return kind(cursor)
+
+
 async def _batch(session: AsyncSession, spec: EncryptedColumn, cursor: str | None, n: int) -> list[Any]:
     table = _table(spec)
     pk = table.c[spec.pk]
@@ -119,7 +126,7 @@ async def _batch(session: AsyncSession, spec: EncryptedColumn, cursor: str | Non
         cols.append(table.c[spec.owner])
     q = select(*cols).order_by(pk).limit(n)
     if cursor is not None:
-        q = q.where(pk > pk.type.python_type(cursor))
+        q = q.where(pk > cursor_value(pk.type.python_type, cursor))
     return [r._mapping for r in (await session.execute(q)).all()]
 
 

@@ -195,3 +195,18 @@ async def test_a_value_sealed_after_retirement_by_a_stale_writer_is_swept_back_u
     assert values[late_id] == b"late write"
     assert {k: v for k, v in values.items() if k != late_id} == {k: v for k, v in expected.items() if k != late_id}
     assert kids == {"vault.enc.v2": 4}
+
+
+def test_a_resumed_cursor_comes_back_as_its_key_columns_type() -> None:
+    """A table keyed by a date (a daily snapshot) or a number resumes past its last rewrapped key."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import Date, DateTime, Integer, String
+
+    from storage.crypto.rotation import cursor_value
+
+    day, at = date(2026, 12, 1), datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    assert cursor_value(Date().python_type, str(day)) == day
+    assert cursor_value(DateTime(timezone=True).python_type, str(at)) == at
+    assert cursor_value(Integer().python_type, "41") == 41
+    assert cursor_value(String().python_type, "00000007-ab") == "00000007-ab"
