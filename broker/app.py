@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import Scope
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from broker import admin, datakeys, routes
 from broker.anchor import start_checkpoints
@@ -61,6 +62,47 @@ ROUTE_BODY = {"/v1/secrets": SECRET_BODY, "/v1/secrets/*": SECRET_BODY}
 HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
+class Gate:
+    """The sealed-state gate, as plain ASGI (no task and body stream per request): sealed, only the
+    open paths answer; otherwise the flood summaries that are due are written first. Every response
+    carries the trace id and the no-store and nosniff headers."""
+
+    def __init__(self, app: ASGIApp, *, state: BrokerState, flood: FloodTrace) -> None:
+        self.app, self.state, self.flood = app, state, flood
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        info = info_of(scope)
+        scope["state"]["info"] = info
+        path = str(scope.get("path", ""))
+        sealed = self.state.sealed and path not in OPEN_PATHS
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Trace-Id"] = info.trace_id
+                headers.setdefault("Cache-Control", "no-store")
+                headers["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        if not sealed:
+            try:  # the windows that are over are summarised before this request's own rows
+                await self.flood.close_due()
+            except BrokerError:
+                log.warning("could not write a flood summary row")
+            await self.app(scope, receive, send_with_headers)
+            return
+        response = JSONResponse({"error": "sealed", "message": "the broker is sealed"}, status_code=503)
+        context = FloodContext(info, "anonymous", "broker.sealed", "sealed", {"path": path[:128]})
+        try:  # recorded in aggregate: a sealed broker polled in a loop is not a row per request
+            await self.flood.note("broker.sealed", info.ip, context)
+        except BrokerError:
+            log.warning("could not record a sealed-mode refusal")
+        await response(scope, receive, send_with_headers)
+
+
 def _error_body(exc: BrokerError) -> dict[str, str]:
     return {"error": exc.code, "message": exc.message}
 
@@ -94,26 +136,7 @@ def create_broker_app(state: BrokerState, *, auto_unseal: bool = True) -> FastAP
 
     flood = state.flood = FloodTrace(flood_row, clock=state.clock)
 
-    @app.middleware("http")
-    async def gate(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        info = request_info(request)
-        if state.sealed and request.url.path not in OPEN_PATHS:
-            response: Response = JSONResponse({"error": "sealed", "message": "the broker is sealed"}, status_code=503)
-            context = FloodContext(info, "anonymous", "broker.sealed", "sealed", {"path": request.url.path[:128]})
-            try:  # recorded in aggregate: a sealed broker polled in a loop is not a row per request
-                await flood.note("broker.sealed", info.ip, context)
-            except BrokerError:
-                log.warning("could not record a sealed-mode refusal")
-        else:
-            response = await call_next(request)
-            try:
-                await flood.close_due()
-            except BrokerError:
-                log.warning("could not write a flood summary row")
-        response.headers["X-Trace-Id"] = info.trace_id
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
+    app.add_middleware(Gate, state=state, flood=flood)
 
     @app.exception_handler(BrokerError)
     async def broker_error(request: Request, exc: BrokerError) -> Response:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
 from broker.errors import Forbidden, NotFound
 from broker.guard import deny, record, require_token
-from broker.routes import Ctx
+from broker.routes import CtxDep
 from storage.crypto.keyring import DOMAINS
 
 router = APIRouter(prefix="/v1")
@@ -22,9 +22,7 @@ SCOPE = "datakeys.read"
 
 
 @router.get("/datakeys/{domain}")
-async def grant(
-    domain: str, ctx: Annotated[Ctx, Depends(Ctx)], authorization: Annotated[str | None, Header()] = None
-) -> JSONResponse:
+async def grant(domain: str, ctx: CtxDep, authorization: Annotated[str | None, Header()] = None) -> JSONResponse:
     ctx.act("datakeys.read")
     claims = await require_token(
         ctx.state, ctx.info, authorization, scopes=[SCOPE], action="datakeys.read", resource=f"domain:{domain}"

@@ -52,6 +52,12 @@ async def write_flood_row(state: BrokerState, kind: str, source: str, count: int
     await record(state, ctx.info, actor=ctx.actor, action=ctx.action, result="deny", reason=ctx.reason, details=details)
 
 
+def from_request(info: RequestInfo, event: AuditEvent) -> AuditEvent:
+    """``event`` with the address, user agent and trace id of the request ``info`` describes."""
+    event.source_ip, event.user_agent, event.trace_id = info.ip, info.user_agent, info.trace_id
+    return event
+
+
 async def record(
     state: BrokerState,
     info: RequestInfo,
@@ -65,16 +71,11 @@ async def record(
     session: AsyncSession | None = None,
 ) -> None:
     """Append one audit row, in ``session`` when given (same transaction as the action)."""
-    event = AuditEvent(
-        actor=actor,
-        action=action,
-        result=result,
-        resource=resource,
-        reason=reason,
-        source_ip=info.ip,
-        user_agent=info.user_agent,
-        trace_id=info.trace_id,
-        details=dict(details or {}),
+    event = from_request(
+        info,
+        AuditEvent(
+            actor=actor, action=action, result=result, resource=resource, reason=reason, details=dict(details or {})
+        ),
     )
     if state.unsealed is None:  # no chain key: kept, and written as a keyed row at unseal
         state.pending_audit.add(event)

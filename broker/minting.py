@@ -19,6 +19,8 @@ from sqlalchemy.sql.selectable import ScalarSelect
 from broker.apikeys import MalformedApiKey, parse_api_key, verify_api_key_hash
 from broker.errors import BadRequest, BrokerError, Forbidden, TooManyRequests, Unauthorized
 from broker.guard import RequestInfo, deny, loads_list, record
+from broker.keycache import KeyLimits
+from broker.mint_pg import LAST_USED_EVERY
 from broker.scopes import ScopeError, check_ceiling, validate_audience, validate_resource, validate_scopes
 from broker.state import BrokerState
 from broker.tokens import mint_token
@@ -32,7 +34,6 @@ MAX_DEPTH = 2
 INVALID_KEY = "invalid_key"
 SECRET_FAILURES = frozenset({"malformed_key", "unknown_key", "bad_secret", "bad_secret_locked_out", "key_locked"})
 _NO_KEY_HASH = "0" * 64
-LAST_USED_EVERY = 60  # seconds: a key's last use is stamped at most this often
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,9 @@ async def _authenticate(state: BrokerState, info: RequestInfo, presented: str | 
         if key.failed_attempts:
             async with state.db.transaction() as s:
                 await s.execute(update(ApiKeyRow).where(ApiKeyRow.key_id == key.key_id).values(failed_attempts=0))
-        state.verified_keys.remember(key.key_id, key.key_hash, principal.id, principal.name)
+        state.verified_keys.remember(
+            key.key_id, key.key_hash, principal.id, principal.name, KeyLimits.of(key, principal)
+        )
         return key, principal
     await _fail(state, info, reason, f"key:{parsed.key_id}")
 
@@ -158,14 +161,19 @@ async def _fail(state: BrokerState, info: RequestInfo, reason: str, who: str | S
 
 
 def _ceiling_violations(key: ApiKeyRow, principal: PrincipalRow, scopes: list[str], resource: str) -> str | None:
-    if check_ceiling(scopes, loads_list(principal.max_scopes)):
+    return limits_violation(KeyLimits.of(key, principal), scopes, resource)
+
+
+def limits_violation(limits: KeyLimits, scopes: list[str], resource: str) -> str | None:
+    """The first list that ``scopes`` on ``resource`` exceed, or None."""
+    if check_ceiling(scopes, loads_list(limits.principal_scopes)):
         return "scope_exceeds_principal_ceiling"
     # A key's own list is never "unlimited": missing or empty grants nothing (keys from older versions).
-    if check_ceiling(scopes, loads_list(key.allowed_scopes) or []):
+    if check_ceiling(scopes, loads_list(limits.key_scopes) or []):
         return "scope_not_allowed_for_key"
-    if check_ceiling([resource], loads_list(principal.max_resources)):
+    if check_ceiling([resource], loads_list(limits.principal_resources)):
         return "resource_exceeds_principal_ceiling"
-    if check_ceiling([resource], loads_list(key.allowed_resources)):
+    if check_ceiling([resource], loads_list(limits.key_resources)):
         return "resource_not_allowed_for_key"
     return None
 
@@ -243,21 +251,9 @@ async def _issue(
 ) -> Minted:
     """Sign the token and record it and its audit row in one transaction, after ``check`` (default:
     the key is not revoked and the resource not deleted). A check may raise :class:`Fallback`."""
-    now = state.now()
     txn = parent.txn if parent is not None else info.trace_id
-    token, claims = mint_token(
-        state.active_signing_key(),
-        issuer=state.config.issuer,
-        subject=principal_id,
-        client_id=key_id,
-        audience=aud,
-        scopes=scopes,
-        resource=resource,
-        ttl_seconds=ttl,
-        txn=txn,
-        now=now,
-        act=act,
-    )
+    token, claims = sign(state, (principal_id, key_id), (aud, scopes, resource), ttl, txn, act)
+    now = int(claims["iat"])
     async with state.db.transaction() as s:
         refused = await (check or _recheck)(s, key_id, resource)
         if refused is None:
@@ -288,18 +284,52 @@ async def _issue(
                 resource=resource,
                 session=s,
                 details={
-                    "jti": claims["jti"],
-                    "key_id": key_id,
-                    "aud": aud,
-                    "scopes": scopes,
-                    "ttl": ttl,
-                    "parent_jti": None if parent is None else parent.jti,
+                    **issued_details(claims, key_id, scopes, ttl, None if parent is None else parent.jti),
                     **({"label": details["label"]} if details and "label" in details else {}),
                 },
             )
     if refused is not None:
         await deny(state, info, refused, actor=actor, action=action, resource=resource, details={"key_id": key_id})
     return Minted(token, claims)
+
+
+def sign(
+    state: BrokerState,
+    who: tuple[str, str],
+    what: tuple[str, list[str], str],
+    ttl: int,
+    txn: str,
+    act: dict[str, Any] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """A signed token for ``who`` (principal id, key id) and ``what`` (audience, scopes, resource)."""
+    (principal_id, key_id), (aud, scopes, resource) = who, what
+    return mint_token(
+        state.active_signing_key(),
+        issuer=state.config.issuer,
+        subject=principal_id,
+        client_id=key_id,
+        audience=aud,
+        scopes=scopes,
+        resource=resource,
+        ttl_seconds=ttl,
+        txn=txn,
+        now=state.now(),
+        act=act,
+    )
+
+
+def issued_details(
+    claims: dict[str, Any], key_id: str, scopes: list[str], ttl: int, parent_jti: str | None
+) -> dict[str, Any]:
+    """The audit details of an issued token."""
+    return {
+        "jti": claims["jti"],
+        "key_id": key_id,
+        "aud": claims["aud"],
+        "scopes": scopes,
+        "ttl": ttl,
+        "parent_jti": parent_jti,
+    }
 
 
 def resource_gone(resource: str) -> ScalarSelect[Any]:

@@ -100,7 +100,13 @@ class Ctx:
         return vault.Writer(actor=f"principal:{claims['sub']}", bound=str(claims["resource"]))
 
 
-CtxDep = Annotated[Ctx, Depends(Ctx)]
+async def request_ctx(request: Request) -> Ctx:
+    """The request's context, built on the event loop (a plain class dependency would cost a
+    worker-thread hop per request)."""
+    return Ctx(request)
+
+
+CtxDep = Annotated[Ctx, Depends(request_ctx)]
 AdminToken = Annotated[str | None, Header(alias="X-Admin-Token")]
 Authorization = Annotated[str | None, Header()]
 

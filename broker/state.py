@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from broker.config import BrokerConfig
 from broker.errors import Unavailable
 from broker.keycache import VerifiedKeys
+from broker.mint_pg import OneStatementMint
 from broker.ratelimit import RateLimiter
 from broker.sealed_audit import FILE_NAME as PENDING_FILE
 from broker.sealed_audit import PendingAudit
@@ -52,6 +53,7 @@ class BrokerState:
     key_limiter: RateLimiter = field(init=False)
     fail_limiter: RateLimiter = field(init=False)
     verified_keys: VerifiedKeys = field(default_factory=VerifiedKeys)  # immutable facts of verified keys
+    one_statement: OneStatementMint = field(default_factory=OneStatementMint)  # PostgreSQL mints (broker.mint_pg)
     flood: FloodTrace | None = None  # aggregated rows for 429s and unknown routes (set by the app)
     # Sealed, there is no chain key: refusals wait here and become keyed rows at unseal.
     pending_audit: PendingAudit = field(init=False)

@@ -86,8 +86,7 @@ class AuditWriter:
                     done.set_result(row)
 
     async def _append_pg(self, events: list[AuditEvent]) -> list[AuditRow]:
-        async with self._db.engine.connect() as conn:
-            raw = (await conn.get_raw_connection()).driver_connection
+        async with self._db.driver_connection() as raw:
             if not isinstance(raw, asyncpg.Connection):
                 raise AuditError("audit write failed: not an asyncpg connection")
             return await self._pg.append(raw, events)

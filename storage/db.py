@@ -12,6 +12,7 @@ from sqlalchemy import Dialect, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
+from sqlalchemy.util import greenlet_spawn
 
 T = TypeVar("T")
 
@@ -91,6 +92,19 @@ class Database:
         engine = self._sync_engine
         async with self._writer():
             return await asyncio.to_thread(_in_raw_transaction, engine, work)
+
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """A pooled connection's own driver connection (asyncpg's on PostgreSQL), outside any
+        transaction, for hot paths that send their own statements; back to the pool afterwards.
+        Cheaper than a SQLAlchemy connection around it."""
+        pooled = await self.engine.raw_connection()
+        driver = pooled.driver_connection
+        try:
+            yield driver
+        finally:
+            closed = getattr(driver, "is_closed", None)
+            await greenlet_spawn(pooled.invalidate if closed is not None and closed() else pooled.close)
 
     @property
     def dialect(self) -> Dialect:

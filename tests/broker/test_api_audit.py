@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import NoReturn
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audit import AuditError, AuditEvent, AuditLog, ChainKey, verify_chain
 from tests.broker.conftest import Broker
@@ -26,7 +26,8 @@ pytestmark = pytest.mark.anyio
 VALUE = "fail-closed-canary-31"
 
 
-async def _failing_append(self: AuditLog, session: AsyncSession, event: AuditEvent) -> NoReturn:
+def _failing_chain(self: AuditLog, seq: int, prev: str, events: Sequence[AuditEvent]) -> NoReturn:
+    """Every write path (a transaction's append, the one-statement mint) builds its rows here."""
     raise AuditError("audit store unavailable (test)")
 
 
@@ -49,7 +50,7 @@ async def test_mint_and_read_fail_closed_when_audit_cannot_be_written(
     token = await token_for(broker, key)
     issued, rows = await _issued(broker), await _chain_ok(broker)
 
-    monkeypatch.setattr(AuditLog, "append", _failing_append)
+    monkeypatch.setattr(AuditLog, "chain", _failing_chain)
     r = await broker.mint(key)
     assert r.status_code == 503, r.text
     assert r.json()["error"] == "audit_unavailable" and "access_token" not in r.json()
@@ -99,6 +100,21 @@ async def test_concurrent_requests_keep_one_valid_chain(broker: Broker) -> None:
     mints = await broker.audit(action="token.mint", limit=1000)
     assert len(mints) == 18 and rows == 1 + 18
     assert len({r["seq"] for r in mints}) == 18
+
+
+async def test_mints_between_another_writers_rows_keep_one_valid_chain(broker: Broker) -> None:
+    """A mint chains its row to the head this broker wrote last (PostgreSQL): when another writer
+    appended meanwhile, the mint still lands after that row, and the chain stays valid."""
+    key = (await broker.create_key("svc"))["api_key"]
+    other = AuditLog(lambda v: v, key=ChainKey.of(broker.state.keys().keyring))
+    for i in range(3):
+        assert (await broker.mint(key)).status_code == 200
+        async with broker.state.db.transaction() as s:
+            await other.append(s, AuditEvent(actor="mcp:other", action="tool.call", result="allow", trace_id=str(i)))
+    assert (await broker.mint(key)).status_code == 200
+    assert await _chain_ok(broker) == 1 + 4 + 3
+    assert [r["action"] for r in await broker.audit(limit=3)] == ["token.mint", "tool.call", "token.mint"]
+    assert await _issued(broker) == 4
 
 
 async def test_logs_never_contain_secrets(
