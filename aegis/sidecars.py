@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import dataclasses
 import importlib
+import json
 import signal
 import socket
 from collections.abc import Callable, Mapping
@@ -32,6 +33,22 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def is_problem(line: str) -> bool:
+    """A sidecar's log line worth the owner's attention: one marked as a warning or an error, an error
+    or refusal event, a server error, or anything that is not one of its structured lines (a crash's
+    stack trace)."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return True
+    if not isinstance(entry, dict):
+        return True
+    event, status = str(entry.get("event", "")), entry.get("status")
+    if entry.get("level") in ("warn", "warning", "error"):
+        return True
+    return any(word in event for word in ("error", "fail", "refused")) or (isinstance(status, int) and status >= 500)
 
 
 def load_factory(manifest: Manifest) -> Callable[[SidecarSettings], SidecarSpec]:
@@ -63,6 +80,7 @@ class SidecarProcess:
         self._probe_every = probe_every
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._relay: asyncio.Task[None] | None = None
 
     def status(self) -> dict[str, Any]:
         return {
@@ -93,10 +111,23 @@ class SidecarProcess:
             cwd=self.spec.cwd,
             env=dict(self.spec.env),
             stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
         )
+        assert self.proc.stdout is not None
+        self._relay = asyncio.get_running_loop().create_task(self._relay_lines(self.proc.stdout))
         self.state = "starting"
         log.info("sidecar started", sidecar=self.name, pid=self.proc.pid)
+
+    async def _relay_lines(self, stream: asyncio.StreamReader) -> None:
+        """The sidecar's own log lines into ours: routine ones at debug level, problems as warnings,
+        so the terminal shows what needs the owner and nothing else."""
+        while line := await stream.readline():
+            text = line.decode("utf-8", errors="replace").rstrip()
+            if text:
+                say = log.warning if is_problem(text) else log.debug
+                say("sidecar says", sidecar=self.name, line=text[:2000])
 
     async def _answers(self) -> bool:
         try:

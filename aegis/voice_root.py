@@ -48,7 +48,7 @@ async def build_voice(ctx: Context) -> VoiceEngines | None:
     except VoiceError as exc:
         log.warning("voice is off", reason=str(exc))
         return None
-    log.info("voice ready", stt=engines.stt.name, tts=engines.tts.name)
+    log.debug("voice ready", stt=engines.stt.name, tts=engines.tts.name)
     return engines
 
 

@@ -23,7 +23,7 @@ async def warm_demo(data: ConsoleData) -> dict[str, str]:
     out: dict[str, str] = {}
     for manifest in data.catalog:
         out[manifest.name] = await _one(data, manifest)
-    log.info("demo ready", **out)
+    log.debug("demo ready", **out)
     return out
 
 

@@ -97,7 +97,7 @@ export class Bridge {
         else if (this.previousProblem) this.status.last_problem = this.previousProblem;
         this.previousProblem = this.status.last_problem ?? null;
         this.history.push(state);
-        this.log('state', { state, detail });
+        this.log('state', PROBLEMS.has(state) ? { state, detail, level: 'warn' } : { state, detail });
     }
 
     start() {

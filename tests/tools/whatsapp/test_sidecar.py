@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aegis.sidecars import Sidecars
+from aegis.sidecars import Sidecars, is_problem
 from integrations import Catalog
 from tests.broker.conftest import Broker
 from tests.tools.whatsapp.conftest import until
@@ -92,3 +92,21 @@ async def test_what_is_missing_is_said_and_aegis_is_not_degraded(
     assert sidecars.server_env() == {}
     await sidecars.start()
     assert sidecars.running == {}
+
+
+def test_only_a_sidecars_problems_reach_the_terminal() -> None:
+    routine = [
+        '{"event":"request","method":"GET","path":"/v1/status","status":401,"ms":1}',
+        '{"event":"state","state":"connected","detail":null}',
+        '{"event":"message.stored","stored":true,"pending":1}',
+    ]
+    problems = [
+        '{"event":"state","state":"logged_out","detail":"the phone unlinked Aegis","level":"warn"}',
+        '{"event":"request","method":"POST","path":"/v1/send","status":500,"ms":3}',
+        '{"event":"tls.refused","reason":"no client certificate"}',
+        '{"event":"catch_up.error","message":"timed out"}',
+        "TypeError: Cannot read properties of undefined (reading 'id')",
+        "[1, 2]",
+    ]
+    assert [is_problem(line) for line in routine] == [False] * len(routine)
+    assert [is_problem(line) for line in problems] == [True] * len(problems)
