@@ -50,6 +50,7 @@ PANEL = _view(
     total_label="Steps in the last 7 days",
     empty="No health data for the last 7 days.",
     limit=7,
+    list_latest=2,
 )
 BRIEFING = (
     _sleep("Last night's sleep", "$today", "No sleep received for last night."),

@@ -68,6 +68,9 @@ class Render(BaseModel):
     latest_label: str = "Latest"
     empty: str = "Nothing to show."
     limit: int = Field(default=10, ge=1, le=50)
+    # Under a chart of a series, list only this many of the latest elements, newest first (the chart
+    # already shows the rest).
+    list_latest: int | None = Field(default=None, ge=1, le=50)
     # Keys of an element's ISO 8601 start and end: items are put in time order (across the panels a
     # merged view combines) and those whose times overlap are marked as conflicts.
     start: str | None = None
@@ -185,10 +188,11 @@ def render(spec: Render, result: Any) -> ViewData:
         figures[spec.total_label] = _number(sum(amounts, Decimal(0)), whole=whole)
     if spec.latest and elements and (last := _decimal(elements[-1].get(spec.latest))) is not None:
         figures[spec.latest_label] = _number(last, whole=_counts([elements[-1].get(spec.latest)]))
+    listed = elements[-spec.list_latest :][::-1] if spec.list_latest else elements[: spec.limit]
     items = tuple(
         Item(_fmt(f.title, e), _fmt(f.detail, e), _fmt(f.when, e), _fmt(f.amount, e))
         for f in ([spec.item] if spec.item else [])
-        for e in elements[: spec.limit]
+        for e in listed
     )
     chart = None
     if spec.chart is not None and spec.chart.points:

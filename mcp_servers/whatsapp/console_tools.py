@@ -85,6 +85,7 @@ class ChatLine(ChatItem):
 class Person(TypedDict):
     name: str
     messages: int
+    messages_text: str  # "1 message", "4 messages"
 
 
 class UnreadResult(TypedDict):
@@ -206,7 +207,9 @@ def register_console_tools(server: MCPServer, gate: CallGate, svc: WhatsAppServi
         people = await svc.frequent_people(FREQUENT_DAYS, limit)
         return {
             "chats": [_unread(c) for c in chats[:limit]],
-            "people": [{"name": n, "messages": k} for n, k in people],
+            "people": [
+                {"name": n, "messages": k, "messages_text": f"{k} message{'' if k == 1 else 's'}"} for n, k in people
+            ],
             "unread_total": sum(c.unread_count for c in chats),
         }
 

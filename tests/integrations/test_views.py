@@ -56,3 +56,15 @@ def test_totals_of_counts_have_no_decimals_and_amounts_keep_two() -> None:
     money = Render.model_validate({"list": "rows", "total": "value", "total_label": "Value"})
     assert render(money, {"rows": [{"value": 9208.4}, {"value": 100}]}).figures == {"Value": "9,308.40"}
     assert render(money, {"rows": [{"value": "12.5"}]}).figures == {"Value": "12.50"}  # text: an amount
+
+
+def test_under_a_series_chart_only_the_latest_items_are_listed_newest_first() -> None:
+    from integrations.views import render
+
+    week = {"days": [{"date": f"2026-12-0{d}", "steps": 1000 * d} for d in range(1, 8)]}
+    spec = {"list": "days", "item": {"title": "{steps}", "when": "{date}"}, "limit": 7}
+    spec["chart"] = {"kind": "bar", "label": "date", "series": {"steps": "Steps"}}
+    out = render(Render.model_validate(spec | {"list_latest": 2}), week)
+    assert [i.when for i in out.items] == ["2026-12-07", "2026-12-06"]
+    assert out.chart is not None and len(out.chart.labels) == 7  # the chart keeps the week
+    assert len(render(Render.model_validate(spec), week).items) == 7
