@@ -83,7 +83,8 @@ async def test_unread_chats_and_the_people_written_with_most(whatsapp: WhatsApp)
     out = await call(whatsapp.client, whatsapp.tokens, "unread_chats", {}, READ)
     assert {c["name"] for c in out["chats"]} == {"Sam Rivera", "Family"}
     assert out["unread_total"] == 2
-    assert out["people"] == [{"name": "Sam Rivera", "messages": 4, "messages_text": "4 messages"}]  # groups are not people
+    # groups are not people
+    assert out["people"] == [{"name": "Sam Rivera", "messages": 4, "messages_text": "4 messages"}]
 
 
 async def test_needs_answer_lists_chats_whose_last_word_is_someone_elses(whatsapp: WhatsApp) -> None:
