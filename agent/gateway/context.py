@@ -298,7 +298,8 @@ class ContextLabel:
         untrusted = [s for s in self._segments if s.label.integrity < Integrity.OWNER]
         # A word of one or two letters ("r", "no") is in any text: it says nothing about where it came from.
         short = derives(leaf, TypedValues()) is None and len(leaf) < _MIN_ATTRIBUTED
-        found = [] if short else [s for s in untrusted if s.holds(leaf)]
+        bare = leaf.split("://", 1)[1] if leaf.startswith(("https://", "http://")) else leaf
+        found = [] if short else [s for s in untrusted if s.holds(leaf) or s.holds(bare)]
         if not found and derives(leaf, _union(self._segments)):
             # Computed from typed values with a part only untrusted content states (the owner's date,
             # the attacker's hour): it could only have come from there.

@@ -454,8 +454,8 @@ def r9_untrusted_control(ev: Eval) -> RuleHit | None:
     if spec.cls is ToolClass.EGRESS_READ and spec.url_arg:
         url = ev.args.get(spec.url_arg)
         p = ev.prov(spec.url_arg)
-        if p.label.integrity >= Integrity.OWNER:
-            return None
+        if p.owner and p.label.integrity >= Integrity.OWNER:
+            return None  # typed by the owner or read from a trusted result; one the assistant wrote is not
         if isinstance(url, str) and c.found_in_public_web(url):
             # Following a link a public page offers is harmless until the context also holds private
             # data: then *which* link is followed can spell that data out, one request at a time.
