@@ -334,7 +334,7 @@ class ContextLabel:
 
 
 _MAX_OPERANDS = 40
-_MIN_ATTRIBUTED = 3
+_MIN_ATTRIBUTED = 2
 _WORD = re.compile(r"[^\s,;:!?()\[\]{}\"'<>]+")
 
 

@@ -203,8 +203,11 @@ class Eval:
         names = spec.data if spec is not None else ()
         label = Label.join_all(self.prov(a).label for a in names if a in self.args)
         c = self.ctx.context.label
-        if spec is not None and (self.audience_injected() or c.conf >= Conf.SECRET):
-            # Secrets never leave in any form, whoever asked.
+        present = [a for a in names if a in self.args]
+        own_words = bool(present) and all(self.prov(a).owner for a in present)
+        if spec is not None and not own_words and (self.audience_injected() or c.conf >= Conf.SECRET):
+            # Text the owner typed carries only itself; anything else may carry what was read in any
+            # form, and secrets never leave that way, whoever asked.
             label = label.join(Label(label.integrity, c.conf, c.readers, c.sources))
         return label
 
