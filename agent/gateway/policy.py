@@ -192,6 +192,18 @@ class Eval:
         )
         return True
 
+    def chosen_after_untrusted(self, arg: str) -> None:
+        """A link the assistant wrote, after reading untrusted content: which one it opens can spell out
+        what it read, so the card marks it as that content's choice."""
+        p = self.prov(arg)
+        srcs = tuple(self.ctx.context.label.untrusted_sources())
+        if p.owner or p.contested or not srcs:
+            return
+        where = "; ".join(s.describe() for s in srcs)
+        self._prov[arg] = ArgProvenance(
+            arg, p.origin, self.ctx.context.label, f"{p.chip}, chosen after reading: {where}", srcs[0], srcs
+        )
+
     def all_prov(self) -> dict[str, ArgProvenance]:
         return {a: self.prov(a) for a in self.args}
 
@@ -459,6 +471,7 @@ def r9_untrusted_control(ev: Eval) -> RuleHit | None:
         p = ev.prov(spec.url_arg)
         if p.owner and p.label.integrity >= Integrity.OWNER:
             return None  # typed by the owner or read from a trusted result; one the assistant wrote is not
+        ev.chosen_after_untrusted(spec.url_arg)
         if isinstance(url, str) and c.found_in_public_web(url):
             # Following a link a public page offers is harmless until the context also holds private
             # data: then *which* link is followed can spell that data out, one request at a time.
