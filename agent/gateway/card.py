@@ -9,7 +9,7 @@ Every argument is shown in full, canonicalised and never truncated:
 * URLs are split into scheme / host (punycode, with the Unicode form if different) / port /
   path / each query parameter / fragment;
 * each argument carries a provenance chip (typed by you / from your contacts / from plan /
-  from untrusted: <channel> <item> from <principal> / agent-generated after reading N items).
+  from untrusted: <channel> <item> from <principal> / written by the assistant, drawing on: <items>).
 
 The console renders this structure; the model's prose is never part of it.
 """
@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from agent.gateway.context import ArgProvenance, ContextLabel
+from agent.gateway.context import ArgProvenance, ContextLabel, Origin
 from agent.gateway.egress import UrlRejected, canonical_host
-from agent.gateway.labels import Conf, Integrity
-from agent.gateway.policy import TOOL_CHOICE, Decision, ToolCall
+from agent.gateway.labels import Conf
+from agent.gateway.policy import Decision, ToolCall
 from agent.gateway.redact import SecretScanner
 from agent.gateway.urls import urls_in
 
@@ -176,12 +176,17 @@ def _canonical_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, indent=2)
 
 
-def _card_arg(name: str, value: Any, prov: ArgProvenance | None, scanner: SecretScanner) -> CardArg:
+def _card_arg(name: str, value: Any, prov: ArgProvenance | None, scanner: SecretScanner, *, kept: bool) -> CardArg:
     text, _ = scanner.redact(_canonical_text(value))
     rendered, hidden, long_ws = visible(text)
     urls = tuple(split_url(u) for u in urls_in(text))
     chip = prov.chip if prov is not None else "unknown"
-    untrusted = prov is not None and (prov.contested or (not prov.owner and prov.label.integrity < Integrity.OWNER))
+    # Untrusted: the value itself came from (or could only have come from) untrusted content, or
+    # untrusted content proposed the same value. A value the assistant wrote is not, merely
+    # because untrusted content is in the context: its chip names what it draws on.
+    # Data the owner keeps (a note in their own calendar or drive) may quote what was read: it keeps
+    # its label, and its chip still names the source.
+    untrusted = prov is not None and (prov.contested or (prov.origin is Origin.UNTRUSTED_ITEM and not kept))
     return CardArg(name, tuple(rendered.split("\n")), chip, untrusted, hidden, long_ws, urls)
 
 
@@ -196,16 +201,18 @@ def build_card(
     original_request: str | None = None,
 ) -> ApprovalCard:
     args = tuple(
-        _card_arg(name, value, decision.provenance.get(name), scanner)
+        _card_arg(name, value, decision.provenance.get(name), scanner, kept=name in decision.kept)
         for name, value in sorted(call.args.items(), key=lambda kv: str(kv[0]))
     )
-    leaving = tuple(s.describe() for s in decision.data_leaving)
-    if decision.data_label.conf > Conf.PUBLIC and not leaving:
-        leaving = (f"{decision.data_label.conf.name.lower()} data",)
+    # Public data (a listing, a public page) leaving discloses nothing: only private data is listed.
+    leaving: tuple[str, ...] = ()
+    if decision.data_label.conf > Conf.PUBLIC:
+        leaving = tuple(s.describe() for s in decision.data_leaving)
+        leaving = leaving or (f"{decision.data_label.conf.name.lower()} data",)
     ctx_sources = tuple(s.describe() for s in context.label.untrusted_sources())
+    # The call was chosen after reading untrusted content (R9 holds it): the card lists those sources
+    # under context_sources; that alone is not a red flag, the arguments' own provenance is.
     flags = {f for s in context.label.untrusted_sources() for f in s.flags}
-    if any(TOOL_CHOICE in h.args for h in decision.hits):
-        flags.add("untrusted_tool_choice")  # the call itself was chosen after reading untrusted content
     source_flags = tuple(sorted(flags))
     return ApprovalCard(
         headline=headline,

@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
 from agent.gateway.labels import ALL, Conf, Integrity, Label, LabelledResult, Readers, Source, readers_of
+from agent.gateway.values import TypedValues, derives, derives_amount, extract
 
 __all__ = ["ArgProvenance", "ContextLabel", "Origin", "Segment", "atoms", "normalise"]
 
@@ -93,6 +94,7 @@ class Origin(Enum):
     PLAN = "from plan"
     CONFIG = "from your settings"
     EDITED = "edited by you"
+    COMPUTED = "computed from your values"  # a sum, difference or percentage of numbers you gave
     TRUSTED_TOOL = "from a trusted tool"  # a result the registry labels OWNER/SYSTEM integrity
     UNTRUSTED_ITEM = "from untrusted"
     AGENT = "agent-generated"
@@ -103,17 +105,29 @@ class Origin(Enum):
 
 
 _OWNER_ORIGINS = frozenset(
-    {Origin.TYPED, Origin.CONTACTS, Origin.PLAN, Origin.CONFIG, Origin.EDITED, Origin.TRUSTED_TOOL}
+    {Origin.TYPED, Origin.CONTACTS, Origin.PLAN, Origin.CONFIG, Origin.EDITED, Origin.COMPUTED, Origin.TRUSTED_TOOL}
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Segment:
-    """One thing appended to the context: normalised text, its label, and (for owner text) origin."""
+    """One thing appended to the context: normalised text, its label, (for owner text) origin, and
+    the typed values (numbers, dates, times, durations) it states."""
 
     text: str
     label: Label
     origin: Origin | None  # set for owner segments only
+    values: TypedValues = field(default_factory=TypedValues)
+
+    @property
+    def owner(self) -> bool:
+        return self.origin is not None and self.origin.owner
+
+    def holds(self, atom: str) -> bool:
+        """The segment states ``atom``: a number, date or time by value (so the 13 of "June 13"
+        is not the number 13), anything else verbatim at token boundaries."""
+        typed = derives(atom, self.values)
+        return typed if typed is not None else _contains_token(self.text, atom)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +189,8 @@ class ContextLabel:
         src = Source("owner", "console", origin.name.lower(), item_id, self.owner, self._clock())
         rd: Readers = ALL if readers is None else readers_of(readers)
         label = Label(Integrity.OWNER, conf, rd, frozenset({src}))
-        self._segments.append(Segment(normalise(text), label, origin))
+        n = normalise(text)
+        self._segments.append(Segment(n, label, origin, extract(n)))
         self._label = self._label.join(label)
         return label
 
@@ -185,7 +200,8 @@ class ContextLabel:
 
     def append_text(self, text: str, label: Label) -> None:
         origin = Origin.TRUSTED_TOOL if label.integrity >= Integrity.OWNER else None
-        self._segments.append(Segment(normalise(text), label, origin))
+        n = normalise(text)
+        self._segments.append(Segment(n, label, origin, extract(n)))
         self._label = self._label.join(label)
 
     def private_texts(self) -> list[str]:
@@ -222,51 +238,126 @@ class ContextLabel:
         leaves = list(atoms(value))
         out: list[Source] = []
         for seg in self._segments:
-            if seg.label.integrity < Integrity.OWNER and leaves and all(_contains_token(seg.text, v) for v in leaves):
+            if seg.label.integrity < Integrity.OWNER and leaves and all(seg.holds(v) for v in leaves):
                 out += [s for s in seg.label.untrusted_sources() if s not in out]
         return out
 
     def owner_segment_for(self, atom: str) -> Segment | None:
-        for seg in self._segments:
-            if seg.origin is not None and seg.origin.owner and _contains_token(seg.text, atom):
-                return seg
-        return None
+        return next((seg for seg in self._segments if seg.owner and seg.holds(atom)), None)
+
+    def _owner_sources(self, atom: str) -> list[Segment]:
+        """The owner segments ``atom`` follows from: one that states it, or (a date-time, the end of
+        an event) several owner segments together."""
+        seg = self.owner_segment_for(atom)
+        if seg is not None:
+            return [seg]
+        owned = [s for s in self._segments if s.owner]
+        typed = [s for s in owned if s.origin is Origin.TYPED]
+        for group in (typed, owned):
+            values = TypedValues()
+            for s in group:
+                values = values | s.values
+            if group and derives(atom, values):
+                return group
+        return []
+
+    def computed_amount(self, arg: str, value: Any) -> ArgProvenance | None:
+        """A money value computed from the owner's numbers (typed, or read from a trusted result): one
+        sum, difference, product or percentage. None when it is not."""
+        leaves = list(atoms(value))
+        owned = [s for s in self._segments if s.owner]
+        values = _union(owned)
+        if len(values.numbers) > _MAX_OPERANDS:  # a long statement: only what the owner typed, not chance sums
+            owned = [s for s in owned if s.origin is Origin.TYPED]
+            values = _union(owned)
+        if len(leaves) != 1 or not owned or not derives_amount(leaves[0], values):
+            return None
+        label = Label.join_all(s.label for s in owned)
+        return ArgProvenance(arg, Origin.COMPUTED, label, Origin.COMPUTED.value)
 
     def provenance(self, arg: str, value: Any) -> ArgProvenance:
-        """Label one argument. OWNER only if every scalar leaf is found in an owner segment."""
+        """Label one argument. OWNER only if every scalar leaf is the owner's: typed by the owner or
+        read from a trusted result, verbatim or (numbers, dates, times) by value or computation."""
         leaves = list(atoms(value))
         owner_segs: list[Segment] = []
         for leaf in leaves:
-            seg = self.owner_segment_for(leaf)
-            if seg is None:
-                return self._inherited(arg, leaf)
-            owner_segs.append(seg)
+            segs = self._owner_sources(leaf)
+            if not segs:
+                return self._inherited(arg, leaf, value)
+            owner_segs += segs
         if not owner_segs:  # empty / null carries no information
             return ArgProvenance(arg, Origin.TYPED, _owner_only(), Origin.TYPED.value)
         origin = owner_segs[0].origin or Origin.TYPED
         label = Label.join_all(s.label for s in owner_segs)
         return ArgProvenance(arg, origin, label, origin.value)
 
-    def _inherited(self, arg: str, leaf: str) -> ArgProvenance:
+    def _inherited(self, arg: str, leaf: str, value: Any) -> ArgProvenance:
         ctx = self._label
         # Every source that could have contributed: all items of every untrusted result holding the value
         # (a multi-item result cannot say which item it came from, so none of them is left out).
-        srcs: list[Source] = []
-        found = False
-        for seg in self._segments:
-            if seg.label.integrity < Integrity.OWNER and _contains_token(seg.text, leaf):
-                found = True
-                srcs += [s for s in seg.label.untrusted_sources() if s not in srcs]
+        untrusted = [s for s in self._segments if s.label.integrity < Integrity.OWNER]
+        # A word of one or two letters ("r", "no") is in any text: it says nothing about where it came from.
+        short = derives(leaf, TypedValues()) is None and len(leaf) < _MIN_ATTRIBUTED
+        bare = leaf.split("://", 1)[1] if leaf.startswith(("https://", "http://")) else leaf
+        found = [] if short else [s for s in untrusted if s.holds(leaf) or s.holds(bare)]
+        if not found and derives(leaf, _union(self._segments)):
+            # Computed from typed values with a part only untrusted content states (the owner's date,
+            # the attacker's hour): it could only have come from there.
+            parts = extract(leaf)
+            found = [s for s in untrusted if _shares(s.values, parts)]
         if found:
+            srcs: list[Source] = []
+            for seg in found:
+                srcs += [s for s in seg.label.untrusted_sources() if s not in srcs]
             where = "; ".join(s.describe() for s in srcs) or "an untrusted item"
             src = srcs[0] if srcs else None
             return ArgProvenance(arg, Origin.UNTRUSTED_ITEM, ctx, f"from untrusted: {where}", src)
-        n = self.untrusted_count
-        if n == 0:
-            chip = "agent-generated (no untrusted content read)"
-        else:
-            chip = f"agent-generated after reading {n} untrusted item{'s' if n != 1 else ''}"
-        return ArgProvenance(arg, Origin.AGENT, ctx, chip)
+        return self._written(arg, value)
+
+    def _written(self, arg: str, value: Any) -> ArgProvenance:
+        """A value found in nothing read (a summary, a reply, a time the owner left open): written by
+        the assistant. Its label joins the items it draws on (their distinctive words, numbers and
+        addresses, or a run of three words); untrusted content merely being in the context does not
+        make it untrusted. The policy adds the whole context where the audience was not the owner's."""
+        pieces = _pieces(" ".join(atoms(value)))
+        drawn = [s for s in self._segments if not s.owner and any(_contains_token(s.text, p) for p in pieces)]
+        label = Label.join_all([_owner_only(), *(s.label for s in drawn)])
+        srcs: list[Source] = []
+        for seg in drawn:
+            srcs += [s for s in seg.label.untrusted_sources() if s not in srcs]
+        chip = "written by the assistant"
+        if srcs:
+            chip += f", drawing on: {'; '.join(s.describe() for s in srcs)}"
+        elif self.untrusted_count:
+            chip += " (in nothing it read)"
+        return ArgProvenance(arg, Origin.AGENT, label, chip)
+
+
+_MAX_OPERANDS = 40
+_MIN_ATTRIBUTED = 2
+_WORD = re.compile(r"[^\s,;:!?()\[\]{}\"'<>]+")
+
+
+def _pieces(text: str) -> list[str]:
+    """What ties a written text to what was read: words with a digit or an @ (numbers, codes,
+    addresses), and every run of three words."""
+    words = [w.strip(".") for w in _WORD.findall(text)]
+    words = [w for w in words if w]
+    marked = [w for w in words if len(w) >= 3 and any(c.isdigit() or c == "@" for c in w)]
+    runs = [" ".join(words[i : i + 3]) for i in range(len(words) - 2)]
+    return list(dict.fromkeys([*marked, *runs]))
+
+
+def _union(segments: Iterable[Segment]) -> TypedValues:
+    out = TypedValues()
+    for s in segments:
+        out = out | s.values
+    return out
+
+
+def _shares(a: TypedValues, b: TypedValues) -> bool:
+    days = {(m, d) for _, m, d in a.dates}
+    return bool(a.numbers & b.numbers or a.times & b.times or any((m, d) in days for _, m, d in b.dates))
 
 
 def _owner_only() -> Label:

@@ -29,6 +29,7 @@ from typing import Any
 
 from agent.gateway.approvals import ApprovalError, ApprovalService, Grant, PendingApproval, args_hash
 from agent.gateway.card import build_card, headline_for, preview_facts
+from agent.gateway.context import atoms, content_text, normalise
 from agent.gateway.labeller import default_labeller
 from agent.gateway.labels import Conf, Integrity, Label, LabelledResult
 from agent.gateway.policy import Decision, Policy, PolicyContext, ToolCall, Verdict
@@ -284,6 +285,8 @@ class ToolGateway:
         label = self._labeller(spec, call.args, content, now, ctx.owner_principals)
         if findings and self._secret_taints:
             label = label.join(Label(label.integrity, Conf.SECRET, label.readers))
+        if spec.cls is not ToolClass.READ:
+            label = label.join(_echoed(decision, call.args, content))
         ctx.context.append(LabelledResult(content, label))
         return GatewayResult(
             GatewayStatus.OK, call.call_id, spec.name, content, decision, label=label, secrets_redacted=len(findings)
@@ -302,6 +305,19 @@ class ToolGateway:
         return GatewayResult(
             GatewayStatus.ERROR, call.call_id, spec.name, text, decision, label=label, secrets_redacted=len(findings)
         )
+
+
+def _echoed(decision: Decision, args: Mapping[str, Any], content: Any) -> Label:
+    """A write's result that echoes an argument (the appended file, the event with its description)
+    keeps that argument's label: an instruction carried through it is still untrusted when read back."""
+    text = normalise(content_text(content))
+    out = Label.clean()
+    for name, prov in decision.provenance.items():
+        if prov.label.integrity >= Integrity.OWNER:
+            continue
+        if any(len(a) >= 3 and a in text for a in atoms(args.get(name))):
+            out = out.join(prov.label)
+    return out
 
 
 def contained_read(spec: ToolSpec) -> bool:

@@ -135,6 +135,7 @@ class Decision:
     provenance: Mapping[str, ArgProvenance]
     data_label: Label
     policy_version: str
+    kept: frozenset[str] = frozenset()  # data arguments of a call that reaches no one but the owner
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -170,7 +171,11 @@ class Eval:
                 owner = Label(Integrity.OWNER, Conf.PUBLIC)
                 self._prov[arg] = ArgProvenance(arg, Origin.PLAN, owner, Origin.PLAN.value)
             else:
-                self._prov[arg] = self.ctx.context.provenance(arg, self.args.get(arg))
+                p = self.ctx.context.provenance(arg, self.args.get(arg))
+                spec = self.spec
+                if not p.owner and spec is not None and spec.cls is ToolClass.FINANCIAL and arg == spec.amount_arg:
+                    p = self.ctx.context.computed_amount(arg, self.args.get(arg)) or p
+                self._prov[arg] = p
         return self._prov[arg]
 
     def contest(self, arg: str) -> bool:
@@ -187,13 +192,48 @@ class Eval:
         )
         return True
 
+    def chosen_after_untrusted(self, arg: str) -> None:
+        """A link the assistant wrote, after reading untrusted content: which one it opens can spell out
+        what it read, so the card marks it as that content's choice."""
+        p = self.prov(arg)
+        srcs = tuple(self.ctx.context.label.untrusted_sources())
+        if p.owner or p.contested or not srcs:
+            return
+        where = "; ".join(s.describe() for s in srcs)
+        self._prov[arg] = ArgProvenance(
+            arg, p.origin, self.ctx.context.label, f"{p.chip}, chosen after reading: {where}", srcs[0], srcs
+        )
+
     def all_prov(self) -> dict[str, ArgProvenance]:
         return {a: self.prov(a) for a in self.args}
 
     def data_label(self) -> Label:
+        """What the data arguments carry: each value's own label (what it was read from or draws on).
+        Where the audience is not the owner's (a recipient the owner did not name, a public post),
+        anything read may be carried in any form, so the whole context's secrecy is joined in."""
         spec = self.spec
         names = spec.data if spec is not None else ()
-        return Label.join_all(self.prov(a).label for a in names if a in self.args)
+        label = Label.join_all(self.prov(a).label for a in names if a in self.args)
+        c = self.ctx.context.label
+        present = [a for a in names if a in self.args]
+        own_words = bool(present) and all(self.prov(a).owner for a in present)
+        if spec is not None and not own_words and (self.audience_injected() or c.conf >= Conf.SECRET):
+            # Text the owner typed carries only itself; anything else may carry what was read in any
+            # form, and secrets never leave that way, whoever asked.
+            label = label.join(Label(label.integrity, c.conf, c.readers, c.sources))
+        return label
+
+    def audience_injected(self) -> bool:
+        spec = self.spec
+        if spec is None:
+            return False
+        if spec.audience_public:
+            return self.plan_entry is None
+        owners = {normalise(p) for p in self.ctx.owner_principals}
+        return any(
+            arg in self.args and set(atoms(self.args[arg])) - owners and not self.prov(arg).owner
+            for arg in spec.recipients
+        )
 
     def recipients(self) -> set[str]:
         spec = self.spec
@@ -429,8 +469,9 @@ def r9_untrusted_control(ev: Eval) -> RuleHit | None:
     if spec.cls is ToolClass.EGRESS_READ and spec.url_arg:
         url = ev.args.get(spec.url_arg)
         p = ev.prov(spec.url_arg)
-        if p.label.integrity >= Integrity.OWNER:
-            return None
+        if p.owner and p.label.integrity >= Integrity.OWNER:
+            return None  # typed by the owner or read from a trusted result; one the assistant wrote is not
+        ev.chosen_after_untrusted(spec.url_arg)
         if isinstance(url, str) and c.found_in_public_web(url):
             # Following a link a public page offers is harmless until the context also holds private
             # data: then *which* link is followed can spell that data out, one request at a time.
@@ -559,6 +600,9 @@ class Policy:
                 verdict = Verdict.REQUIRE_APPROVAL
         if not hits:
             hits.append(RuleHit("R12_DEFAULT_ALLOW", Verdict.ALLOW, "read, or a trusted flow-safe action"))
-        data = ev.data_label() if ev.spec is not None and verdict is not Verdict.DENY else Label.clean()
+        # Data leaves only with a call that reaches someone other than the owner.
+        leaves = ev.spec is not None and verdict is not Verdict.DENY and _reaches_others(ev)
+        data = ev.data_label() if leaves else Label.clean()
         prov = ev.all_prov() if verdict is not Verdict.DENY or ev.live is not None else {}
-        return Decision(verdict, tuple(hits), ev.qualified, prov, data, self.version)
+        kept = frozenset(ev.spec.data) if ev.spec is not None and not leaves else frozenset()
+        return Decision(verdict, tuple(hits), ev.qualified, prov, data, self.version, kept)

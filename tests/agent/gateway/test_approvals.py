@@ -191,7 +191,7 @@ async def test_card_shows_every_argument_in_full_with_provenance() -> None:
     by_name = {a.name: a for a in card.args}
     assert by_name["recipient"].chip.startswith("from untrusted: email m9 from mom@unknown.example")
     assert by_name["recipient"].untrusted
-    assert by_name["message"].chip == "agent-generated after reading 1 untrusted item"
+    assert by_name["message"].chip == "written by the assistant (in nothing it read)"
     shown = "\n".join(by_name["message"].lines)
     assert shown.count("PAYLOAD") == 500  # never truncated
     assert "⟦… 300 spaces …⟧" in shown

@@ -115,7 +115,8 @@ def test_untrusted_argument_names_its_source_and_inherits_context() -> None:
     assert prov.chip.startswith("from untrusted: email m1 from a@x.example")
     assert prov.label == ctx.label
     generated = ctx.provenance("body", "a summary I wrote")
-    assert generated.chip == "agent-generated after reading 1 untrusted item"
+    assert generated.chip == "written by the assistant (in nothing it read)"
+    assert generated.label.integrity is Integrity.OWNER  # untrusted content merely in the context is not in it
 
 
 def test_a_list_argument_is_owner_only_if_every_element_is() -> None:
