@@ -33,7 +33,11 @@ def worth_days(
     """``start..end``, oldest first; days with no value known are left out."""
     synced = max((a.synced_at.date() for a in accounts), default=None)
     now = [
-        WorthAccount(account=f"{a.type.title()} {a.mask}", kind="asset", value=str(_cents(a.balances.get("total"))))
+        WorthAccount(
+            account=f"Schwab {a.type.lower()} account {a.mask}",
+            kind="asset",
+            value=str(_cents(a.balances.get("total"))),
+        )
         for a in accounts
     ]
     ordered = sorted(snapshots)

@@ -103,7 +103,9 @@ async def test_its_part_of_net_worth_keeps_the_last_value_over_a_weekend(schwab:
     accounts = await schwab.call("accounts")  # the call above synced: the store has the account
     last = part["days"][-1]
     assert last["date"] == today.isoformat() and last["assets"] == accounts["accounts"][0]["total"]
-    assert [a["account"] for a in last["accounts"]] == ["Cash ••••7726"] and ACCOUNT_NUMBER not in json.dumps(part)
+    assert [a["account"] for a in last["accounts"]] == [
+        "Schwab cash account ••••7726"
+    ] and ACCOUNT_NUMBER not in json.dumps(part)
     assert [d["date"] for d in part["days"]] == [today.isoformat()]  # no history before the first sync
     await seed_history(schwab.service.store, today)
     part = await schwab.call("worth_by_day", {"start_date": start.isoformat(), "end_date": today.isoformat()})
@@ -129,4 +131,7 @@ def test_a_day_without_a_snapshot_keeps_the_last_value_for_a_week_at_most() -> N
     assert by_day["2026-11-17"] == ("900.00", [])  # a week after the last value it still counts; no longer
     assert not any("2026-11-18" <= d <= "2026-11-26" for d in by_day)
     assert [by_day[d][0] for d in ("2026-11-27", "2026-11-28", "2026-11-29")] == ["1000.00"] * 3
-    assert by_day["2026-11-30"] == ("1200.50", [{"account": "Margin ••••7726", "kind": "asset", "value": "1200.50"}])
+    assert by_day["2026-11-30"] == (
+        "1200.50",
+        [{"account": "Schwab margin account ••••7726", "kind": "asset", "value": "1200.50"}],
+    )
