@@ -36,7 +36,7 @@ from agent.gateway import (
     SecretScanner,
 )
 from agent.gateway.budget import InMemoryLedger
-from agent.gateway.registry import RegistryError
+from agent.gateway.registry import RegistryError, compute_pin
 from agent.limits import Budget, MemoryLedger, Prices, TurnLimits
 from agent.loop import run_turn
 from agent.model import ScriptedModel
@@ -156,8 +156,11 @@ def _session_host(tools: ToolSetup, turn: int, pin_check: bool) -> SimHost:
     """The servers as a new session finds them: each lists its tools again (the runner re-checks
     the pins). Without the pin check, whatever they list is accepted first."""
     if not pin_check:
+        pins = tools.registry.pins
         for server, defs in tools.defs(turn).items():
             for d in defs:
+                if pins.get(f"{server}.{d.name}") == compute_pin(server, d):
+                    continue  # approved at setup
                 try:
                     tools.registry.approve_pin(server, d)
                 except RegistryError:

@@ -12,7 +12,7 @@ from mcp.types import Tool, ToolAnnotations
 
 from agent.adversarial.approvers import Approver
 from agent.adversarial.cases import Case, ToolOverride
-from agent.adversarial.catalog import baseline_defs
+from agent.adversarial.catalog import CATALOG, baseline_defs
 from agent.adversarial.variants import Config
 from agent.gateway import GatewayResult, Grant, PolicyContext, Registry, ToolDef, ToolGateway
 from agent.gateway.card import ApprovalCard
@@ -58,7 +58,7 @@ def setup_tools(
     Runs never change a registry once set up, so a ``cache`` may share one between runs that
     present the same definitions (cases without tool overrides, same pin-check setting).
     """
-    named = _named(case, registry_data)
+    named = _named(case, registry_data)  # cases naming the same installed tools share a setup
     key = (case.id if case.tools else named, config.pin_check)
     if cache is not None and key in cache:
         return cache[key]
@@ -69,8 +69,8 @@ def setup_tools(
 
 
 def _named(case: Case, registry_data: Mapping[str, Any]) -> tuple[tuple[str, frozenset[str]], ...]:
-    """Every tool a case names (plans, attacks, checks, seeded answers), the previews they run, and
-    the arguments each is called with (a preview gets its tool's)."""
+    """The installed integrations' tools a case names (plans, attacks, checks, seeded answers), the
+    previews they run, and the arguments each is called with (a preview gets its tool's)."""
     calls = [c for turn in case.turns for step in turn.plan for c in step.calls]
     calls += [c for a in case.attacks for c in a.calls] + [a.swap for a in case.attacks if a.swap]
     named: dict[str, set[str]] = {}
@@ -86,7 +86,7 @@ def _named(case: Case, registry_data: Mapping[str, Any]) -> tuple[tuple[str, fro
         entry = tools.get(name)
         if isinstance(entry, Mapping) and entry.get("preview"):
             named.setdefault(str(entry["preview"]), set()).update(named[name])
-    return tuple(sorted((k, frozenset(v)) for k, v in named.items()))
+    return tuple(sorted((k, frozenset(v)) for k, v in named.items() if k not in CATALOG))
 
 
 def _setup(
