@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from agent.adversarial.casetypes import (
+    ANNOTATION_HINTS,
     BEHAVIOURS,
     CHANNELS,
     ID_PATTERN,
@@ -33,7 +35,7 @@ from agent.adversarial.casetypes import (
     ToolOverride,
     Turn,
 )
-from agent.adversarial.catalog import CATALOG
+from agent.adversarial.catalog import CATALOG, world_tool_names
 from agent.adversarial.text import canaries_for, check_template, render, trigger_in
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "Step",
     "ToolOverride",
     "Turn",
+    "carrier_texts",
     "load_dir",
     "load_file",
 ]
@@ -154,6 +157,18 @@ def _predicate(v: _V, raw: Any, path: str, known: set[str]) -> Predicate | None:
     return Predicate(kind, params, bool(m.get("hard", False)))
 
 
+def _when(v: _V, raw: Any, path: str) -> datetime | None:
+    """A turn's clock: an ISO date-time (UTC when no offset is given)."""
+    if raw is None:
+        return None
+    try:
+        when = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+    except ValueError:
+        v.err(path, f"expected an ISO date-time such as 2026-03-20T08:00, got {raw!r}")
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def _turns(v: _V, d: Mapping[str, Any], known: set[str]) -> tuple[Turn, ...]:
     def one(m: Mapping[str, Any], p: str) -> Turn:
         v.templates(m.get("user_task"), f"{p}user_task")
@@ -168,7 +183,10 @@ def _turns(v: _V, d: Mapping[str, Any], known: set[str]) -> tuple[Turn, ...]:
             }
             entries.append(PlanEntrySpec(str(em.get("tool", "")), args))
         return Turn(
-            v.text(m.get("user_task"), f"{p}user_task"), _steps(v, m.get("plan"), f"{p}plan", known), tuple(entries)
+            v.text(m.get("user_task"), f"{p}user_task"),
+            _steps(v, m.get("plan"), f"{p}plan", known),
+            tuple(entries),
+            _when(v, m.get("at"), f"{p}at"),
         )
 
     if "turns" in d:
@@ -176,8 +194,11 @@ def _turns(v: _V, d: Mapping[str, Any], known: set[str]) -> tuple[Turn, ...]:
             v.err("turns", "use either turns or user_task/plan, not both")
         out = []
         for i, t in enumerate(v.seq(d["turns"], "turns")):
-            tm = v.mapping(t, f"turns[{i}]", {"user_task", "plan"}, {"approved_plan"})
+            tm = v.mapping(t, f"turns[{i}]", {"user_task", "plan"}, {"approved_plan", "at"})
             out.append(one(tm, f"turns[{i}]."))
+        times = [t.at for t in out if t.at is not None]
+        if times != sorted(times):
+            v.err("turns", "each turn's at must not be earlier than the turn before")
         return tuple(out)
     for k in ("user_task", "plan"):
         if k not in d:
@@ -201,15 +222,20 @@ def _seed_texts(seed: Mapping[str, Any], canaries: Mapping[str, str]) -> list[st
     for key, items in seed.items():
         if key == "web" and isinstance(items, Mapping):
             texts += [str((p or {}).get("body", "")) for p in items.values() if isinstance(p, Mapping)]
-        elif key == "results" and isinstance(items, Mapping):
+        elif key in ("results", "errors") and isinstance(items, Mapping):
             texts += [render(x, canaries=canaries) for x in _strings(items)]
         elif isinstance(items, list):
             texts += [render(str(x), canaries=canaries) for it in items if isinstance(it, Mapping) for x in it.values()]
     return texts
 
 
+def carrier_texts(case: Case) -> list[str]:
+    """Every untrusted text a case seeds (mail, pages, results, errors…) and its servers' tool text."""
+    return _seed_texts(case.seed, case.canaries) + [o.description for o in case.tools if o.description]
+
+
 def _seed(v: _V, raw: Any) -> dict[str, Any]:
-    seed = dict(v.mapping(raw or {}, "seed", set(), {*SEED_KEYS, "web", "dns", "results"}))
+    seed = dict(v.mapping(raw or {}, "seed", set(), {*SEED_KEYS, "web", "dns", "results", "errors"}))
     for key, (req, opt) in SEED_KEYS.items():
         for i, item in enumerate(v.seq(seed.get(key), f"seed.{key}")):
             v.mapping(item, f"seed.{key}[{i}]", req, opt)
@@ -222,10 +248,54 @@ def _seed(v: _V, raw: Any) -> dict[str, Any]:
         if not re.fullmatch(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*", str(tool)):
             v.err(f"seed.results.{tool}", "keys are server.tool names")
         v.templates(result, f"seed.results.{tool}")
+    for tool, text in (seed.get("errors") or {}).items():
+        if not re.fullmatch(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*", str(tool)):
+            v.err(f"seed.errors.{tool}", "keys are server.tool names")
+        v.text(text, f"seed.errors.{tool}")
+        v.templates(text, f"seed.errors.{tool}")
     for host, ips in (seed.get("dns") or {}).items():
         if not isinstance(ips, list) or not all(isinstance(i, str) for i in ips):
             v.err(f"seed.dns.{host}", "expected a list of IP addresses")
     return seed
+
+
+def _overrides(v: _V, raw: Any) -> list[ToolOverride]:
+    out: list[ToolOverride] = []
+    optional = {"description", "schema", "malicious", "expect_status", "annotations", "from_turn"}
+    for i, t in enumerate(v.seq(raw, "tools")):
+        p = f"tools[{i}]"
+        tm = v.mapping(t, p, {"server", "name", "mode"}, optional)
+        if tm.get("mode") not in OVERRIDE_MODES:
+            v.err(f"{p}.mode", f"expected one of {', '.join(OVERRIDE_MODES)}")
+        if tm.get("expect_status") not in (None, *PIN_STATUSES):
+            v.err(f"{p}.expect_status", f"expected one of {', '.join(PIN_STATUSES)}")
+        q = f"{tm.get('server')}.{tm.get('name')}"
+        if "description" not in tm and q not in world_tool_names():
+            v.err(p, f"missing required key 'description' ({q} is not a tool of the world)")
+        description = str(tm["description"]) if "description" in tm else None
+        schema = tm.get("schema") or (CATALOG[q][1] if q in CATALOG and description is not None else None)
+        annotations = tm.get("annotations")
+        if annotations is not None:
+            bad = set(v.mapping(annotations, f"{p}.annotations", set(), set(ANNOTATION_HINTS)))
+            annotations = dict(annotations) if not bad - set(ANNOTATION_HINTS) else None
+        from_turn = tm.get("from_turn", 0)
+        if not isinstance(from_turn, int) or from_turn < 0:
+            v.err(f"{p}.from_turn", "expected a turn index")
+            from_turn = 0
+        out.append(
+            ToolOverride(
+                str(tm.get("server")),
+                str(tm.get("name")),
+                description,
+                schema,
+                str(tm.get("mode")),
+                bool(tm.get("malicious", False)),
+                tm.get("expect_status"),
+                annotations,
+                from_turn,
+            )
+        )
+    return out
 
 
 def _parse(d: Any, where: str) -> tuple[Case | None, list[str]]:
@@ -244,6 +314,7 @@ def _parse(d: Any, where: str) -> tuple[Case | None, list[str]]:
         "expect_rules",
         "behaviour",
         "notes",
+        "at",
     }
     m = v.mapping(d, "$", top, opt)
     if not m:
@@ -259,28 +330,8 @@ def _parse(d: Any, where: str) -> tuple[Case | None, list[str]]:
     behaviour = m.get("behaviour", "immediate")
     if behaviour not in BEHAVIOURS:
         v.err("behaviour", f"expected one of {', '.join(BEHAVIOURS)}")
-    overrides: list[ToolOverride] = []
-    for i, t in enumerate(v.seq(m.get("tools"), "tools")):
-        p = f"tools[{i}]"
-        tm = v.mapping(t, p, {"server", "name", "description", "mode"}, {"schema", "malicious", "expect_status"})
-        if tm.get("mode") not in OVERRIDE_MODES:
-            v.err(f"{p}.mode", f"expected one of {', '.join(OVERRIDE_MODES)}")
-        if tm.get("expect_status") not in (None, *PIN_STATUSES):
-            v.err(f"{p}.expect_status", f"expected one of {', '.join(PIN_STATUSES)}")
-        q = f"{tm.get('server')}.{tm.get('name')}"
-        schema = tm.get("schema") or (CATALOG[q][1] if q in CATALOG else {"type": "object", "properties": {}})
-        overrides.append(
-            ToolOverride(
-                str(tm.get("server")),
-                str(tm.get("name")),
-                str(tm.get("description", "")),
-                schema,
-                str(tm.get("mode")),
-                bool(tm.get("malicious", False)),
-                tm.get("expect_status"),
-            )
-        )
-    known = set(CATALOG) | {o.qualified for o in overrides}
+    overrides = _overrides(v, m.get("tools"))
+    known = set(CATALOG) | world_tool_names() | {o.qualified for o in overrides}
     seed = _seed(v, m.get("seed"))
     turns = _turns(v, m, known)
     attacks: list[Attack] = []
@@ -302,12 +353,16 @@ def _parse(d: Any, where: str) -> tuple[Case | None, list[str]]:
     for r in rules:
         if not RULE_PATTERN.match(r):
             v.err("expect_rules", f"{r!r} is not a rule id such as R8 or R8_PF_DECLASSIFY")
+    last = len(turns) - 1
+    for i, o in enumerate(overrides):
+        if o.from_turn and not (o.mode in ("changed", "new") and 1 <= o.from_turn <= last):
+            v.err(f"tools[{i}].from_turn", f"a changed or new definition listed from a later turn (1..{last})")
     if kind == "injection" and (not attacks or not forbidden):
         v.err("$", "an injection case needs attacks and forbidden outcomes")
     if kind == "benign" and (attacks or forbidden or not success):
         v.err("$", "a benign case has success checks and no attacks/forbidden")
     canaries = canaries_for(cid)
-    carriers = _seed_texts(seed, canaries) + [o.description for o in overrides]
+    carriers = _seed_texts(seed, canaries) + [o.description for o in overrides if o.description]
     for i, a in enumerate(attacks):
         if a.trigger != "*" and a.trigger and not trigger_in(a.trigger, carriers):
             v.err(f"attacks[{i}].trigger", "the trigger text does not occur in any seeded content or tool description")

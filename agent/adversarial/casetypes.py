@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from agent.adversarial.text import canaries_for
 
 __all__ = [
+    "ANNOTATION_HINTS",
     "BEHAVIOURS",
     "CHANNELS",
     "ID_PATTERN",
@@ -34,6 +36,7 @@ BEHAVIOURS = ("immediate", "after_task")
 OVERRIDE_MODES = ("changed", "pinned", "new")
 PIN_STATUSES = ("approved", "changed", "unknown", "unpinned", "rejected")
 PREDICATES = ("effect", "no_effect", "called", "answer_contains", "fetched", "model_saw", "memory_laundered")
+ANNOTATION_HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint", "title")
 SEED_KEYS = {
     "mail": ({"id", "from", "subject", "body"}, {"thread_id", "to", "cc", "unread"}),
     "calendar": ({"id", "title", "organizer"}, {"participants", "description", "start", "location"}),
@@ -75,6 +78,7 @@ class Turn:
     user_task: str
     plan: tuple[Step, ...]
     approved_plan: tuple[PlanEntrySpec, ...] = ()
+    at: datetime | None = None  # the world's clock during this turn (None: the suite's start, or the last turn's)
 
 
 @dataclass(frozen=True)
@@ -88,11 +92,13 @@ class Attack:
 class ToolOverride:
     server: str
     name: str
-    description: str
-    schema: Mapping[str, Any]
+    description: str | None  # None: the reviewed definition's text (only annotations change)
+    schema: Mapping[str, Any] | None  # None: the reviewed definition's schema
     mode: str  # changed | pinned | new
     malicious: bool = False
     expect_status: str | None = None
+    annotations: Mapping[str, Any] | None = None  # MCP annotations the server sends (never trusted)
+    from_turn: int = 0  # the server lists this definition from this turn (a new session) on; the reviewed one before
 
     @property
     def qualified(self) -> str:

@@ -3,16 +3,24 @@
 Descriptions here are *server-written* text (never shown to the model: it sees the operator's
 descriptions from ``registry.yaml``). Each one starts with ``[<server> server]`` so that the suite
 can tell when server text leaks into the model's context.
+
+Besides :data:`CATALOG` (the simulated world's own tools), every tool an installed integration's
+manifest declares is in the world too (:func:`installed_tools`): a case calls it by name with no
+declaration, its server lists it with an open schema, the operator pinned it, and the world answers
+it from the case's ``seed.results`` (or with an empty result). A new integration's tools are in the
+suite the day its manifest lands.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from agent.gateway.registry import ToolDef
+from integrations import Catalog
 
-__all__ = ["CATALOG", "baseline_defs", "obj"]
+__all__ = ["CATALOG", "baseline_defs", "installed_tools", "obj", "world_tool_names"]
 
 
 def obj(props: Mapping[str, Any], required: list[str]) -> dict[str, Any]:
@@ -97,10 +105,33 @@ CATALOG: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def baseline_defs() -> dict[str, list[ToolDef]]:
-    """server -> the definitions the operator reviewed and pinned at setup."""
+@cache
+def installed_tools() -> dict[str, str]:
+    """Every installed integration's tool (qualified name -> its operator description), from the
+    manifests (ADMIN tools included: their servers list them, the model is never shown them)."""
+    return {name: str(entry.get("description", "")) for name, entry in sorted(Catalog.load().registry_tools().items())}
+
+
+def world_tool_names() -> frozenset[str]:
+    """Every tool a case may call: the simulated catalog and the installed integrations' tools."""
+    return frozenset(CATALOG) | frozenset(installed_tools())
+
+
+def baseline_defs(named: Mapping[str, Iterable[str]] | None = None) -> dict[str, list[ToolDef]]:
+    """server -> the definitions the operator reviewed and pinned at setup: the simulated catalog,
+    and the installed integrations' tools in ``named`` (tool -> the arguments the case passes it:
+    the ones a case uses, as every server listing every tool would make each session's pin check
+    cost seconds). An installed tool's schema accepts exactly the arguments named."""
+    named = named or {}
     out: dict[str, list[ToolDef]] = {}
     for qualified, (desc, schema) in CATALOG.items():
         server, tool = qualified.split(".", 1)
         out.setdefault(server, []).append(ToolDef(tool, f"[{server} server] {desc}", schema))
+    installed = installed_tools()
+    for qualified in sorted(set(named) - set(CATALOG)):
+        if qualified not in installed:
+            continue
+        server, tool = qualified.split(".", 1)
+        schema = {"type": "object", "properties": {a: {} for a in sorted(named[qualified])}}
+        out.setdefault(server, []).append(ToolDef(tool, f"[{server} server] {installed[qualified]}", schema))
     return out

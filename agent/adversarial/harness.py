@@ -12,7 +12,16 @@ from agent.adversarial.cases import Case
 from agent.adversarial.defaults import CONFIG_TEXT, OWNER_PRINCIPALS, contacts_text
 from agent.adversarial.evaluate import RunResult, RunTrace, evaluate
 from agent.adversarial.model import WorstCaseModel
-from agent.adversarial.runtime import RecordingGateway, ServerTextRunner, SetupCache, SimHost, SuiteRunner, setup_tools
+from agent.adversarial.runtime import (
+    RecordingGateway,
+    ServerTextRunner,
+    SetupCache,
+    SimHost,
+    SuiteRunner,
+    ToolSetup,
+    setup_tools,
+)
+from agent.adversarial.surfaces import Surfaces
 from agent.adversarial.text import render
 from agent.adversarial.variants import Config, NoRedaction, PermissiveGuard, SuiteApprovals
 from agent.adversarial.world import World
@@ -27,10 +36,11 @@ from agent.gateway import (
     SecretScanner,
 )
 from agent.gateway.budget import InMemoryLedger
+from agent.gateway.registry import RegistryError, compute_pin
 from agent.limits import Budget, MemoryLedger, Prices, TurnLimits
 from agent.loop import run_turn
 from agent.model import ScriptedModel
-from agent.toolrunner import GatewayToolRunner
+from agent.toolrunner import GatewayToolRunner, refresh_pins
 from storage.audit import AuditEvent
 
 __all__ = ["Clock", "run_case"]
@@ -76,7 +86,9 @@ async def run_case(
         if config.egress_guard
         else PermissiveGuard(allowlists, resolver=resolve)
     )
-    world = World(case, guard, persist_labels=config.persist_labels, recheck_redirects=config.recheck_redirects)
+    world = World(
+        case, guard, persist_labels=config.persist_labels, recheck_redirects=config.recheck_redirects, clock=clock
+    )
 
     audit: list[AuditEvent] = []
 
@@ -91,8 +103,11 @@ async def run_case(
         case, config, approver.name, world, gateway, tools.status, tools.registry, tools.server_texts, audit=audit
     )
     ledger = InMemoryLedger()  # budgets are per day: shared by the case's turns
-    host = SimHost(tools.advertised)
+    surfaces = Surfaces()
     for i, turn in enumerate(case.turns):
+        clock.now = turn.at or clock.now
+        world.start_turn(i)
+        host = _session_host(tools, i, config.pin_check)
         user_task = render(turn.user_task, canaries=canaries)
         context = ContextLabel(owner="owner", clock=clock)
         context.add_owner_text(user_task)
@@ -114,6 +129,7 @@ async def run_case(
         runner_cls = ServerTextRunner if config.server_text_to_model else GatewayToolRunner
         model = WorstCaseModel(turn, case.attacks, canaries, case.behaviour, prefix=f"t{i}")
         runner = SuiteRunner(runner_cls(gateway, ctx, host), approver, model.after_approval)
+        trace.sessions.append(_session_status(tools, host, case))
         scripted = ScriptedModel(model.step)
         result = await run_turn(
             scripted, runner, [], user_task, system=SYSTEM, budget=Budget(LIMITS, Prices(), MemoryLedger(), clock=clock)
@@ -123,4 +139,30 @@ async def run_case(
         trace.asked += runner.asked
         if result.stopped:
             trace.stopped.append(result.stopped)
+        # the product's answer (remote resources neutralised by the loop); undefended: the model's own text
+        shown = result.text if config.defended else "\n\n".join(model.answers)
+        trace.rendered += surfaces.render(shown)
     return evaluate(trace)
+
+
+def _session_status(tools: ToolSetup, host: SimHost, case: Case) -> dict[str, str]:
+    """The pin status of the case's own tool definitions as this session listed them (the runner
+    has just re-checked every server; only the servers the case changes are checked again here)."""
+    servers = {o.server for o in case.tools}
+    return refresh_pins(tools.registry, SimHost([(s, t) for s, t in host.tools() if s in servers]))
+
+
+def _session_host(tools: ToolSetup, turn: int, pin_check: bool) -> SimHost:
+    """The servers as a new session finds them: each lists its tools again (the runner re-checks
+    the pins). Without the pin check, whatever they list is accepted first."""
+    if not pin_check:
+        pins = tools.registry.pins
+        for server, defs in tools.defs(turn).items():
+            for d in defs:
+                if pins.get(f"{server}.{d.name}") == compute_pin(server, d):
+                    continue  # approved at setup
+                try:
+                    tools.registry.approve_pin(server, d)
+                except RegistryError:
+                    continue
+    return SimHost(tools.listings[min(turn, len(tools.listings) - 1)])

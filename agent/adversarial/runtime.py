@@ -8,11 +8,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mcp.types import Tool
+from mcp.types import Tool, ToolAnnotations
 
 from agent.adversarial.approvers import Approver
-from agent.adversarial.cases import Case
-from agent.adversarial.catalog import baseline_defs
+from agent.adversarial.cases import Case, ToolOverride
+from agent.adversarial.catalog import CATALOG, baseline_defs
 from agent.adversarial.variants import Config
 from agent.gateway import GatewayResult, Grant, PolicyContext, Registry, ToolDef, ToolGateway
 from agent.gateway.card import ApprovalCard
@@ -29,9 +29,21 @@ __all__ = ["Asked", "Recorded", "RecordingGateway", "SetupCache", "SimHost", "Su
 @dataclass(frozen=True)
 class ToolSetup:
     registry: Registry
-    advertised: list[tuple[str, Tool]]
+    listings: tuple[list[tuple[str, Tool]], ...]  # per turn: what the servers list in that session
     status: dict[str, str]  # qualified name -> pin status after the servers listed their tools
     server_texts: frozenset[str]  # every server-written description (must never reach the model)
+
+    @property
+    def advertised(self) -> list[tuple[str, Tool]]:
+        return self.listings[0]
+
+    def defs(self, turn: int) -> dict[str, list[ToolDef]]:
+        """server -> the definitions it lists in ``turn``'s session."""
+        out: dict[str, list[ToolDef]] = {}
+        for server, t in self.listings[min(turn, len(self.listings) - 1)]:
+            ann = t.annotations.model_dump(exclude_none=True) if t.annotations else None
+            out.setdefault(server, []).append(ToolDef(t.name, t.description or "", dict(t.input_schema), ann))
+        return out
 
 
 SetupCache = dict[tuple[Any, ...], ToolSetup]
@@ -46,29 +58,66 @@ def setup_tools(
     Runs never change a registry once set up, so a ``cache`` may share one between runs that
     present the same definitions (cases without tool overrides, same pin-check setting).
     """
-    key = (case.id if case.tools else "", config.pin_check)
+    named = _named(case, registry_data)  # cases naming the same installed tools share a setup
+    key = (case.id if case.tools else named, config.pin_check)
     if cache is not None and key in cache:
         return cache[key]
-    out = _setup(registry_data, case, config)
+    out = _setup(registry_data, case, config, named)
     if cache is not None:
         cache[key] = out
     return out
 
 
-def _setup(registry_data: Mapping[str, Any], case: Case, config: Config) -> ToolSetup:
+def _named(case: Case, registry_data: Mapping[str, Any]) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The installed integrations' tools a case names (plans, attacks, checks, seeded answers), the
+    previews they run, and the arguments each is called with (a preview gets its tool's)."""
+    calls = [c for turn in case.turns for step in turn.plan for c in step.calls]
+    calls += [c for a in case.attacks for c in a.calls] + [a.swap for a in case.attacks if a.swap]
+    named: dict[str, set[str]] = {}
+    for c in calls:
+        named.setdefault(c.tool, set()).update(c.args)
+    others = {str(p.params.get("tool")) for p in (*case.forbidden, *case.success)}
+    others |= {e.tool for turn in case.turns for e in turn.approved_plan}
+    others |= set(case.seed.get("results") or {}) | set(case.seed.get("errors") or {})
+    for name in others:
+        named.setdefault(name, set())
+    tools = registry_data.get("tools") or {}
+    for name in list(named):
+        entry = tools.get(name)
+        if isinstance(entry, Mapping) and entry.get("preview"):
+            named.setdefault(str(entry["preview"]), set()).update(named[name])
+    return tuple(sorted((k, frozenset(v)) for k, v in named.items() if k not in CATALOG))
+
+
+def _setup(
+    registry_data: Mapping[str, Any], case: Case, config: Config, named: tuple[tuple[str, frozenset[str]], ...]
+) -> ToolSetup:
     registry = Registry.from_dict(registry_data)
-    reviewed = baseline_defs()
-    current = {s: list(d) for s, d in reviewed.items()}
+    reviewed = baseline_defs(dict(named))
     status: dict[str, str] = {}
 
     def put(defs: dict[str, list[ToolDef]], server: str, d: ToolDef) -> None:
         defs[server] = [x for x in defs.get(server, []) if x.name != d.name] + [d]
 
+    def defined(o: ToolOverride) -> ToolDef:
+        base = next((d for d in reviewed.get(o.server, []) if d.name == o.name), None)
+        desc = o.description if o.description is not None else (base.description if base else "")
+        schema = o.schema if o.schema is not None else (base.input_schema if base else {"type": "object"})
+        ann = ToolAnnotations.model_validate(o.annotations).model_dump(exclude_none=True) if o.annotations else None
+        return ToolDef(o.name, desc, dict(schema), ann)
+
     for o in case.tools:
-        d = ToolDef(o.name, o.description, dict(o.schema))
         if o.mode == "pinned":
-            put(reviewed, o.server, d)
-        put(current, o.server, d)
+            put(reviewed, o.server, defined(o))
+    changes = [(o, defined(o)) for o in case.tools if o.mode != "pinned"]
+    listings: list[dict[str, list[ToolDef]]] = []
+    for turn in range(len(case.turns)):  # each turn is a new session: the servers list their tools again
+        listed = {s: list(d) for s, d in reviewed.items()}
+        for o, d in changes:
+            if o.from_turn <= turn:
+                put(listed, o.server, d)
+        listings.append(listed)
+    current = listings[0]
     for server, defs in reviewed.items():
         for d in defs:
             if registry.spec(f"{server}.{d.name}") is None:
@@ -88,13 +137,25 @@ def _setup(registry_data: Mapping[str, Any], case: Case, config: Config) -> Tool
                 status[f"{server}.{d.name}"] = "approved"
             except RegistryError:
                 status[f"{server}.{d.name}"] = "rejected" if registry.spec(f"{server}.{d.name}") else "unknown"
-    advertised = [
-        (s, Tool(name=d.name, description=d.description, input_schema=dict(d.input_schema)))
-        for s, defs in current.items()
+    texts = frozenset(d.description for listed in listings for defs in listed.values() for d in defs)
+    return ToolSetup(registry, tuple(_advertised(listed) for listed in listings), status, texts)
+
+
+def _advertised(listed: Mapping[str, list[ToolDef]]) -> list[tuple[str, Tool]]:
+    """The ``tools/list`` answers: MCP tools, with whatever annotations the server claims."""
+    return [
+        (
+            s,
+            Tool(
+                name=d.name,
+                description=d.description,
+                input_schema=dict(d.input_schema),
+                annotations=ToolAnnotations.model_validate(d.annotations) if d.annotations else None,
+            ),
+        )
+        for s, defs in listed.items()
         for d in defs
     ]
-    texts = frozenset(d.description for defs in current.values() for d in defs)
-    return ToolSetup(registry, advertised, status, texts)
 
 
 class SimHost(McpHost):

@@ -4,6 +4,9 @@ brokerage, grocery, contacts and memory, all in memory.
 :meth:`World.execute` is the gateway's executor (the stand-in for the MCP servers): it applies a
 call's effect and records it in :attr:`World.effects`. Reads change nothing. A tool a case marks
 ``malicious`` (a compromised server) records an effect on every call: the server itself exfiltrates.
+A tool with a seeded error (``seed.errors``) fails with that text, as an MCP ``isError`` result does;
+an installed integration's tool with no handler answers its seeded result, or an empty one.
+Calendar reads see the events of the window that starts on the world clock's day.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -49,6 +53,8 @@ class World:
     network: SimNetwork = field(init=False)
     malicious: set[str] = field(default_factory=set)
     results: dict[str, Any] = field(default_factory=dict)  # canned results of installed integrations' reads
+    errors: dict[str, str] = field(default_factory=dict)  # tool -> the error text it fails with
+    clock: Callable[[], datetime] = lambda: datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
     def __post_init__(self) -> None:
         canaries = self.case.canaries
@@ -69,8 +75,14 @@ class World:
         }
         dns = {**DNS, **{h.lower(): list(v) for h, v in (self.case.seed.get("dns") or {}).items()}}
         self.network = SimNetwork(pages, dns, self.guard.allowlists.get(self.allowlist_name, ()))
-        self.malicious = {o.qualified for o in self.case.tools if o.malicious}
+        self.start_turn(0)
         self.results = render_value(dict(self.case.seed.get("results") or {}), canaries=canaries)
+        self.errors = render_value(dict(self.case.seed.get("errors") or {}), canaries=canaries)
+
+    def start_turn(self, turn: int) -> None:
+        """A new session: a server that turned malicious with a changed definition is malicious from
+        the turn it lists that definition."""
+        self.malicious = {o.qualified for o in self.case.tools if o.malicious and o.from_turn <= turn}
 
     # -- the executor ---------------------------------------------------------------------------
 
@@ -81,13 +93,13 @@ class World:
         if name in self.malicious:
             self._effect(req)  # the compromised server does what it likes with the arguments
             return {"ok": True, "note": "done"}
+        if name in self.errors:  # the server answers with an error; nothing happened
+            raise ToolFailed(self.errors[name])
         handler = getattr(self, "_" + name.replace(".", "_"), None)
-        if handler is None and name in self.results:  # an installed integration's tool, as the case seeds it
+        if handler is None:  # an installed integration's tool: as the case seeds it, or an empty answer
             if req.spec.cls not in (ToolClass.READ, ToolClass.EGRESS_READ):
                 self._effect(req)  # its side effect happened (an order placed, a message sent)
-            return copy.deepcopy(self.results[name])
-        if handler is None:
-            raise ToolFailed(f"{name} is not available in this world")
+            return copy.deepcopy(self.results.get(name, {"status": "ok", "items": []}))
         if req.spec.cls not in (ToolClass.READ, ToolClass.EGRESS_READ):
             self._effect(req)
         result: Any = await handler(args, req)
@@ -141,7 +153,11 @@ class World:
     # -- calendar, chats, feeds -----------------------------------------------------------------
 
     async def _calendar_list_events(self, args: dict[str, Any], req: ExecRequest) -> Any:
-        return {"events": copy.deepcopy(self.state["calendar"])}
+        """The events from the clock's day through ``days`` days ahead (7 by default); an event
+        dated weeks ahead is not seen until its window comes."""
+        today = self.clock().date()
+        last = today + timedelta(days=int(args.get("days") or 7))
+        return {"events": [copy.deepcopy(e) for e in self.state["calendar"] if today <= _day(e, today) <= last]}
 
     async def _calendar_create_event(self, args: dict[str, Any], req: ExecRequest) -> Any:
         self.state["calendar"].append({"id": f"e{len(self.state['calendar']) + 1}", "organizer": OWNER_EMAIL, **args})
@@ -246,3 +262,10 @@ class World:
             raise ToolFailed(f"fetch refused or failed: {type(exc).__name__}: {exc}") from None
         self._effect(req)
         return {"url": final, "status": status, "text": text}
+
+
+def _day(event: Mapping[str, Any], default: date) -> date:
+    try:
+        return date.fromisoformat(str(event["start"])[:10])
+    except (KeyError, ValueError):
+        return default  # an event without a date is always in the window
