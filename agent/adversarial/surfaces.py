@@ -34,9 +34,9 @@ from web.markdown import ChatMarkdown
 __all__ = ["REPORTED_ONLY", "SURFACES", "Rendered", "Surfaces", "host_of_link", "reported_only", "surface_problems"]
 
 SURFACES = ("console", "briefing", "notification", "self-mail")
-# Known gap, reported but not yet a failure: a plain-text mail keeps links, and the note that
-# replaces a removed image names its host ("[remote image removed: evil.example]"), which a mail
-# client makes clickable. Fixing it belongs to the renderer (agent/gateway/render.py) and the mailer.
+# Known gap, reported but not yet a failure: a plain-text mail keeps the links an answer quotes,
+# which a mail client makes clickable (the note replacing a removed image brackets its host's dots,
+# so it is not one). Fixing it belongs to the mailer (agent/mail.py).
 REPORTED_ONLY = ("self-mail: a clickable link",)
 _TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b([^>]*)>")
 _LOADING = frozenset(

