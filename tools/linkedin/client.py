@@ -30,7 +30,8 @@ POSTS_URL: Final = "https://api.linkedin.com/rest/posts"
 SCOPES: Final = ("openid", "profile", "email", "w_member_social")
 APP_CREDENTIAL: Final = "linkedin-app"  # client_id:client_secret
 TOKEN_CREDENTIAL: Final = "linkedin-token"  # noqa: S105 - a vault name; the member's access token, written by the server
-DEFAULT_VERSION: Final = "202611"  # LinkedIn-Version (YYYYMM); versions are sunset about a year on
+VERSION_SETTING: Final = "linkedin-version"  # optional: the LinkedIn-Version to send (YYYYMM)
+DEFAULT_VERSION: Final = "202605"  # the docs snapshot's (li-lms-2026-05); versions sunset about a year on
 MAX_POST_CHARS: Final = 3000
 _LITTLE_TEXT = re.compile(r"([\\(){}\[\]<>@|~_*#])")
 _URN = re.compile(r"^urn:li:(share|ugcPost):[0-9]{1,40}$")
@@ -94,13 +95,23 @@ class LinkedInClient(BaseIntegration):
         http: httpx.AsyncClient,
         credentials: CredentialProvider,
         *,
-        version: str = DEFAULT_VERSION,
+        version: str | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(http, credentials, retry=retry)
-        if not re.fullmatch(r"20[0-9]{4}", version):
-            raise ValueError("LinkedIn-Version is YYYYMM")
         self._version = version
+
+    async def version(self) -> str:
+        """The ``LinkedIn-Version`` header: given, else the vault's ``linkedin-version``, else the default."""
+        version = self._version
+        if version is None:
+            try:
+                version = (await self.get_credential(VERSION_SETTING)).strip() or DEFAULT_VERSION
+            except AuthExpired:
+                version = DEFAULT_VERSION
+        if not re.fullmatch(r"20[0-9]{4}", version):
+            raise InvalidRequest("the LinkedIn-Version setting is not YYYYMM", integration=NAME, code="version")
+        return version
 
     async def _app(self) -> tuple[str, str]:
         client_id, sep, secret = (await self.get_credential(APP_CREDENTIAL)).strip().partition(":")
@@ -164,7 +175,8 @@ class LinkedInClient(BaseIntegration):
         if status == 403:
             return AuthExpired(text, integration=NAME, status=403, code="missing_permission")
         if status == 426 or (status == 400 and "version" in said.lower()):
-            return InvalidRequest(text, integration=NAME, status=status, code="version_sunset")
+            hint = f"; store a current YYYYMM version as {VERSION_SETTING}"
+            return InvalidRequest(text + hint, integration=NAME, status=status, code="version_sunset")
         if status == 422 and "duplicate" in said.lower():
             return InvalidRequest(text, integration=NAME, status=422, code="duplicate")
         return status_error(response, text, integration=NAME, code=code)
@@ -203,7 +215,7 @@ class LinkedInClient(BaseIntegration):
         }
         headers = {
             "Authorization": f"Bearer {token}",
-            "LinkedIn-Version": self._version,
+            "LinkedIn-Version": await self.version(),
             "X-Restli-Protocol-Version": "2.0.0",
         }
         response = await self._send("POST", POSTS_URL, headers=headers, json=body, idempotent=False)

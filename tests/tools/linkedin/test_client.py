@@ -159,3 +159,19 @@ async def test_the_authorize_url_and_the_code_exchange_use_the_apps_client_id_an
     assert query["client_id"] == [demo.DEMO_APP.partition(":")[0]] and "client_secret" not in query
     assert token == demo.DEMO_TOKEN
     assert demo.DEMO_APP.partition(":")[2] not in str(exc.value)
+
+
+async def test_the_version_comes_from_the_vault_and_a_sunset_version_says_how_to_fix_it() -> None:
+    seen: list[str] = []
+
+    def sunset(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["LinkedIn-Version"])
+        return httpx.Response(426, json={"message": "Requested version 20250501 is not active", "status": 426})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(sunset))
+    creds = StaticCredentials(demo.demo_credentials() | {"linkedin-version": "202505"})
+    async with http:
+        with pytest.raises(InvalidRequest) as exc:
+            await LinkedInClient(http, creds).create_post("urn:li:person:x", "Hello")
+        assert seen == ["202505"] and exc.value.code == "version_sunset" and "linkedin-version" in exc.value.message
+        assert await LinkedInClient(http, StaticCredentials(demo.demo_credentials())).version() == "202605"
