@@ -19,7 +19,6 @@ from integrations import Catalog
 ACTIONS = {
     "web.fetch": "open this web page",
     "x.post": "post this on X",
-    "linkedin.post": "post this on LinkedIn",
     "broker.place_order": "place this order with your broker",
     "grocery.checkout": "pay for this grocery order",
     "calendar.create_event": "create this calendar event",

@@ -11,47 +11,22 @@ and no part of the application key leaves this process.
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Annotated
 from urllib.parse import urlsplit
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
-from typing_extensions import TypedDict
 
 from mcp_servers._common import LOCAL_READ, SEND, CallGate, vendor_errors
+from mcp_servers._oauth import AuthorizeResult, Code, RedeemResult, RedirectUri, State
+from mcp_servers._oauth import callback_url as _callback
 from mcp_servers._secrets import SecretStore, SecretStoreUnavailable
 from tools.blackboard.client import REFRESH_CREDENTIAL, BlackboardClient
 from tools.errors import AuthExpired
 
-RedirectUri = Annotated[str, Field(min_length=10, max_length=500)]
-State = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{16,128}$")]
-Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9._~+/=-]{1,2048}$")]
-
-
-class AuthorizeResult(TypedDict):
-    url: str
-    host: str
-
-
-class RedeemResult(TypedDict):
-    stored: str
-
 
 def callback_url(value: str) -> str:
     """The console's callback: https, or plain http only to this machine."""
-    parts = urlsplit(value)
-    host = parts.hostname or ""
-    try:
-        local = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        local = False
-    if parts.scheme != "https" and not (parts.scheme == "http" and local):
-        raise ToolError("blackboard: the callback URL must be https (or http on this machine)")
-    if parts.query or parts.fragment or not parts.path:
-        raise ToolError("blackboard: the callback URL is a plain address with a path")
-    return value
+    return _callback(value, "blackboard")
 
 
 def register_oauth(server: MCPServer, gate: CallGate, client: BlackboardClient, secrets: SecretStore) -> None:

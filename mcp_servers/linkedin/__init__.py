@@ -1,0 +1,1 @@
+"""The LinkedIn integration: posting as the member, approved by the owner."""
