@@ -24,4 +24,5 @@ INSTALLED: tuple[str, ...] = (
     "groceries",
     "transcripts",
     "news",
+    "twitter",
 )
