@@ -25,4 +25,5 @@ INSTALLED: tuple[str, ...] = (
     "transcripts",
     "news",
     "linkedin",
+    "twitter",
 )

@@ -1,0 +1,1 @@
+"""The X MCP server: timelines, mentions, posting with approval, post metrics."""

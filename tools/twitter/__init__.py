@@ -1,0 +1,1 @@
+"""X (Twitter) API v2 through tweepy's async client."""
