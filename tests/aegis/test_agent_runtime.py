@@ -84,7 +84,8 @@ async def test_chat_reads_through_the_gateway_and_a_send_waits_for_approval(runt
     assert json.loads(outcome.content)["status"] == "ok" and outcome.meta["tool"] == "plaid.balances"
     assert json.loads(outcome.content)["result"]["accounts"]
 
-    second = await svc.chat.turn(cid, "Email dana@example.com that I'll see her at 6.")
+    # The owner named no address: the model chose it, with the balances in its context. Held.
+    second = await svc.chat.turn(cid, "Email Dana that I will see her at 6.")
     ((_, pending),) = second.calls
     body = json.loads(pending.content)
     assert body["status"] == "approval_required", body
