@@ -51,6 +51,9 @@ async def _drop(url: str) -> None:
         await conn.close()
 
 
+CLIENTS = 4
+
+
 async def _timed(n: int, op: Callable[[], Awaitable[httpx.Response]]) -> list[float]:
     out = []
     for _ in range(n):
@@ -60,6 +63,21 @@ async def _timed(n: int, op: Callable[[], Awaitable[httpx.Response]]) -> list[fl
         if r.status_code != 200:
             raise SystemExit(f"unexpected {r.status_code}: {r.text[:200]}")
     return out
+
+
+async def _throughput(n: int, op: Callable[[], Awaitable[httpx.Response]], clients: int = CLIENTS) -> float:
+    """Requests per second with ``clients`` callers at once (one worker still serves them all)."""
+    each = n // clients
+
+    async def caller() -> None:
+        for _ in range(each):
+            r = await op()
+            if r.status_code != 200:
+                raise SystemExit(f"unexpected {r.status_code}: {r.text[:200]}")
+
+    start = time.perf_counter()
+    await asyncio.gather(*(caller() for _ in range(clients)))
+    return each * clients / (time.perf_counter() - start)
 
 
 def _pct(samples: list[float], q: float) -> float:
@@ -131,6 +149,8 @@ async def main(quick: bool) -> None:
                 base += await _timed(n // 4, health)
                 mints += await _timed(n // 4, mint)
                 reads += await _timed(n // 4, read)
+            bare_rate = await _throughput(n, health)
+            busy_rate = await _throughput(n, mint)
     finally:
         server.should_exit = True
         await task
@@ -144,10 +164,12 @@ async def main(quick: bool) -> None:
         f"{rate:.0f} mints/s"
     )
     print(f"  secret read (GET /v1/secrets): p50 {_pct(reads, 0.5):.2f} ms  p99 {_pct(reads, 0.99):.2f} ms")
+    print(f"  {CLIENTS} callers at once: {busy_rate:.0f} mints/s against {bare_rate:.0f} bare round trips/s")
     print(
         f"  mint p50 / bare p50: {statistics.median(mints) / statistics.median(base):.1f}x; "
         f"goals: p50 <= 5 ms ({'met' if _pct(mints, 0.5) <= 5 else 'missed'}), "
-        f">= 300 mints/s ({'met' if rate >= 300 else 'missed'})"
+        f">= 300 mints/s ({'met' if busy_rate >= 300 else 'missed'}: {rate:.0f}/s one at a time, "
+        f"{busy_rate:.0f}/s with {CLIENTS} callers)"
     )
 
 
