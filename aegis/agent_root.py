@@ -26,7 +26,6 @@ from agent.chat import ChatService
 from agent.conversations import ConversationStore, DatabaseLedger, StoredMessage
 from agent.gateway import ContextLabel, Label, LabelledResult, ToolGateway
 from agent.gateway.approvals import ApprovalService, PendingApproval
-from agent.gateway.egress import EgressGuard
 from agent.gateway.gateway import AuditSink
 from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.redact import SecretScanner
@@ -69,6 +68,7 @@ from storage.crypto.keyring import Keyring
 from storage.db import Database
 from storage.models import ConsoleSessionRow
 from tools.credentials import BrokerCredentials
+from tools.egress import EgressGuard
 from tools.microsoft import DEFAULT_AUTHORITY
 from web.data import ConsoleData, ToolAccess
 from web.oauth import GoogleClient, GoogleOAuth

@@ -54,7 +54,6 @@ from aegis.agent_root import gateway_audit_sink
 from agent.approval_store import DbApprovalStore
 from agent.gateway import ContextLabel, ToolGateway
 from agent.gateway.approvals import ApprovalService
-from agent.gateway.egress import EgressGuard
 from agent.gateway.gateway import ExecRequest, Executor
 from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.redact import SecretScanner
@@ -74,6 +73,7 @@ from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
 from tools._http import build_http_client
 from tools.credentials import StaticCredentials
+from tools.egress import EgressGuard
 from tools.gmail.demo import demo_credentials, demo_transport
 
 HERE = Path(__file__).resolve()

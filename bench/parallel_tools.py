@@ -49,7 +49,6 @@ from aegis.agent_root import gateway_audit_sink
 from agent.approval_store import DbApprovalStore
 from agent.gateway import ContextLabel, ToolDef, ToolGateway
 from agent.gateway.approvals import ApprovalService
-from agent.gateway.egress import EgressGuard
 from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import Registry
@@ -65,6 +64,7 @@ from storage import migrate
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
+from tools.egress import EgressGuard
 
 HERE = Path(__file__).resolve()
 ISSUER = "https://broker.bench"

@@ -1,6 +1,6 @@
 """A simulated internet for ``web.fetch``: a fake resolver and an ``httpx.MockTransport``.
 
-The real :class:`~agent.gateway.egress.EgressGuard` and :func:`~agent.gateway.egress.guarded_fetch`
+The real :class:`~tools.egress.EgressGuard` and :func:`~tools.egress.guarded_fetch`
 run on top of it, so allow-lists, SSRF checks and per-hop redirect checks are the production ones.
 Every request that reaches the transport is a *connection attempt*; the ones whose peer is not a
 public address, or whose host is not on the allow-list, are counted as blocked-address attempts
@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from agent.gateway.egress import UrlRejected, blocked_reason, canonical_host, host_allowed
+from tools.egress import UrlRejected, blocked_reason, canonical_host, host_allowed
 
 __all__ = ["NetRequest", "Page", "SimNetwork"]
 

@@ -12,9 +12,9 @@ import httpx
 
 from agent.gateway.approvals import ApprovalService, PendingApproval, args_hash
 from agent.gateway.card import ApprovalCard
-from agent.gateway.egress import EgressGuard, Resolver, Target
 from agent.gateway.policy import Decision, Policy, ToolCall
 from agent.gateway.redact import Finding, SecretScanner
+from tools.egress import EgressGuard, Resolver, Target
 
 __all__ = [
     "DEFENDED",

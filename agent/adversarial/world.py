@@ -23,9 +23,9 @@ from agent.adversarial.cases import Case
 from agent.adversarial.defaults import CONTACTS, DNS, OWNER_CARD, OWNER_EMAIL, PAGES, default_seed
 from agent.adversarial.network import Page, SimNetwork
 from agent.adversarial.text import render_value
-from agent.gateway.egress import EgressError, EgressGuard, guarded_fetch
 from agent.gateway.gateway import ExecRequest, ToolFailed
 from agent.gateway.registry import ToolClass
+from tools.egress import EgressError, EgressGuard, guarded_fetch
 
 __all__ = ["Effect", "World"]
 

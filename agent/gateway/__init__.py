@@ -13,12 +13,12 @@ See ``shared/reference/INJECTION.md`` §5. Modules:
 
 from agent.gateway.approvals import ApprovalService, Grant, InMemoryApprovalStore, PendingApproval
 from agent.gateway.context import ContextLabel, Origin
-from agent.gateway.egress import EgressGuard, GuardedTransport, guarded_fetch
 from agent.gateway.gateway import ExecRequest, GatewayResult, GatewayStatus, SinkLog, ToolFailed, ToolGateway
 from agent.gateway.labels import ALL, Conf, Integrity, Label, LabelledResult, Source
 from agent.gateway.policy import Decision, Plan, PlanEntry, Policy, PolicyContext, ToolCall, Verdict
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import Registry, ToolClass, ToolDef
+from tools.egress import EgressGuard, GuardedTransport, guarded_fetch
 
 __all__ = [
     "ALL",

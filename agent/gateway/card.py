@@ -25,11 +25,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from agent.gateway.context import ArgProvenance, ContextLabel, Origin
-from agent.gateway.egress import UrlRejected, canonical_host
 from agent.gateway.labels import Conf
 from agent.gateway.policy import Decision, ToolCall
 from agent.gateway.redact import SecretScanner
 from agent.gateway.urls import urls_in
+from tools.egress import UrlRejected, canonical_host
 
 __all__ = [
     "ApprovalCard",

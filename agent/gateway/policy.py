@@ -38,13 +38,13 @@ from typing import Any
 
 from agent.gateway.budget import BudgetLedger, InMemoryLedger
 from agent.gateway.context import ArgProvenance, ContextLabel, Origin, atoms, normalise
-from agent.gateway.egress import EgressError, EgressGuard
 from agent.gateway.labels import Conf, Integrity, Label, Source
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import LiveTool, Registry, ToolClass, ToolSpec
 from agent.gateway.render import neutralise_remote
 from agent.gateway.schema import validate_args
 from agent.gateway.urls import links_in, text_carries_private, url_carries_private, urls_in
+from tools.egress import EgressError, EgressGuard
 
 __all__ = [
     "DEFAULT_RULES",

@@ -1,7 +1,7 @@
 """``python -m mcp_servers.news``: the news MCP server over stdio (environment: see ``mcp_servers._common``).
 
 In production every request (NewsAPI, feeds, pages, calendars) leaves through a client whose
-transport is the egress guard's :class:`~agent.gateway.egress.GuardedTransport`, allowing only the
+transport is the egress guard's :class:`~tools.egress.GuardedTransport`, allowing only the
 owner's configured sources and public addresses. The demo profile's web is in memory: the guard's URL
 and allow-list checks still run (:class:`~mcp_servers.news.crawl.Crawler`), with no DNS and no pause
 between requests.

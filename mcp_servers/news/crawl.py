@@ -6,7 +6,7 @@ owner's configured sources: NewsAPI, the feeds, the iCalendar feeds and the arti
 5xx or an unreachable file means "disallow everything", as RFC 9309 says); the per-host pace (at
 least ``interval`` seconds between two requests to one host, at most ``per_host`` requests per run);
 then the request with bounded retries honouring ``Retry-After``. In production the client's
-transport is :class:`agent.gateway.egress.GuardedTransport`: it resolves the host, refuses private
+transport is :class:`tools.egress.GuardedTransport`: it resolves the host, refuses private
 and reserved addresses, connects only to the address it checked and re-checks the connected peer.
 Redirects are followed by hand, each hop checked again.
 """

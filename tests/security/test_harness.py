@@ -20,8 +20,8 @@ from agent.adversarial.text import canaries_for, deobfuscated, render, trigger_i
 from agent.adversarial.variants import PermissiveGuard
 from agent.gateway.approvals import PendingApproval
 from agent.gateway.card import ApprovalCard, CardArg
-from agent.gateway.egress import AddressBlocked, EgressGuard, RedirectRejected, UrlRejected, guarded_fetch
 from agent.model import ToolSpec
+from tools.egress import AddressBlocked, EgressGuard, RedirectRejected, UrlRejected, guarded_fetch
 
 pytestmark = pytest.mark.anyio
 LISTS = {"news": ["apnews.com", "*.bbc.co.uk"]}

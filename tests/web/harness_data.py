@@ -32,7 +32,6 @@ from agent.adversarial.suite import world_tools
 from agent.call_tokens import CallTokens
 from agent.gateway import ContextLabel, ToolDef, ToolGateway
 from agent.gateway.approvals import ApprovalService, InMemoryApprovalStore
-from agent.gateway.egress import EgressGuard
 from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import Registry
@@ -66,6 +65,7 @@ from tests.broker.conftest import start_broker
 from tests.web.conftest import Console, FakeClock, enroll, make_keyring, serve
 from tools._http import build_http_client
 from tools.credentials import BrokerCredentials, StaticCredentials
+from tools.egress import EgressGuard
 from tools.gmail.client import GmailClient
 from tools.gmail.demo import DEMO_ACCESS_TOKEN, DemoMailbox, demo_transport
 from tools.plaid import demo as plaid_demo

@@ -9,12 +9,12 @@ from typing import Any
 
 from agent.adversarial.suite import world_tools
 from agent.gateway.context import ContextLabel
-from agent.gateway.egress import EgressGuard
 from agent.gateway.labeller import default_labeller
 from agent.gateway.labels import LabelledResult
 from agent.gateway.policy import PolicyContext
 from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import Registry, ToolDef
+from tools.egress import EgressGuard
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 OWNER_EMAIL = "me@owner.example"

@@ -7,7 +7,8 @@ import httpcore
 import httpx
 import pytest
 
-from agent.gateway.egress import (
+from agent.gateway.urls import url_carries_private, urls_in
+from tools.egress import (
     AddressBlocked,
     EgressGuard,
     HostNotAllowed,
@@ -21,7 +22,6 @@ from agent.gateway.egress import (
     host_allowed,
     system_resolver,
 )
-from agent.gateway.urls import url_carries_private, urls_in
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,6 @@ import pytest
 
 from agent.adversarial.suite import world_tools
 from agent.gateway.context import ContextLabel
-from agent.gateway.egress import EgressGuard
 from agent.gateway.labeller import default_labeller
 from agent.gateway.labels import Integrity, LabelledResult
 from agent.gateway.policy import Policy, PolicyContext, ToolCall, Verdict
@@ -17,6 +16,7 @@ from agent.gateway.redact import SecretScanner
 from agent.gateway.registry import Registry, ToolDef
 from tests.mcp_servers.conftest import call
 from tests.mcp_servers.outlook.conftest import Box
+from tools.egress import EgressGuard
 from tools.outlook.demo_data import mailbox as data
 
 pytestmark = pytest.mark.anyio
