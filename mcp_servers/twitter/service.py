@@ -47,6 +47,15 @@ class Attention:
     since: str
 
 
+def _when(created_at: Any) -> str:
+    """X's ``created_at`` (ISO 8601, UTC) as the console writes times: "Thu 03 Dec 07:38 UTC"."""
+    try:
+        at = datetime.fromisoformat(str(created_at).replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return ""
+    return f"{at:%a %d %b %H:%M} UTC"
+
+
 def _post_view(post: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[str, Any]:
     author = users.get(str(post.get("author_id")), {})
     handle = f"@{author['username']}" if author.get("username") else None
@@ -56,6 +65,7 @@ def _post_view(post: dict[str, Any], users: dict[str, dict[str, Any]]) -> dict[s
         "author": handle,
         "author_name": author.get("name"),
         "created_at": post.get("created_at"),
+        "when": _when(post.get("created_at")),
         "metrics": post.get("public_metrics") or {},
         "url": STATUS_URL.format(id=post["id"]),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -88,6 +89,7 @@ async def test_timeline_posts_are_named_by_their_authors_as_sources(x: X) -> Non
         assert post["author"].startswith("@") and post["author"] != "@alexr_builds"
     mentions = await call(x.client, x.tokens, "mentions", {"limit": 2}, "social.read")
     assert len(mentions["posts"]) == 2 and all("@alexr_builds" in p["text"] for p in mentions["posts"])
+    assert all(re.fullmatch(r"\w{3} \d{2} \w{3} \d{2}:\d{2} UTC", p["when"]) for p in mentions["posts"])
     assert x.edge.requests[-1].url.params["max_results"] == "5"  # X's minimum page, cut to the limit
 
 
