@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
+from pydantic import BaseModel
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.audit import AuditEvent, AuditLog
 from storage.crypto.columns import EncryptedColumn
 from storage.crypto.field import FieldCipher, FieldContext
+from storage.db import Database
+from storage.models.base import utcnow
 
 
 def table_of(model: type[Any]) -> Table:
@@ -67,3 +71,29 @@ class Sealer:
 
     def open_json(self, column: str, row_id: str, blob: bytes) -> Any:
         return json.loads(self.open(column, row_id, blob))
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class OwnerSettings(Generic[M]):
+    """The owner's settings for one integration: a single encrypted JSON document in a table with
+    ``id``, ``body`` and ``updated_at`` columns, saved with its audit row in one transaction."""
+
+    OWNER = "owner"
+
+    def __init__(self, db: Database, audit: AuditLog, sealer: Sealer, row: type[Any], model: type[M]) -> None:
+        self._db, self._audit, self._sealer, self._row, self._model = db, audit, sealer, row, model
+
+    async def get(self) -> M:
+        async with self._db.transaction() as s:
+            row = await s.get(self._row, self.OWNER)
+        if row is None:
+            return self._model()
+        return self._model.model_validate(self._sealer.open_json("body", self.OWNER, row.body))
+
+    async def save(self, settings: M, event: AuditEvent) -> None:
+        body = self._sealer.seal_json("body", self.OWNER, settings.model_dump(mode="json"))
+        async with self._db.transaction() as s:
+            await upsert(s, table_of(self._row), [{"id": self.OWNER, "body": body, "updated_at": utcnow()}], "id")
+            await self._audit.append(s, event)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from mcp_servers._store import Sealer, table_of, upsert
+from mcp_servers._store import OwnerSettings, Sealer, table_of, upsert
 from mcp_servers.groceries.models import ENCRYPTED, GroceryPlanRow, GrocerySettingsRow
 from mcp_servers.groceries.settings import Settings
 from storage.audit import AuditEvent, AuditLog
@@ -20,7 +20,6 @@ from storage.crypto.field import FieldCipher
 from storage.db import Database
 from storage.models.base import utcnow
 
-OWNER = "owner"
 WAITING, APPROVED, SUPERSEDED = "waiting", "approved", "superseded"
 
 
@@ -46,21 +45,16 @@ class GroceryStore:
     def __init__(self, db: Database, cipher: FieldCipher, audit: AuditLog) -> None:
         self._db = db
         self._plans = Sealer(cipher, ENCRYPTED, table="grocery_plans")
-        self._settings = Sealer(cipher, ENCRYPTED, table="grocery_settings")
+        self._settings = OwnerSettings(
+            db, audit, Sealer(cipher, ENCRYPTED, table="grocery_settings"), GrocerySettingsRow, Settings
+        )
         self._audit = audit
 
     async def settings(self) -> Settings:
-        async with self._db.transaction() as s:
-            row = await s.get(GrocerySettingsRow, OWNER)
-        if row is None:
-            return Settings()
-        return Settings.model_validate(self._settings.open_json("body", OWNER, row.body))
+        return await self._settings.get()
 
     async def save_settings(self, settings: Settings, event: AuditEvent) -> None:
-        body = self._settings.seal_json("body", OWNER, settings.model_dump(mode="json"))
-        async with self._db.transaction() as s:
-            await upsert(s, table_of(GrocerySettingsRow), [{"id": OWNER, "body": body, "updated_at": utcnow()}], "id")
-            await self._audit.append(s, event)
+        await self._settings.save(settings, event)
 
     def _open(self, row: GroceryPlanRow) -> StoredPlan:
         body = dict(self._plans.open_json("body", row.id, row.body))

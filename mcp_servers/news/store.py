@@ -16,17 +16,15 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mcp_servers._store import Sealer, table_of, upsert
+from mcp_servers._store import OwnerSettings, Sealer, table_of, upsert
 from mcp_servers.news.models import ENCRYPTED, NewsEventRow, NewsSettingsRow, NewsStoryRow
 from mcp_servers.news.settings import Settings
 from storage.audit import AuditEvent, AuditLog
 from storage.crypto.field import FieldCipher
 from storage.db import Database
-from storage.models.base import utcnow
 from tools.news.dedupe import normalize_url, same_title, title_key
 from tools.news.models import Article, Event, Story
 
-OWNER = "owner"
 KEEP_STORIES = timedelta(days=30)
 MERGE_WINDOW = timedelta(days=3)
 
@@ -91,21 +89,16 @@ class NewsStore:
         self._db = db
         self._stories = Sealer(cipher, ENCRYPTED, table="news_stories")
         self._events = Sealer(cipher, ENCRYPTED, table="news_events")
-        self._settings = Sealer(cipher, ENCRYPTED, table="news_settings")
+        self._settings = OwnerSettings(
+            db, audit, Sealer(cipher, ENCRYPTED, table="news_settings"), NewsSettingsRow, Settings
+        )
         self._audit = audit
 
     async def settings(self) -> Settings:
-        async with self._db.transaction() as s:
-            row = await s.get(NewsSettingsRow, OWNER)
-        if row is None:
-            return Settings()
-        return Settings.model_validate(self._settings.open_json("body", OWNER, row.body))
+        return await self._settings.get()
 
     async def save_settings(self, settings: Settings, event: AuditEvent) -> None:
-        body = self._settings.seal_json("body", OWNER, settings.model_dump(mode="json"))
-        async with self._db.transaction() as s:
-            await upsert(s, table_of(NewsSettingsRow), [{"id": OWNER, "body": body, "updated_at": utcnow()}], "id")
-            await self._audit.append(s, event)
+        await self._settings.save(settings, event)
 
     def _open_story(self, r: NewsStoryRow) -> StoredStory:
         return StoredStory(r.id, r.published_at, dict(self._stories.open_json("body", r.id, r.body)))
