@@ -192,3 +192,36 @@ async def bind_server_key(name: str, live: Live, vault: LateVault, tmp: Path) ->
         vault.reader = BrokerCredentials(BrokerClient(http), api_key_file=key, resource=f"mcp:{name}")
         vault.writer = BrokerSecretStore(BrokerClient(http), api_key_file=key, resource=f"mcp:{name}")
         yield str(out["principal"]["id"])
+
+
+class ConsoleOwner:
+    """The owner's browser on the console, connecting ``integration`` through the OAuth its own server
+    runs: "Authorize Aegis at <host>", then back through the callback page."""
+
+    def __init__(self, live: Live, cookies: dict[str, str], integration: str, host: str) -> None:
+        self.http, self.cookies, self.integration, self.host = live.console.http, cookies, integration, host
+
+    async def page(self) -> str:
+        r = await self.http.get("/integrations", headers=cookie_header(self.cookies))
+        assert r.status_code == 200
+        return r.text
+
+    async def authorize(self) -> httpx.URL:
+        """Click "Authorize Aegis at …"; returns where the continue link leads."""
+        r = await self.http.post(
+            f"/integrations/{self.integration}/oauth/start",
+            data={"csrf_token": self.cookies["__Host-aegis_csrf"]},
+            headers=cookie_header(self.cookies),
+        )
+        assert r.status_code == 200, r.text
+        assert f"({self.host})" in r.text
+        marker = f'id="continue-{self.integration}" href="'
+        start = r.text.index(marker) + len(marker)
+        return httpx.URL(r.text[start : r.text.index('"', start)].replace("&amp;", "&"))
+
+    async def come_back(self, **query: str) -> str:
+        """The vendor redirected to the callback page, which moves on to the console's callback route."""
+        r = await self.http.get("/integrations/oauth/callback", params=query, headers=cookie_header(self.cookies))
+        assert r.status_code == 303, r.text
+        location: str = r.headers["location"]
+        return location

@@ -29,8 +29,8 @@ from mcp_servers.linkedin.store import PostStore
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
-from tests.mcp_servers.lms_live import LateVault, bind_server_key
-from tests.web.conftest import FakeClock, cookie_header
+from tests.mcp_servers.lms_live import ConsoleOwner, LateVault, bind_server_key
+from tests.web.conftest import FakeClock
 from tests.web.conftest import console_config as console_config  # the console harness's fixture
 from tests.web.harness_data import Live, demo_clock, start_live
 from tools._http import build_http_client
@@ -47,35 +47,6 @@ CLIENT_ID, SECRET = demo.DEMO_APP.split(":")
 @pytest.fixture
 def clock() -> FakeClock:
     return demo_clock()
-
-
-class Owner:
-    """The owner's browser on the console."""
-
-    def __init__(self, live: Live, cookies: dict[str, str]) -> None:
-        self.http, self.cookies = live.console.http, cookies
-
-    async def page(self) -> str:
-        r = await self.http.get("/integrations", headers=cookie_header(self.cookies))
-        assert r.status_code == 200
-        return r.text
-
-    async def authorize(self) -> httpx.URL:
-        r = await self.http.post(
-            "/integrations/linkedin/oauth/start",
-            data={"csrf_token": self.cookies["__Host-aegis_csrf"]},
-            headers=cookie_header(self.cookies),
-        )
-        assert r.status_code == 200, r.text
-        assert "(www.linkedin.com)" in r.text
-        start = r.text.index('id="continue-linkedin" href="') + len('id="continue-linkedin" href="')
-        return httpx.URL(r.text[start : r.text.index('"', start)].replace("&amp;", "&"))
-
-    async def come_back(self, **query: str) -> str:
-        r = await self.http.get("/integrations/oauth/callback", params=query, headers=cookie_header(self.cookies))
-        assert r.status_code == 303, r.text
-        location: str = r.headers["location"]
-        return location
 
 
 @dataclass
@@ -130,7 +101,7 @@ async def test_the_owner_authorizes_aegis_at_linkedin_and_the_token_lands_in_the
     live = stand.live
     assert live.data.vault is not None
     await live.data.vault.put(APP_CREDENTIAL, demo.DEMO_APP, kind="api-token", resource="mcp:linkedin")
-    owner = Owner(live, await live.console.browser_login())
+    owner = ConsoleOwner(live, await live.console.browser_login(), "linkedin", "www.linkedin.com")
     page = await owner.page()
     assert 'id="authorize-linkedin"' in page and CALLBACK in page
 

@@ -36,8 +36,8 @@ from mcp_servers.schwab.store import BrokerageStore
 from storage.crypto.field import FieldCipher
 from storage.crypto.keyring import ACTIVE, DataKey, Keyring
 from storage.db import Database
-from tests.mcp_servers.lms_live import LateVault, bind_server_key
-from tests.web.conftest import FakeClock, cookie_header
+from tests.mcp_servers.lms_live import ConsoleOwner, LateVault, bind_server_key
+from tests.web.conftest import FakeClock
 from tests.web.conftest import console_config as console_config  # the console harness's fixture
 from tests.web.harness_data import Live, demo_clock, start_live
 from tools._http import build_http_client
@@ -96,37 +96,6 @@ class FakeSchwab:
         return httpx.Response(200, json=body | {"access_token": self.issued[-1], "id_token": "owner-id-token"})
 
 
-class Owner:
-    """The owner's browser on the console."""
-
-    def __init__(self, live: Live, cookies: dict[str, str]) -> None:
-        self.http, self.cookies = live.console.http, cookies
-
-    async def page(self) -> str:
-        r = await self.http.get("/integrations", headers=cookie_header(self.cookies))
-        assert r.status_code == 200
-        return r.text
-
-    async def authorize(self) -> httpx.URL:
-        """Click "Authorize Aegis at …" on Schwab; returns where the continue link leads."""
-        r = await self.http.post(
-            "/integrations/schwab/oauth/start",
-            data={"csrf_token": self.cookies["__Host-aegis_csrf"]},
-            headers=cookie_header(self.cookies),
-        )
-        assert r.status_code == 200, r.text
-        assert "(api.schwabapi.com)" in r.text
-        start = r.text.index('id="continue-schwab" href="') + len('id="continue-schwab" href="')
-        return httpx.URL(r.text[start : r.text.index('"', start)].replace("&amp;", "&"))
-
-    async def come_back(self, **query: str) -> str:
-        """Schwab redirected to the callback page, which moves on to the console's callback route."""
-        r = await self.http.get("/integrations/oauth/callback", params=query, headers=cookie_header(self.cookies))
-        assert r.status_code == 303, r.text
-        location: str = r.headers["location"]
-        return location
-
-
 @dataclass
 class Stand:
     live: Live
@@ -182,7 +151,7 @@ async def _store_app(live: Live) -> None:
 async def test_only_the_owners_fresh_state_connects_and_the_token_lands_in_the_vault(stand: Stand) -> None:
     live, schwab = stand.live, stand.schwab
     await _store_app(live)
-    owner = Owner(live, await live.console.browser_login())
+    owner = ConsoleOwner(live, await live.console.browser_login(), "schwab", "api.schwabapi.com")
     page = await owner.page()
     assert 'id="authorize-schwab"' in page and f'id="callback-schwab">{CALLBACK}<' in page
 
@@ -190,7 +159,7 @@ async def test_only_the_owners_fresh_state_connects_and_the_token_lands_in_the_v
     # from another session (say, a forged link), and the owner's own state after its ten minutes.
     state = (await owner.authorize()).params["state"]
     assert await owner.come_back(code=CODE, state="x" * 43) == "/integrations?notice=oauth_failed#top"
-    other = Owner(live, await live.console.browser_login())
+    other = ConsoleOwner(live, await live.console.browser_login(), "schwab", "api.schwabapi.com")
     assert await other.come_back(code=CODE, state=state) == "/integrations?notice=oauth_failed#top"
     state = (await owner.authorize()).params["state"]
     stand.clock.advance(STATE_TTL + 1)
@@ -237,7 +206,7 @@ async def test_only_the_owners_fresh_state_connects_and_the_token_lands_in_the_v
     # Six and a bit days on, the login has 19 hours left: the console says to reconnect Schwab, and
     # the daily login check's result carries the owner's notice.
     stand.clock.advance(dt.timedelta(days=6, hours=4, minutes=30).total_seconds())
-    owner = Owner(live, await live.console.browser_login())
+    owner = ConsoleOwner(live, await live.console.browser_login(), "schwab", "api.schwabapi.com")
     section = (await owner.page()).split('id="schwab"', 1)[1].split("</section>", 1)[0]
     assert 'id="attention-schwab">needs attention<' in section
     assert "reconnect Schwab: its login ends in 19 h" in section and "(login ending)" in section
