@@ -28,7 +28,7 @@ from mcp_servers.blackboard.models import TABLES
 from mcp_servers.blackboard.server import build_server
 from mcp_servers.blackboard.service import BlackboardSource
 from storage.audit import AuditLog
-from tests.mcp_servers.lms_live import LateVault, LiveSource, live_source
+from tests.mcp_servers.lms_live import ConsoleOwner, LateVault, LiveSource, live_source
 from tests.web.conftest import FakeClock, cookie_header
 from tests.web.harness_data import demo_clock
 from tools.blackboard import demo
@@ -82,32 +82,17 @@ class FakeLearn:
         return httpx.Response(200, json=body)
 
 
-class Owner:
-    """The owner's browser on the console."""
+class Owner(ConsoleOwner):
+    """The owner's browser on the console, on Blackboard's page."""
 
     def __init__(self, src: LiveSource, cookies: dict[str, str]) -> None:
-        self.http, self.cookies = src.live.console.http, cookies
+        super().__init__(src.live, cookies, "blackboard", "learn.drexel.edu")
 
     async def authorize(self) -> httpx.URL:
         """Click "Authorize Aegis at Blackboard"; returns where the continue link leads."""
         page = await self.http.get("/integrations", headers=cookie_header(self.cookies))
         assert 'id="authorize-blackboard"' in page.text and CALLBACK in page.text
-        r = await self.http.post(
-            "/integrations/blackboard/oauth/start",
-            data={"csrf_token": self.cookies["__Host-aegis_csrf"]},
-            headers=cookie_header(self.cookies),
-        )
-        assert r.status_code == 200, r.text
-        assert 'id="continue-blackboard"' in r.text and "(learn.drexel.edu)" in r.text
-        start = r.text.index('id="continue-blackboard" href="') + len('id="continue-blackboard" href="')
-        return httpx.URL(r.text[start : r.text.index('"', start)].replace("&amp;", "&"))
-
-    async def come_back(self, **query: str) -> str:
-        """Learn redirected to the callback page, which moves on to the console's callback route."""
-        r = await self.http.get("/integrations/oauth/callback", params=query, headers=cookie_header(self.cookies))
-        assert r.status_code == 303, r.text
-        location: str = r.headers["location"]
-        return location
+        return await super().authorize()
 
 
 @dataclass
