@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from integrations import fit, health_views, money, prep
 from integrations import merged as merged_views
 from integrations.installed import INSTALLED
-from integrations.manifest import Job, MailAnalysis, Manifest, ManifestError, Provides, View
+from integrations.manifest import ContentChannel, Job, MailAnalysis, Manifest, ManifestError, Provides, View
 from integrations.merged import Merged
 
 SERVERS_DIR = Path(__file__).resolve().parents[1] / "mcp_servers"
@@ -204,6 +204,10 @@ class Catalog:
 
     def attention_sources(self) -> list[tuple[str, str]]:
         return [(m.name, m.connect.status_tool) for m in self if m.connect.status_tool]
+
+    def content_channels(self) -> list[tuple[str, ContentChannel]]:
+        """The networks the content engine drafts for, in the list's order."""
+        return [(m.name, m.content) for m in self if m.content]
 
     def net_worth_sources(self) -> list[money.Source]:
         """Every installed integration that reports its part of the owner's net worth."""

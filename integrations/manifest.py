@@ -9,6 +9,7 @@ are all derived from it (:mod:`integrations.catalog`).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -268,6 +269,26 @@ class NetWorthSource(_Strict):
     part: str = Field(min_length=1, max_length=40)
 
 
+class ContentChannel(_Strict):
+    """A network the content engine drafts one post a day for (:mod:`agent.content`).
+
+    ``post`` publishes exactly the approved text (an always-approve, step-up EGRESS tool to the
+    public taking ``text``; its result names the post's ``id_field`` and ``url_field``); ``measure``
+    (READ, taking ``text``) answers ``{"length", "limit"}`` by the network's own counting rules;
+    ``posts`` (READ, taking ``limit``) answers ``{"posts": [{<id_field>, text, <url_field>, ...}]}``,
+    the owner's published posts (style examples and the near-duplicate check); ``metrics`` (READ,
+    optional, taking ``ids``) answers ``{"posts": [{id, metrics: {name: count}}]}``."""
+
+    network: str = Field(min_length=1, max_length=40)  # the owner's words: "LinkedIn"
+    post: str
+    measure: str
+    posts: str
+    metrics: str | None = None
+    id_field: str = "id"
+    url_field: str = "url"
+    guidance: str = Field(default="", max_length=400)  # what a good post on this network looks like
+
+
 class Page(_Strict):
     """A console page of the integration at ``/integrations/<name>/pages/<id>``: a READ tool's
     document (``title``, ``subtitle``, ``sections`` of ``heading``, ``columns``, ``rows``,
@@ -305,6 +326,20 @@ class SettingsForm(_Strict):
     money: bool = False
 
 
+def _check_content(c: ContentChannel, tools: Mapping[str, Tool]) -> None:
+    entry = tools[c.post].entry
+    if not (
+        tools[c.post].cls == "EGRESS"
+        and entry.get("audience") == "PUBLIC"
+        and entry.get("always_approve")
+        and entry.get("step_up")
+    ):
+        raise ValueError("content: post must be an always-approve, step-up EGRESS tool to the PUBLIC audience")
+    for name in (c.measure, c.posts, c.metrics):
+        if name and tools[name].cls != "READ":
+            raise ValueError(f"content: {name} must be a READ tool")
+
+
 class Manifest(_Strict):
     name: str
     title: str
@@ -337,6 +372,7 @@ class Manifest(_Strict):
     sidecar: Sidecar | None = None  # a helper process aegis up runs beside the server
     health: HealthSource | None = None  # its figures on the health page (integrations.health)
     net_worth: NetWorthSource | None = None  # its part of the owner's net worth (integrations.money)
+    content: ContentChannel | None = None  # a network the content engine drafts for (agent.content)
 
     @field_validator("name")
     @classmethod
@@ -354,6 +390,8 @@ class Manifest(_Strict):
         named = [self.connect.probe, *(j.tool for j in self.jobs), *(v.tool for v in self.views)]
         named += [self.health.tool] if self.health else []
         named += [self.net_worth.tool] if self.net_worth else []
+        c = self.content
+        named += [t for t in (c.post, c.measure, c.posts, c.metrics) if t] if c else []
         named += [
             t
             for t in (
@@ -420,6 +458,8 @@ class Manifest(_Strict):
             raise ValueError("the health summary tool must be a READ tool")
         if self.net_worth is not None and self.tools[self.net_worth.tool].cls != "READ":
             raise ValueError("the net worth tool must be a READ tool")
+        if c is not None:
+            _check_content(c, self.tools)
         push = self.connect.push
         if push is not None:
             if push.path != f"/ingest/{self.name}":
