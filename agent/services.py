@@ -9,6 +9,7 @@ from typing import Any
 
 from agent.approval_store import DbApprovalStore
 from agent.chat import ChatService
+from agent.content.ports import ContentService
 from agent.conversations import ConversationStore
 from agent.gateway import ToolGateway
 from agent.gateway.approvals import ApprovalService, PendingApproval
@@ -107,6 +108,7 @@ class AgentServices:
     briefings: BriefingStore | None = None
     notifier: NotificationFeed | None = None
     models: ModelSettings | None = None  # the console's Model page; None when the model is fixed (tests)
+    content: ContentService | None = None  # the content engine's drafts (None: no network installed)
 
     @property
     def model_configured(self) -> bool:
