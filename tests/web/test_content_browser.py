@@ -1,0 +1,40 @@
+"""The content page in Debian's Chromium at 1280×800 and on a 390×844 phone: nothing scrolls sideways,
+axe finds nothing serious, the strict CSP holds, the engagement chart is drawn, and the length
+counter follows typing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from tests.web.browser_kit import screenshot_both
+from tests.web.conftest import FakeClock
+from tests.web.content_fake import FakeContent, clock_now, content_console
+from tests.web.test_browser import CHROMIUM, SHOTS
+from web.config import ConsoleConfig
+
+pytestmark = pytest.mark.anyio
+
+
+async def ready(page: Page) -> None:
+    await expect(page.locator("#draft-d-pub figure.chart")).to_have_attribute("data-drawn", "true")
+    counter = page.locator("#count-d-li")
+    assert "over" not in (await counter.get_attribute("class") or "")
+    await page.locator("#text-d-li").fill("x" * 3001)
+    await expect(counter).to_contain_text("about 3001 of 3000")
+    await expect(counter).to_have_class("counter over")
+    await page.locator("#text-d-li").fill("Small teams ship faster when they write things down.")
+    await expect(counter).to_have_class("counter")
+
+
+async def test_content_page_fits_a_phone_and_a_laptop(
+    db_url: str, clock: FakeClock, console_config: ConsoleConfig
+) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (.ci/system-packages installs it)")
+    fake = FakeContent.around(clock_now(clock))
+    async with content_console(db_url, clock, console_config, fake) as c:
+        violations = await screenshot_both(c, "/content", "content", ready, Path(SHOTS), {"width": 1280, "height": 800})
+    assert violations == []
