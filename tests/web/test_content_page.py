@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from markupsafe import escape
 from tests.web.conftest import Console, FakeClock, cookie_header
 from tests.web.content_fake import INJECTED, LONG_X, REFUSAL, FakeContent, clock_now, content_console
 from web.config import ConsoleConfig
+from web.routes.content_view import safe_link, time_left
 
 pytestmark = pytest.mark.anyio
 CSRF = "__Host-aegis_csrf"
@@ -171,6 +173,7 @@ async def test_settings_keep_what_the_owner_typed_when_refused(
     typed = {"themes": "teams\nwriting", "voice": "Calm.", "allowed_links": "example.org\nnot a host", "paused": "x"}
     r = await post(c, cookies, "/content/settings", **typed)
     assert r.status_code == 422 and "“not a host” is not a host name" in r.text
+    assert 'name="allowed_links" aria-invalid="true"' in r.text and 'name="themes" aria-invalid' not in r.text
     assert "example.org\nnot a host</textarea>" in r.text and ">teams\nwriting</textarea>" in r.text
     assert 'value="x" checked' in r.text and not [n for n, _ in fake.calls if n == "save_settings"]
 
@@ -225,3 +228,16 @@ async def test_the_empty_queue_explains_when_drafts_come(
         assert 'id="content-empty"' in body and "Every day at 7:00" in body
         assert "A network is connected (LinkedIn, X)" in body
         assert 'href="/model"' in body  # no model configured: it says where to choose one
+
+
+def test_time_left_and_links_in_words() -> None:
+    now = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
+    assert time_left(now + timedelta(minutes=200), now) == "expires in 3 h 20 min"
+    assert time_left(now + timedelta(hours=2), now) == "expires in 2 h"
+    assert time_left(now + timedelta(seconds=30), now) == "expires in 1 min"
+    assert time_left(now + timedelta(days=3), now) == "expires in 3 days"
+    assert time_left(now - timedelta(minutes=1), now) == "expires now"
+    assert time_left((now + timedelta(hours=1)).replace(tzinfo=None), now) == "expires in 1 h"  # no zone: UTC
+    assert safe_link(" https://example.org/a ") == "https://example.org/a"
+    for bad in ("javascript:alert(1)", "data:text/html,hi", "https://", "//example.org", None, "http://[::1"):
+        assert safe_link(bad) is None

@@ -29,7 +29,7 @@ from web.state import console
 
 router = APIRouter()
 MAX_TEXT = 10_000  # far above any network's limit; the engine's length check says what fits
-DRAFT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+DRAFT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 NOTICES = {
     "saved": "Saved. The checks ran again on your text.",
     "discarded": "Discarded. Nothing was published.",

@@ -31,6 +31,10 @@ HOST = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2
 class FormProblem(ValueError):
     """A field the owner must change; the message names it."""
 
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
 
 def _lines(raw: str) -> list[str]:
     out: list[str] = []
@@ -48,7 +52,7 @@ def _host(line: str) -> str:
         value = value.split("://", 1)[1]
     value = value.split("/", 1)[0].split(":", 1)[0]
     if not HOST.match(value):
-        raise FormProblem(f"“{line[:80]}” is not a host name. Write one per line, like example.org.")
+        raise FormProblem(f"“{line[:80]}” is not a host name. Write one per line, like example.org.", "allowed_links")
     return value
 
 
@@ -56,13 +60,13 @@ def parse(form: dict[str, Any], networks: list[tuple[str, str]]) -> ContentSetti
     """The settings the form asks for (FormProblem with the first thing to fix)."""
     themes = _lines(form["themes"])
     if len(themes) > MAX_THEMES or any(len(t) > MAX_THEME for t in themes):
-        raise FormProblem(f"Themes: at most {MAX_THEMES}, one per line, each up to {MAX_THEME} characters.")
+        raise FormProblem(f"Themes: at most {MAX_THEMES}, one per line, each up to {MAX_THEME} characters.", "themes")
     voice = form["voice"].replace("\r\n", "\n").strip()
     if len(voice) > MAX_VOICE:
-        raise FormProblem(f"Your voice is {len(voice):,} characters; keep it under {MAX_VOICE:,}.")
+        raise FormProblem(f"Your voice is {len(voice):,} characters; keep it under {MAX_VOICE:,}.", "voice")
     if INVISIBLE.search(voice) or any(INVISIBLE.search(t) for t in themes):
         raise FormProblem(
-            "Your themes or voice contain hidden characters (zero-width or direction marks). Retype them."
+            "Your themes or voice contain hidden characters (zero-width or direction marks). Retype them.", "voice"
         )
     hosts: list[str] = []
     for line in _lines(form["allowed_links"]):
@@ -70,11 +74,11 @@ def parse(form: dict[str, Any], networks: list[tuple[str, str]]) -> ContentSetti
         if host not in hosts:
             hosts.append(host)
     if len(hosts) > MAX_HOSTS:
-        raise FormProblem(f"Allowed links: at most {MAX_HOSTS} hosts.")
+        raise FormProblem(f"Allowed links: at most {MAX_HOSTS} hosts.", "allowed_links")
     known = {integration for integration, _name in networks}
     unknown = [p for p in form["paused"] if p not in known]
     if unknown:
-        raise FormProblem(f"“{unknown[0][:40]}” is not a network installed here.")
+        raise FormProblem(f"“{unknown[0][:40]}” is not a network installed here.", "paused")
     return ContentSettings(tuple(themes), voice, tuple(hosts), tuple(form["paused"]))
 
 
@@ -103,14 +107,17 @@ async def _page(
     *,
     form: dict[str, Any] | None = None,
     error: str | None = None,
+    invalid: str | None = None,
     status: int = 200,
 ) -> Response:
+    """``invalid``: the field the error is about (marked for screen readers)."""
     c = console(request)
     ctx: dict[str, Any] = {
         "nav": "content",
         "csrf": c.keys.csrf_token(principal.session_id),
         "service": service is not None,
         "error": error if service is not None else OFF,
+        "invalid": invalid,
         "saved": request.query_params.get("notice") == "saved",
         "networks": service.networks() if service is not None else [],
         "form": form if form is not None else (_shown(await service.settings()) if service is not None else {}),
@@ -139,7 +146,8 @@ async def settings_save(request: Request, principal: CurrentPrincipal) -> Respon
     except (FormProblem, ContentError) as exc:
         reason = "invalid_form" if isinstance(exc, FormProblem) else "refused"
         await audit(request, principal, "content.settings", "fail", resource="content:settings", reason=reason)
-        return await _page(request, principal, service, form=raw, error=f"Not saved: {exc}", status=422)
+        field = exc.field if isinstance(exc, FormProblem) else None
+        return await _page(request, principal, service, form=raw, error=f"Not saved: {exc}", invalid=field, status=422)
     await audit(request, principal, "content.settings", "ok", resource="content:settings", themes=len(saved.themes),
                 hosts=len(saved.allowed_links), paused=list(saved.paused))  # fmt: skip
     return RedirectResponse("/content/settings?notice=saved", status_code=303)

@@ -7,7 +7,7 @@ Pure functions of :class:`agent.content.ports.DraftView` and the console's clock
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -46,9 +46,14 @@ def safe_link(url: str | None) -> str | None:
     return url.strip() if parts.scheme.lower() in ("http", "https") and parts.hostname else None
 
 
+def aware(when: datetime) -> datetime:
+    """A time without a zone is taken as UTC (the engine's times carry theirs)."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
 def time_left(expires_at: datetime, now: datetime) -> str:
     """``expires in 3 h 20 min`` (or ``expires now`` once the slot has ended)."""
-    left = expires_at - now
+    left = aware(expires_at) - now
     if left <= timedelta(0):
         return "expires now"
     minutes = max(1, int(left.total_seconds() // 60))
@@ -86,7 +91,7 @@ def length_line(draft: DraftView, text: str) -> str:
     found = next((c for c in draft.checks if c.name == "length"), None)
     if found is not None and text == draft.text:
         return found.detail
-    return f"{len(text)} of {draft.limit}"
+    return f"about {len(text)} of {draft.limit} (counted exactly when you save)"
 
 
 def engagement_chart(points: tuple[EngagementPoint, ...]) -> dict[str, Any] | None:
@@ -96,7 +101,7 @@ def engagement_chart(points: tuple[EngagementPoint, ...]) -> dict[str, Any] | No
     names: list[str] = []
     for p in points:
         names.extend(n for n in p.metrics if n not in names)
-    labels = [p.at.strftime("%d %b %H:%M") for p in points]
+    labels = [aware(p.at).astimezone(UTC).strftime("%d %b %H:%M") for p in points]
     series = [(n.replace("_", " "), [p.metrics.get(n) for p in points]) for n in names]
     return chart_spec("line", labels, series, timeline=True)
 
@@ -132,7 +137,7 @@ def draft_row(draft: DraftView, now: datetime, *, text: str | None = None, error
         "expires": time_left(draft.expires_at, now),
         "expires_at": draft.expires_at.isoformat(),
         "created_at": draft.created_at.isoformat(),
-        "published_at": draft.published_at.isoformat() if draft.published_at else None,
+        "published_at": aware(draft.published_at).astimezone(UTC).isoformat() if draft.published_at else None,
         "url": link,
         "url_host": display_host(link) if link else None,
         "post_id": draft.post_id,
@@ -147,7 +152,7 @@ def split_queue(drafts: list[DraftView], now: datetime, rows: dict[str, dict[str
     live, published, past = [], [], []
     for d in drafts:
         row = rows.get(d.id) or draft_row(d, now)
-        if d.open or (d.status == "refused" and d.expires_at > now):
+        if d.open or (d.status == "refused" and aware(d.expires_at) > now):
             live.append(row)
         elif d.status == "published":
             published.append(row)
