@@ -1,6 +1,6 @@
 """The content page in Debian's Chromium at 1280×800 and on a 390×844 phone: nothing scrolls sideways,
-axe finds nothing serious, the strict CSP holds, the engagement chart is drawn, and the length
-counter follows typing."""
+axe finds nothing serious, the strict CSP holds, a refused save keeps the text, the engagement chart
+is drawn, and the length counter follows typing."""
 
 from __future__ import annotations
 
@@ -19,6 +19,14 @@ pytestmark = pytest.mark.anyio
 
 
 async def ready(page: Page) -> None:
+    # A refused save comes back with the owner's text and the engine's reason.
+    mine = "My password is in this one\nand a second line"
+    await page.locator("#text-d-li").fill(mine)
+    await page.locator("#draft-d-li button:has-text('Save')").click()
+    await expect(page.locator("#error-d-li")).to_contain_text("Not saved: the text mentions a password")
+    assert await page.locator("#text-d-li").input_value() == mine
+    await expect(page.locator("#draft-d-li button:has-text('Save')")).to_be_enabled()
+    await page.goto(page.url.split("/content/")[0] + "/content")  # the error page was the POST's answer
     await expect(page.locator("#draft-d-pub figure.chart")).to_have_attribute("data-drawn", "true")
     counter = page.locator("#count-d-li")
     assert "over" not in (await counter.get_attribute("class") or "")

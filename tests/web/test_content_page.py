@@ -120,7 +120,9 @@ async def test_saving_runs_the_checks_again_and_keeps_the_text_on_refusal(
     assert r.status_code == 422 and textarea(r.text, "d-li") == "x" * 10_001 and "10,001 characters" in r.text
     r = await post(c, cookies, "/content/d-old/edit", text="too late")
     assert r.status_code == 409 and "this draft is no longer open" in r.text
-    assert (await post(c, cookies, "/content/nope/edit", text="hi")).status_code == 404
+    r = await post(c, cookies, "/content/nope/edit", text="hi")
+    assert r.status_code == 404 and "That draft is not in the queue any more" in r.text
+    assert (await post(c, cookies, "/content/a%20b/publish")).status_code == 404 and fake.calls[-1][0] == "edit"
 
     tokens = await c.login_tokens()
     rows = await c.audit(tokens["access_token"], action="content.edit")

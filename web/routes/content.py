@@ -20,7 +20,6 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from agent.content.ports import ContentError, ContentService, DraftView
-from web.errors import NotFound
 from web.guard import CurrentPrincipal, Principal
 from web.routes.approvals import agent_of
 from web.routes.content_view import draft_row, split_queue
@@ -34,6 +33,7 @@ NOTICES = {
     "saved": "Saved. The checks ran again on your text.",
     "discarded": "Discarded. Nothing was published.",
 }
+GONE = "That draft is not in the queue any more; nothing was changed."
 OFF = "The content engine is not running in this console: no network that it drafts for is installed."
 
 
@@ -88,11 +88,14 @@ async def content_page(request: Request, principal: CurrentPrincipal) -> Respons
     return await queue_page(request, principal)
 
 
-async def _draft(request: Request, did: str) -> tuple[ContentService, DraftView]:
+async def _target(request: Request, principal: Principal, did: str) -> tuple[ContentService, DraftView] | Response:
+    """The engine and the draft an action is about, or the page saying why there is none."""
     service = content_of(request)
-    found = await service.draft(did) if service is not None and DRAFT_ID.match(did) else None
-    if service is None or found is None:
-        raise NotFound("no such draft")
+    if service is None:
+        return await queue_page(request, principal, status=503, error=OFF)
+    found = await service.draft(did) if DRAFT_ID.match(did) else None
+    if found is None:
+        return await queue_page(request, principal, status=404, error=GONE)
     return service, found
 
 
@@ -115,12 +118,6 @@ def _back(did: str, notice: str) -> RedirectResponse:
     return RedirectResponse(f"/content?notice={notice}#draft-{did}", status_code=303)
 
 
-async def _unavailable(request: Request, principal: Principal) -> Response | None:
-    if content_of(request) is None:
-        return await queue_page(request, principal, status=503, error=OFF)
-    return None
-
-
 async def _save(
     request: Request, principal: Principal, service: ContentService, draft: DraftView, text: str | None
 ) -> Response | None:
@@ -140,9 +137,9 @@ async def _save(
 
 @router.post("/content/{did}/edit")
 async def edit(request: Request, did: str, principal: CurrentPrincipal) -> Response:
-    if (off := await _unavailable(request, principal)) is not None:
-        return off
-    service, draft = await _draft(request, did)
+    if isinstance(target := await _target(request, principal, did), Response):
+        return target
+    service, draft = target
     refused = await _save(request, principal, service, draft, _text((await request.form()).get("text")))
     return refused or _back(did, "saved")
 
@@ -150,9 +147,9 @@ async def edit(request: Request, did: str, principal: CurrentPrincipal) -> Respo
 @router.post("/content/{did}/publish")
 async def publish(request: Request, did: str, principal: CurrentPrincipal) -> Response:
     """The form's text, if changed, is saved (and checked) first, so the card shows what the owner sees."""
-    if (off := await _unavailable(request, principal)) is not None:
-        return off
-    service, draft = await _draft(request, did)
+    if isinstance(target := await _target(request, principal, did), Response):
+        return target
+    service, draft = target
     text = _text((await request.form()).get("text"))
     resource = f"draft:{did}"
     changed = text is not None and text != draft.text
@@ -170,9 +167,9 @@ async def publish(request: Request, did: str, principal: CurrentPrincipal) -> Re
 
 @router.post("/content/{did}/discard")
 async def discard(request: Request, did: str, principal: CurrentPrincipal) -> Response:
-    if (off := await _unavailable(request, principal)) is not None:
-        return off
-    service, draft = await _draft(request, did)
+    if isinstance(target := await _target(request, principal, did), Response):
+        return target
+    service, draft = target
     resource = f"draft:{did}"
     try:
         await service.discard(did)

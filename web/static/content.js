@@ -50,3 +50,22 @@ document.addEventListener("DOMContentLoaded", () => {
     area.addEventListener("input", update);
   }
 });
+
+// One action per click: a second submit while the first is on its way would ask twice.
+document.addEventListener("submit", (event) => {
+  const draft = event.target instanceof HTMLFormElement ? event.target.closest(".draft") : null;
+  if (!draft || event.defaultPrevented) {
+    return; // not a draft's form, or the owner said no to "Discard this draft?"
+  }
+  window.setTimeout(() => {
+    for (const button of draft.querySelectorAll("button")) {
+      button.disabled = true;
+    }
+  }, 0);
+});
+// Coming back with the browser's Back button shows the buttons usable again.
+window.addEventListener("pageshow", () => {
+  for (const button of document.querySelectorAll(".draft button")) {
+    button.disabled = false;
+  }
+});
