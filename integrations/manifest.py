@@ -279,7 +279,7 @@ class ContentChannel(_Strict):
     the owner's published posts (style examples and the near-duplicate check); ``metrics`` (READ,
     optional, taking ``ids``) answers ``{"posts": [{id, metrics: {name: count}}]}``."""
 
-    network: str = Field(min_length=1, max_length=40)  # the owner's words: "LinkedIn"
+    network: str = Field(min_length=1, max_length=40)  # the owner's words: the network as it calls itself
     post: str
     measure: str
     posts: str
