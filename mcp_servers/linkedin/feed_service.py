@@ -115,7 +115,9 @@ class FeedReader:
     pace: Pace = field(default_factory=Pace)
     slot: timedelta = timedelta(minutes=100)  # at most one run per slot of the two-hourly job
     cooldown: timedelta = timedelta(hours=24)
-    start_wait: tuple[float, float] = (3.0, 45.0)  # seconds of random wait before LinkedIn is visited
+    # Seconds of random wait before LinkedIn is visited; with the paced scrolls a run stays well inside
+    # the MCP host's 60-second tool-call timeout.
+    start_wait: tuple[float, float] = (2.0, 12.0)
     site: str = SITE
     route: HttpxRoute | None = None  # the demo profile: the pages come from the in-memory LinkedIn
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep

@@ -86,7 +86,7 @@ class Pace:
 
     cap: int = 15
     scrolls: int = 2
-    pause: tuple[float, float] = (2.5, 7.0)  # seconds, uniform
+    pause: tuple[float, float] = (2.0, 5.0)  # seconds, uniform
 
     def wait(self) -> float:
         low, high = self.pause

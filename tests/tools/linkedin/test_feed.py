@@ -90,7 +90,7 @@ async def test_the_feed_is_read_gently_and_the_first_challenge_stops_it(runner: 
 
             everything = await read_feed(s, Pace(cap=10, scrolls=2), now=NOW, pause=pause, site=url)
             assert len(everything) == 4
-            assert len(pauses) == 2 and all(2.5 <= p <= 7.0 for p in pauses)  # paced scrolls, then done
+            assert len(pauses) == 2 and all(2.0 <= p <= 5.0 for p in pauses)  # paced scrolls, then done
 
             site.challenge = True
             before = len(site.seen)
