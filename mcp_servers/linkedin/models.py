@@ -5,13 +5,16 @@ the same approval never reaches LinkedIn twice. ``state`` is ``calling`` until L
 (``published`` with the post's URN, or ``rejected``); ``unknown`` when the answer was lost, and then
 nothing is sent again for that approval (members cannot read their posts back through the API).
 Plain: the key, state, URN, times. Encrypted: the text as approved.
+
+The owner's feed, read in a browser (:mod:`tools.linkedin.feed`): its posts, the reader's status and
+the encrypted snapshots of pages a run stopped at.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import LargeBinary, String
+from sqlalchemy import Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.crypto.columns import EncryptedColumn
@@ -30,4 +33,47 @@ class LinkedInPostRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-ENCRYPTED = (EncryptedColumn("linkedin_posts", "text", "social", pk="key"),)
+class LinkedInFeedRow(Base):
+    """A post of the owner's feed (written by someone else), keyed by its activity URN: read again,
+    it is the same row. Plain: the URN and times. Encrypted: author, profile link and text."""
+
+    __tablename__ = "linkedin_feed"
+
+    post_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    posted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LinkedInFeedStatusRow(Base):
+    """The feed reader's one status row: the last attempt and good run, and the open "needs attention"
+    (reason, detail, since, snapshot) with a short tag of the session it stopped with."""
+
+    __tablename__ = "linkedin_feed_status"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    snapshot_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    session_tag: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class LinkedInSnapshotRow(Base):
+    """The page a feed run stopped at (screenshot and HTML), encrypted, for the owner to look at."""
+
+    __tablename__ = "linkedin_snapshots"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+ENCRYPTED = (
+    EncryptedColumn("linkedin_posts", "text", "social", pk="key"),
+    EncryptedColumn("linkedin_feed", "data", "social", pk="post_id"),
+    EncryptedColumn("linkedin_snapshots", "data", "social"),
+)

@@ -3,7 +3,9 @@
 ``demo_transport()`` answers what :class:`~tools.linkedin.client.LinkedInClient` calls, shaped like
 LinkedIn: the token endpoint (form body with the client id and secret), ``/v2/userinfo`` (the OpenID
 Connect claims) and ``POST /rest/posts`` (201, empty body, the post's URN in ``x-restli-id``; 422 for
-the same text twice; 401 ``serviceErrorCode`` 65601 for an unknown token). Nothing leaves the machine.
+the same text twice; 401 ``serviceErrorCode`` 65601 for an unknown token), and the member's home
+feed page (``GET www.linkedin.com/feed/``, :data:`~tools.linkedin.feed_pages.DEMO_FEED`, dated by
+LinkedIn's relative ages, so always around today) for the browser. Nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ from typing import Any, Final
 
 import httpx
 
+from tools.linkedin.feed_pages import DEMO_FEED, feed_html
+
 DEMO_APP: Final = "86demoLinkedInClient:demoLinkedInClientSecretNotReal0"
 DEMO_TOKEN: Final = "AQVdemoLinkedInMemberAccessTokenNotReal000000"  # noqa: S105 - demo only
 DEMO_CODE: Final = "AQTdemoAuthorizationCodeFromLinkedIn"
 DEMO_SUB: Final = "782bbtaQ"
+DEMO_SESSION: Final = "AQEDAdemoLinkedInLiAtSessionCookieNotReal00000000"  # the owner's li_at (demo only)
 FIRST_POST: Final = 7400000000000000000
 
 
 def demo_credentials() -> dict[str, str]:
-    return {"linkedin-app": DEMO_APP, "linkedin-token": DEMO_TOKEN}
+    return {"linkedin-app": DEMO_APP, "linkedin-token": DEMO_TOKEN, "linkedin-session": DEMO_SESSION}
 
 
 def _error(status: int, message: str, code: int | None = None) -> httpx.Response:
@@ -45,6 +50,8 @@ class DemoLinkedIn:
         path = request.url.path
         if request.url.host == "www.linkedin.com" and path == "/oauth/v2/accessToken":
             return self._token(request)
+        if request.url.host == "www.linkedin.com" and path == "/feed/" and request.method == "GET":
+            return httpx.Response(200, html=feed_html(DEMO_FEED))
         if request.url.host != "api.linkedin.com":
             return httpx.Response(404)
         if request.headers.get("authorization") != f"Bearer {DEMO_TOKEN}":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -24,6 +25,8 @@ from aegis.secrets import SecretSource
 from aegis.settings import Settings
 from agent.mcp_host import ServerSpec
 from mcp_servers._common import CallGate, audit_log
+from mcp_servers.linkedin.feed_service import FeedReader
+from mcp_servers.linkedin.feed_store import FeedStore
 from mcp_servers.linkedin.server import LinkedInDeps, build_server
 from mcp_servers.linkedin.store import PostStore
 from storage.crypto.field import FieldCipher
@@ -34,6 +37,7 @@ from tests.web.conftest import FakeClock
 from tests.web.conftest import console_config as console_config  # the console harness's fixture
 from tests.web.harness_data import Live, demo_clock, start_live
 from tools._http import build_http_client
+from tools.browser.session import BrowserRunner
 from tools.linkedin import demo
 from tools.linkedin.client import APP_CREDENTIAL, TOKEN_CREDENTIAL, LinkedInClient
 from web.config import ConsoleConfig
@@ -77,9 +81,11 @@ async def stand(db_url: str, tmp_path: Path, clock: FakeClock, console_config: C
     async with build_http_client(transport=httpx.MockTransport(linkedin.handle)) as http:
 
         def build() -> MCPServer:  # the server as __main__ builds it, its vault the broker's
-            store = PostStore(db, FieldCipher(keyring), audit_log(keyring, "social"))
+            cipher, audit = FieldCipher(keyring), audit_log(keyring, "social")
+            store, feed = PostStore(db, cipher, audit), FeedStore(db, cipher, audit)
             gate = CallGate(server="linkedin", resource="mcp:linkedin", verify=None)
-            return build_server(LinkedInDeps(LinkedInClient(http, vault), store, gate, vault))
+            reader = FeedReader(vault, feed, BrowserRunner(), lambda: datetime.fromtimestamp(clock(), UTC))
+            return build_server(LinkedInDeps(LinkedInClient(http, vault), store, gate, vault, reader, feed))
 
         spec = ServerSpec("linkedin", instance=build)
         try:

@@ -1,6 +1,7 @@
 """The LinkedIn server on the demo member: who am I, a post published exactly once per approval
 (across a retry, a lost answer and a crash before LinkedIn answered), the length check before
-anything is stored or sent, the approved text stored encrypted, and disconnect."""
+anything is stored or sent (and ``measure``, counting the same way), the approved text stored
+encrypted, the demo feed read in the browser (one launch), and disconnect."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from mcp_servers._standalone import demo_runtime
 from mcp_servers.linkedin.__main__ import build
 from mcp_servers.linkedin.models import LinkedInPostRow
 from storage.db import Database
+from tools.browser.session import CHROMIUM
 from tools.linkedin import demo
 
 pytestmark = pytest.mark.anyio
@@ -152,3 +154,42 @@ async def test_disconnect_forgets_the_token_and_deletes_the_posts(live: Live) ->
     assert (await live.call("posts")).structured_content == {"posts": []}
     after = await live.call("whoami")
     assert after.is_error and "reconnect" in _text(after)
+
+
+async def test_measure_counts_as_the_post_check_does(live: Live) -> None:
+    assert (await live.call("measure", {"text": "é" * 3001})).structured_content == {"length": 3001, "limit": 3000}
+    long = await live.call("post", {"text": "é" * 3001}, call="call-4")
+    assert long.is_error and "3001 characters" in _text(long)  # the same count refuses the post
+    assert (await live.call("measure", {"text": "Short."})).structured_content == {"length": 6, "limit": 3000}
+
+
+async def test_the_demo_feed_is_read_in_the_browser_and_disconnect_forgets_it(live: Live) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed")
+    synced = (await live.call("sync")).structured_content
+    assert synced is not None and synced["state"] == "read" and synced["fetched"] == 4  # the promoted post skipped
+    assert [r.url.path for r in live.linkedin.requests if r.url.host == "www.linkedin.com"] == ["/feed/"]
+    feed = (await live.call("feed", {"days": 7})).structured_content
+    assert feed is not None and feed["attention"] is None
+    assert [p["author"] for p in feed["posts"]][:2] == [
+        "Maya Chen",
+        "Drexel University College of Computing & Informatics",
+    ]
+    assert feed["sources"][0] == {
+        "channel": "social",
+        "server": "linkedin",
+        "item_id": "urn:li:activity:7401100000000000101",
+        "principal": "https://www.linkedin.com/in/maya-chen-ml",
+    }
+    status = (await live.call("status")).structured_content
+    assert status is not None and status["attention"] == [] and status["synced_at"] is not None
+    gone = (await live.call("disconnect")).structured_content
+    assert gone is not None and gone["deleted_feed"] == 4 and gone["session_removed"]
+    assert (await live.call("feed")).structured_content == {
+        "posts": [],
+        "sources": [],
+        "attention": None,
+        "synced_at": None,
+    }
+    off = (await live.call("sync")).structured_content
+    assert off is not None and off["state"] == "off"
