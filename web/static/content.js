@@ -2,26 +2,10 @@
 // length check (shown when the page loads and after Save) is the count that decides.
 "use strict";
 
-// X counts most Latin, Greek, Cyrillic and common punctuation as 1, everything else (CJK, emoji) as 2,
-// and every link as 23 (its weighted counting, approximated here).
-const LIGHT = [[0, 4351], [8192, 8205], [8208, 8223], [8242, 8247]];
-const LINK = /https?:\/\/\S+/gi;
-
-function xLength(text) {
-  let total = 0;
-  const rest = text.normalize("NFC").replace(LINK, () => {
-    total += 23;
-    return "";
-  });
-  for (const ch of rest) {
-    const cp = ch.codePointAt(0);
-    total += LIGHT.some(([lo, hi]) => cp >= lo && cp <= hi) ? 1 : 2;
-  }
-  return total;
-}
-
-function length(text, network) {
-  return network === "x" ? xLength(text) : Array.from(text.normalize("NFC")).length;
+// Characters as typed; a network may count some differently (the engine's check asks the network's
+// own rules), so this is an estimate while typing.
+function length(text) {
+  return Array.from(text.normalize("NFC")).length;
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -42,7 +26,7 @@ document.addEventListener("DOMContentLoaded", () => {
         counter.classList.toggle("over", counter.dataset.over === "true");
         return;
       }
-      const n = length(text, area.dataset.network);
+      const n = length(text);
       value.textContent = `about ${n} of ${limit} (counted exactly when you save)`;
       counter.classList.toggle("over", n > limit);
     };
