@@ -5,6 +5,7 @@ from __future__ import annotations
 from mcp.server.mcpserver import MCPServer
 
 from mcp_servers._common import Demo, Runtime, run_server
+from mcp_servers.twitter.feed import FeedStore
 from mcp_servers.twitter.server import XDeps, build_server
 from mcp_servers.twitter.service import XService
 from mcp_servers.twitter.store import PostStore
@@ -17,7 +18,8 @@ def demo() -> Demo:
 
 
 def build(runtime: Runtime) -> MCPServer:
-    service = XService(XClient(runtime.http, runtime.credentials), PostStore(runtime.db, runtime.cipher, runtime.audit))
+    store = PostStore(runtime.db, runtime.cipher, runtime.audit)
+    service = XService(XClient(runtime.http, runtime.credentials), store, FeedStore(runtime.db, runtime.cipher))
     return build_server(XDeps(service=service, gate=runtime.gate))
 
 

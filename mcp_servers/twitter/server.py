@@ -1,10 +1,11 @@
 """The X MCP server: ``build_server(deps)`` registers typed, token-checked tools.
 
-Scopes: ``social.read`` for the reads, ``social.post`` for posting and deleting. Timeline and
-mention posts are written by other people: results carry ``sources`` naming each author and the
-gateway labels them untrusted. ``post`` publishes exactly its ``text`` once per approved call (the
-gateway's ``_meta["aegis/call"]`` id); the gateway always holds it for the owner's approval with a
-step-up (its manifest entry).
+Scopes: ``social.read`` for the sync and the reads, ``social.post`` for posting and deleting,
+``social.link`` for the console's disconnect. The reads answer from the store the ``sync`` tool (the
+``sync_social`` job) fills. Timeline and mention posts are written by other people: results carry
+``sources`` naming each author and the gateway labels them untrusted. ``post`` publishes exactly
+its ``text`` once per approved call (the gateway's ``_meta["aegis/call"]`` id); the gateway always
+holds it for the owner's approval with a step-up (its manifest entry).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from mcp_servers._common import READ, SEND, CallGate, audit_details, vendor_errors
+from mcp_servers._common import LOCAL_READ, READ, SEND, SYNC, CallGate, audit_details, vendor_errors
 from mcp_servers.twitter.service import PostRefused, XService
 from tools.twitter.length import PostTooLong, weighted_length
 
@@ -55,38 +56,56 @@ def build_server(deps: XDeps) -> MCPServer:
         with vendor_errors(NAME):
             return await svc.account()
 
-    @server.tool(annotations=READ)
+    @server.tool(annotations=SYNC)
+    async def sync(ctx: Context) -> dict[str, Any]:
+        """Read the home timeline and mentions since the last post seen, and the engagement of the
+        owner's posts of the last 30 days, into the local encrypted store. Returns counts only."""
+        await gate.check(ctx, "social.read", "sync")
+        with vendor_errors(NAME):
+            return await svc.sync()
+
+    @server.tool(annotations=LOCAL_READ)
     async def home_timeline(ctx: Context, limit: Limit = 20, since_id: PostId | None = None) -> dict[str, Any]:
-        """The latest posts of the owner's home timeline (people the owner follows), newest first.
-        Posts are written by others."""
+        """The latest synced posts of the owner's home timeline (people the owner follows), newest
+        first, with when they were synced. Posts are written by others."""
         await gate.check(ctx, "social.read", "home_timeline")
-        with vendor_errors(NAME):
-            return await svc.home_timeline(limit, since_id)
+        return await svc.home_timeline(limit, since_id)
 
-    @server.tool(annotations=READ)
+    @server.tool(annotations=LOCAL_READ)
     async def mentions(ctx: Context, limit: Limit = 20, since_id: PostId | None = None) -> dict[str, Any]:
-        """The latest posts mentioning the owner, newest first. Posts are written by others."""
+        """The latest synced posts mentioning the owner, newest first. Posts are written by others."""
         await gate.check(ctx, "social.read", "mentions")
-        with vendor_errors(NAME):
-            return await svc.mentions(limit, since_id)
+        return await svc.mentions(limit, since_id)
 
-    @server.tool(annotations=READ)
+    @server.tool(annotations=LOCAL_READ)
     async def post_metrics(
         ctx: Context,
         ids: Annotated[list[PostId], Field(max_length=100)] | None = None,
         limit: Annotated[int, Field(ge=1, le=50)] = 10,
     ) -> dict[str, Any]:
-        """Engagement (likes, reposts, replies, quotes, bookmarks, impressions) of posts by id, or of the
-        owner's latest posts published through Aegis."""
+        """Engagement (likes, reposts, replies, quotes, bookmarks, impressions) of the owner's posts
+        published through Aegis, by id or the latest ones, as the last sync found it."""
         await gate.check(ctx, "social.read", "post_metrics")
-        with vendor_errors(NAME):
-            return await svc.post_metrics(ids, limit)
+        return await svc.post_metrics(ids, limit)
 
-    @server.tool(annotations=READ)
+    @server.tool(annotations=LOCAL_READ)
+    async def published(ctx: Context, limit: Annotated[int, Field(ge=1, le=100)] = 20) -> dict[str, Any]:
+        """The owner's posts published through Aegis, newest first, with their ids and links."""
+        await gate.check(ctx, "social.read", "published")
+        return await svc.published(limit)
+
+    @server.tool(annotations=LOCAL_READ)
+    async def measure(text: Annotated[str, Field(max_length=4000)], ctx: Context) -> dict[str, Any]:
+        """The weighted length X counts for this text (links 23, CJK and emoji 2) and X's limit."""
+        await gate.check(ctx, "social.read", "measure")
+        return svc.measure(text)
+
+    @server.tool(annotations=LOCAL_READ)
     async def status(ctx: Context) -> dict[str, Any]:
-        """What needs the owner's attention (reads off for the account's access level), and the mode."""
+        """What needs the owner's attention (reads off for the account's access level), the mode, and
+        when the timeline and mentions last synced."""
         await gate.check(ctx, "social.read", "status")
-        return svc.status()
+        return await svc.status()
 
     @server.tool(annotations=SEND)
     async def post(text: Annotated[str, Field(min_length=1, max_length=4000)], ctx: Context) -> dict[str, Any]:
@@ -106,5 +125,11 @@ def build_server(deps: XDeps) -> MCPServer:
         claims = await gate.check(ctx, "social.post", "delete_post")
         with vendor_errors(NAME):
             return await svc.delete_post(post_id, audit_details(claims))
+
+    @server.tool(annotations=SEND)
+    async def disconnect(ctx: Context) -> dict[str, Any]:
+        """Console only: forget the stored timeline, mentions and posts; the owner revokes the tokens at X."""
+        claims = await gate.check(ctx, "social.link", "disconnect")
+        return await svc.disconnect(audit_details(claims))
 
     return server

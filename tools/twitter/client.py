@@ -5,14 +5,17 @@ The tokens are one vault secret, ``twitter-tokens``: ``{"consumer_key", "consume
 from the X developer console). The owner's user id is the access token's prefix (tweepy reads it
 there), so no lookup is billed. Requests go through :class:`~tools.twitter.session.HttpxSession`.
 
-Errors are typed (:mod:`tools.errors`): a 429 is :class:`RateLimited` with ``retry_after`` from
-``x-rate-limit-reset``; a 403 "client-forbidden" answer (the app's access level does not include the
-endpoint: reads need a paid tier) is :class:`ReadsNotInTier`; a 403 for a duplicate post is
+Errors are typed (:mod:`tools.errors`): a 429 whose wait (``x-rate-limit-reset``, or a
+``Retry-After``) is at most :data:`MAX_WAIT` seconds is waited out and sent again (a throttled request
+was not processed, so even a post is safe to resend); a longer one is :class:`RateLimited` with
+``retry_after``, for the caller to leave for later; a 403 "client-forbidden" answer (the app's access
+level does not include the endpoint: reads need a paid tier) is :class:`ReadsNotInTier`; a 403 for a duplicate post is
 :class:`DuplicatePost`. Messages hold X's title and reason, never a token.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,6 +26,7 @@ import httpx
 import tweepy  # type: ignore[import-untyped]
 from tweepy.asynchronous import AsyncClient  # type: ignore[import-untyped]
 
+from tools._http import Sleep, parse_retry_after
 from tools.credentials import CredentialProvider
 from tools.errors import (
     AuthExpired,
@@ -40,6 +44,8 @@ _KEYS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret
 TWEET_FIELDS = ["created_at", "author_id", "public_metrics", "conversation_id", "entities"]
 USER_FIELDS = ["username", "name", "verified"]
 T = TypeVar("T")
+MAX_WAIT = 30.0  # seconds a call waits out a 429 before it gives up with RateLimited
+MAX_TRIES = 3
 
 
 class ReadsNotInTier(IntegrationError):
@@ -82,7 +88,10 @@ def _problem(exc: tweepy.HTTPException) -> dict[str, Any]:
 
 def _retry_after(exc: tweepy.TooManyRequests) -> float | None:
     reset = getattr(exc, "reset_time", None)
-    return None if reset is None else max(0.0, float(reset) - time.time())
+    if reset is not None:
+        return max(0.0, float(reset) - time.time())
+    headers = getattr(exc.response, "headers", None) or {}
+    return parse_retry_after(headers.get("retry-after"))
 
 
 def translate(exc: Exception) -> IntegrationError:
@@ -139,11 +148,25 @@ class _Client(AsyncClient):  # type: ignore[misc]
 class XClient:
     """The few X v2 calls Aegis makes, with the owner's user-context tokens from the vault."""
 
-    def __init__(self, http: httpx.AsyncClient, credentials: CredentialProvider) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, credentials: CredentialProvider, *, sleep: Sleep = asyncio.sleep
+    ) -> None:
         self._session = HttpxSession(http)
         self._credentials = credentials
+        self._sleep = sleep
 
     async def _call(self, fn: Callable[[_Client, Tokens], Awaitable[T]]) -> T:
+        for attempt in range(1, MAX_TRIES + 1):
+            try:
+                return await self._once(fn)
+            except RateLimited as exc:
+                wait = exc.retry_after
+                if wait is None or wait > MAX_WAIT or attempt == MAX_TRIES:
+                    raise
+                await self._sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(self, fn: Callable[[_Client, Tokens], Awaitable[T]]) -> T:
         tokens = parse_tokens(await self._credentials.get(CREDENTIAL))
         client = _Client(
             consumer_key=tokens.consumer_key,
@@ -161,25 +184,31 @@ class XClient:
     async def me(self) -> dict[str, Any]:
         return await self._call(lambda c, _t: c.get_me(user_auth=True, user_fields=USER_FIELDS))
 
-    async def home_timeline(self, *, max_results: int, since_id: str | None = None) -> dict[str, Any]:
+    async def home_timeline(
+        self, *, max_results: int, since_id: str | None = None, pagination_token: str | None = None
+    ) -> dict[str, Any]:
         return await self._call(
             lambda c, _t: c.get_home_timeline(
                 user_auth=True,
                 max_results=max_results,
                 since_id=since_id,
+                pagination_token=pagination_token,
                 tweet_fields=TWEET_FIELDS,
                 expansions=["author_id"],
                 user_fields=USER_FIELDS,
             )
         )
 
-    async def mentions(self, *, max_results: int, since_id: str | None = None) -> dict[str, Any]:
+    async def mentions(
+        self, *, max_results: int, since_id: str | None = None, pagination_token: str | None = None
+    ) -> dict[str, Any]:
         return await self._call(
             lambda c, t: c.get_users_mentions(
                 t.user_id,
                 user_auth=True,
                 max_results=max_results,
                 since_id=since_id,
+                pagination_token=pagination_token,
                 tweet_fields=TWEET_FIELDS,
                 expansions=["author_id"],
                 user_fields=USER_FIELDS,

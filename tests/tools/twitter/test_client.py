@@ -100,3 +100,19 @@ async def test_missing_tokens_mean_not_connected() -> None:
         bad = XClient(http, StaticCredentials({"twitter-tokens": json.dumps({"access_token": "1-a"})}))
         with pytest.raises(AuthExpired, match="consumer_key"):
             await bad.me()
+
+
+async def test_a_429_with_a_near_reset_is_waited_out_then_sent_again(edge: Edge) -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    answers = iter([httpx.Response(429, json={"title": "Too Many Requests"}, headers={"Retry-After": "2"})])
+    edge.override = lambda r: next(answers, None) or edge.x.handle(r)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(edge)) as http:
+        client = XClient(http, StaticCredentials(demo_credentials()), sleep=sleep)
+        page = await client.home_timeline(max_results=5, since_id="1859000000000099900", pagination_token="tok-2")
+    assert waits == [2.0] and len(edge.requests) == 2 and page["meta"]["result_count"] == 2
+    params = edge.requests[-1].url.params
+    assert params["since_id"] == "1859000000000099900" and params["pagination_token"] == "tok-2"
