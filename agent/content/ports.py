@@ -50,8 +50,8 @@ class EngagementPoint:
 @dataclass(frozen=True)
 class DraftView:
     id: str
-    integration: str  # the integration that publishes it ("linkedin")
-    network: str  # the owner's words ("LinkedIn")
+    integration: str  # the integration that publishes it (its manifest name)
+    network: str  # the owner's words for the network (its manifest's content.network)
     day: date  # the slot's day, on the owner's clock
     status: DraftStatus
     text: str
