@@ -140,10 +140,10 @@ def _link(value: Any) -> str | None:
 async def seed_demo(engine: ContentEngine, day: date) -> int:
     """The demo profile's drafts for ``day``, marked as demo drafts, from the demo's news, through
     the same store, refusal and checks as the model's. A network with a draft for the day is left alone."""
-    todo = [n for n, _ in engine.channels if not await engine.store.has_slot(n, day)]
+    settings = await engine.store.settings()
+    todo = [n for n, _ in engine.channels if n not in settings.paused and not await engine.store.has_slot(n, day)]
     if not todo:
         return 0
-    settings = await engine.store.settings()
     inputs = await read_inputs(engine, day, GENERATE_SESSION)
     theme = settings.themes[0] if settings.themes else "working well with AI assistants"
     for i, name in enumerate(todo):

@@ -282,12 +282,17 @@ class ContentEngine:
         return () if d is None else d.labels
 
     async def after_approval(self, approval_id: str, result: GatewayResult) -> None:
-        """Keep the published post's id and link, once (a draft records one approval's outcome)."""
+        """Keep the published post's id and link, once (the grant is single use, and a published
+        draft is never written again); a refused call marks the waiting draft failed, with why."""
         d = await self.store.by_approval(approval_id)
-        if d is None or d.view.status != "awaiting_approval":
+        if (
+            d is None
+            or d.view.status == "published"
+            or (result.status is not GatewayStatus.OK and d.view.status != "awaiting_approval")
+        ):
             return
         channel = self.channel(d.view.integration)
-        if result.status is GatewayStatus.OK:
+        if result.status is GatewayStatus.OK:  # published: recorded even if the draft expired meanwhile
             out = result.content if isinstance(result.content, dict) else {}
             post_id, url = out.get(channel.id_field), out.get(channel.url_field)
             done = d.with_view(
@@ -299,7 +304,7 @@ class ContentEngine:
         else:
             why = result.content if isinstance(result.content, str) else result.status.value
             done = d.with_view(status="failed", refusal=f"{channel.network} did not publish it: {why[:300]}")
-        await self.store.save(done, expect="awaiting_approval")
+        await self.store.save(done, expect=d.view.status)
 
     async def after_rejection(self, approval_id: str) -> None:
         d = await self.store.by_approval(approval_id)
