@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from agent.content.daily import collect_engagement, generate
+from agent.content.daily import collect_engagement, generate, seed_demo
 from agent.content.engine import ContentEngine
 from agent.jobs.engine import Handler, JobContext
 from agent.jobs.ports import JobSkipped
@@ -34,6 +34,8 @@ def content_engagement_handler(engine: ContentEngine | None) -> Handler:
         if engine is None or not engine.channels:
             raise JobSkipped(NO_CHANNEL)
         expired = await engine.tidy()
+        if engine.demo:  # the demo has drafts on any day, whether or not anyone opened the page
+            await seed_demo(engine, ctx.scheduled_for.astimezone(engine.timezone).date())
         if not any(c.metrics for _, c in engine.channels):
             raise JobSkipped("no installed network reports engagement")
         return {**await collect_engagement(engine), "expired": expired}

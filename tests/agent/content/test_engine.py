@@ -191,6 +191,10 @@ async def test_the_jobs_skip_with_a_reason(rig: Rig) -> None:
     with pytest.raises(JobSkipped, match="no installed integration"):
         await content_engagement_handler(None)(ctx)
     assert (await content_engagement_handler(rig.engine)(ctx))["points"] == 0
+    rig.engine.demo = True  # the demo's drafts appear with the job too, page or not
+    ctx.scheduled_for = rig.clock.now
+    await content_engagement_handler(rig.engine)(ctx)
+    assert [v.text[:12] for v in await rig.engine.queue()] == ["[Demo draft]"]
 
 
 def test_the_system_prompt_treats_inputs_as_data() -> None:
