@@ -23,6 +23,8 @@ from aegis.secrets import SecretError
 from agent.approval_store import DbApprovalStore
 from agent.call_tokens import CallTokens
 from agent.chat import ChatService
+from agent.content.engine import ContentEngine
+from agent.content.store import DraftStore
 from agent.conversations import ConversationStore, DatabaseLedger, StoredMessage
 from agent.gateway import ContextLabel, Label, LabelledResult, ToolGateway
 from agent.gateway.approvals import ApprovalService, PendingApproval
@@ -146,10 +148,12 @@ async def build_agent(
         host, a.gateway.policy, a.approvals, a.audit, lambda sid: a.policy_context(sid, [], []), tokens, catalog
     )
     worth = NetWorthBook(NetWorthStore(db, a.cipher), catalog.net_worth_sources())
+    content = build_content(ctx, db, a, calls)
     scheduler, briefings = build_scheduler(
-        ctx, db, a.cipher, calls, broker, console_key, a.services.chat.model, a.notifier, worth
+        ctx, db, a.cipher, calls, broker, console_key, a.services.chat.model, a.notifier, worth, content
     )
     services = a.services
+    services.content = content
     services.calls, services.scheduler, services.briefings = calls, scheduler, briefings
     await scheduler.start()
     tools = ToolAccess(
@@ -183,6 +187,25 @@ async def build_agent(
         timezone=ZoneInfo(ctx.settings.timezone),
     )
     return AgentRuntime(services, host, http, data, google_http, push_http, model)
+
+
+def build_content(ctx: Context, db: Database, a: Assembly, calls: GatewayCalls) -> ContentEngine | None:
+    """The content engine over the installed networks (None when none is installed). It follows the
+    approval desk's cards for its drafts: the post's id and link are kept when one is approved."""
+    channels = ctx.catalog.content_channels()
+    if not channels:
+        return None
+    engine = ContentEngine(
+        DraftStore(db, a.cipher),
+        calls,
+        channels,
+        ctx.catalog.content_inputs(),
+        approvals=a.services.approvals,
+        timezone=ZoneInfo(ctx.settings.timezone),
+        demo=ctx.settings.demo_profile,
+    )
+    a.services.approvals.followers.append(engine)
+    return engine
 
 
 def device_admin(ctx: Context, broker: BrokerClient) -> BrokerClient | None:
@@ -373,6 +396,7 @@ def build_scheduler(
     model: ModelPort | None,
     notifier: Notifier,
     worth: NetWorthBook | None = None,
+    content: ContentEngine | None = None,
 ) -> tuple[JobScheduler, BriefingStore]:
     """The owner's schedule: sync jobs under job-scoped tokens (RFC 8693), briefings from read tools."""
     integrations = HostIntegrations(calls.host, ctx.catalog)
@@ -395,6 +419,7 @@ def build_scheduler(
         after_sync=MailAnalysisRunner(calls, ctx.catalog, model),
         net_worth=worth,
         net_worth_call=worth_call(calls, "job:net_worth_snapshot"),
+        content=content,
     )
     schedule = load_schedule(ctx.settings.timezone, ctx.settings.data_dir / "schedule.yaml", jobs)
     engine = JobEngine(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from agent.gateway import Label, ToolGateway
+from agent.gateway import Label, LabelledResult, ToolGateway
 from agent.gateway.gateway import AuditSink, GatewayResult, GatewayStatus
 from agent.gateway.policy import Policy, PolicyContext
 from agent.gateway.policy import ToolCall as GatewayCall
@@ -71,12 +71,22 @@ class GatewayCalls:
         return self.catalog.tool_scopes
 
     async def _run(
-        self, tool: str, args: dict[str, Any], *, session: str, token: str | None, call_id: str | None = None
+        self,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        session: str,
+        token: str | None,
+        call_id: str | None = None,
+        labels: Sequence[Label] = (),
     ) -> GatewayResult:
         executor = McpExecutor(self.host, _Fixed(token) if token else self.tokens, self.scopes)
         gateway = ToolGateway(policy=self.policy, approvals=self.approvals, executor=executor, audit=self.audit)
         call = GatewayCall(call_id or f"job-{uuid.uuid4().hex[:12]}", tool, args)
-        return await gateway.call(call, self.context(session))
+        ctx = self.context(session)
+        for label in labels:  # what the call's arguments were drawn from: the policy sees it all
+            ctx.context.append(LabelledResult("", label))
+        return await gateway.call(call, ctx)
 
     async def call(self, tool: str, args: dict[str, Any], *, session: str, token: str | None = None) -> Any:
         return (await self.read(tool, args, session=session, token=token))[0]
@@ -161,6 +171,14 @@ class GatewayCalls:
         args = proposal.get("args") if isinstance(proposal, dict) else None
         if not isinstance(tool, str) or not tool.startswith(f"{integration}.") or not isinstance(args, dict):
             raise JobError(f"{integration} proposed something that is not one of its own tools")
+        return await self.hold(tool, args, session=session, token=token)
+
+    async def hold(
+        self, tool: str, args: dict[str, Any], *, session: str, token: str | None = None, labels: Sequence[Label] = ()
+    ) -> str:
+        """Ask for an always-approve call (a post, a delivery) through the gateway, in a context
+        holding ``labels`` (what its arguments were drawn from): the approval id of its card. The
+        exact arguments are kept for the card; the policy allowing it outright is refused."""
         spec = self.context(session).registry.spec(tool)
         if spec is None or not spec.always_approve:
             raise JobError(f"{tool} is proposed for approval but its registry entry does not always ask")
@@ -170,14 +188,16 @@ class GatewayCalls:
         if stage is not None:
             stage.stage(call_id, args)
         try:
-            result = await self._run(tool, args, session=session, token=token, call_id=call_id)
+            result = await self._run(tool, args, session=session, token=token, call_id=call_id, labels=labels)
         finally:
             if stage is not None:
                 stage.unstage(call_id)
         if result.status is GatewayStatus.APPROVAL_REQUIRED and result.approval is not None:
             return result.approval.approval_id
+        reason = result.content if result.status is GatewayStatus.DENIED and isinstance(result.content, str) else ""
         raise JobError(
             f"{tool} was {result.status.value}, not held for approval: {'; '.join(result.decision.rule_ids)}"
+            + (f" ({reason[:200]})" if reason else "")
         )
 
 

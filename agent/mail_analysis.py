@@ -144,7 +144,7 @@ class AnalysisCalls(Protocol):
     async def console_call(self, tool: str, args: dict[str, Any], *, actor: str = "admin") -> Any: ...
 
 
-def _step_budget(run: Budget, steps: int) -> Budget:
+def step_budget(run: Budget, steps: int) -> Budget:
     """The run's budget (its token and cost caps, and the day's), allowing one model step per message."""
     return Budget(
         replace(run.limits, max_steps=run.steps + steps), run.prices, run.ledger, run.clock, run.usage, run.steps
@@ -174,7 +174,7 @@ class MailAnalysisRunner:
         found = content.get("messages") if isinstance(content, dict) else None
         messages = [m for m in found or [] if isinstance(m, dict) and m.get("id")]
         sources = {s.item_id: s for s in label.sources} if label is not None else {}
-        budget = _step_budget(ctx.budget, len(messages))
+        budget = step_budget(ctx.budget, len(messages))
         analysed: list[dict[str, Any]] = []
         fell_back: list[dict[str, str]] = []
         try:

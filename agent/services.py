@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
 
 from agent.approval_store import DbApprovalStore
 from agent.chat import ChatService
@@ -14,6 +16,7 @@ from agent.conversations import ConversationStore
 from agent.gateway import ToolGateway
 from agent.gateway.approvals import ApprovalService, PendingApproval
 from agent.gateway.gateway import GatewayResult, GatewayStatus
+from agent.gateway.labels import Label, LabelledResult
 from agent.gateway.policy import PolicyContext
 from agent.gateway.policy import ToolCall as GatewayCall
 from agent.job_wiring import GatewayCalls
@@ -23,6 +26,21 @@ from agent.mcp_host import McpHost
 from agent.model_switch import ModelSettings, is_ready
 
 ContextFor = Callable[[str], Awaitable[PolicyContext]]
+log = structlog.get_logger("aegis.approvals")
+
+
+class ApprovalFollower(Protocol):
+    """Core code that asked for an approval and follows its card (the content engine's drafts):
+    it may withdraw a card before it is approved, adds what the call was drawn from to the approved
+    call's context, and learns the outcome. Each method ignores approvals it did not ask for."""
+
+    async def before_approval(self, approval_id: str) -> None: ...
+
+    async def context_labels(self, approval_id: str) -> Sequence[Label]: ...
+
+    async def after_approval(self, approval_id: str, result: GatewayResult) -> None: ...
+
+    async def after_rejection(self, approval_id: str) -> None: ...
 
 
 @dataclass
@@ -36,6 +54,7 @@ class ApprovalDesk:
     context_for: ContextFor
     conversations: ConversationStore
     notifier: Notifier | None = None
+    followers: list[ApprovalFollower] = field(default_factory=list)
 
     async def pending(self) -> list[PendingApproval]:
         return await self.store.list_pending()
@@ -47,12 +66,22 @@ class ApprovalDesk:
         return await self.store.get(approval_id)
 
     async def approve(self, approval_id: str, *, step_up_done: bool) -> GatewayResult:
+        for follower in self.followers:
+            await follower.before_approval(approval_id)  # may withdraw it (its draft expired)
         grant = await self.approvals.approve(approval_id, step_up_done=step_up_done)
         pending = await self.store.get(approval_id)
         assert pending is not None
         args = await self.store.args_of(approval_id)
         ctx = await self.context_for(pending.session_id)
+        for follower in self.followers:
+            for label in await follower.context_labels(approval_id):
+                ctx.context.append(LabelledResult("", label))
         result = await self.gateway.call(GatewayCall(pending.call_id, pending.tool, args), ctx, grant=grant)
+        for follower in self.followers:
+            try:
+                await follower.after_approval(approval_id, result)
+            except Exception:  # the call ran; its follower's record is logged, not retried
+                log.exception("approval.follower_failed", approval_id=approval_id)
         outcome = "ran" if result.status is GatewayStatus.OK else f"was refused ({result.status.value})"
         await self.store.note(approval_id, f"approved; {outcome}")
         await self._note(pending, f"The owner approved {pending.tool}; it {outcome}.", result)
@@ -77,6 +106,8 @@ class ApprovalDesk:
         pending = await self.store.get(approval_id)
         await self.approvals.deny(approval_id)
         await self.store.note(approval_id, f"rejected: {reason}")
+        for follower in self.followers:
+            await follower.after_rejection(approval_id)
         if pending is not None:
             await self._note(pending, f"The owner rejected {pending.tool}: {reason}", None)
 

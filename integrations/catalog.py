@@ -20,7 +20,16 @@ from pydantic import ValidationError
 from integrations import fit, health_views, money, prep
 from integrations import merged as merged_views
 from integrations.installed import INSTALLED
-from integrations.manifest import ContentChannel, Job, MailAnalysis, Manifest, ManifestError, Provides, View
+from integrations.manifest import (
+    ContentChannel,
+    ContentInput,
+    Job,
+    MailAnalysis,
+    Manifest,
+    ManifestError,
+    Provides,
+    View,
+)
 from integrations.merged import Merged
 
 SERVERS_DIR = Path(__file__).resolve().parents[1] / "mcp_servers"
@@ -208,6 +217,10 @@ class Catalog:
     def content_channels(self) -> list[tuple[str, ContentChannel]]:
         """The networks the content engine drafts for, in the list's order."""
         return [(m.name, m.content) for m in self if m.content]
+
+    def content_inputs(self) -> list[tuple[str, ContentInput]]:
+        """What the content engine may draft from besides the owner's posts, in the list's order."""
+        return [(m.name, i) for m in self for i in m.content_inputs]
 
     def net_worth_sources(self) -> list[money.Source]:
         """Every installed integration that reports its part of the owner's net worth."""

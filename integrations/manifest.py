@@ -279,7 +279,7 @@ class ContentChannel(_Strict):
     the owner's published posts (style examples and the near-duplicate check); ``metrics`` (READ,
     optional, taking ``ids``) answers ``{"posts": [{id, metrics: {name: count}}]}``."""
 
-    network: str = Field(min_length=1, max_length=40)  # the owner's words: the network as it calls itself
+    network: str = Field(min_length=1, max_length=40)  # the owner's words for the network
     post: str
     measure: str
     posts: str
@@ -287,6 +287,22 @@ class ContentChannel(_Strict):
     id_field: str = "id"
     url_field: str = "url"
     guidance: str = Field(default="", max_length=400)  # what a good post on this network looks like
+
+
+class ContentInput(_Strict):
+    """Something the content engine may draft from besides the owner's own posts (:mod:`agent.content`):
+    a READ ``tool`` with its ``args`` (date placeholders as in views), the result's ``list``, and each
+    item's ``title``, ``text`` and ``url`` fields. ``kind``: ``news`` (written by others) or
+    ``activity`` (the owner's public activity). The result's label travels with the draft: a private
+    one makes the gateway refuse the draft."""
+
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    list: str
+    title: str = "title"
+    text: str = "summary"
+    url: str = "url"
+    kind: Literal["news", "activity"] = "news"
 
 
 class Page(_Strict):
@@ -373,6 +389,7 @@ class Manifest(_Strict):
     health: HealthSource | None = None  # its figures on the health page (integrations.health)
     net_worth: NetWorthSource | None = None  # its part of the owner's net worth (integrations.money)
     content: ContentChannel | None = None  # a network the content engine drafts for (agent.content)
+    content_inputs: tuple[ContentInput, ...] = ()  # what the content engine may draft from (agent.content)
 
     @field_validator("name")
     @classmethod
@@ -392,6 +409,7 @@ class Manifest(_Strict):
         named += [self.net_worth.tool] if self.net_worth else []
         c = self.content
         named += [t for t in (c.post, c.measure, c.posts, c.metrics) if t] if c else []
+        named += [i.tool for i in self.content_inputs]
         named += [
             t
             for t in (
@@ -458,6 +476,9 @@ class Manifest(_Strict):
             raise ValueError("the health summary tool must be a READ tool")
         if self.net_worth is not None and self.tools[self.net_worth.tool].cls != "READ":
             raise ValueError("the net worth tool must be a READ tool")
+        for given in self.content_inputs:
+            if self.tools[given.tool].cls != "READ":
+                raise ValueError(f"content_inputs: {given.tool} must be a READ tool")
         if c is not None:
             _check_content(c, self.tools)
         push = self.connect.push

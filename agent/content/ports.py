@@ -51,7 +51,7 @@ class EngagementPoint:
 class DraftView:
     id: str
     integration: str  # the integration that publishes it (its manifest name)
-    network: str  # the owner's words ("My network")
+    network: str  # the owner's words for the network (its manifest's content.network)
     day: date  # the slot's day, on the owner's clock
     status: DraftStatus
     text: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from agent.jobs.briefing import (
     BriefingDoc,
@@ -23,6 +23,9 @@ from agent.jobs.schedule import IntegrationJob, installed_jobs
 from agent.model import ModelPort
 from agent.model_switch import is_ready
 from integrations.money import Call
+
+if TYPE_CHECKING:  # agent.content imports the job engine: imported where the handlers are built
+    from agent.content.engine import ContentEngine
 
 T = TypeVar("T")
 MAX_ITEMS = 10
@@ -168,6 +171,7 @@ def default_handlers(
     after_sync: AfterSync | None = None,
     net_worth: NetWorthBook | None = None,
     net_worth_call: Call | None = None,
+    content: ContentEngine | None = None,
 ) -> dict[str, Handler]:
     """The core jobs and every installed integration's sync jobs, wired."""
     jobs = installed_jobs() if jobs is None else jobs
@@ -181,4 +185,8 @@ def default_handlers(
         deadlines, notifier, reminders, lead_hours=deadline_lead_hours
     )
     handlers["net_worth_snapshot"] = net_worth_handler(net_worth, net_worth_call)
+    from agent.content.jobs import content_engagement_handler, generate_content_handler
+
+    handlers["generate_content"] = generate_content_handler(content, model)
+    handlers["content_engagement"] = content_engagement_handler(content)
     return handlers

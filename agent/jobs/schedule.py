@@ -55,6 +55,8 @@ CORE_JOBS: Mapping[str, JobInfo] = {
     "rotation_reminder": JobInfo(()),
     "deadline_reminders": JobInfo(()),
     "net_worth_snapshot": JobInfo(()),  # skipped when no installed integration reports a part of net worth
+    "generate_content": JobInfo((), "required"),  # the day's drafts; skipped with no network or no model
+    "content_engagement": JobInfo(()),  # published posts' engagement; skipped with no network
 }
 
 

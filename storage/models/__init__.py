@@ -9,7 +9,7 @@ import importlib
 from functools import cache
 
 from storage.crypto.columns import EncryptedColumn
-from storage.models import agent, broker, console, jobs, money, voice
+from storage.models import agent, broker, console, content, jobs, money, voice
 from storage.models.audit import AuditHeadRow, AuditRow
 from storage.models.base import Base
 from storage.models.broker import (
@@ -36,6 +36,7 @@ CORE_ENCRYPTED_COLUMNS: tuple[EncryptedColumn, ...] = (
     *agent.ENCRYPTED,
     *jobs.ENCRYPTED,
     *money.ENCRYPTED,
+    *content.ENCRYPTED,
     *voice.ENCRYPTED,
 )
 

@@ -52,6 +52,7 @@ def test_with_every_seed_integration_installed_the_schedule_is_the_seed_schedule
         "rotation_reminder": "every 1d at 09:00",  # the 90-day secret rotation (deploy/rotate-secrets.sh)
         "deadline_reminders": "every 30m",  # each coursework deadline, once, a set time before
         "net_worth_snapshot": "cron 55 23 * * *",  # the day's net worth, before the day ends
+        "content_engagement": "every 2h",  # the published posts' engagement (issue 17)
     }
     assert all(spec.enabled and spec.coalesce for spec in s.jobs.values())
     assert s.jobs["sync_emails"].misfire_grace == timedelta(minutes=15)
