@@ -156,7 +156,7 @@ async def publish(request: Request, did: str, principal: CurrentPrincipal) -> Re
     if changed and (refused := await _save(request, principal, service, draft, text)) is not None:
         return refused
     try:
-        approval_id = await service.publish(did, session=principal.session_id)
+        approval_id = await service.publish(did, session=f"content:{did[:24]}")
     except ContentError as exc:
         await audit(request, principal, "content.publish", "fail", resource=resource, reason="refused")
         return await queue_page(request, principal, status=409, kept=(did, None, f"Not sent for approval: {exc}"))
