@@ -114,7 +114,13 @@ async def _draft_all(
             await engine.add(base, session=session)
             counts["refused"] += 1
             continue
-        posts = await engine.own_posts(name, session=session)
+        posts, posts_label = await engine.own_posts_labelled(name, session=session)
+        if posts_label is not None and posts[:EXAMPLES]:
+            base = Draft(base.view, (*base.labels, posts_label))
+            if refusal(base.labels) is not None:  # the examples must be public too
+                await engine.add(base, session=session)
+                counts["refused"] += 1
+                continue
         examples = [str(p["text"])[:1000] for p in posts[:EXAMPLES]]
         system = system_for(channel.network, channel.guidance, settings)
         written = await write_post(model, budget, system, inputs.items, examples)

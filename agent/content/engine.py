@@ -147,13 +147,19 @@ class ContentEngine:
 
     async def own_posts(self, integration: str, *, session: str) -> list[dict[str, Any]]:
         """The owner's published posts on the network (newest first), or none when they cannot be read."""
+        return (await self.own_posts_labelled(integration, session=session))[0]
+
+    async def own_posts_labelled(self, integration: str, *, session: str) -> tuple[list[dict[str, Any]], Label | None]:
+        """:meth:`own_posts` with the label the gateway gave them (a style example is an input too)."""
         try:
-            found, _ = await self.calls.read(self.channel(integration).posts, {"limit": POSTS_READ}, session=session)
+            found, label = await self.calls.read(
+                self.channel(integration).posts, {"limit": POSTS_READ}, session=session
+            )
         except JobError as exc:
             log.info("content.posts_unreadable", integration=integration, error=str(exc)[:120])
-            return []
+            return [], None
         posts = found.get("posts") if isinstance(found, dict) else None
-        return [p for p in posts or [] if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        return [p for p in posts or [] if isinstance(p, dict) and isinstance(p.get("text"), str)], label
 
     async def checked(self, d: Draft, *, session: str) -> Draft:
         """The draft with every check run again and its status (ready or held) set from them."""

@@ -79,6 +79,7 @@ class Reads:
 
     stories: list[dict[str, Any]] = field(default_factory=lambda: [dict(STORY)])
     news_conf: Conf = Conf.PUBLIC
+    posts_conf: Conf = Conf.PUBLIC  # the owner's own published posts are public (as the manifests say)
     posts: list[dict[str, Any]] = field(
         default_factory=lambda: [
             {"id": "p1", "text": OLD_POST, "url": "https://l.example/p1", "published_at": "2026-11-20"}
@@ -94,7 +95,7 @@ class Reads:
         if tool == "linkedin.measure":
             return {"length": len(args["text"]), "limit": LIMIT}, owner
         if tool == "linkedin.posts":
-            return {"posts": self.posts}, Label.of(Integrity.OWNER, Conf.PRIVATE)
+            return {"posts": self.posts}, Label.of(Integrity.OWNER, self.posts_conf)
         if tool == "linkedin.metrics":
             return {"posts": [{"id": i, "metrics": {"likes": 3, "reposts": 1}} for i in args["ids"]]}, owner
         raise AssertionError(f"unexpected read {tool}")

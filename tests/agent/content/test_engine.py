@@ -87,6 +87,15 @@ async def test_a_draft_with_a_private_input_is_refused_and_the_card_says_why(db:
     assert rig.executed == [] and await rig.desk.pending() == []
 
 
+async def test_style_examples_read_as_private_refuse_the_draft_before_the_model(db: Database) -> None:
+    rig = build(db, reads=Reads(posts_conf=Conf.PRIVATE))
+    model = ScriptedModel([_answer(GOOD)])
+    summary = await generate(rig.engine, DAY, model, _budget())
+    assert summary["refused"] == 1 and summary["drafted"] == 0 and model.requests == []
+    (view,) = await rig.engine.queue()
+    assert view.status == "refused" and view.refusal is not None and "private data" in view.refusal
+
+
 async def test_publishing_is_held_for_a_step_up_approval_and_recorded_once(rig: Rig) -> None:
     d = await rig.draft(GOOD)
     aid = await rig.engine.publish(d.id, session=f"content:{d.id[:8]}")
