@@ -79,11 +79,14 @@ class GatewayCalls:
         token: str | None,
         call_id: str | None = None,
         labels: Sequence[Label] = (),
+        request: str | None = None,
     ) -> GatewayResult:
         executor = McpExecutor(self.host, _Fixed(token) if token else self.tokens, self.scopes)
         gateway = ToolGateway(policy=self.policy, approvals=self.approvals, executor=executor, audit=self.audit)
         call = GatewayCall(call_id or f"job-{uuid.uuid4().hex[:12]}", tool, args)
         ctx = self.context(session)
+        if request is not None:  # the owner's own action that asks (a Publish button), for the card
+            ctx.original_request = request
         for label in labels:  # what the call's arguments were drawn from: the policy sees it all
             ctx.context.append(LabelledResult("", label))
         return await gateway.call(call, ctx)
@@ -174,7 +177,14 @@ class GatewayCalls:
         return await self.hold(tool, args, session=session, token=token)
 
     async def hold(
-        self, tool: str, args: dict[str, Any], *, session: str, token: str | None = None, labels: Sequence[Label] = ()
+        self,
+        tool: str,
+        args: dict[str, Any],
+        *,
+        session: str,
+        token: str | None = None,
+        labels: Sequence[Label] = (),
+        request: str | None = None,
     ) -> str:
         """Ask for an always-approve call (a post, a delivery) through the gateway, in a context
         holding ``labels`` (what its arguments were drawn from): the approval id of its card. The
@@ -188,7 +198,9 @@ class GatewayCalls:
         if stage is not None:
             stage.stage(call_id, args)
         try:
-            result = await self._run(tool, args, session=session, token=token, call_id=call_id, labels=labels)
+            result = await self._run(
+                tool, args, session=session, token=token, call_id=call_id, labels=labels, request=request
+            )
         finally:
             if stage is not None:
                 stage.unstage(call_id)

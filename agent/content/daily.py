@@ -9,7 +9,7 @@ model sees it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -143,6 +143,10 @@ def _link(value: Any) -> str | None:
     return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
 
 
+DEMO_THEMES = ("working well with AI assistants", "security for small teams")
+DEMO_VOICE = "Plain words, short sentences, one idea per post, no hashtags."
+
+
 async def seed_demo(engine: ContentEngine, day: date) -> int:
     """The demo profile's drafts for ``day``, marked as demo drafts, from the demo's news, through
     the same store, refusal and checks as the model's. A network with a draft for the day is left alone."""
@@ -150,8 +154,10 @@ async def seed_demo(engine: ContentEngine, day: date) -> int:
     todo = [n for n, _ in engine.channels if n not in settings.paused and not await engine.store.has_slot(n, day)]
     if not todo:
         return 0
+    if not settings.themes and not settings.voice:  # the demo owner's settings, editable like any owner's
+        settings = await engine.store.save_settings(replace(settings, themes=DEMO_THEMES, voice=DEMO_VOICE))
     inputs = await read_inputs(engine, day, GENERATE_SESSION)
-    theme = settings.themes[0] if settings.themes else "working well with AI assistants"
+    theme = settings.themes[0] if settings.themes else DEMO_THEMES[0]
     for i, name in enumerate(todo):
         item = inputs.items[i % len(inputs.items)] if inputs.items else None
         if item is not None:

@@ -48,7 +48,9 @@ class ContentCalls(Protocol):
         self, tool: str, args: dict[str, Any], *, session: str, token: str | None = None
     ) -> tuple[Any, Label | None]: ...
 
-    async def hold(self, tool: str, args: dict[str, Any], *, session: str, labels: Sequence[Label]) -> str: ...
+    async def hold(
+        self, tool: str, args: dict[str, Any], *, session: str, labels: Sequence[Label], request: str | None = None
+    ) -> str: ...
 
 
 class Approvals(Protocol):
@@ -226,7 +228,10 @@ class ContentEngine:
             raise ContentError("fix it first: " + "; ".join(f"{c.name}: {c.detail}" for c in bad))
         channel = self.channel(d.view.integration)
         try:
-            aid = await self.calls.hold(channel.post, {"text": fresh.view.text}, session=session[:36], labels=d.labels)
+            asked = f"Publish my {channel.network} draft of {d.view.day.isoformat()}, as the Content page shows it."
+            aid = await self.calls.hold(
+                channel.post, {"text": fresh.view.text}, session=session[:36], labels=d.labels, request=asked
+            )
         except JobError as exc:
             raise ContentError(f"the gateway did not hold it for approval: {exc}") from exc
         held = fresh.with_view(status="awaiting_approval", approval_id=aid)

@@ -4,7 +4,7 @@ only: the page a run stopped at). Scopes: ``social.read``; ``social.link`` for `
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -25,6 +25,7 @@ class FeedItem(TypedDict):
     author_url: str | None
     text: str
     posted_at: str | None
+    when: str  # as the console writes times: "Thu 03 Dec 07:38 UTC"
     link: str
 
 
@@ -59,6 +60,7 @@ def register_feed(server: MCPServer, gate: CallGate, reader: FeedReader, store: 
                 "author_url": p.author_url,
                 "text": p.text,
                 "posted_at": _iso(p.posted_at),
+                "when": "" if p.posted_at is None else f"{p.posted_at.astimezone(UTC):%a %d %b %H:%M} UTC",
                 "link": f"{SITE}/feed/update/{p.post_id}/",
             }
             for p in found

@@ -68,6 +68,7 @@ async def test_login_audit_sessions_logout_in_chromium(console: Console, chromiu
             assert all(c["sameSite"] == "Strict" and c["secure"] for c in cookies.values())
             assert await page.evaluate("document.cookie.includes('aegis_access')") is False
 
+            await page.click("#admin-menu summary")
             await page.click("nav a:visible:has-text('Audit log')")
             await page.wait_for_url(f"{console.url}/audit")
             assert "Hash chain verified" in (await page.text_content("#chain") or "")

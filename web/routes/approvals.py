@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import structlog
 from fastapi import APIRouter, Query, Request
@@ -51,6 +51,18 @@ def _now() -> datetime:
     return datetime.now(UTC)  # the approval service's clock (expiry is decided there)
 
 
+def origin_link(session: str | None) -> tuple[str, str] | None:
+    """Where the asking came from, as a link: the conversation, the content queue, the jobs page."""
+    if not session:
+        return None
+    kind = session.partition(":")[0] if ":" in session else ""
+    if kind == "content":
+        return "/content", "the content queue"
+    if kind == "job":
+        return "/jobs", "the job that asked"
+    return f"/chat/{quote(session, safe='')}", "the conversation"
+
+
 def summary(p: PendingApproval, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     expired = p.state is ApprovalState.PENDING and _now() >= p.expires_at
     extra = extra or {}
@@ -67,6 +79,7 @@ def summary(p: PendingApproval, extra: dict[str, Any] | None = None) -> dict[str
         "decided_at": decided.isoformat() if isinstance(decided, datetime) else None,
         "note": reveal_hidden(str(extra.get("reason") or "")),
         "conversation_id": p.session_id or None,
+        "origin": origin_link(p.session_id),
         "step_up": p.step_up_required,
         "flags": list(p.card.red_flags),
         "expired": expired,

@@ -116,8 +116,10 @@ class Calls:
             raise JobError(f"{tool} was error: down")
         return self.reads.answer(tool, args)
 
-    async def hold(self, tool: str, args: dict[str, Any], *, session: str, labels: Any) -> str:
-        return await self.gateway_calls.hold(tool, args, session=session, labels=labels)
+    async def hold(
+        self, tool: str, args: dict[str, Any], *, session: str, labels: Any, request: str | None = None
+    ) -> str:
+        return await self.gateway_calls.hold(tool, args, session=session, labels=labels, request=request)
 
 
 @dataclass

@@ -103,6 +103,7 @@ async def test_publishing_is_held_for_a_step_up_approval_and_recorded_once(rig: 
     pending = await rig.desk.get(aid)
     assert pending is not None and pending.tool == "linkedin.post" and pending.step_up_required
     assert "R11_ALWAYS_APPROVE" in pending.rule_ids
+    assert (pending.card.original_request or "").startswith("Publish my ")  # the owner's click, on the card
     assert await rig.desk.store.args_of(aid) == {"text": GOOD}
     assert await rig.engine.publish(d.id, session="content:again") == aid  # one card per draft
     waiting = await rig.engine.draft(d.id)
@@ -189,6 +190,8 @@ async def test_the_demo_seeds_marked_drafts_from_the_news_through_the_same_check
     (view,) = await rig.engine.queue()
     assert view.text.startswith("[Demo draft]") and "City utility tests AI" in view.text
     assert view.status == "ready" and view.checks and view.sources[0].kind == "news"
+    settings = await rig.engine.settings()  # the theme it names is the demo owner's, shown on the settings page
+    assert settings.themes and settings.themes[0] in view.text and settings.voice
 
 
 async def test_the_jobs_skip_with_a_reason(rig: Rig) -> None:
