@@ -74,10 +74,13 @@ def _recipients(card: ApprovalCard) -> str:
     return ""
 
 
-def _because(card: ApprovalCard) -> list[str]:
+def _because(card: ApprovalCard, owner_asked: bool) -> list[str]:
     out: list[str] = []
     for rule, reason in card.rules:
-        if rule.startswith("R9_"):
+        if rule.startswith("R9_") and owner_asked:  # the owner's own click asked; what it read shaped it
+            origin = source_phrase(card.context_sources)
+            out.append(f"its text draws on {origin}" if origin else "content you did not write shaped it")
+        elif rule.startswith("R9_"):
             origin = source_phrase(card.context_sources)
             out.append(f"{origin} asked for it, not you" if origin else "content you did not write shaped it")
         elif rule.startswith("R11_"):
@@ -87,11 +90,12 @@ def _because(card: ApprovalCard) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def card_sentence(card: ApprovalCard) -> str:
+def card_sentence(card: ApprovalCard, *, owner_asked: bool = False) -> str:
     """e.g. 'Aegis wants to send this email to dana@example.com because an email from
-    dana@example.com asked for it, not you.'"""
-    because = _because(card)
-    why = f" because {' and '.join(because)}" if because else ""
+    dana@example.com asked for it, not you.' ``owner_asked``: the owner's own button asked (a
+    Publish on the content page), so what was read only shaped the text."""
+    because = _because(card, owner_asked)
+    why = f" because {', and '.join(because)}" if because else ""
     return f"Aegis wants to {tool_words(card.tool)}{_recipients(card)}{why}."
 
 

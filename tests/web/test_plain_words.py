@@ -53,9 +53,15 @@ def test_money_public_posts_and_unknown_tools() -> None:
         ),
     )
     assert card_sentence(post) == (
-        "Aegis wants to post this on X because you approve every action of this kind and "
+        "Aegis wants to post this on X because you approve every action of this kind, and "
         "the message contains a link you did not type: https://e.example."
     )
+    rule = ("R9_PT_UNTRUSTED_CONTROL", "decided after reading untrusted content")
+    drafted = _card("x.post", (rule,), sources=("news 7 from metroledger.example, 2026-12-03 06:00",))
+    assert card_sentence(drafted, owner_asked=True) == (
+        "Aegis wants to post this on X because its text draws on a news item from metroledger.example."
+    )
+    assert "asked for it, not you" in card_sentence(drafted)
     assert card_sentence(_card("notes.add", ())) == "Aegis wants to use notes.add."
     assert source_phrase(["web 1 from example.org, 2026-12-02 09:00"]) == "a web page from example.org"
     assert source_phrase(["garbage"]) is None

@@ -71,7 +71,7 @@ def summary(p: PendingApproval, extra: dict[str, Any] | None = None) -> dict[str
         "id": p.approval_id,
         "tool": p.tool,
         "headline": p.card.headline,
-        "sentence": card_sentence(p.card),
+        "sentence": card_sentence(p.card, owner_asked=(p.session_id or "").startswith("content:")),
         "state": "expired" if expired else p.state.value,
         "state_words": "expired unanswered" if expired else STATE_WORDS[p.state],
         "created_at": p.created_at.isoformat(),
