@@ -51,6 +51,7 @@ def _card_from(d: dict[str, Any]) -> ApprovalCard:
         tuple(d.get("source_flags", ())),
         tuple((str(k), str(v)) for k, v in d.get("facts", ())),
         str(d.get("facts_from", "")),
+        bool(d.get("owner_directed", False)),
     )
 
 

@@ -151,6 +151,7 @@ class ApprovalCard:
     source_flags: tuple[str, ...] = ()  # hidden HTML or characters in a source; a source claiming to be you
     facts: tuple[tuple[str, str], ...] = ()  # what the tool's preview said (latest quote, estimated notional...)
     facts_from: str = ""  # the preview tool that said it
+    owner_directed: bool = False  # you named both what leaves and who receives it: listed, not a warning
 
     @property
     def red_flags(self) -> tuple[str, ...]:
@@ -162,9 +163,9 @@ class ApprovalCard:
             flags.append("hidden_characters")
         if any(a.long_whitespace for a in self.args):
             flags.append("long_whitespace")
-        if self.data_leaving:
+        if self.data_leaving and not self.owner_directed:
             flags.append("data_leaving")
-        if any(r.startswith(("R5", "R8", "R10")) for r, _ in self.rules):
+        if any(r.startswith(("R5", "R10")) or (r.startswith("R8") and not self.owner_directed) for r, _ in self.rules):
             flags.append("flow")
         flags += [f for f in self.source_flags if f not in flags]
         return tuple(flags)
@@ -225,6 +226,7 @@ def build_card(
         step_up_required=decision.step_up,
         original_request=scanner.redact(original_request)[0] if original_request else None,
         source_flags=source_flags,
+        owner_directed=decision.owner_directed,
     )
 
 

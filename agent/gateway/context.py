@@ -96,6 +96,7 @@ class Origin(Enum):
     EDITED = "edited by you"
     COMPUTED = "computed from your values"  # a sum, difference or percentage of numbers you gave
     TRUSTED_TOOL = "from a trusted tool"  # a result the registry labels OWNER/SYSTEM integrity
+    SERVICE_RECORD = "from the service's own record"  # an id, sender or amount the service wrote in a result
     UNTRUSTED_ITEM = "from untrusted"
     AGENT = "agent-generated"
 
@@ -105,7 +106,16 @@ class Origin(Enum):
 
 
 _OWNER_ORIGINS = frozenset(
-    {Origin.TYPED, Origin.CONTACTS, Origin.PLAN, Origin.CONFIG, Origin.EDITED, Origin.COMPUTED, Origin.TRUSTED_TOOL}
+    {
+        Origin.TYPED,
+        Origin.CONTACTS,
+        Origin.PLAN,
+        Origin.CONFIG,
+        Origin.EDITED,
+        Origin.COMPUTED,
+        Origin.TRUSTED_TOOL,
+        Origin.SERVICE_RECORD,
+    }
 )
 
 
@@ -194,8 +204,24 @@ class ContextLabel:
         self._label = self._label.join(label)
         return label
 
-    def append(self, result: LabelledResult) -> None:
-        """Append a (redacted) tool result: it taints the context with its label."""
+    def append(self, result: LabelledResult, service_fields: Iterable[str] = ()) -> None:
+        """Append a (redacted) tool result: it taints the context with its label.
+
+        ``service_fields`` (the registry's) name the fields of each item the service writes itself:
+        ids, senders, amounts, times. Their values are kept apart as the service's record (SYSTEM
+        integrity, the result's secrecy and sources), the rest (text others wrote) under the
+        result's own label. A value found in the record is the service's, not the writer's; one that
+        text others wrote also states is contested (see :meth:`record_contested`)."""
+        fields = frozenset(service_fields)
+        if fields and result.label.integrity < Integrity.OWNER:
+            record, rest = split_record(result.content, fields)
+            if record:
+                lab = result.label
+                rec = Label(Integrity.SYSTEM, lab.conf, lab.readers, lab.sources)
+                n = normalise(content_text(record))
+                self._segments.append(Segment(n, rec, Origin.SERVICE_RECORD, extract(n)))
+            self.append_text(content_text(rest), result.label)
+            return
         self.append_text(content_text(result.content), result.label)
 
     def append_text(self, text: str, label: Label) -> None:
@@ -242,8 +268,27 @@ class ContextLabel:
                 out += [s for s in seg.label.untrusted_sources() if s not in out]
         return out
 
-    def owner_segment_for(self, atom: str) -> Segment | None:
-        return next((seg for seg in self._segments if seg.owner and seg.holds(atom)), None)
+    def record_contested(self, value: Any) -> list[Source]:
+        """The untrusted sources stating a leaf of ``value`` that only the service's record gives the
+        owner: an id or address an attacker's text names is the attacker's choice, not the owner's."""
+        out: list[Source] = []
+        for leaf in atoms(value):
+            if self.owner_segment_for(leaf, records=False) is not None:
+                continue  # typed by the owner, or in a wholly trusted result
+            for seg in self._segments:
+                if seg.label.integrity < Integrity.OWNER and seg.holds(leaf):
+                    out += [s for s in seg.label.untrusted_sources() if s not in out]
+        return out
+
+    def owner_segment_for(self, atom: str, *, records: bool = True) -> Segment | None:
+        return next(
+            (
+                seg
+                for seg in self._segments
+                if seg.owner and (records or seg.origin is not Origin.SERVICE_RECORD) and seg.holds(atom)
+            ),
+            None,
+        )
 
     def _owner_sources(self, atom: str) -> list[Segment]:
         """The owner segments ``atom`` follows from: one that states it, or (a date-time, the end of
@@ -287,7 +332,8 @@ class ContextLabel:
             owner_segs += segs
         if not owner_segs:  # empty / null carries no information
             return ArgProvenance(arg, Origin.TYPED, _owner_only(), Origin.TYPED.value)
-        origin = owner_segs[0].origin or Origin.TYPED
+        recorded = any(s.origin is Origin.SERVICE_RECORD for s in owner_segs)
+        origin = Origin.SERVICE_RECORD if recorded else owner_segs[0].origin or Origin.TYPED
         label = Label.join_all(s.label for s in owner_segs)
         return ArgProvenance(arg, origin, label, origin.value)
 
@@ -320,7 +366,9 @@ class ContextLabel:
         addresses, or a run of three words); untrusted content merely being in the context does not
         make it untrusted. The policy adds the whole context where the audience was not the owner's."""
         pieces = _pieces(" ".join(atoms(value)))
-        drawn = [s for s in self._segments if not s.owner and any(_contains_token(s.text, p) for p in pieces)]
+        # The owner's turns carry only themselves; a service's record is private data like the rest.
+        read = [s for s in self._segments if not s.owner or s.origin is Origin.SERVICE_RECORD]
+        drawn = [s for s in read if any(_contains_token(s.text, p) for p in pieces)]
         label = Label.join_all([_owner_only(), *(s.label for s in drawn)])
         srcs: list[Source] = []
         for seg in drawn:
@@ -336,6 +384,34 @@ class ContextLabel:
 _MAX_OPERANDS = 40
 _MIN_ATTRIBUTED = 2
 _WORD = re.compile(r"[^\s,;:!?()\[\]{}\"'<>]+")
+
+
+def split_record(content: Any, fields: frozenset[str]) -> tuple[list[dict[str, Any]], Any]:
+    """``content`` split into the values of ``fields`` in each item (a list's elements, a mapping's
+    values at any depth) and the content without them."""
+    record: list[dict[str, Any]] = []
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            kept = {k: v for k, v in value.items() if str(k) in fields and _scalar_or_scalars(v)}
+            if kept:
+                record.append(kept)
+            return {k: strip(v) for k, v in value.items() if k not in kept}
+        if isinstance(value, (list, tuple)):
+            return [strip(v) for v in value]
+        return value
+
+    rest = strip(content)
+    return record, rest
+
+
+def _scalar_or_scalars(value: Any) -> bool:
+    scalar = (str, int, float, bool, type(None))
+    if isinstance(value, (list, tuple)):
+        return all(isinstance(v, scalar) for v in value)
+    if isinstance(value, dict):  # {address: permission}: the keys are the record's
+        return all(isinstance(v, scalar) for v in value.values())
+    return isinstance(value, scalar)
 
 
 def _pieces(text: str) -> list[str]:

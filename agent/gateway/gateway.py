@@ -287,7 +287,7 @@ class ToolGateway:
             label = label.join(Label(label.integrity, Conf.SECRET, label.readers))
         if spec.cls is not ToolClass.READ:
             label = label.join(_echoed(decision, call.args, content))
-        ctx.context.append(LabelledResult(content, label))
+        ctx.context.append(LabelledResult(content, label), spec.result.service_fields)
         return GatewayResult(
             GatewayStatus.OK, call.call_id, spec.name, content, decision, label=label, secrets_redacted=len(findings)
         )

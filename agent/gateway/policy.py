@@ -136,6 +136,7 @@ class Decision:
     data_label: Label
     policy_version: str
     kept: frozenset[str] = frozenset()  # data arguments of a call that reaches no one but the owner
+    owner_directed: bool = False  # what leaves and who receives it are both the owner's (see _owner_directed)
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -175,7 +176,7 @@ class Eval:
                 spec = self.spec
                 if not p.owner and spec is not None and spec.cls is ToolClass.FINANCIAL and arg == spec.amount_arg:
                     p = self.ctx.context.computed_amount(arg, self.args.get(arg)) or p
-                self._prov[arg] = p
+                self._prov[arg] = _recorded(p, self.ctx.context, self.args.get(arg))
         return self._prov[arg]
 
     def contest(self, arg: str) -> bool:
@@ -240,6 +241,20 @@ class Eval:
         if spec is None:
             return set()
         return {r for a in spec.recipients for r in atoms(self.args.get(a))}
+
+
+def _recorded(p: ArgProvenance, context: ContextLabel, value: Any) -> ArgProvenance:
+    """A value the service's record gives (an id, a sender): the owner's to use, unless text others
+    wrote also names it, which makes it that text's choice as much as the owner's (contested)."""
+    if p.origin is not Origin.SERVICE_RECORD:
+        return p
+    also = context.record_contested(value)
+    if not also:
+        return p
+    where = "; ".join(s.describe() for s in also)
+    return ArgProvenance(
+        p.arg, p.origin, p.label, f"{p.chip}, and also named by untrusted: {where}", also[0], tuple(also)
+    )
 
 
 RuleCheck = Callable[[Eval], RuleHit | None]
@@ -400,7 +415,7 @@ def r7_financial_params(ev: Eval) -> RuleHit | None:
     bad = [a for a in present if not ev.prov(a).owner or ev.prov(a).label.integrity < Integrity.OWNER]
     if bad:
         return _deny("R7_FINANCIAL_PARAMS_FROM_UNTRUSTED", "money movement parameters did not come from you", *bad)
-    contested = [a for a in present if ev.contest(a)]
+    contested = [a for a in present if ev.prov(a).contested or ev.contest(a)]
     if contested:
         chips = "; ".join(f"{a}: {ev.prov(a).chip}" for a in contested)
         return _approve(
@@ -535,6 +550,19 @@ def r10_untrusted_urls(ev: Eval) -> RuleHit | None:
     return None
 
 
+def _owner_directed(ev: Eval) -> bool:
+    """The owner named both who receives the data and what is sent: every recipient and every data
+    argument is the owner's (typed, from the contacts, or named by the service's own record) and no
+    untrusted text proposed it. Sharing the owner's file with a colleague the owner named is then
+    the owner's own declassification: still held for approval (R8), but not a warning on the card.
+    Public posts never are."""
+    spec = ev.spec
+    if spec is None or spec.audience_public or not spec.recipients:
+        return False
+    args = [a for a in (*spec.recipients, *spec.data) if a in ev.args]
+    return bool(args) and all(ev.prov(a).owner and not ev.prov(a).contested for a in args)
+
+
 def r11_always_approve(ev: Eval) -> RuleHit | None:
     spec = ev.spec
     if spec is None or not (spec.always_approve or spec.cls is ToolClass.FINANCIAL):
@@ -605,4 +633,5 @@ class Policy:
         data = ev.data_label() if leaves else Label.clean()
         prov = ev.all_prov() if verdict is not Verdict.DENY or ev.live is not None else {}
         kept = frozenset(ev.spec.data) if ev.spec is not None and not leaves else frozenset()
-        return Decision(verdict, tuple(hits), ev.qualified, prov, data, self.version, kept)
+        directed = leaves and _owner_directed(ev)
+        return Decision(verdict, tuple(hits), ev.qualified, prov, data, self.version, kept, directed)

@@ -28,6 +28,9 @@ YAML schema (``registry.yaml``)::
         description: "..."           # required: what the model sees
         params: {arg: "..."}         # optional operator descriptions of arguments
         result: {channel: email, integrity: UNTRUSTED, conf: PRIVATE}   # labeller defaults
+                                     #  service_fields: [id, sender]: fields of each result item the
+                                     #  service itself writes (ids, senders, amounts, times), not text
+                                     #  others wrote; their values are the service's record (see context)
         recipients: [to, cc]         # args naming who receives the data (P-F)
         data: [subject, body]        # args whose content leaves
         control_args: [symbol, qty]  # args that choose what happens (P-T, R7)
@@ -126,6 +129,7 @@ class ResultLabelling:
     channel: str = "tool"
     integrity: Integrity = Integrity.UNTRUSTED
     conf: Conf = Conf.PRIVATE
+    service_fields: tuple[str, ...] = ()  # item fields the service writes itself (ids, senders, amounts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +271,7 @@ def _spec(name: str, raw: Any, allowlists: Mapping[str, Sequence[str]]) -> ToolS
             channel=str(res.get("channel", server)),
             integrity=Integrity[str(res.get("integrity", "UNTRUSTED"))],
             conf=Conf[str(res.get("conf", "PRIVATE"))],
+            service_fields=_names(res.get("service_fields"), "service_fields", name),
         )
     except KeyError as exc:
         raise RegistryError(f"{name}: bad result labelling {exc}") from exc
