@@ -76,6 +76,7 @@ async def test_login_audit_sessions_logout_in_chromium(console: Console, chromiu
             assert "auth.login" in actions
             await page.screenshot(path=str(SHOTS / "audit.png"), full_page=True)
 
+            await page.click("#admin-menu summary")  # the System menu
             await page.click("nav a:visible:has-text('Sessions')")
             await page.wait_for_url(f"{console.url}/sessions")
             assert await page.locator("#sessions tbody tr").count() == 1

@@ -63,6 +63,7 @@ async def test_jobs_and_briefings_in_chromium(jobs: Jobs) -> None:
             page.on("dialog", lambda d: violations.append(f"dialog: {d.message}"))
             await _login(page, jobs)
 
+            await page.click("#admin-menu summary")  # the System menu
             await page.click("nav a:visible:has-text('Jobs')")
             await page.wait_for_url(f"{url}/jobs")
             catalogue = jobs.scheduler.engine.schedule.jobs  # every installed job, the rotation reminder too
