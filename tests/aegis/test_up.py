@@ -155,7 +155,10 @@ def _listeners(port: int) -> set[str] | None:
     return found
 
 
-def test_first_start_serves_health_on_loopback_only_and_stops_cleanly(start: Any, tmp_path: Path) -> None:
+@pytest.mark.timeout(300)  # two whole starts and stops, on a loaded 2-core machine
+def test_first_start_serves_health_on_loopback_only_stops_cleanly_and_a_second_reuses_the_key(
+    start: Any, tmp_path: Path
+) -> None:
     run = start()
     body = run.wait_healthy()
     if _listeners(1) is not None:  # /proc/net/tcp lists the listening sockets
@@ -181,22 +184,13 @@ def test_first_start_serves_health_on_loopback_only_and_stops_cleanly(start: Any
     notice = run.stdout()
     assert f"{NOTICE} {key.resolve()}" in notice  # the path is printed whole, on one line
     assert "Back this file up" in _flat(notice)
-
-
-@pytest.mark.timeout(300)  # two whole starts and stops, on a loaded 2-core machine
-def test_second_start_reuses_the_key(start: Any, tmp_path: Path) -> None:
-    first = start()
-    first.wait_healthy()
-    assert first.stop() == 0
-    key = tmp_path / "data" / "master.key"
     content = key.read_bytes()
-    assert NOTICE in first.stdout()
     # First start, no admin yet: one line with the address and a one-time setup link, in the terminal
     # only (the token is in no log line).
-    line = next(x for x in first.stdout().splitlines() if x.startswith("Aegis console: "))
+    line = next(x for x in notice.splitlines() if x.startswith("Aegis console: "))
     assert "/setup?token=" in line
     token = line.rsplit("token=", 1)[1].strip()
-    assert len(token) >= 40 and token not in first.stderr()
+    assert len(token) >= 40 and token not in run.stderr()
 
     second = start()
     body = second.wait_healthy()
