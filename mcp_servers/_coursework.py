@@ -152,6 +152,13 @@ def matches(course: Named, query: str) -> bool:
     return bool(q) and (q in norm(course.code) or q in norm(course.name) or q == course.id)
 
 
+def snapshot_record(source: str, screenshot: bytes, html: str) -> tuple[str, dict[str, str]]:
+    """A stopped browser run's page as a snapshot: its new id and the document to seal (screenshot
+    and HTML, the HTML cut at 2 MB)."""
+    sid = f"{source}-{utcnow().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
+    return sid, {"png": base64.b64encode(screenshot).decode(), "html": html[:2_000_000]}
+
+
 class LmsStore:
     def __init__(self, db: Database, cipher: FieldCipher, tables: LmsTables, domain: str) -> None:
         self._db = db
@@ -266,8 +273,7 @@ class LmsStore:
 
     async def keep_snapshot(self, source: str, reason: str, screenshot: bytes, html: str) -> str:
         """A :class:`tools.browser.session.SnapshotSink`: the failure's screenshot and HTML, sealed."""
-        sid = f"{source}-{utcnow().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
-        doc = {"png": base64.b64encode(screenshot).decode(), "html": html[:2_000_000]}
+        sid, doc = snapshot_record(source, screenshot, html)
         async with self._db.transaction() as s:
             await s.execute(
                 self.t.snapshots.insert().values(

@@ -19,7 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from typing_extensions import TypedDict
 
 from mcp_servers._common import SEND, SYNC, audit_details, vendor_errors
-from mcp_servers._coursework import LmsStore, Reads, Snapshot, register_reads, register_snapshot
+from mcp_servers._coursework import Reads, Snapshot, register_reads, register_snapshot
 from mcp_servers._secrets import SecretStore, SecretStoreUnavailable
 from storage.audit import AuditEvent, AuditLog
 from tools.browser.pages import Login, NeedsAttention
@@ -37,11 +37,15 @@ class SyncResult(TypedDict):
     mode: str
 
 
+class SnapshotStore(Protocol):
+    async def keep_snapshot(self, source: str, reason: str, screenshot: bytes, html: str) -> str: ...
+
+
 class SnapshotKeeper:
     """A browser session's :class:`~tools.browser.session.SnapshotSink` that remembers the last id.
     A page that never loaded ("unreachable") has nothing worth keeping."""
 
-    def __init__(self, store: LmsStore) -> None:
+    def __init__(self, store: SnapshotStore) -> None:
         self._store = store
         self.last: str | None = None
 

@@ -29,6 +29,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from typing_extensions import TypedDict
 
 from mcp_servers._common import vendor_errors
+from mcp_servers._lms_sync import SnapshotKeeper
 from mcp_servers.linkedin.feed_store import FeedStatus, FeedStore
 from storage.audit import AuditEvent
 from tools.browser.pages import Login, NeedsAttention
@@ -78,20 +79,6 @@ class SessionJar:
 
     async def save(self, cookies: str) -> None:
         return None
-
-
-class Keeper:
-    """The session's snapshot sink: remembers the last id; a page that never loaded is not kept."""
-
-    def __init__(self, store: FeedStore) -> None:
-        self._store = store
-        self.last: str | None = None
-
-    async def keep(self, source: str, reason: str, screenshot: bytes, html: str) -> str:
-        if reason == "unreachable":
-            return ""
-        self.last = await self._store.keep_snapshot(source, reason, screenshot, html)
-        return self.last
 
 
 def session_tag(value: str) -> str:
@@ -167,7 +154,7 @@ class FeedReader:
         await self.store.attempt(now)
         low, high = self.start_wait
         await self.sleep(low + _RANDOM.random() * max(0.0, high - low))
-        keeper = Keeper(self.store)
+        keeper = SnapshotKeeper(self.store)
         if self.route is not None:
             self.route.refused = False
         try:

@@ -4,8 +4,6 @@ under the ``social`` domain, each write with its audit event in one transaction.
 
 from __future__ import annotations
 
-import base64
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mcp_servers._coursework import snapshot_record
 from mcp_servers._store import Sealer, table_of, upsert
 from mcp_servers.linkedin.models import ENCRYPTED, LinkedInFeedRow, LinkedInFeedStatusRow, LinkedInSnapshotRow
 from storage.audit import AuditEvent, AuditLog
@@ -125,8 +124,7 @@ class FeedStore:
 
     async def keep_snapshot(self, source: str, reason: str, screenshot: bytes, html: str) -> str:
         """A :class:`tools.browser.session.SnapshotSink`: the page's screenshot and HTML, sealed."""
-        sid = f"{source}-{utcnow().strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(4)}"
-        doc = {"png": base64.b64encode(screenshot).decode(), "html": html[:2_000_000]}
+        sid, doc = snapshot_record(source, screenshot, html)
         async with self._db.transaction() as s:
             s.add(
                 LinkedInSnapshotRow(
