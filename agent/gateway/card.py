@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from agent.gateway.context import ArgProvenance, ContextLabel, Origin
+from agent.gateway.hidden import text_leaves
 from agent.gateway.labels import Conf
 from agent.gateway.policy import Decision, ToolCall
 from agent.gateway.redact import SecretScanner
@@ -87,9 +88,8 @@ def visible(text: str) -> tuple[str, bool, bool]:
     text = _SPACE_RUN.sub(spaces, text)
     out: list[str] = []
     for ch in text:
-        if ch == "\t":
+        if ch == "\t":  # shown, as whitespace is; a long run of them is long whitespace
             out.append("⟨TAB⟩")
-            hidden = True
         elif _hidden(ch):
             out.append(f"⟨U+{ord(ch):04X}⟩")
             hidden = True
@@ -180,6 +180,9 @@ def _canonical_text(value: Any) -> str:
 def _card_arg(name: str, value: Any, prov: ArgProvenance | None, scanner: SecretScanner, *, kept: bool) -> CardArg:
     text, _ = scanner.redact(_canonical_text(value))
     rendered, hidden, long_ws = visible(text)
+    if not isinstance(value, str):  # the JSON's own indentation is not the value's whitespace
+        leaves = [visible(leaf) for leaf in text_leaves(value)]
+        hidden, long_ws = any(h for _, h, _ in leaves), any(w for _, _, w in leaves)
     urls = tuple(split_url(u) for u in urls_in(text))
     chip = prov.chip if prov is not None else "unknown"
     # Untrusted: the value itself came from (or could only have come from) untrusted content, or

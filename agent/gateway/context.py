@@ -97,6 +97,7 @@ class Origin(Enum):
     COMPUTED = "computed from your values"  # a sum, difference or percentage of numbers you gave
     TRUSTED_TOOL = "from a trusted tool"  # a result the registry labels OWNER/SYSTEM integrity
     SERVICE_RECORD = "from the service's own record"  # an id, sender or amount the service wrote in a result
+    NAMED = "from what you asked for"  # read from the file, page, channel or mail your words named
     UNTRUSTED_ITEM = "from untrusted"
     AGENT = "agent-generated"
 
@@ -115,8 +116,11 @@ _OWNER_ORIGINS = frozenset(
         Origin.COMPUTED,
         Origin.TRUSTED_TOOL,
         Origin.SERVICE_RECORD,
+        Origin.NAMED,
     }
 )
+# Segments that hold what was read (not the owner's own words), though their values are the owner's.
+_READ_ORIGINS = frozenset({Origin.SERVICE_RECORD, Origin.NAMED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,8 @@ class Segment:
     label: Label
     origin: Origin | None  # set for owner segments only
     values: TypedValues = field(default_factory=TypedValues)
+    for_money: bool = False  # a source the owner named in the same sentence as paying or a transfer
+    for_people: bool = False  # a source the owner said holds an address ("her e-mail is on her site")
 
     @property
     def owner(self) -> bool:
@@ -148,6 +154,8 @@ class ArgProvenance:
     chip: str
     source: Source | None = None  # the untrusted item it was found in, if any
     also_untrusted: tuple[Source, ...] = ()  # owner-derived, yet untrusted content holds it too
+    for_money: bool = True  # NAMED: only from sources the owner named when asking to move money
+    for_people: bool = True  # NAMED: only from sources the owner said hold the address
 
     @property
     def contested(self) -> bool:
@@ -204,14 +212,28 @@ class ContextLabel:
         self._label = self._label.join(label)
         return label
 
-    def append(self, result: LabelledResult, service_fields: Iterable[str] = ()) -> None:
+    def append(
+        self,
+        result: LabelledResult,
+        service_fields: Iterable[str] = (),
+        *,
+        named: bool = False,
+        for_money: bool = False,
+        for_people: bool = False,
+    ) -> None:
         """Append a (redacted) tool result: it taints the context with its label.
 
         ``service_fields`` (the registry's) name the fields of each item the service writes itself:
         ids, senders, amounts, times. Their values are kept apart as the service's record (SYSTEM
         integrity, the result's secrecy and sources), the rest (text others wrote) under the
         result's own label. A value found in the record is the service's, not the writer's; one that
-        text others wrote also states is contested (see :meth:`record_contested`)."""
+        text others wrote also states is contested (see :meth:`record_contested`).
+
+        ``named``: the owner's own words chose what was read (the file, page, channel or sender they
+        named; see the gateway). Values in it are the owner's to use, as what they asked for; the
+        result still taints the context, so a call after it is still held and the card names it.
+        ``for_money``: the owner named it when asking to pay or transfer (money may come from it);
+        ``for_people``: the owner said an address is to be found there (a recipient may come from it)."""
         fields = frozenset(service_fields)
         if fields and result.label.integrity < Integrity.OWNER:
             record, rest = split_record(result.content, fields)
@@ -220,14 +242,16 @@ class ContextLabel:
                 rec = Label(Integrity.SYSTEM, lab.conf, lab.readers, lab.sources)
                 n = normalise(content_text(record))
                 self._segments.append(Segment(n, rec, Origin.SERVICE_RECORD, extract(n)))
-            self.append_text(content_text(rest), result.label)
+            self.append_text(content_text(rest), result.label, named=named, lends=(for_money, for_people))
             return
-        self.append_text(content_text(result.content), result.label)
+        self.append_text(content_text(result.content), result.label, named=named, lends=(for_money, for_people))
 
-    def append_text(self, text: str, label: Label) -> None:
-        origin = Origin.TRUSTED_TOOL if label.integrity >= Integrity.OWNER else None
+    def append_text(
+        self, text: str, label: Label, *, named: bool = False, lends: tuple[bool, bool] = (False, False)
+    ) -> None:
+        origin = Origin.TRUSTED_TOOL if label.integrity >= Integrity.OWNER else Origin.NAMED if named else None
         n = normalise(text)
-        self._segments.append(Segment(n, label, origin, extract(n)))
+        self._segments.append(Segment(n, label, origin, extract(n), named and lends[0], named and lends[1]))
         self._label = self._label.join(label)
 
     def private_texts(self) -> list[str]:
@@ -254,16 +278,23 @@ class ContextLabel:
             for s in self._segments
         )
 
+    def typed_texts(self) -> list[str]:
+        """The owner's own turns."""
+        return [s.text for s in self._segments if s.origin is Origin.TYPED]
+
     def owner_texts(self) -> list[str]:
         return [s.text for s in self._segments if s.origin is not None and s.origin.owner]
 
     # -- provenance -----------------------------------------------------------------------------
 
-    def untrusted_holders(self, value: Any) -> list[Source]:
-        """The untrusted sources whose results hold every scalar leaf of ``value``."""
+    def untrusted_holders(self, value: Any, *, named: bool = True) -> list[Source]:
+        """The untrusted sources whose results hold every scalar leaf of ``value`` (without the ones
+        the owner named, if not ``named``)."""
         leaves = list(atoms(value))
         out: list[Source] = []
         for seg in self._segments:
+            if not named and seg.origin is Origin.NAMED:
+                continue
             if seg.label.integrity < Integrity.OWNER and leaves and all(seg.holds(v) for v in leaves):
                 out += [s for s in seg.label.untrusted_sources() if s not in out]
         return out
@@ -276,19 +307,16 @@ class ContextLabel:
             if self.owner_segment_for(leaf, records=False) is not None:
                 continue  # typed by the owner, or in a wholly trusted result
             for seg in self._segments:
-                if seg.label.integrity < Integrity.OWNER and seg.holds(leaf):
+                if seg.label.integrity < Integrity.OWNER and seg.origin is not Origin.NAMED and seg.holds(leaf):
                     out += [s for s in seg.label.untrusted_sources() if s not in out]
         return out
 
-    def owner_segment_for(self, atom: str, *, records: bool = True) -> Segment | None:
-        return next(
-            (
-                seg
-                for seg in self._segments
-                if seg.owner and (records or seg.origin is not Origin.SERVICE_RECORD) and seg.holds(atom)
-            ),
-            None,
-        )
+    def owner_segment_for(self, atom: str, *, records: bool = True, named: bool = True) -> Segment | None:
+        """The first owner segment stating ``atom``; with ``records=False`` only the owner's own words
+        and wholly trusted results count, not what was read (a service's record, a source they named);
+        with ``named=False`` not a source they named."""
+        skip = _READ_ORIGINS if not records else frozenset() if named else frozenset({Origin.NAMED})
+        return next((seg for seg in self._segments if seg.owner and seg.origin not in skip and seg.holds(atom)), None)
 
     def _owner_sources(self, atom: str) -> list[Segment]:
         """The owner segments ``atom`` follows from: one that states it, or (a date-time, the end of
@@ -315,7 +343,8 @@ class ContextLabel:
         if len(values.numbers) > _MAX_OPERANDS:  # a long statement: only what the owner typed, not chance sums
             owned = [s for s in owned if s.origin is Origin.TYPED]
             values = _union(owned)
-        if len(leaves) != 1 or not owned or not derives_amount(leaves[0], values):
+        typed = _union(s for s in owned if s.origin is Origin.TYPED)
+        if len(leaves) != 1 or not owned or not derives_amount(leaves[0], values, typed):
             return None
         label = Label.join_all(s.label for s in owned)
         return ArgProvenance(arg, Origin.COMPUTED, label, Origin.COMPUTED.value)
@@ -332,10 +361,18 @@ class ContextLabel:
             owner_segs += segs
         if not owner_segs:  # empty / null carries no information
             return ArgProvenance(arg, Origin.TYPED, _owner_only(), Origin.TYPED.value)
+        named = [s for s in owner_segs if s.origin is Origin.NAMED]
         recorded = any(s.origin is Origin.SERVICE_RECORD for s in owner_segs)
-        origin = Origin.SERVICE_RECORD if recorded else owner_segs[0].origin or Origin.TYPED
+        origin = Origin.NAMED if named else Origin.SERVICE_RECORD if recorded else owner_segs[0].origin or Origin.TYPED
         label = Label.join_all(s.label for s in owner_segs)
-        return ArgProvenance(arg, origin, label, origin.value)
+        chip = origin.value
+        if named:
+            srcs: list[Source] = []
+            for seg in named:
+                srcs += [s for s in seg.label.untrusted_sources() if s not in srcs]
+            chip += ": " + "; ".join(s.describe() for s in srcs)
+        money, people = all(s.for_money for s in named), all(s.for_people for s in named)
+        return ArgProvenance(arg, origin, label, chip, for_money=money, for_people=people)
 
     def _inherited(self, arg: str, leaf: str, value: Any) -> ArgProvenance:
         ctx = self._label
@@ -367,7 +404,7 @@ class ContextLabel:
         make it untrusted. The policy adds the whole context where the audience was not the owner's."""
         pieces = _pieces(" ".join(atoms(value)))
         # The owner's turns carry only themselves; a service's record is private data like the rest.
-        read = [s for s in self._segments if not s.owner or s.origin is Origin.SERVICE_RECORD]
+        read = [s for s in self._segments if not s.owner or s.origin in _READ_ORIGINS]
         drawn = [s for s in read if any(_contains_token(s.text, p) for p in pieces)]
         label = Label.join_all([_owner_only(), *(s.label for s in drawn)])
         srcs: list[Source] = []
@@ -406,12 +443,20 @@ def split_record(content: Any, fields: frozenset[str]) -> tuple[list[dict[str, A
 
 
 def _scalar_or_scalars(value: Any) -> bool:
-    scalar = (str, int, float, bool, type(None))
     if isinstance(value, (list, tuple)):
-        return all(isinstance(v, scalar) for v in value)
+        return all(_scalar(v) for v in value)
     if isinstance(value, dict):  # {address: permission}: the keys are the record's
-        return all(isinstance(v, scalar) for v in value.values())
-    return isinstance(value, scalar)
+        return all(_scalar(v) for v in value.values()) and all(_scalar(k) for k in value)
+    return _scalar(value)
+
+
+_RECORD_MAX = 120  # a name, address, id or amount; a longer text in a record field is somebody's prose
+
+
+def _scalar(value: Any) -> bool:
+    if isinstance(value, str):
+        return len(value) <= _RECORD_MAX
+    return isinstance(value, (int, float, bool, type(None)))
 
 
 def _pieces(text: str) -> list[str]:

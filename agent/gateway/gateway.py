@@ -29,7 +29,8 @@ from typing import Any
 
 from agent.gateway.approvals import ApprovalError, ApprovalService, Grant, PendingApproval, args_hash
 from agent.gateway.card import build_card, headline_for, preview_facts
-from agent.gateway.context import atoms, content_text, normalise
+from agent.gateway.context import Origin, atoms, content_text, normalise
+from agent.gateway.intent import address_named_in, asks_to_act, money_request_naming
 from agent.gateway.labeller import default_labeller
 from agent.gateway.labels import Conf, Integrity, Label, LabelledResult
 from agent.gateway.policy import Decision, Policy, PolicyContext, ToolCall, Verdict
@@ -287,7 +288,20 @@ class ToolGateway:
             label = label.join(Label(label.integrity, Conf.SECRET, label.readers))
         if spec.cls is not ToolClass.READ:
             label = label.join(_echoed(decision, call.args, content))
-        ctx.context.append(LabelledResult(content, label), spec.result.service_fields)
+        named = (
+            spec.cls in (ToolClass.READ, ToolClass.EGRESS_READ)
+            and all((src.server, src.tool) == (spec.server, spec.tool) for src in label.sources)  # nothing stored
+            and names_source(decision, call.args)
+            and asks_to_act(ctx.context.typed_texts())
+        )
+        typed, names = ctx.context.typed_texts(), _named_by(call.args)
+        ctx.context.append(
+            LabelledResult(content, label),
+            spec.result.service_fields,
+            named=named,
+            for_money=named and money_request_naming(typed, names),
+            for_people=named and address_named_in(typed, names),
+        )
         return GatewayResult(
             GatewayStatus.OK, call.call_id, spec.name, content, decision, label=label, secrets_redacted=len(findings)
         )
@@ -318,6 +332,31 @@ def _echoed(decision: Decision, args: Mapping[str, Any], content: Any) -> Label:
         if any(len(a) >= 3 and a in text for a in atoms(args.get(name))):
             out = out.join(prov.label)
     return out
+
+
+def names_source(decision: Decision, args: Mapping[str, Any]) -> bool:
+    """The owner's words chose what this read returns: every argument is the owner's (typed, from the
+    contacts, or itself read from a source the owner named) and distinctive (a name, an address, a
+    date, not a word of two letters). A read with no argument (the whole inbox) names nothing. The
+    caller also requires that the owner asked to act (``intent``) and that the result holds nothing
+    stored from elsewhere (a memory carrying the label of the mail it came from)."""
+    if not args:
+        return False
+    for name, value in args.items():
+        prov = decision.provenance.get(name)
+        leaves = list(atoms(value))
+        if prov is None or not prov.owner or prov.origin is Origin.SERVICE_RECORD:
+            return False
+        if not leaves or any(len(a) < _DISTINCT for a in leaves):
+            return False
+    return True
+
+
+_DISTINCT = 3
+
+
+def _named_by(args: Mapping[str, Any]) -> list[str]:
+    return [a for v in args.values() for a in atoms(v)]
 
 
 def contained_read(spec: ToolSpec) -> bool:

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from agent.gateway.hidden import hidden_content
+from agent.gateway.instructions import ADDRESSED_TO_ASSISTANT, addresses_assistant
 from agent.gateway.labels import ALL, Conf, Integrity, Label, LabelError, Readers, Source, readers_of
 from agent.gateway.registry import ToolSpec
 
@@ -121,7 +122,9 @@ def default_labeller(
             readers = readers_of(owners)
         else:
             readers = readers_of([*owners, *people])
-        flags = hidden_content(item) if r.integrity < Integrity.OWNER else ()
+        flags: tuple[str, ...] = ()
+        if r.integrity < Integrity.OWNER:
+            flags = hidden_content(item) + ((ADDRESSED_TO_ASSISTANT,) if addresses_assistant(item) else ())
         if principal is not None and r.integrity < Integrity.OWNER and principal.casefold() in owner_set:
             flags += ("claims_to_be_owner",)  # content may say it is the owner; only the console is
         src = Source(r.channel, spec.server, spec.tool, item_id or "-", principal, now, flags)

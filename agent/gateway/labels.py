@@ -115,7 +115,7 @@ class Source:
         who = f" from {self.principal}" if self.principal else ""
         if "claims_to_be_owner" in self.flags:
             who += " (claims to be you: not verified)"
-        marks = [f for f in self.flags if f.startswith("hidden")]
+        marks = [f for f in self.flags if f.startswith(("hidden", "addressed"))]
         hidden = f" [{', '.join(m.replace('_', ' ') for m in marks)}]" if marks else ""
         return f"{self.channel} {self.item_id}{who}{hidden}, {self.fetched_at.strftime('%Y-%m-%d %H:%M')}"
 

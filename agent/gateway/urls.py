@@ -16,7 +16,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-__all__ = ["links_in", "url_carries_private", "url_fragments", "urls_in"]
+__all__ = [
+    "links_in",
+    "short_private_tokens",
+    "short_private_values",
+    "url_carries_private",
+    "url_fragments",
+    "urls_in",
+]
 
 _URL = re.compile(r"(?i)\b(?:https?|ftp|file|gopher|data|javascript)://[^\s<>\"'`]+|\bwww\.[^\s<>\"'`]+")
 _TOKEN_SPLIT = re.compile(r"[^0-9a-z@+._-]+")
@@ -170,3 +177,30 @@ def text_carries_private(
     return sorted(
         f for f in frags if len(f) >= min_len and any(f in p for p in private) and not any(f in p for p in public)
     )
+
+
+_SHORT = re.compile(r"[0-9a-z]+(?:\.[0-9]+)?")
+
+
+def short_private_values(url: str, private_texts: Iterable[str], public_texts: Iterable[str]) -> list[str]:
+    """Values too short for :func:`url_carries_private` (a ticker, a share count, an amount) that a
+    URL's path or query carries, that private texts state as a whole token, and that no public text
+    (the owner's words, the page the link came from) states: provenance follows the value, not its
+    length. One digit or letter says nothing and is skipped."""
+    parts = urlsplit(url)
+    tail = unquote(parts.path + " " + " ".join(v for _, v in parse_qsl(parts.query, keep_blank_values=True)))
+    return short_private_tokens(tail, private_texts, public_texts)
+
+
+def short_private_tokens(text: str, private_texts: Iterable[str], public_texts: Iterable[str]) -> list[str]:
+    """The short values (2 to 5 characters) of ``text`` that only private texts state."""
+    tokens = {t for t in _SHORT.findall(text.casefold()) if 2 <= len(t) < 6}
+    if not tokens:
+        return []
+    private = [_WS.sub(" ", p).casefold() for p in private_texts if p]
+    public = [_WS.sub(" ", p).casefold() for p in public_texts if p]
+    return sorted(t for t in tokens if any(_whole(t, p) for p in private) and not any(_whole(t, p) for p in public))
+
+
+def _whole(token: str, text: str) -> bool:
+    return re.search(rf"(?<![0-9a-z.]){re.escape(token)}(?![0-9a-z]|\.[0-9])", text) is not None

@@ -175,9 +175,10 @@ def derives(value: str, tv: TypedValues) -> bool | None:
     return None
 
 
-def derives_amount(value: str, tv: TypedValues) -> bool:
-    """A money value: typed, or one sum, difference, product or percentage of two typed numbers
-    (a refund of the difference, an added 19.5% plus a fee of 5.29 is two steps and not covered)."""
+def derives_amount(value: str, tv: TypedValues, typed: TypedValues | None = None) -> bool:
+    """A money value: typed, or one sum, difference, product or percentage of two numbers ``tv``
+    holds; or, given the numbers the owner ``typed``, such a step with a typed number then one more
+    typed number added or taken away (an added 19.5% of what was paid, plus a fee of 5.29)."""
     n = _number(value)
     if n is None:
         return False
@@ -187,7 +188,16 @@ def derives_amount(value: str, tv: TypedValues) -> bool:
     cent = Decimal("0.01")
     for i, a in enumerate(nums):
         for b in nums[i:]:
-            candidates = (a + b, abs(a - b), a * b, a * b / 100, a * (100 + b) / 100, b * (100 + a) / 100)
-            if any(abs(c - n) < cent for c in candidates):
+            if any(abs(c - n) < cent for c in _steps(a, b)):
                 return True
+    owner = sorted(typed.numbers) if typed is not None else []
+    for a in nums:
+        for b in owner:
+            for first in (*_steps(a, b), *_steps(b, a)):
+                if any(abs(first + c - n) < cent or abs(first - c - n) < cent for c in owner):
+                    return True
     return False
+
+
+def _steps(a: Decimal, b: Decimal) -> tuple[Decimal, ...]:
+    return (a + b, abs(a - b), a * b, a * b / 100, a * (100 + b) / 100, b * (100 + a) / 100)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from agent.adversarial.suite import world_tools
-from agent.gateway.card import build_card
+from agent.gateway.card import build_card, visible
 from agent.gateway.hidden import HIDDEN_CHARACTERS, HIDDEN_HTML, hidden_content
 from agent.gateway.labeller import default_labeller
 from agent.gateway.labels import Label, LabelledResult, Source
@@ -136,3 +136,16 @@ def test_a_call_chosen_after_untrusted_content_is_held_but_its_card_flags_only_v
     assert not card.red_flags and card.context_sources
     chosen = card_for(ctx, "whatsapp.send_message", {"recipient": "13", "message": "hi"})
     assert next(a for a in chosen.args if a.name == "recipient").untrusted
+
+
+def test_a_tab_is_shown_but_is_not_a_hidden_character_and_json_indentation_is_not_long_whitespace() -> None:
+    rendered, hidden, long_ws = visible("Car Rental\t98.70")
+    assert "⟨TAB⟩" in rendered and not hidden and not long_ws
+    assert visible("a\t\t\t\tb")[2]  # a run of tabs still is
+    ctx = make_ctx()
+    ctx.context.add_owner_text("Email the minutes to dana@client.example with the file attached")
+    call = ToolCall("c1", "gmail.send", {"to": ["dana@client.example"], "subject": "Minutes", "body": "Attached."})
+    decision = Policy().decide(call, ctx)
+    card = build_card(call, decision, ctx.context, ctx.scanner, headline="x")
+    to = next(a for a in card.args if a.name == "to")
+    assert not to.long_whitespace and not to.hidden_chars  # a list renders as indented JSON

@@ -53,6 +53,31 @@ def test_an_owner_typed_url_still_goes_out_with_private_data_in_context() -> Non
     assert decide(ctx, "web.fetch", {"url": "https://apnews.com/t/AAPL"}).verdict is Verdict.ALLOW
 
 
+@pytest.mark.parametrize(
+    ("url", "values"),
+    [
+        ("https://apnews.com/lookup?s=AAPL&n=30", "30, aapl"),  # a ticker and a share count
+        ("https://apnews.com/fx/42.10", "42.10"),  # an amount
+        ("https://apnews.com/p/K7QZ", "k7qz"),  # a short code
+    ],
+)
+def test_a_link_the_assistant_built_with_short_private_values_is_held_and_flagged(url: str, values: str) -> None:
+    ctx = make_ctx()
+    ctx.context.add_owner_text("check the markets for me")
+    read_email(ctx, "m4", "statements@broker.example", "Your holdings: 30 AAPL. Cash 42.10. Code K7QZ")
+    d = decide(ctx, "web.fetch", {"url": url})
+    hit = next(h for h in d.hits if h.rule == "R5_SHORT_PRIVATE_VALUES_IN_URL")
+    assert d.verdict is Verdict.REQUIRE_APPROVAL and hit.reason.endswith(values)
+
+
+def test_short_values_the_owner_typed_or_one_character_long_are_not_private_values() -> None:
+    ctx = make_ctx()
+    ctx.context.add_owner_text("what does apnews say about AAPL today")
+    read_email(ctx, "m5", "statements@broker.example", "Your holdings: 30 AAPL, 7 VTI")
+    for url in ("https://apnews.com/search?q=AAPL", "https://apnews.com/page/7"):
+        assert "R5_SHORT_PRIVATE_VALUES_IN_URL" not in decide(ctx, "web.fetch", {"url": url}).rule_ids
+
+
 # -- 2. links without a scheme --------------------------------------------------------------------
 
 
@@ -177,3 +202,13 @@ async def test_plain_error_text_is_still_private_to_the_owner() -> None:
     d = decide(ctx, "weather.forecast", {"city": "Joint Checking ending 4412"})
     assert d.verdict is Verdict.REQUIRE_APPROVAL
     assert "R5_PRIVATE_DATA_TO_THIRD_PARTY" in d.rule_ids
+
+
+def test_a_short_private_value_sent_to_a_third_party_server_is_held() -> None:
+    ctx = make_ctx()
+    ctx.context.add_owner_text("what's the weather where I'm going?")
+    read_email(ctx, "m6", "travel@agency.example", "Your trip: flight LH12 to OPO, seat 4C")
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}}
+    ctx.registry.approve_pin("weather", ToolDef("forecast", "server text", schema))
+    assert "R5_PRIVATE_DATA_TO_THIRD_PARTY" in decide(ctx, "weather.forecast", {"city": "OPO"}).rule_ids
+    assert decide(ctx, "weather.forecast", {"city": "Porto"}).verdict is Verdict.ALLOW  # in nothing private

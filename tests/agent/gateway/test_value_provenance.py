@@ -62,6 +62,14 @@ def test_an_amount_computed_from_the_owners_numbers_is_the_owners_and_an_unrelat
     assert not derives_amount("5", tv)
 
 
+def test_an_amount_two_steps_from_the_owners_numbers_is_theirs_only_with_typed_operands() -> None:
+    paid = extract("amount 1000.00")
+    typed = extract("an additional 19.5% of the amount we paid + a fee of 5.29")
+    assert derives_amount("200.29", paid | typed, typed)  # 19.5% of 1000, plus 5.29
+    assert not derives_amount("200.29", paid | typed)  # one step only without the typed numbers
+    assert not derives_amount("731.17", paid | typed, typed)
+
+
 def test_an_id_matching_the_day_of_the_owners_date_is_untrusted_on_the_card() -> None:
     ctx = make_ctx()
     ctx.context.add_owner_text("What are we going to do on June 13?")
