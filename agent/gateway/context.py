@@ -174,6 +174,7 @@ class ContextLabel:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._label = Label.clean()
         self._segments: list[Segment] = []
+        self._named_links = 0  # links opened this turn from a source the owner named, private data in view
 
     @property
     def label(self) -> Label:
@@ -182,6 +183,15 @@ class ContextLabel:
     @property
     def segments(self) -> tuple[Segment, ...]:
         return tuple(self._segments)
+
+    @property
+    def named_links_left(self) -> int:
+        """How many more links from a named source may open this turn with private data in view: each
+        choice among a page's links can spell a few bits of it, so a turn gets a small budget."""
+        return max(0, NAMED_LINK_BUDGET - self._named_links)
+
+    def named_link_opened(self) -> None:
+        self._named_links += 1
 
     @property
     def untrusted_count(self) -> int:
@@ -210,6 +220,8 @@ class ContextLabel:
         n = normalise(text)
         self._segments.append(Segment(n, label, origin, extract(n)))
         self._label = self._label.join(label)
+        if origin is Origin.TYPED:
+            self._named_links = 0  # a new turn of the owner's
         return label
 
     def append(
@@ -356,6 +368,10 @@ class ContextLabel:
         owner_segs: list[Segment] = []
         for leaf in leaves:
             segs = self._owner_sources(leaf)
+            if not segs and leaf.startswith(("https://", "http://")):
+                # A link in a named source, written without its scheme ("www.example.com"): the same link.
+                bare = leaf.split("://", 1)[1]
+                segs = [s for s in self._owner_sources(bare) if s.origin is Origin.NAMED]
             if not segs:
                 return self._inherited(arg, leaf, value)
             owner_segs += segs
@@ -418,6 +434,7 @@ class ContextLabel:
         return ArgProvenance(arg, Origin.AGENT, label, chip)
 
 
+NAMED_LINK_BUDGET = 2
 _MAX_OPERANDS = 40
 _MIN_ATTRIBUTED = 2
 _WORD = re.compile(r"[^\s,;:!?()\[\]{}\"'<>]+")

@@ -11,7 +11,7 @@ from enum import Enum
 from typing import Any
 
 from agent.gateway.budget import BudgetLedger, InMemoryLedger
-from agent.gateway.context import ArgProvenance, ContextLabel, Origin, atoms, normalise
+from agent.gateway.context import NAMED_LINK_BUDGET, ArgProvenance, ContextLabel, Origin, atoms, normalise
 from agent.gateway.intent import asks_for_tool
 from agent.gateway.labels import Conf, Integrity, Label, Source
 from agent.gateway.redact import SecretScanner
@@ -191,8 +191,14 @@ class Eval:
         srcs = tuple(self.ctx.context.label.untrusted_sources())
         if p.contested or not srcs:
             return
-        if p.owner and not (p.origin is Origin.NAMED and self.ctx.context.private_texts()):
+        c = self.ctx.context
+        if p.owner and not (p.origin is Origin.NAMED and c.private_texts()):
             return  # typed, or a link in what the owner named with nothing private for its choice to spell
+        if p.origin is Origin.NAMED and c.named_links_left:
+            n = NAMED_LINK_BUDGET - c.named_links_left + 1
+            chip = f"{p.chip} (link {n} of at most {NAMED_LINK_BUDGET} opened from it this turn)"
+            self._prov[arg] = ArgProvenance(arg, p.origin, p.label, chip, for_money=False, for_people=False)
+            return
         where = "; ".join(s.describe() for s in srcs)
         self._prov[arg] = ArgProvenance(
             arg, p.origin, self.ctx.context.label, f"{p.chip}, chosen after reading: {where}", srcs[0], srcs

@@ -294,6 +294,9 @@ class ToolGateway:
             and names_source(decision, call.args)
             and asks_to_act(ctx.context.typed_texts())
         )
+        url = decision.provenance.get(spec.url_arg) if spec.url_arg else None
+        if url is not None and url.origin is Origin.NAMED and ctx.context.private_texts():
+            ctx.context.named_link_opened()
         typed, names = ctx.context.typed_texts(), _named_by(call.args)
         ctx.context.append(
             LabelledResult(content, label),

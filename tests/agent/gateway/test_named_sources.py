@@ -137,16 +137,24 @@ async def _flags_after(turn: str, read: tuple[str, dict[str, Any], Any], call: t
     return res.approval.card.red_flags
 
 
-async def test_a_link_in_a_named_source_chosen_with_private_data_in_view_is_flagged() -> None:
-    chat = {"messages": [{"id": "w1", "chat": "Bob", "from": "+15550101", "text": "see https://apnews.com/a/1"}]}
-    read = ("whatsapp__list_messages", {"chat": "Bob"}, chat)
-    flags = await _flags_after(
-        "Open the article Bob sent on WhatsApp and reply to him",
-        read,
-        ("web__fetch", {"url": "https://apnews.com/a/1"}),
-    )
-    # The chat is private: which link opens could spell it out, so the choice is not the owner's.
-    assert "untrusted_argument" in flags
+async def test_links_a_named_source_offers_open_with_private_data_in_view_two_per_turn() -> None:
+    links = " ".join(f"https://apnews.com/q/{c}" for c in "ABCD")
+    chat = {"messages": [{"id": "w1", "chat": "Bob", "from": "+15550101", "text": f"read these: {links}"}]}
+    gw, ctx, _ = _setup("Open the articles Bob sent on WhatsApp and reply to him", {"whatsapp.list_messages": chat})
+    await _call(gw, ctx, "whatsapp__list_messages", {"chat": "Bob"})
+    flags = []
+    for c in "ABC":  # each is approved by the owner, then opens
+        call = ToolCall(f"g{c}", "web__fetch", {"url": f"https://apnews.com/q/{c}"})
+        res = await gw.call(call, ctx)
+        assert res.approval is not None
+        flags.append("untrusted_argument" in res.approval.card.red_flags)
+        grant = await gw.approvals.approve(res.approval.approval_id, step_up_done=True)
+        assert (await gw.call(call, ctx, grant=grant)).status is GatewayStatus.OK
+    # Which links open can spell what is in view: two choices a turn are the owner's, the third is not.
+    assert flags == [False, False, True]
+    ctx.context.add_owner_text("and the last one too")  # a new turn of the owner's: a new budget
+    res = await _call(gw, ctx, "web__fetch", {"url": "https://apnews.com/q/D"})
+    assert res.approval is not None and "untrusted_argument" not in res.approval.card.red_flags
 
 
 async def test_words_from_a_named_page_going_public_are_the_pages() -> None:
