@@ -155,7 +155,9 @@ class Eval:
                 self._prov[arg] = _recorded(p, self.ctx.context, self.args.get(arg))
                 if p.origin is Origin.NAMED and spec is not None and not self._named_serves(arg):
                     # What the owner named lends its values to the action they asked for, nothing else.
-                    self._prov[arg] = ArgProvenance(arg, Origin.UNTRUSTED_ITEM, p.label, f"from untrusted: {p.chip}")
+                    where = p.chip.removeprefix(f"{Origin.NAMED.value}: ")
+                    chip = f"from untrusted: {where} (you named it, not for this)"
+                    self._prov[arg] = ArgProvenance(arg, Origin.UNTRUSTED_ITEM, p.label, chip)
         return self._prov[arg]
 
     def _named_serves(self, arg: str) -> bool:
