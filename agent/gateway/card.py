@@ -25,11 +25,10 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from agent.gateway.context import ArgProvenance, ContextLabel, Origin
-from agent.gateway.hidden import text_leaves
 from agent.gateway.labels import Conf
 from agent.gateway.policy import Decision, ToolCall
 from agent.gateway.redact import SecretScanner
-from agent.gateway.urls import urls_in
+from agent.gateway.urls import string_values, urls_in
 from tools.egress import UrlRejected, canonical_host
 
 __all__ = [
@@ -181,7 +180,7 @@ def _card_arg(name: str, value: Any, prov: ArgProvenance | None, scanner: Secret
     text, _ = scanner.redact(_canonical_text(value))
     rendered, hidden, long_ws = visible(text)
     if not isinstance(value, str):  # the JSON's own indentation is not the value's whitespace
-        leaves = [visible(leaf) for leaf in text_leaves(value)]
+        leaves = [visible(leaf) for leaf in string_values(value, keys=True)]
         hidden, long_ws = any(h for _, h, _ in leaves), any(w for _, _, w in leaves)
     urls = tuple(split_url(u) for u in urls_in(text))
     chip = prov.chip if prov is not None else "unknown"

@@ -5,7 +5,7 @@ of each argument that several rules share. The rules themselves are in ``policy.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -33,7 +33,6 @@ __all__ = [
     "Verdict",
     "approve",
     "deny",
-    "string_values",
 ]
 
 POLICY_VERSION = "gw-2026.1"
@@ -153,20 +152,20 @@ class Eval:
                 if not p.owner and spec is not None and spec.cls is ToolClass.FINANCIAL and arg == spec.amount_arg:
                     p = self.ctx.context.computed_amount(arg, self.args.get(arg)) or p
                 self._prov[arg] = _recorded(p, self.ctx.context, self.args.get(arg))
-                if p.origin is Origin.NAMED and spec is not None and not self._named_serves(arg):
+                if p.origin is Origin.NAMED and spec is not None and not self._named_serves(arg, p):
                     # What the owner named lends its values to the action they asked for, nothing else.
                     where = p.chip.removeprefix(f"{Origin.NAMED.value}: ")
                     chip = f"from untrusted: {where} (you named it, not for this)"
                     self._prov[arg] = ArgProvenance(arg, Origin.UNTRUSTED_ITEM, p.label, chip)
         return self._prov[arg]
 
-    def _named_serves(self, arg: str) -> bool:
+    def _named_serves(self, arg: str, p: ArgProvenance) -> bool:
         """A value from a source the owner named serves this call: the owner asked for this kind of
         action ("reserve", "invite", an "event"), and it is not words going public."""
         spec = self.spec
         if spec is None or (spec.audience_public and arg in spec.data):
             return False
-        if arg in spec.recipients and not self.ctx.context.provenance(arg, self.args.get(arg)).for_people:
+        if arg in spec.recipients and not p.for_people:
             return False  # who receives it: only an address the owner said to find there
         if spec.cls is ToolClass.FINANCIAL or not spec.consequential:
             return True  # reading on from it; for money R7 asks more (named in the sentence that pays)
@@ -199,7 +198,7 @@ class Eval:
         if p.origin is Origin.NAMED and c.named_links_left:
             n = NAMED_LINK_BUDGET - c.named_links_left + 1
             chip = f"{p.chip} (link {n} of at most {NAMED_LINK_BUDGET} opened from it this turn)"
-            self._prov[arg] = ArgProvenance(arg, p.origin, p.label, chip, for_money=False, for_people=False)
+            self._prov[arg] = replace(p, chip=chip)
             return
         where = "; ".join(s.describe() for s in srcs)
         self._prov[arg] = ArgProvenance(
@@ -273,14 +272,3 @@ def deny(rule: str, reason: str, *args: str) -> RuleHit:
 
 def approve(rule: str, reason: str, *args: str, step_up: bool = False) -> RuleHit:
     return RuleHit(rule, Verdict.REQUIRE_APPROVAL, reason, tuple(args), step_up)
-
-
-def string_values(value: Any) -> list[str]:
-    """Every string in a JSON-like value (values only, not keys)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, Mapping):
-        return [s for v in value.values() for s in string_values(v)]
-    if isinstance(value, (list, tuple)):
-        return [s for v in value for s in string_values(v)]
-    return []

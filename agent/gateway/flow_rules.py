@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from agent.gateway.context import ArgProvenance, Origin, atoms, normalise
-from agent.gateway.evaluation import TOOL_CHOICE, Eval, RuleHit, approve, deny, string_values
+from agent.gateway.evaluation import TOOL_CHOICE, Eval, RuleHit, approve, deny
 from agent.gateway.labels import Conf, Integrity
 from agent.gateway.registry import ToolClass
 from agent.gateway.render import neutralise_remote
 from agent.gateway.urls import (
     links_in,
+    string_values,
     text_carries_private,
 )
 

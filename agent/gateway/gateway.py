@@ -288,16 +288,16 @@ class ToolGateway:
             label = label.join(Label(label.integrity, Conf.SECRET, label.readers))
         if spec.cls is not ToolClass.READ:
             label = label.join(_echoed(decision, call.args, content))
+        typed, names = ctx.context.typed_texts(), _named_by(call.args)
         named = (
             spec.cls in (ToolClass.READ, ToolClass.EGRESS_READ)
             and all((src.server, src.tool) == (spec.server, spec.tool) for src in label.sources)  # nothing stored
             and names_source(decision, call.args)
-            and asks_to_act(ctx.context.typed_texts())
+            and asks_to_act(typed)
         )
         url = decision.provenance.get(spec.url_arg) if spec.url_arg else None
         if url is not None and url.origin is Origin.NAMED and ctx.context.private_texts():
             ctx.context.named_link_opened()
-        typed, names = ctx.context.typed_texts(), _named_by(call.args)
         ctx.context.append(
             LabelledResult(content, label),
             spec.result.service_fields,

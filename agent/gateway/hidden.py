@@ -11,7 +11,9 @@ import re
 import unicodedata
 from typing import Any
 
-__all__ = ["HIDDEN_CHARACTERS", "HIDDEN_HTML", "hidden_content", "text_leaves"]
+from agent.gateway.urls import string_values
+
+__all__ = ["HIDDEN_CHARACTERS", "HIDDEN_HTML", "hidden_content"]
 
 HIDDEN_HTML = "hidden_html"
 HIDDEN_CHARACTERS = "hidden_characters"
@@ -37,20 +39,9 @@ def _hidden_char(ch: str) -> bool:
     return cat in ("Cf", "Co") or 0xE0000 <= ord(ch) <= 0xE007F
 
 
-def text_leaves(value: Any) -> list[str]:
-    """Every string in a JSON-like value, keys included."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*text_leaves(k), *text_leaves(v))]
-    if isinstance(value, (list, tuple)):
-        return [s for v in value for s in text_leaves(v)]
-    return []
-
-
 def hidden_content(content: Any) -> tuple[str, ...]:
     """Which kinds of hidden content ``content`` (text or a JSON-like value) carries."""
-    text = "\n".join(text_leaves(content))
+    text = "\n".join(string_values(content, keys=True))
     kinds: list[str] = []
     styles = (m.group(1) or m.group(2) or "" for m in _STYLE.finditer(text))
     if (

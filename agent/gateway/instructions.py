@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from agent.gateway.hidden import text_leaves
+from agent.gateway.urls import string_values
 
 __all__ = ["ADDRESSED_TO_ASSISTANT", "addresses_assistant"]
 
@@ -64,5 +64,5 @@ _SIGNALS = (
 
 def addresses_assistant(content: Any) -> bool:
     """``content`` (text or a JSON-like value) holds text speaking to the assistant."""
-    text = re.sub(r"\s+", " ", "\n".join(text_leaves(content))).casefold()
+    text = re.sub(r"\s+", " ", "\n".join(string_values(content, keys=True))).casefold()
     return any(p.search(text) for p in _SIGNALS)

@@ -49,7 +49,6 @@ from agent.gateway.evaluation import (
     Verdict,
     approve,
     deny,
-    string_values,
 )
 from agent.gateway.flow_rules import (
     is_owner_directed,
@@ -65,6 +64,7 @@ from agent.gateway.schema import validate_args
 from agent.gateway.urls import (
     short_private_tokens,
     short_private_values,
+    string_values,
     text_carries_private,
     url_carries_private,
     urls_in,

@@ -12,7 +12,7 @@ import base64
 import binascii
 import contextlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -20,6 +20,7 @@ __all__ = [
     "links_in",
     "short_private_tokens",
     "short_private_values",
+    "string_values",
     "url_carries_private",
     "url_fragments",
     "urls_in",
@@ -66,7 +67,7 @@ def links_in(value: Any) -> list[str]:
     URLs with a scheme, ``www.`` hosts, bare host names with a path or port (``evil.example/login``)
     or with a well-known top-level domain, and ``mailto:``/``tel:``/``data:``-style links."""
     out: list[str] = []
-    for text in _texts(value):
+    for text in string_values(value):
         out += urls_in(text)
         out += [m.group(0) for m in _LINK_SCHEMES.finditer(text) if not m.group(0).lower().startswith("ftp://")]
         for m in _BARE.finditer(text):
@@ -76,13 +77,15 @@ def links_in(value: Any) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _texts(value: Any) -> list[str]:
+def string_values(value: Any, *, keys: bool = False) -> list[str]:
+    """Every string in a JSON-like value, in order; with ``keys``, a mapping's keys too."""
     if isinstance(value, str):
         return [value]
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in _texts(v)]
+    if isinstance(value, Mapping):
+        pairs = ((k, v) if keys else (v,) for k, v in value.items())
+        return [t for pair in pairs for item in pair for t in string_values(item, keys=keys)]
     if isinstance(value, (list, tuple)):
-        return [t for v in value for t in _texts(v)]
+        return [t for v in value for t in string_values(v, keys=keys)]
     return []
 
 

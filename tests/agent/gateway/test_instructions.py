@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.gateway.hidden import text_leaves
 from agent.gateway.instructions import ADDRESSED_TO_ASSISTANT, addresses_assistant
 from agent.gateway.labeller import default_labeller
+from agent.gateway.urls import string_values
 from tests.agent.gateway._fixtures import OWNER_EMAIL, T0, approved_registry
 
 BENIGN_CASES = Path(__file__).parents[2] / "security" / "cases" / "benign"
@@ -60,7 +60,7 @@ def test_ordinary_text_is_not_flagged(text: str) -> None:
 
 
 def _seed_texts(seed: dict[str, Any]) -> list[str]:
-    return [s for s in text_leaves(seed) if len(s) > 20]
+    return [s for s in string_values(seed, keys=True) if len(s) > 20]
 
 
 def test_no_benign_case_of_the_adversarial_suite_is_flagged() -> None:
